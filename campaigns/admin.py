@@ -1,0 +1,48 @@
+from django.contrib import admin
+
+from campaigns.models import Acknowledgement, Campaign, CampaignEvent, Kpi, Stakeholder
+
+
+class StakeholderInline(admin.TabularInline):
+    model = Stakeholder
+    extra = 0
+    fields = ["team", "due_at", "acknowledged_version", "acknowledged_at", "acknowledged_by"]
+    readonly_fields = ["acknowledged_version", "acknowledged_at", "acknowledged_by"]
+
+
+class KpiInline(admin.TabularInline):
+    model = Kpi
+    extra = 0
+
+
+class EventInline(admin.TabularInline):
+    model = CampaignEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ["created_at", "kind", "actor", "version", "details"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    """Browse and fix content; state changes (status, version) belong to the services."""
+
+    list_display = ["title", "channel", "status", "version", "launch_at", "owner"]
+    list_filter = ["status", "channel"]
+    search_fields = ["title", "summary"]
+    date_hierarchy = "launch_at"
+    readonly_fields = [
+        "status", "version", "announced_at", "done_at", "cancelled_at", "done_override_reason",
+        "already_sent_reason", "created_at", "updated_at",
+    ]  # fmt: skip
+    raw_id_fields = ["owner"]
+    inlines = [StakeholderInline, KpiInline, EventInline]
+
+
+@admin.register(Acknowledgement)
+class AcknowledgementAdmin(admin.ModelAdmin):
+    list_display = ["stakeholder", "user", "version", "created_at", "revoked_at"]
+    readonly_fields = ["stakeholder", "user", "version", "note", "created_at", "revoked_at"]

@@ -1,0 +1,213 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Campaign(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        ANNOUNCED = "announced", _("Announced")
+        DONE = "done", _("Done")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("E-mail")
+        SMS = "sms", _("SMS")
+        PHONE = "phone", _("Phone")
+        MAIL = "mail", _("Mail / print")
+        EVENT = "event", _("Event")
+        WEBINAR = "webinar", _("Webinar")
+        SOCIAL = "social", _("Social media")
+        WEB = "web", _("Web")
+        OTHER = "other", _("Other")
+
+    # Changing one of these after announcement changes what customers receive, so the
+    # stakeholder teams must acknowledge again (see campaigns.services.campaign_update).
+    MATERIAL_FIELDS = ("launch_at", "audience", "body", "channel")
+
+    title = models.CharField(_("title"), max_length=200)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    audience = models.CharField(
+        _("audience"), max_length=300, blank=True, help_text=_("Segment or list the campaign targets.")
+    )
+    estimated_recipients = models.PositiveIntegerField(_("estimated recipients"), default=0)
+    launch_at = models.DateTimeField(_("launch date"), null=True, blank=True)
+    ends_at = models.DateTimeField(_("end date"), null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="owned_campaigns",
+        verbose_name=_("owner"),
+    )
+    summary = models.TextField(_("summary"), blank=True)
+    body = models.TextField(
+        _("body"),
+        blank=True,
+        help_text=_("Markdown: what customers received, talking points and FAQ for advisors."),
+    )
+    objective = models.TextField(_("objective"), blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.DRAFT)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    already_sent_reason = models.TextField(
+        _("reason for announcing after launch"),
+        blank=True,
+        help_text=_("Set when a campaign is announced after it already went out."),
+    )
+    done_override_reason = models.TextField(_("override reason"), blank=True)
+    announced_at = models.DateTimeField(_("announced at"), null=True, blank=True)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    teams = models.ManyToManyField(
+        "teams.Team", through="Stakeholder", related_name="campaigns", verbose_name=_("stakeholder teams")
+    )
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        ordering = ["-launch_at", "-id"]
+        permissions = [
+            ("announce_campaign", _("Can announce a campaign")),
+            ("close_campaign", _("Can mark a campaign done or cancel it")),
+            ("override_done_campaign", _("Can mark a campaign done without every acknowledgement")),
+            ("view_dashboard", _("Can view acknowledgement dashboards")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "announced", "done", "cancelled"]),
+                name="campaign_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    channel__in=["email", "sms", "phone", "mail", "event", "webinar", "social", "web", "other"]
+                ),
+                name="campaign_channel_valid",
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="campaign_version_positive"),
+            models.CheckConstraint(
+                condition=Q(ends_at__isnull=True) | Q(launch_at__isnull=True) | Q(ends_at__gte=F("launch_at")),
+                name="campaign_ends_after_launch",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="announced") | Q(launch_at__isnull=False),
+                name="campaign_announced_has_launch",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["launch_at", "id"], name="campaign_launch_idx"),
+            models.Index(fields=["status", "launch_at"], name="campaign_status_launch_idx"),
+            models.Index(fields=["owner", "status"], name="campaign_owner_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Kpi(models.Model):
+    """One objective measure of a campaign: a target set up front, the actual recorded later."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="kpis")
+    name = models.CharField(_("indicator"), max_length=100)
+    target = models.PositiveIntegerField(_("target"), null=True, blank=True)
+    actual = models.PositiveIntegerField(_("actual"), null=True, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("KPI")
+        verbose_name_plural = _("KPIs")
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["campaign", "name"], name="kpi_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Stakeholder(models.Model):
+    """A team concerned by a campaign, and whether it has acknowledged the current version."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="stakeholders")
+    team = models.ForeignKey("teams.Team", on_delete=models.PROTECT, related_name="stakeholdings")
+    due_at = models.DateTimeField(_("due"), null=True, blank=True)
+    # The team counts as acknowledged when this equals the campaign's version.
+    acknowledged_version = models.PositiveIntegerField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("stakeholder team")
+        verbose_name_plural = _("stakeholder teams")
+        ordering = ["team__name"]
+        constraints = [models.UniqueConstraint(fields=["campaign", "team"], name="stakeholder_unique_team")]
+        indexes = [models.Index(fields=["team", "due_at"], name="stakeholder_team_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.team} – {self.campaign}"
+
+    @property
+    def is_acknowledged(self) -> bool:
+        return self.acknowledged_version == self.campaign.version
+
+
+class Acknowledgement(models.Model):
+    """One person's acknowledgement of one version, for one of their teams."""
+
+    stakeholder = models.ForeignKey(Stakeholder, on_delete=models.CASCADE, related_name="acknowledgements")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="acknowledgements")
+    version = models.PositiveIntegerField()
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("acknowledgement")
+        verbose_name_plural = _("acknowledgements")
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stakeholder", "user", "version"],
+                condition=Q(revoked_at__isnull=True),
+                name="ack_unique_live_per_version",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} v{self.version}"
+
+
+class CampaignEvent(models.Model):
+    """The campaign's timeline. Append-only: services add rows, nothing edits them."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Created")
+        EDITED = "edited", _("Edited")
+        ANNOUNCED = "announced", _("Announced")
+        VERSION_BUMPED = "version_bumped", _("Changed after announcement")
+        ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+        ACK_REVOKED = "ack_revoked", _("Acknowledgement withdrawn")
+        TEAM_ACKNOWLEDGED = "team_acknowledged", _("Team acknowledged")
+        DONE = "done", _("Marked as done")
+        DONE_OVERRIDDEN = "done_overridden", _("Marked as done by override")
+        CANCELLED = "cancelled", _("Cancelled")
+        RESULTS = "results", _("Results recorded")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    version = models.PositiveIntegerField()
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("timeline event")
+        verbose_name_plural = _("timeline events")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["campaign", "created_at"], name="event_campaign_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.kind} v{self.version}"

@@ -1,0 +1,275 @@
+"""Transports: e-mail over Django's mail backend, and team chat webhooks.
+
+Each raises or reports a `DeliveryError` that says whether trying again could help.
+"""
+
+import ipaddress
+import json
+import smtplib
+import socket
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from core.markdown import render_markdown
+from notifications.messages import (
+    ACKNOWLEDGEABLE,
+    absolute_url,
+    campaign_url,
+    channel_label,
+    describe,
+)
+from notifications.models import Notification
+from notifications.tokens import ack_token_make
+
+
+class DeliveryError(Exception):
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+# --- e-mail -----------------------------------------------------------------------------
+
+
+def _smtp_error(exc: Exception) -> DeliveryError:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _msg in exc.recipients.values()]
+        return DeliveryError(f"recipient refused: {exc.recipients}", transient=all(400 <= c < 500 for c in codes))
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return DeliveryError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", transient=400 <= exc.smtp_code < 500)
+    # Disconnections, refused connections, timeouts: the server may be back soon.
+    return DeliveryError(f"{type(exc).__name__}: {exc}", transient=True)
+
+
+_SMTP_ERRORS = (smtplib.SMTPException, OSError)
+
+
+def build_email(notification: Notification) -> EmailMultiAlternatives:
+    """Render one notification as a multipart e-mail in the recipient's language."""
+    recipient = notification.recipient
+    assert recipient is not None
+    with translation.override(recipient.language):
+        message = describe(notification, tz_name=recipient.time_zone)
+        payload = notification.payload
+        ack_url = ""
+        if notification.kind in ACKNOWLEDGEABLE:
+            token = ack_token_make(
+                user_id=recipient.pk,
+                campaign_id=notification.campaign_id,
+                version=notification.campaign_version,
+            )
+            ack_url = absolute_url(reverse("campaigns:acknowledge_link", args=[token]))
+        preferences_url = absolute_url(reverse("notifications:preferences"))
+        context = {
+            "notification": notification,
+            "message": message,
+            "payload": payload,
+            "channel_label": channel_label(payload.get("channel", "")),
+            "body_html": render_markdown(payload.get("body", "")),
+            "campaign_url": campaign_url(notification),
+            "ack_url": ack_url,
+            "preferences_url": preferences_url,
+            "recipient": recipient,
+        }
+        text = render_to_string("notifications/email/message.txt", context)
+        html = render_to_string("notifications/email/message.html", context)
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=text,
+        to=[recipient.email],
+        headers={
+            "List-Unsubscribe": f"<{preferences_url}>",
+            "X-Passerelle-Notification": str(notification.pk),
+            "Auto-Submitted": "auto-generated",
+        },
+    )
+    email.attach_alternative(html, "text/html")
+    return email
+
+
+def send_emails(notifications: Sequence[Notification]) -> dict[int, DeliveryError | None]:
+    """Send over one SMTP connection; a connection-level failure marks the rest transient."""
+    outcomes: dict[int, DeliveryError | None] = {}
+    connection = get_connection(fail_silently=False, timeout=settings.EMAIL_TIMEOUT)
+    try:
+        connection.open()
+    except _SMTP_ERRORS as exc:
+        error = _smtp_error(exc)
+        return {n.pk: error for n in notifications}
+    try:
+        broken: DeliveryError | None = None
+        for notification in notifications:
+            if broken is not None:
+                outcomes[notification.pk] = broken
+                continue
+            try:
+                connection.send_messages([build_email(notification)])
+                outcomes[notification.pk] = None
+            except _SMTP_ERRORS as exc:
+                outcomes[notification.pk] = _smtp_error(exc)
+                if isinstance(exc, smtplib.SMTPServerDisconnected | OSError):
+                    broken = outcomes[notification.pk]
+    finally:
+        try:
+            connection.close()
+        except _SMTP_ERRORS:
+            pass
+    return outcomes
+
+
+# --- team chat webhooks -----------------------------------------------------------------
+
+
+def validate_webhook_url(url: str) -> None:
+    """Refuse anything but http(s) to a public address, unless private ones are allowed.
+
+    Checked when a team saves its URL and again before each post, since DNS can change
+    between the two (rebinding)."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise DeliveryError("webhook URL must be http:// or https:// with a host", transient=False)
+    if settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE:
+        return
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except socket.gaierror as exc:
+        raise DeliveryError(f"cannot resolve {parts.hostname}: {exc}", transient=True) from exc
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise DeliveryError(
+                f"webhook host {parts.hostname} resolves to a private address ({address})",
+                transient=False,
+            )
+
+
+def webhook_payload(notification: Notification, *, webhook_format: str) -> dict[str, Any]:
+    """The JSON body for Slack, Mattermost or a Microsoft Teams workflow."""
+    payload = notification.payload
+    with translation.override(settings.LANGUAGE_CODE):
+        message = describe(notification, tz_name=settings.TIME_ZONE)
+        url = campaign_url(notification)
+        facts = [
+            (translation.gettext("Channel"), channel_label(payload.get("channel", ""))),
+            (translation.gettext("Audience"), payload.get("audience") or "–"),
+            (translation.gettext("Recipients"), f"{payload.get('estimated_recipients', 0):,}"),
+            (translation.gettext("Launch"), message.launch),
+            (translation.gettext("Contact"), payload.get("owner_name", "")),
+        ]
+        open_label = translation.gettext("Open in Passerelle")
+    summary = payload.get("summary", "")
+    if webhook_format == "msteams":
+        return {
+            "type": "message",
+            "attachments": [
+                {
+                    "contentType": "application/vnd.microsoft.card.adaptive",
+                    "content": {
+                        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                        "type": "AdaptiveCard",
+                        "version": "1.4",
+                        "body": [
+                            {"type": "TextBlock", "text": message.subject, "weight": "Bolder", "wrap": True},
+                            {"type": "TextBlock", "text": message.intro, "wrap": True},
+                            {"type": "TextBlock", "text": summary, "wrap": True, "isSubtle": True},
+                            {"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in facts]},
+                        ],
+                        "actions": [{"type": "Action.OpenUrl", "title": open_label, "url": url}],
+                    },
+                }
+            ],
+        }
+    fact_lines = "\n".join(f"*{k}:* {v}" for k, v in facts)
+    if webhook_format == "mattermost":
+        return {
+            "username": "Passerelle",
+            "text": f"#### {message.subject}\n{message.intro}\n\n{summary}\n\n"
+            + fact_lines.replace("*", "**")
+            + f"\n\n[{open_label}]({url})",
+        }
+    return {
+        "text": message.subject,
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": message.subject[:150]}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"{message.intro}\n{summary}".strip()}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": fact_lines}},
+            {
+                "type": "actions",
+                "elements": [{"type": "button", "text": {"type": "plain_text", "text": open_label}, "url": url}],
+            },
+        ],
+    }
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # A redirect could lead a checked public URL to an internal address.
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def send_webhook(notification: Notification) -> None:
+    team = notification.team
+    assert team is not None
+    if not team.webhook_url:
+        raise DeliveryError("the team no longer has a webhook URL", transient=False)
+    validate_webhook_url(team.webhook_url)
+    body = json.dumps(webhook_payload(notification, webhook_format=team.webhook_format)).encode()
+    request = urllib.request.Request(  # noqa: S310 - scheme checked by validate_webhook_url
+        team.webhook_url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "Passerelle/1.0"},
+    )
+    try:
+        with _opener.open(request, timeout=settings.NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS) as response:
+            response.read(1024)
+    except urllib.error.HTTPError as exc:
+        transient = exc.code >= 500 or exc.code in {408, 429}
+        raise DeliveryError(f"webhook answered HTTP {exc.code}", transient=transient) from exc
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        raise DeliveryError(f"webhook unreachable: {exc}", transient=True) from exc
+
+
+
+def send_digest(recipient: Any, notifications: Sequence[Notification]) -> None:
+    """One e-mail listing several held notices; raises DeliveryError on failure."""
+    with translation.override(recipient.language):
+        items = [
+            {
+                "message": describe(n, tz_name=recipient.time_zone),
+                "payload": n.payload,
+                "channel_label": channel_label(n.payload.get("channel", "")),
+                "campaign_url": campaign_url(n),
+            }
+            for n in notifications
+        ]
+        preferences_url = absolute_url(reverse("notifications:preferences"))
+        context = {"items": items, "recipient": recipient, "preferences_url": preferences_url}
+        subject = translation.ngettext(
+            "Passerelle digest: %(count)s update", "Passerelle digest: %(count)s updates", len(items)
+        ) % {"count": len(items)}
+        text = render_to_string("notifications/email/digest.txt", context)
+        html = render_to_string("notifications/email/digest.html", context)
+    email = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        to=[recipient.email],
+        headers={"List-Unsubscribe": f"<{preferences_url}>", "Auto-Submitted": "auto-generated"},
+    )
+    email.attach_alternative(html, "text/html")
+    try:
+        email.send()
+    except _SMTP_ERRORS as exc:
+        raise _smtp_error(exc) from exc

@@ -1,0 +1,113 @@
+"""What a notification says, in the reader's language: shared by e-mail, inbox and chat."""
+
+import zoneinfo
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import formats, timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from notifications.models import Kind, Notification
+
+ACKNOWLEDGEABLE = frozenset({Kind.ANNOUNCED, Kind.CHANGED, Kind.REMINDER})
+
+# Campaign channel codes, labelled here so notifications need no campaigns import.
+CHANNEL_LABELS = {
+    "email": gettext_noop("E-mail"),
+    "sms": gettext_noop("SMS"),
+    "phone": gettext_noop("Phone"),
+    "mail": gettext_noop("Mail / print"),
+    "event": gettext_noop("Event"),
+    "webinar": gettext_noop("Webinar"),
+    "social": gettext_noop("Social media"),
+    "web": gettext_noop("Web"),
+    "other": gettext_noop("Other"),
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    intro: str
+    launch: str
+    due: str
+
+
+def format_when(value: str | None, tz_name: str) -> str:
+    if not value:
+        return _("not set")
+    moment = parse_datetime(value)
+    if moment is None:
+        return value
+    try:
+        tz = zoneinfo.ZoneInfo(tz_name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    return formats.date_format(timezone.localtime(moment, tz), "DATETIME_FORMAT")
+
+
+def channel_label(code: str) -> str:
+    return _(CHANNEL_LABELS.get(code, code))
+
+
+def describe(notification: Notification, *, tz_name: str) -> Message:
+    """Build the subject and opening line. Call under translation.override(reader's language)."""
+    p = notification.payload
+    title = p.get("title", "")
+    launch = format_when(p.get("launch_at"), tz_name)
+    due = format_when(p.get("due_at"), tz_name) if p.get("due_at") else ""
+    values = {
+        "title": title,
+        "launch": launch,
+        "due": due,
+        "team": p.get("team", ""),
+        "version": notification.campaign_version,
+        "owner": p.get("owner_name", ""),
+        "author": p.get("author_name", ""),
+        "reason": p.get("reason", ""),
+    }
+    texts: dict[str, tuple[str, str]] = {
+        Kind.ANNOUNCED: (
+            _("New campaign: %(title)s, launching %(launch)s"),
+            _("%(owner)s announced a campaign your team needs to know about. Please read it and acknowledge."),
+        ),
+        Kind.CHANGED: (
+            _("Changed: %(title)s (version %(version)s), please acknowledge again"),
+            _("What customers receive has changed. Please read version %(version)s and acknowledge it."),
+        ),
+        Kind.REMINDER: (
+            _("Reminder: acknowledge %(title)s before %(due)s"),
+            _("Your team (%(team)s) has not acknowledged this campaign yet. It is due %(due)s."),
+        ),
+        Kind.ESCALATION: (
+            _("Overdue: %(team)s has not acknowledged %(title)s"),
+            _("The acknowledgement of %(team)s was due %(due)s and is still missing."),
+        ),
+        Kind.CANCELLED: (
+            _("Cancelled: %(title)s"),
+            _("This campaign has been cancelled and will not reach customers."),
+        ),
+        Kind.DONE: (
+            _("Done: %(title)s"),
+            _("Every stakeholder team has been told; the campaign is closed."),
+        ),
+        Kind.FEEDBACK: (
+            _("Note from %(author)s on %(title)s"),
+            _("%(author)s left a note while acknowledging."),
+        ),
+    }
+    subject, intro = texts[Kind(notification.kind)]
+    if notification.kind == Kind.CANCELLED and values["reason"]:
+        intro = f"{intro % values} " + _("Reason: %(reason)s") % values
+        return Message(subject=subject % values, intro=intro, launch=launch, due=due)
+    return Message(subject=subject % values, intro=intro % values, launch=launch, due=due)
+
+
+def absolute_url(path: str) -> str:
+    return f"{settings.PASSERELLE_BASE_URL}{path}"
+
+
+def campaign_url(notification: Notification) -> str:
+    return absolute_url(notification.payload.get("path", "/"))

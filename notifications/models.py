@@ -1,0 +1,141 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Kind(models.TextChoices):
+    ANNOUNCED = "announced", _("Campaign announced")
+    CHANGED = "changed", _("Campaign changed")
+    REMINDER = "reminder", _("Reminder")
+    ESCALATION = "escalation", _("Escalation")
+    CANCELLED = "cancelled", _("Campaign cancelled")
+    DONE = "done", _("Campaign done")
+    FEEDBACK = "feedback", _("Feedback and notes")
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("E-mail")
+    IN_APP = "in_app", _("In-app")
+    WEBHOOK = "webhook", _("Team chat")
+
+
+class Notification(models.Model):
+    """The outbox: one row per message to deliver, written in the same transaction as the
+    change that caused it, then claimed and delivered by Celery workers."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        HELD = "held", _("Held for digest")
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    team = models.ForeignKey(
+        "teams.Team", on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="notifications")
+    campaign_version = models.PositiveIntegerField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # campaign:version:kind:recipient:channel[:occurrence] – a retried task or a second
+    # announce cannot insert the same message twice.
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    # A snapshot of what to say (title, dates, talking points…), so delivery needs no
+    # campaign model and shows what was true when the event happened.
+    payload = models.JSONField(default=dict)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(recipient__isnull=False) & Q(team__isnull=True))
+                | (Q(recipient__isnull=True) & Q(team__isnull=False) & Q(channel="webhook")),
+                name="notification_one_addressee",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "sending", "sent", "failed", "held"]),
+                name="notification_status_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"], condition=Q(status="pending"), name="notification_pending_idx"
+            ),
+            models.Index(
+                fields=["claimed_at"], condition=Q(status="sending"), name="notification_sending_idx"
+            ),
+            models.Index(
+                fields=["recipient", "-created_at"],
+                condition=Q(channel="in_app"),
+                name="notification_inbox_idx",
+            ),
+            models.Index(fields=["campaign", "status"], name="notification_campaign_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.dedupe_key
+
+
+class Preference(models.Model):
+    """A person's opt-out of one channel for one kind; no row means the channel is on."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = _("notification preference")
+        verbose_name_plural = _("notification preferences")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind", "channel"], name="preference_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind}/{self.channel}={self.enabled}"
+
+
+class DeliverySettings(models.Model):
+    """Per-person delivery choices that are not per kind."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="delivery_settings")
+    daily_digest = models.BooleanField(
+        _("daily digest instead of immediate e-mails"),
+        default=False,
+        help_text=_("Escalations are always sent at once."),
+    )
+
+    class Meta:
+        verbose_name = _("delivery settings")
+        verbose_name_plural = _("delivery settings")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} digest={self.daily_digest}"
+
+
+class DigestRun(models.Model):
+    """Marks a digest as sent for a person and period, so a second beat tick sends nothing."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    period = models.CharField(max_length=30)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "period"], name="digest_run_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.period}"

@@ -1,0 +1,345 @@
+"""Writes to the notification outbox, and its delivery.
+
+`notifications_enqueue` runs inside the caller's transaction and only queues Celery work
+after commit. Delivery claims rows, does network I/O outside any transaction, then records
+each outcome with a conditional update, so a retried or duplicated task sends nothing
+twice.
+"""
+
+import logging
+import random
+import zoneinfo
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import User
+from notifications.channels import DeliveryError, send_digest, send_emails, send_webhook
+from notifications.models import (
+    Channel,
+    DeliverySettings,
+    DigestRun,
+    Kind,
+    Notification,
+    Preference,
+)
+from notifications.publish import publish_task
+from teams.models import Team
+
+logger = logging.getLogger(__name__)
+Status = Notification.Status
+
+# People may switch any channel off, except e-mails for escalations to leads/managers.
+MANDATORY = frozenset({(Kind.ESCALATION, Channel.EMAIL)})
+PERSON_CHANNELS = (Channel.IN_APP, Channel.EMAIL)
+_BULK_BATCH = 1000
+
+
+def _dedupe_key(
+    campaign_id: int, version: int, kind: str, addressee: str, channel: str, occurrence: str
+) -> str:
+    key = f"{campaign_id}:{version}:{kind}:{addressee}:{channel}"
+    return f"{key}:{occurrence}" if occurrence else key
+
+
+def notifications_enqueue(
+    *,
+    campaign_id: int,
+    campaign_version: int,
+    kind: str,
+    user_ids: Sequence[int],
+    payload: dict[str, Any],
+    webhook_team_ids: Sequence[int] = (),
+    occurrence: str = "",
+) -> int:
+    """Write outbox rows for each person (per their preferences) and each team webhook.
+
+    Must run inside the transaction of the change that causes it; delivery is queued on
+    commit. Re-running it for the same event creates nothing (unique dedupe key). Returns
+    the number of rows written.
+    """
+    now = timezone.now()
+    user_ids = sorted(set(user_ids))
+    opted_out = set(
+        Preference.objects.filter(user_id__in=user_ids, kind=kind, enabled=False).values_list(
+            "user_id", "channel"
+        )
+    )
+    digest_users = set(
+        DeliverySettings.objects.filter(user_id__in=user_ids, daily_digest=True).values_list(
+            "user_id", flat=True
+        )
+    )
+    rows: list[Notification] = []
+    for user_id in user_ids:
+        for channel in PERSON_CHANNELS:
+            if (user_id, channel) in opted_out and (kind, channel) not in MANDATORY:
+                continue
+            status = Status.PENDING
+            if channel == Channel.IN_APP:
+                status = Status.SENT  # the row is the in-app message
+            elif user_id in digest_users and kind != Kind.ESCALATION:
+                status = Status.HELD
+            rows.append(
+                Notification(
+                    recipient_id=user_id,
+                    campaign_id=campaign_id,
+                    campaign_version=campaign_version,
+                    kind=kind,
+                    channel=channel,
+                    status=status,
+                    sent_at=now if status == Status.SENT else None,
+                    next_attempt_at=now,
+                    payload=payload,
+                    dedupe_key=_dedupe_key(
+                        campaign_id, campaign_version, kind, f"u{user_id}", channel, occurrence
+                    ),
+                )
+            )
+    hooked_teams = Team.objects.filter(pk__in=webhook_team_ids).exclude(webhook_url="")
+    for team_id in hooked_teams.values_list("pk", flat=True):
+        rows.append(
+            Notification(
+                team_id=team_id,
+                campaign_id=campaign_id,
+                campaign_version=campaign_version,
+                kind=kind,
+                channel=Channel.WEBHOOK,
+                next_attempt_at=now,
+                payload=payload,
+                dedupe_key=_dedupe_key(
+                    campaign_id, campaign_version, kind, f"t{team_id}", Channel.WEBHOOK, occurrence
+                ),
+            )
+        )
+    before = Notification.objects.filter(
+        campaign_id=campaign_id, campaign_version=campaign_version, kind=kind
+    ).count()
+    Notification.objects.bulk_create(rows, batch_size=_BULK_BATCH, ignore_conflicts=True)
+    created = (
+        Notification.objects.filter(
+            campaign_id=campaign_id, campaign_version=campaign_version, kind=kind
+        ).count()
+        - before
+    )
+    if any(row.status == Status.PENDING for row in rows):
+        transaction.on_commit(
+            lambda: publish_task(
+                "notifications.tasks.fan_out", campaign_id, campaign_version, kind
+            )
+        )
+    return created
+
+
+# --- delivery ---------------------------------------------------------------------------
+
+
+def pending_notification_ids(*, campaign_id: int, campaign_version: int, kind: str) -> list[int]:
+    return list(
+        Notification.objects.filter(
+            campaign_id=campaign_id,
+            campaign_version=campaign_version,
+            kind=kind,
+            status=Status.PENDING,
+            next_attempt_at__lte=timezone.now(),
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def chunked(ids: Sequence[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(ids), size):
+        yield list(ids[start : start + size])
+
+
+@dataclass
+class DeliveryReport:
+    sent: list[int] = field(default_factory=list)
+    retry: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    retry_at: datetime | None = None
+
+
+def _claim(ids: Sequence[int], now: datetime) -> list[int]:
+    with transaction.atomic():
+        claimable = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=ids, status=Status.PENDING, next_attempt_at__lte=now)
+            .values_list("pk", flat=True)
+        )
+        Notification.objects.filter(pk__in=claimable).update(
+            status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+        )
+    return claimable
+
+
+def retry_delay(attempt: int) -> timedelta:
+    """Exponential backoff with jitter: about base·2^(n-1) seconds, capped at an hour."""
+    base = settings.NOTIFICATIONS_RETRY_BASE_SECONDS
+    ceiling = min(3600, base * 2 ** max(0, attempt - 1))
+    return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+def notifications_deliver(*, notification_ids: Sequence[int]) -> DeliveryReport:
+    """Claim the given pending rows and send them. Idempotent: rows already claimed, sent
+    or failed are skipped. No transaction is held while talking to SMTP or a webhook."""
+    now = timezone.now()
+    claimed = _claim(notification_ids, now)
+    report = DeliveryReport()
+    if not claimed:
+        return report
+    notifications = list(
+        Notification.objects.filter(pk__in=claimed).select_related("recipient", "team").order_by("pk")
+    )
+    emails = [n for n in notifications if n.channel == Channel.EMAIL]
+    outcomes: dict[int, DeliveryError | None] = {}
+    if emails:
+        outcomes.update(send_emails(emails))
+    for notification in notifications:
+        if notification.channel == Channel.WEBHOOK:
+            try:
+                send_webhook(notification)
+                outcomes[notification.pk] = None
+            except DeliveryError as error:
+                outcomes[notification.pk] = error
+    _record_outcomes(notifications, outcomes, report)
+    return report
+
+
+def _record_outcomes(
+    notifications: Sequence[Notification],
+    outcomes: dict[int, DeliveryError | None],
+    report: DeliveryReport,
+) -> None:
+    now = timezone.now()
+    max_attempts = settings.NOTIFICATIONS_MAX_ATTEMPTS
+    for notification in notifications:
+        error = outcomes.get(notification.pk, DeliveryError("not attempted", transient=True))
+        # Conditional on "still ours": if the sweeper freed the row meanwhile, leave it.
+        mine = Notification.objects.filter(pk=notification.pk, status=Status.SENDING)
+        if error is None:
+            mine.update(status=Status.SENT, sent_at=now, last_error="")
+            report.sent.append(notification.pk)
+        elif error.transient and notification.attempts < max_attempts:
+            retry_at = now + retry_delay(notification.attempts)
+            mine.update(status=Status.PENDING, next_attempt_at=retry_at, last_error=str(error)[:2000])
+            report.retry.append(notification.pk)
+            report.retry_at = max(report.retry_at or retry_at, retry_at)
+        else:
+            mine.update(status=Status.FAILED, last_error=str(error)[:2000])
+            report.failed.append(notification.pk)
+            logger.warning(
+                "notification %s failed for good after %s attempt(s): %s",
+                notification.pk,
+                notification.attempts,
+                error,
+            )
+
+
+def notifications_sweep(*, now: datetime | None = None) -> list[int]:
+    """Free rows stuck in "sending" by a dead worker and return pending rows that nobody
+    has queued in a while (Redis was down at commit, a retry message was lost)."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=settings.NOTIFICATIONS_STALE_AFTER_SECONDS)
+    stuck_before = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    stuck = list(
+        Notification.objects.filter(status=Status.SENDING, claimed_at__lt=stuck_before).values_list(
+            "pk", flat=True
+        )
+    )
+    if stuck:
+        Notification.objects.filter(pk__in=stuck, status=Status.SENDING).update(
+            status=Status.PENDING, next_attempt_at=now
+        )
+        logger.warning("freed %s notification(s) stuck in sending", len(stuck))
+    overdue = Notification.objects.filter(status=Status.PENDING, next_attempt_at__lt=stale)
+    return sorted(set(stuck) | set(overdue.order_by("next_attempt_at").values_list("pk", flat=True)[:10_000]))
+
+
+# --- daily digest -----------------------------------------------------------------------
+
+
+def _local_now(user: User, now: datetime) -> datetime:
+    try:
+        return timezone.localtime(now, zoneinfo.ZoneInfo(user.time_zone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return timezone.localtime(now)
+
+
+def digests_send_due(*, now: datetime | None = None) -> int:
+    """Send each opted-in person one e-mail with the notices held for them, once their
+    local digest hour has come. At most one digest per person and local day (`DigestRun`),
+    however often beat fires; nobody with nothing held gets one."""
+    now = now or timezone.now()
+    users = User.objects.filter(
+        is_active=True,
+        delivery_settings__daily_digest=True,
+        notifications__status=Status.HELD,
+        notifications__channel=Channel.EMAIL,
+    ).distinct()
+    sent = 0
+    for user in users:
+        local = _local_now(user, now)
+        if local.hour < settings.NOTIFICATIONS_DIGEST_HOUR:
+            continue
+        period = f"daily:{local.date().isoformat()}"
+        with transaction.atomic():
+            held = list(
+                Notification.objects.select_for_update(skip_locked=True)
+                .filter(recipient=user, channel=Channel.EMAIL, status=Status.HELD)
+                .order_by("created_at")
+            )
+            if not held:
+                continue
+            _run, created = DigestRun.objects.get_or_create(user=user, period=period)
+            if not created:
+                continue
+            Notification.objects.filter(pk__in=[n.pk for n in held]).update(
+                status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+            )
+        for notification in held:
+            notification.recipient = user
+        try:
+            send_digest(user, held)
+        except DeliveryError as error:
+            Notification.objects.filter(pk__in=[n.pk for n in held]).update(
+                status=Status.HELD, last_error=str(error)[:2000]
+            )
+            DigestRun.objects.filter(user=user, period=period).delete()
+            logger.warning("digest for user %s not sent: %s", user.pk, error)
+            continue
+        Notification.objects.filter(pk__in=[n.pk for n in held]).update(
+            status=Status.SENT, sent_at=timezone.now(), last_error=""
+        )
+        sent += 1
+    return sent
+
+
+# --- inbox and preferences --------------------------------------------------------------
+
+
+def inbox_mark_read(*, user: User, notification_id: int | None = None) -> int:
+    """Mark one in-app notification (or all of them) read. Idempotent."""
+    unread = Notification.objects.filter(recipient=user, channel=Channel.IN_APP, read_at__isnull=True)
+    if notification_id is not None:
+        unread = unread.filter(pk=notification_id)
+    return unread.update(read_at=timezone.now())
+
+
+def preferences_save(*, user: User, enabled: set[tuple[str, str]], daily_digest: bool) -> None:
+    """Store which (kind, channel) pairs are on; mandatory ones stay on whatever is sent."""
+    with transaction.atomic():
+        for kind in Kind.values:
+            for channel in PERSON_CHANNELS:
+                on = (kind, channel) in enabled or (kind, channel) in MANDATORY
+                Preference.objects.update_or_create(
+                    user=user, kind=kind, channel=channel, defaults={"enabled": on}
+                )
+        DeliverySettings.objects.update_or_create(user=user, defaults={"daily_digest": daily_digest})

@@ -1,0 +1,73 @@
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from core.htmx import wants_fragment
+from notifications import selectors, services
+from notifications.messages import describe
+from notifications.models import Channel, Kind
+from notifications.services import MANDATORY
+
+
+def inbox(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.inbox(user=request.user), 30).get_page(request.GET.get("page"))
+    tz_name = request.user.time_zone
+    items = [{"notification": n, "message": describe(n, tz_name=tz_name)} for n in page.object_list]
+    template = "notifications/inbox.html#items" if wants_fragment(request) else "notifications/inbox.html"
+    return render(request, template, {"page": page, "items": items})
+
+
+def unread_badge(request: HttpRequest) -> HttpResponse:
+    """The header's unread counter, polled by htmx."""
+    return render(request, "partials/unread_badge.html", {"unread_count": selectors.unread_count(user=request.user)})
+
+
+@require_POST
+def mark_read(request: HttpRequest, pk: int | None = None) -> HttpResponseBase:
+    services.inbox_mark_read(user=request.user, notification_id=pk)
+    if wants_fragment(request):
+        response = unread_badge(request)
+        response["HX-Trigger"] = "inbox-changed"
+        return response
+    return redirect("notifications:inbox")
+
+
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        enabled = {
+            (kind, channel)
+            for kind in Kind.values
+            for channel in (Channel.EMAIL, Channel.IN_APP)
+            if request.POST.get(f"{kind}__{channel}") == "on"
+        }
+        services.preferences_save(
+            user=request.user, enabled=enabled, daily_digest=request.POST.get("daily_digest") == "on"
+        )
+        messages.success(request, _("Your notification preferences were saved."))
+        return redirect("notifications:preferences")
+    matrix = selectors.preferences_matrix(user=request.user)
+    rows = [
+        {
+            "kind": kind,
+            "label": label,
+            "cells": [
+                {
+                    "name": f"{kind}__{channel}",
+                    "channel": channel,
+                    "checked": matrix[(kind, channel)],
+                    "locked": (kind, channel) in MANDATORY,
+                }
+                for channel in (Channel.EMAIL, Channel.IN_APP)
+            ],
+        }
+        for kind, label in Kind.choices
+    ]
+    return render(
+        request,
+        "notifications/preferences.html",
+        {"rows": rows, "daily_digest": selectors.wants_daily_digest(user=request.user)},
+    )

@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+def _sync_roles_after_migrate(sender: AppConfig, **kwargs: object) -> None:
+    # Permissions only exist after migrate (Django creates them in post_migrate), so the
+    # role groups are synced here rather than in a data migration.
+    from teams.services import roles_sync  # noqa: PLC0415
+
+    roles_sync(using=str(kwargs.get("using", "default")))
+
+
+class TeamsConfig(AppConfig):
+    name = "teams"
+    verbose_name = _("Teams")
+
+    def ready(self) -> None:
+        post_migrate.connect(_sync_roles_after_migrate, sender=self)
