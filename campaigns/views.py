@@ -21,6 +21,7 @@ from campaigns.forms import (
 from campaigns.models import Campaign
 from core.errors import DomainError, PermissionRefused
 from core.htmx import wants_fragment
+from notifications.selectors import failed_for_campaign
 from notifications.tokens import AckTokenError, ack_token_read
 
 PAGE_SIZE = 25
@@ -64,6 +65,12 @@ def _detail_context(request: HttpRequest, pk: int, **extra: object) -> dict[str,
         "override_form": ReasonForm(),
         "cancel_form": OptionalReasonForm(),
         "ack_form": AcknowledgeForm(initial={"version": campaign.version}),
+        "now_value": timezone.now(),
+        "failed_notifications": (
+            list(failed_for_campaign(campaign_id=campaign.pk))
+            if request.user.pk == campaign.owner_id or request.user.has_perm("campaigns.change_campaign")
+            else []
+        ),
     }
     context.update(extra)
     return context

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMultiAlternatives, mailers
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
@@ -99,7 +99,7 @@ def build_email(notification: Notification) -> EmailMultiAlternatives:
 def send_emails(notifications: Sequence[Notification]) -> dict[int, DeliveryError | None]:
     """Send over one SMTP connection; a connection-level failure marks the rest transient."""
     outcomes: dict[int, DeliveryError | None] = {}
-    connection = get_connection(fail_silently=False, timeout=settings.EMAIL_TIMEOUT)
+    connection = mailers.default
     try:
         connection.open()
     except _SMTP_ERRORS as exc:

@@ -29,9 +29,8 @@ def unread_badge(request: HttpRequest) -> HttpResponse:
 def mark_read(request: HttpRequest, pk: int | None = None) -> HttpResponseBase:
     services.inbox_mark_read(user=request.user, notification_id=pk)
     if wants_fragment(request):
-        response = unread_badge(request)
-        response["HX-Trigger"] = "inbox-changed"
-        return response
+        # The header badge listens for this event and refreshes itself.
+        return HttpResponse(headers={"HX-Trigger": "inbox-changed"})
     return redirect("notifications:inbox")
 
 

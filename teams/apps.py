@@ -4,8 +4,9 @@ from django.utils.translation import gettext_lazy as _
 
 
 def _sync_roles_after_migrate(sender: AppConfig, **kwargs: object) -> None:
-    # Permissions only exist after migrate (Django creates them in post_migrate), so the
-    # role groups are synced here rather than in a data migration.
+    # Permissions only exist after migrate (Django creates them in post_migrate, app by
+    # app), so the role groups are synced here rather than in a data migration, after
+    # every app: the last run sees every permission.
     from teams.services import roles_sync  # noqa: PLC0415
 
     roles_sync(using=str(kwargs.get("using", "default")))
@@ -16,4 +17,4 @@ class TeamsConfig(AppConfig):
     verbose_name = _("Teams")
 
     def ready(self) -> None:
-        post_migrate.connect(_sync_roles_after_migrate, sender=self)
+        post_migrate.connect(_sync_roles_after_migrate, dispatch_uid="teams.sync_roles")

@@ -1,0 +1,71 @@
+"""Shared fixtures, and the rule that decides when service-bound tests run.
+
+Tests marked `postgres`, `redis` or `browser` need a real server or Chromium. Without
+one they are skipped on a developer's laptop; with PASSERELLE_REQUIRE_SERVICES=1 (CI)
+a missing service fails them instead, so CI can never pass by skipping.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.factories import (
+    CampaignFactory,
+    MembershipFactory,
+    StakeholderFactory,
+    TeamFactory,
+    make_manager,
+    make_marketer,
+)
+
+REQUIRE_SERVICES = os.environ.get("PASSERELLE_REQUIRE_SERVICES") == "1"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def _missing(item: pytest.Item) -> str | None:
+    if item.get_closest_marker("postgres") and not settings.DATABASE_IS_POSTGRES:
+        return "needs DATABASE_URL pointing at PostgreSQL"
+    if item.get_closest_marker("redis") and not settings.REDIS_URL:
+        return "needs REDIS_URL pointing at Redis"
+    if item.get_closest_marker("browser") and not (Path(CHROMIUM).exists() or shutil.which("chromium")):
+        return f"needs Chromium at {CHROMIUM}"
+    return None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    reason = _missing(item)
+    if reason is None:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"PASSERELLE_REQUIRE_SERVICES=1 but this test {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def marketer():
+    return make_marketer(email="marketer@example.test", full_name="Marie Marketing")
+
+
+@pytest.fixture
+def manager():
+    return make_manager(email="manager@example.test", full_name="Manon Manager")
+
+
+@pytest.fixture
+def support_team():
+    return TeamFactory(name="Conseillers clientèle", slug="conseillers")
+
+
+@pytest.fixture
+def advisor(support_team):
+    return MembershipFactory(team=support_team, user__email="advisor@example.test", user__full_name="Alice Advisor").user
+
+
+@pytest.fixture
+def draft_campaign(marketer, support_team):
+    campaign = CampaignFactory(owner=marketer)
+    StakeholderFactory(campaign=campaign, team=support_team)
+    return campaign
