@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -66,10 +68,28 @@ class CampaignForm(DomainErrorFormMixin, forms.ModelForm):
         self.fields["ends_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
         self.fields["estimated_recipients"].required = False
         if self.instance.pk:
-            self.fields["teams"].initial = list(self.instance.stakeholders.values_list("team_id", flat=True))
+            self.fields["teams"].initial = list(
+                self.instance.stakeholders.values_list("team_id", flat=True)
+            )
 
     def clean_estimated_recipients(self) -> int:
         return self.cleaned_data.get("estimated_recipients") or 0
+
+    def _unchanged_to_the_minute(self, name: str) -> datetime | None:
+        # The widget shows dates to the minute. Saved back as shown, a date with seconds
+        # (from the admin, the demo data, an import) must stay as it was: otherwise fixing
+        # a typo would "move" the launch and ask every team to acknowledge again.
+        value = self.cleaned_data.get(name)
+        current = getattr(self.instance, name, None)
+        if value and current and current.replace(second=0, microsecond=0) == value:
+            return current
+        return value
+
+    def clean_launch_at(self) -> datetime | None:
+        return self._unchanged_to_the_minute("launch_at")
+
+    def clean_ends_at(self) -> datetime | None:
+        return self._unchanged_to_the_minute("ends_at")
 
     def to_input(self) -> CampaignInput:
         data = self.cleaned_data
@@ -95,7 +115,9 @@ class CampaignForm(DomainErrorFormMixin, forms.ModelForm):
 class AnnounceForm(DomainErrorFormMixin, forms.Form):
     already_sent = forms.BooleanField(label=_("This campaign already went out"), required=False)
     already_sent_reason = forms.CharField(
-        label=_("Why is it announced only now?"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Why is it announced only now?"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
     def clean(self) -> dict[str, object]:
@@ -110,7 +132,9 @@ class ReasonForm(DomainErrorFormMixin, forms.Form):
 
 
 class OptionalReasonForm(DomainErrorFormMixin, forms.Form):
-    reason = forms.CharField(label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class AcknowledgeForm(forms.Form):
@@ -120,5 +144,7 @@ class AcknowledgeForm(forms.Form):
         label=_("Note for the campaign owner (optional)"),
         required=False,
         max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 2, "placeholder": _("A question, or what customers may ask…")}),
+        widget=forms.Textarea(
+            attrs={"rows": 2, "placeholder": _("A question, or what customers may ask…")}
+        ),
     )

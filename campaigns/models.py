@@ -29,7 +29,10 @@ class Campaign(models.Model):
     title = models.CharField(_("title"), max_length=200)
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
     audience = models.CharField(
-        _("audience"), max_length=300, blank=True, help_text=_("Segment or list the campaign targets.")
+        _("audience"),
+        max_length=300,
+        blank=True,
+        help_text=_("Segment or list the campaign targets."),
     )
     estimated_recipients = models.PositiveIntegerField(_("estimated recipients"), default=0)
     launch_at = models.DateTimeField(_("launch date"), null=True, blank=True)
@@ -47,7 +50,9 @@ class Campaign(models.Model):
         help_text=_("Markdown: what customers received, talking points and FAQ for advisors."),
     )
     objective = models.TextField(_("objective"), blank=True)
-    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.DRAFT)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT
+    )
     version = models.PositiveIntegerField(_("version"), default=1)
     already_sent_reason = models.TextField(
         _("reason for announcing after launch"),
@@ -61,7 +66,10 @@ class Campaign(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     teams = models.ManyToManyField(
-        "teams.Team", through="Stakeholder", related_name="campaigns", verbose_name=_("stakeholder teams")
+        "teams.Team",
+        through="Stakeholder",
+        related_name="campaigns",
+        verbose_name=_("stakeholder teams"),
     )
 
     class Meta:
@@ -81,13 +89,25 @@ class Campaign(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(
-                    channel__in=["email", "sms", "phone", "mail", "event", "webinar", "social", "web", "other"]
+                    channel__in=[
+                        "email",
+                        "sms",
+                        "phone",
+                        "mail",
+                        "event",
+                        "webinar",
+                        "social",
+                        "web",
+                        "other",
+                    ]
                 ),
                 name="campaign_channel_valid",
             ),
             models.CheckConstraint(condition=Q(version__gte=1), name="campaign_version_positive"),
             models.CheckConstraint(
-                condition=Q(ends_at__isnull=True) | Q(launch_at__isnull=True) | Q(ends_at__gte=F("launch_at")),
+                condition=Q(ends_at__isnull=True)
+                | Q(launch_at__isnull=True)
+                | Q(ends_at__gte=F("launch_at")),
                 name="campaign_ends_after_launch",
             ),
             models.CheckConstraint(
@@ -141,7 +161,9 @@ class Stakeholder(models.Model):
         verbose_name = _("stakeholder team")
         verbose_name_plural = _("stakeholder teams")
         ordering = ["team__name"]
-        constraints = [models.UniqueConstraint(fields=["campaign", "team"], name="stakeholder_unique_team")]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "team"], name="stakeholder_unique_team")
+        ]
         indexes = [models.Index(fields=["team", "due_at"], name="stakeholder_team_due_idx")]
 
     def __str__(self) -> str:
@@ -155,8 +177,12 @@ class Stakeholder(models.Model):
 class Acknowledgement(models.Model):
     """One person's acknowledgement of one version, for one of their teams."""
 
-    stakeholder = models.ForeignKey(Stakeholder, on_delete=models.CASCADE, related_name="acknowledgements")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="acknowledgements")
+    stakeholder = models.ForeignKey(
+        Stakeholder, on_delete=models.CASCADE, related_name="acknowledgements"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="acknowledgements"
+    )
     version = models.PositiveIntegerField()
     note = models.TextField(_("note"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

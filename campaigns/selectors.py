@@ -28,7 +28,9 @@ def campaign_list(*, status: str | None = None) -> QuerySet[Campaign]:
 
 def campaign_detail(*, campaign_id: int) -> Campaign:
     """One campaign with everything its page shows, in a fixed number of queries."""
-    acknowledgements = Acknowledgement.objects.filter(revoked_at__isnull=True).select_related("user")
+    acknowledgements = Acknowledgement.objects.filter(revoked_at__isnull=True).select_related(
+        "user"
+    )
     return (
         Campaign.objects.select_related("owner")
         .prefetch_related(
@@ -38,7 +40,12 @@ def campaign_detail(*, campaign_id: int) -> Campaign:
                 .prefetch_related(Prefetch("acknowledgements", queryset=acknowledgements))
                 .order_by("team__name"),
             ),
-            Prefetch("events", queryset=CampaignEvent.objects.select_related("actor").order_by("-created_at", "-id")),
+            Prefetch(
+                "events",
+                queryset=CampaignEvent.objects.select_related("actor").order_by(
+                    "-created_at", "-id"
+                ),
+            ),
             "kpis",
         )
         .get(pk=campaign_id)
@@ -56,7 +63,7 @@ class ActionState:
 def campaign_actions(*, campaign: Campaign, user: User) -> dict[str, ActionState]:
     """What `user` may do to `campaign` now. Mirrors the rules in services, which still
     enforce them: this only explains a disabled button. Expects campaign_detail()."""
-    from django.utils.translation import gettext as _  # noqa: PLC0415
+    from django.utils.translation import gettext as _
 
     status = campaign.status
     stakeholders = list(campaign.stakeholders.all())
@@ -67,7 +74,11 @@ def campaign_actions(*, campaign: Campaign, user: User) -> dict[str, ActionState
         if not user.has_perm(perm):
             return ActionState(False, _("Your role does not allow this."))
         if status not in ok_status:
-            return ActionState(False, _("Not possible for a %(status)s campaign.") % {"status": campaign.get_status_display().lower()})
+            return ActionState(
+                False,
+                _("Not possible for a %(status)s campaign.")
+                % {"status": campaign.get_status_display().lower()},
+            )
         if extra_reason:
             return ActionState(False, extra_reason)
         return ActionState(True)
@@ -100,7 +111,9 @@ def stakeholders_for_user(*, campaign: Campaign, user: User) -> list[Stakeholder
 
 
 def user_acknowledged(*, stakeholder: Stakeholder, user: User, version: int) -> bool:
-    return any(a.user_id == user.pk and a.version == version for a in stakeholder.acknowledgements.all())
+    return any(
+        a.user_id == user.pk and a.version == version for a in stakeholder.acknowledgements.all()
+    )
 
 
 def teams_for_form() -> QuerySet[Team]:

@@ -68,6 +68,7 @@ class TeamAcknowledgement:
     newly_acknowledged: bool
     acknowledged_by: User | None
     acknowledged_at: datetime | None
+    acknowledgement_id: int | None = None
 
 
 @dataclass
@@ -311,6 +312,15 @@ def campaign_update(*, actor: User, campaign_id: int, data: CampaignInput) -> Ca
             "objective": data.objective,
         }
         changed = [name for name, value in new_values.items() if getattr(campaign, name) != value]
+        if (
+            announced
+            and "launch_at" in changed
+            and data.launch_at
+            and data.launch_at < timezone.now()
+        ):
+            raise DomainError.for_fields(
+                {"launch_at": [_("Launch date cannot be moved into the past after announcement.")]}
+            )
         for name in changed:
             setattr(campaign, name, new_values[name])
         material = [name for name in changed if name in Campaign.MATERIAL_FIELDS]
@@ -331,11 +341,18 @@ def campaign_update(*, actor: User, campaign_id: int, data: CampaignInput) -> Ca
         if announced and material:
             stakeholders = list(campaign.stakeholders.select_related("team"))
             for stakeholder in stakeholders:
-                stakeholder.due_at = _due_at(stakeholder.team, now=now, launch_at=campaign.launch_at)
+                stakeholder.due_at = _due_at(
+                    stakeholder.team, now=now, launch_at=campaign.launch_at
+                )
             Stakeholder.objects.bulk_update(stakeholders, ["due_at"])
             _record(campaign, actor, EventKind.VERSION_BUMPED, {"fields": material})
             unchanged_teams = [s.team_id for s in stakeholders if s.team_id not in added]
-            _notify_teams(campaign, unchanged_teams, kind=NotificationKind.CHANGED, extra={"changes": material})
+            _notify_teams(
+                campaign,
+                unchanged_teams,
+                kind=NotificationKind.CHANGED,
+                extra={"changes": material},
+            )
         if announced and added:
             _notify_teams(campaign, added, kind=NotificationKind.ANNOUNCED)
     return campaign
@@ -347,7 +364,9 @@ def campaign_update(*, actor: User, campaign_id: int, data: CampaignInput) -> Ca
 def campaign_announce(*, actor: User, campaign_id: int, already_sent_reason: str = "") -> Campaign:
     """Draft → announced. Sets each team's due date and writes the "announced" outbox rows
     in the same transaction; delivery is queued only after commit."""
-    _require_permission(actor, "campaigns.announce_campaign", _("Only marketers can announce campaigns."))
+    _require_permission(
+        actor, "campaigns.announce_campaign", _("Only marketers can announce campaigns.")
+    )
     with transaction.atomic():
         campaign = _lock_campaign(campaign_id)
         _check_transition(campaign, Status.ANNOUNCED)
@@ -363,7 +382,9 @@ def campaign_announce(*, actor: User, campaign_id: int, already_sent_reason: str
                     "give the reason."
                 )
             ]
-        stakeholders = list(campaign.stakeholders.select_related("team").select_for_update())
+        stakeholders = list(
+            campaign.stakeholders.select_related("team").select_for_update(of=("self",))
+        )
         if not stakeholders:
             errors["teams"] = [_("Add at least one stakeholder team before announcing.")]
         if errors:
@@ -386,7 +407,7 @@ def campaign_announce(*, actor: User, campaign_id: int, already_sent_reason: str
 def _pending_stakeholders(campaign: Campaign) -> list[Stakeholder]:
     # Locked: an acknowledgement withdrawn concurrently waits for us, or we wait for it.
     return list(
-        Stakeholder.objects.select_for_update()
+        Stakeholder.objects.select_for_update(of=("self",))
         .filter(campaign=campaign)
         .exclude(acknowledged_version=campaign.version)
         .select_related("team")
@@ -396,7 +417,9 @@ def _pending_stakeholders(campaign: Campaign) -> list[Stakeholder]:
 
 def campaign_mark_done(*, actor: User, campaign_id: int) -> Campaign:
     """Announced → done, only when every stakeholder team acknowledged the current version."""
-    _require_permission(actor, "campaigns.close_campaign", _("Only marketers can mark campaigns as done."))
+    _require_permission(
+        actor, "campaigns.close_campaign", _("Only marketers can mark campaigns as done.")
+    )
     with transaction.atomic():
         campaign = _lock_campaign(campaign_id)
         _check_transition(campaign, Status.DONE)
@@ -417,7 +440,9 @@ def campaign_override_done(*, actor: User, campaign_id: int, reason: str) -> Cam
         _("Only managers can mark a campaign as done without every acknowledgement."),
     )
     if not reason.strip():
-        raise DomainError.for_fields({"reason": [_("Reason is required to override the done gate.")]})
+        raise DomainError.for_fields(
+            {"reason": [_("Reason is required to override the done gate.")]}
+        )
     with transaction.atomic():
         campaign = _lock_campaign(campaign_id)
         _check_transition(campaign, Status.DONE)
@@ -449,7 +474,9 @@ def _close_as_done(campaign: Campaign, actor: User, kind: str, details: dict[str
 
 def campaign_cancel(*, actor: User, campaign_id: int, reason: str = "") -> Campaign:
     """Draft or announced → cancelled. Teams already told are told it is off."""
-    _require_permission(actor, "campaigns.close_campaign", _("Only marketers can cancel campaigns."))
+    _require_permission(
+        actor, "campaigns.close_campaign", _("Only marketers can cancel campaigns.")
+    )
     with transaction.atomic():
         campaign = _lock_campaign(campaign_id)
         _check_transition(campaign, Status.CANCELLED)
@@ -460,7 +487,12 @@ def campaign_cancel(*, actor: User, campaign_id: int, reason: str = "") -> Campa
         _record(campaign, actor, EventKind.CANCELLED, {"reason": reason.strip()})
         if was_announced:
             team_ids = list(campaign.stakeholders.values_list("team_id", flat=True))
-            _notify_teams(campaign, team_ids, kind=NotificationKind.CANCELLED, extra={"reason": reason.strip()})
+            _notify_teams(
+                campaign,
+                team_ids,
+                kind=NotificationKind.CANCELLED,
+                extra={"reason": reason.strip()},
+            )
     return campaign
 
 
@@ -540,9 +572,15 @@ def campaign_acknowledge(
                 kind=NotificationKind.FEEDBACK,
                 user_ids=[campaign.owner_id],
                 payload=notification_payload(
-                    campaign, note=note, author_name=actor.display_name, teams=[t.team.name for t in result.teams]
+                    campaign,
+                    note=note,
+                    author_name=actor.display_name,
+                    teams=[t.team.name for t in result.teams],
                 ),
-                occurrence=f"ack-note-{actor.pk}",
+                # One notice per acknowledgement: a later note (after a withdrawal,
+                # or for a second team) is a new message, not a duplicate.
+                occurrence="ack-note-"
+                + "-".join(str(t.acknowledgement_id) for t in result.teams if t.newly_acknowledged),
             )
     return result
 
@@ -553,11 +591,17 @@ def _acknowledge_one(
     team = stakeholder.team
     version = campaign.version
     if team.ack_policy == Team.AckPolicy.ANY_MEMBER and stakeholder.acknowledged_version == version:
-        return TeamAcknowledgement(team, False, stakeholder.acknowledged_by, stakeholder.acknowledged_at)
-    existing = stakeholder.acknowledgements.filter(user=actor, version=version, revoked_at__isnull=True).first()
+        return TeamAcknowledgement(
+            team, False, stakeholder.acknowledged_by, stakeholder.acknowledged_at
+        )
+    existing = stakeholder.acknowledgements.filter(
+        user=actor, version=version, revoked_at__isnull=True
+    ).first()
     if existing is not None:
         return TeamAcknowledgement(team, False, actor, existing.created_at)
-    Acknowledgement.objects.create(stakeholder=stakeholder, user=actor, version=version, note=note)
+    acknowledgement = Acknowledgement.objects.create(
+        stakeholder=stakeholder, user=actor, version=version, note=note
+    )
     _record(campaign, actor, EventKind.ACKNOWLEDGED, {"team": team.name, "note": note})
     team_done = team.ack_policy == Team.AckPolicy.ANY_MEMBER or _every_member_acknowledged(
         stakeholder, version
@@ -566,9 +610,11 @@ def _acknowledge_one(
         stakeholder.acknowledged_version = version
         stakeholder.acknowledged_at = now
         stakeholder.acknowledged_by = actor
-        stakeholder.save(update_fields=["acknowledged_version", "acknowledged_at", "acknowledged_by"])
+        stakeholder.save(
+            update_fields=["acknowledged_version", "acknowledged_at", "acknowledged_by"]
+        )
         _record(campaign, None, EventKind.TEAM_ACKNOWLEDGED, {"team": team.name})
-    return TeamAcknowledgement(team, True, actor, now)
+    return TeamAcknowledgement(team, True, actor, now, acknowledgement.pk)
 
 
 def campaign_acknowledgement_revoke(*, actor: User, campaign_id: int, team_id: int) -> Stakeholder:
@@ -581,10 +627,14 @@ def campaign_acknowledgement_revoke(*, actor: User, campaign_id: int, team_id: i
         if campaign.status != Status.ANNOUNCED:
             raise DomainError(_("Only an announced campaign's acknowledgements can be withdrawn."))
         stakeholder = _actor_stakeholders(campaign, actor, team_id)[0]
-        live = stakeholder.acknowledgements.filter(version=campaign.version, revoked_at__isnull=True)
+        live = stakeholder.acknowledgements.filter(
+            version=campaign.version, revoked_at__isnull=True
+        )
         updated = live.filter(user=actor).update(revoked_at=timezone.now())
         if not updated:
-            raise DomainError(_("You have not acknowledged this version."), code="nothing_to_revoke")
+            raise DomainError(
+                _("You have not acknowledged this version."), code="nothing_to_revoke"
+            )
         remaining = live.order_by("created_at").first()
         if stakeholder.team.ack_policy == Team.AckPolicy.ANY_MEMBER and remaining is not None:
             stakeholder.acknowledged_by_id = remaining.user_id
@@ -593,7 +643,9 @@ def campaign_acknowledgement_revoke(*, actor: User, campaign_id: int, team_id: i
             stakeholder.acknowledged_version = None
             stakeholder.acknowledged_at = None
             stakeholder.acknowledged_by = None
-        stakeholder.save(update_fields=["acknowledged_version", "acknowledged_at", "acknowledged_by"])
+        stakeholder.save(
+            update_fields=["acknowledged_version", "acknowledged_at", "acknowledged_by"]
+        )
         _record(campaign, actor, EventKind.ACK_REVOKED, {"team": stakeholder.team.name})
     return stakeholder
 
@@ -608,7 +660,9 @@ def campaigns_send_due_reminders_and_escalations(*, now: datetime | None = None)
     now = now or timezone.now()
     pending = (
         Stakeholder.objects.filter(campaign__status=Status.ANNOUNCED, due_at__isnull=False)
-        .filter(Q(acknowledged_version__isnull=True) | ~Q(acknowledged_version=F("campaign__version")))
+        .filter(
+            Q(acknowledged_version__isnull=True) | ~Q(acknowledged_version=F("campaign__version"))
+        )
         .select_related("team", "campaign", "campaign__owner")
     )
     counts = {"reminders": 0, "escalations": 0}
@@ -620,8 +674,9 @@ def campaigns_send_due_reminders_and_escalations(*, now: datetime | None = None)
         with transaction.atomic():
             if stakeholder.due_at <= now:
                 lead_ids = list(
-                    Membership.objects.filter(team=team, role=Membership.Role.LEAD, user__is_active=True)
-                    .values_list("user_id", flat=True)
+                    Membership.objects.filter(
+                        team=team, role=Membership.Role.LEAD, user__is_active=True
+                    ).values_list("user_id", flat=True)
                 )
                 counts["escalations"] += notifications.notifications_enqueue(
                     campaign_id=campaign.pk,
@@ -647,9 +702,9 @@ def campaigns_send_due_reminders_and_escalations(*, now: datetime | None = None)
 
 
 def _members_yet_to_acknowledge(stakeholder: Stakeholder, version: int) -> list[int]:
-    acknowledged = stakeholder.acknowledgements.filter(version=version, revoked_at__isnull=True).values(
-        "user_id"
-    )
+    acknowledged = stakeholder.acknowledgements.filter(
+        version=version, revoked_at__isnull=True
+    ).values("user_id")
     return list(
         Membership.objects.filter(team_id=stakeholder.team_id, user__is_active=True)
         .exclude(user_id__in=acknowledged)

@@ -9,6 +9,7 @@ from django.utils import formats, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from campaigns import selectors, services
 from campaigns.forms import (
@@ -27,11 +28,14 @@ from notifications.tokens import AckTokenError, ack_token_read
 PAGE_SIZE = 25
 
 
+@vary_on_headers("HX-Request")  # one URL, two bodies: caches must not mix page and rows
 def campaign_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status") or None
     if status not in Campaign.Status.values:
         status = None
-    page = Paginator(selectors.campaign_list(status=status), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.campaign_list(status=status), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     template = "campaigns/list.html#rows" if wants_fragment(request) else "campaigns/list.html"
     return render(
         request,
@@ -57,7 +61,9 @@ def _detail_context(request: HttpRequest, pk: int, **extra: object) -> dict[str,
         "my_stakeholders": [
             {
                 "stakeholder": s,
-                "mine": selectors.user_acknowledged(stakeholder=s, user=request.user, version=campaign.version),
+                "mine": selectors.user_acknowledged(
+                    stakeholder=s, user=request.user, version=campaign.version
+                ),
             }
             for s in my_stakeholders
         ],
@@ -68,7 +74,8 @@ def _detail_context(request: HttpRequest, pk: int, **extra: object) -> dict[str,
         "now_value": timezone.now(),
         "failed_notifications": (
             list(failed_for_campaign(campaign_id=campaign.pk))
-            if request.user.pk == campaign.owner_id or request.user.has_perm("campaigns.change_campaign")
+            if request.user.pk == campaign.owner_id
+            or request.user.has_perm("campaigns.change_campaign")
             else []
         ),
     }
@@ -101,14 +108,19 @@ def campaign_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         version = campaign.version
         try:
-            campaign = services.campaign_update(actor=request.user, campaign_id=pk, data=form.to_input())
+            campaign = services.campaign_update(
+                actor=request.user, campaign_id=pk, data=form.to_input()
+            )
         except DomainError as error:
             form.add_domain_error(error)
         else:
             if campaign.version != version:
                 messages.warning(
                     request,
-                    _("Material change: now version %(version)s. Teams were asked to acknowledge again.")
+                    _(
+                        "Material change: now version %(version)s. "
+                        "Teams were asked to acknowledge again."
+                    )
                     % {"version": campaign.version},
                 )
             else:
@@ -142,7 +154,9 @@ def campaign_announce(request: HttpRequest, pk: int) -> HttpResponseBase:
     return _run(
         request,
         pk,
-        lambda: services.campaign_announce(actor=request.user, campaign_id=pk, already_sent_reason=reason),
+        lambda: services.campaign_announce(
+            actor=request.user, campaign_id=pk, already_sent_reason=reason
+        ),
         _("Announced. The stakeholder teams are being notified."),
     )
 
@@ -183,7 +197,9 @@ def campaign_cancel(request: HttpRequest, pk: int) -> HttpResponseBase:
 def campaign_acknowledge(request: HttpRequest, pk: int) -> HttpResponseBase:
     form = AcknowledgeForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("This acknowledgement could not be read; reload the page and try again."))
+        messages.error(
+            request, _("This acknowledgement could not be read; reload the page and try again.")
+        )
         return redirect("campaigns:detail", pk=pk)
     try:
         result = services.campaign_acknowledge(
@@ -205,11 +221,15 @@ def campaign_acknowledge(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 
 @require_POST
-def campaign_acknowledgement_revoke(request: HttpRequest, pk: int, team_id: int) -> HttpResponseBase:
+def campaign_acknowledgement_revoke(
+    request: HttpRequest, pk: int, team_id: int
+) -> HttpResponseBase:
     return _run(
         request,
         pk,
-        lambda: services.campaign_acknowledgement_revoke(actor=request.user, campaign_id=pk, team_id=team_id),
+        lambda: services.campaign_acknowledgement_revoke(
+            actor=request.user, campaign_id=pk, team_id=team_id
+        ),
         _("Your acknowledgement was withdrawn."),
     )
 
@@ -220,14 +240,20 @@ def _acknowledgement_message(result: services.AcknowledgementResult) -> str:
             "teams": ", ".join(t.team.name for t in result.teams if t.newly_acknowledged)
         }
     first = result.teams[0]
-    when = formats.date_format(timezone.localtime(first.acknowledged_at), "DATETIME_FORMAT") if first.acknowledged_at else ""
+    when = (
+        formats.date_format(timezone.localtime(first.acknowledged_at), "DATETIME_FORMAT")
+        if first.acknowledged_at
+        else ""
+    )
     who = first.acknowledged_by.display_name if first.acknowledged_by else _("someone")
     return _("Already acknowledged by %(who)s on %(when)s.") % {"who": who, "when": when}
 
 
 def _safe_next(request: HttpRequest) -> str:
     target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return "/"
 
@@ -239,11 +265,35 @@ def acknowledge_link(request: HttpRequest, token: str) -> HttpResponse:
     try:
         claim = ack_token_read(token)
     except AckTokenError as error:
-        return render(request, "campaigns/ack_link_error.html", {"reason": error.reason}, status=400)
+        return render(
+            request, "campaigns/ack_link_error.html", {"reason": error.reason}, status=400
+        )
     if claim.user_id != request.user.pk:
-        return render(request, "campaigns/ack_link_error.html", {"reason": "other_user"}, status=403)
+        return render(
+            request, "campaigns/ack_link_error.html", {"reason": "other_user"}, status=403
+        )
     campaign = get_object_or_404(Campaign.objects.select_related("owner"), pk=claim.campaign_id)
-    context: dict[str, object] = {"campaign": campaign, "token": token, "claim": claim, "result": None, "error": None}
+    context: dict[str, object] = {
+        "campaign": campaign,
+        "token": token,
+        "claim": claim,
+        "result": None,
+        "error": None,
+    }
+    if request.method == "GET" and (
+        campaign.status != Campaign.Status.ANNOUNCED or campaign.version != claim.version
+    ):
+        # Say so before the button is pressed: the POST would refuse it anyway.
+        context["error"] = DomainError(
+            _(
+                "This campaign changed since this e-mail (now version %(current)s). "
+                "Read the new version before acknowledging it."
+            )
+            % {"current": campaign.version}
+            if campaign.status == Campaign.Status.ANNOUNCED
+            else _("This campaign is %(status)s: there is nothing to acknowledge.")
+            % {"status": campaign.get_status_display().lower()}
+        )
     if request.method == "POST":
         try:
             context["result"] = services.campaign_acknowledge(

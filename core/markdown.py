@@ -1,5 +1,7 @@
 """Markdown rendering for campaign bodies and talking points: rendered, then sanitised."""
 
+from functools import lru_cache
+
 import markdown
 import nh3
 
@@ -11,6 +13,7 @@ _ALLOWED_TAGS = {
 _ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "abbr": {"title"}}
 
 
+@lru_cache(maxsize=64)  # a fan-out renders the same body for thousands of e-mails
 def render_markdown(text: str) -> str:
     """Return safe HTML for `text`; scripts, event handlers and `javascript:` links are dropped."""
     html = markdown.markdown(text or "", extensions=["extra", "sane_lists"])

@@ -5,7 +5,18 @@ from notifications.models import DeliverySettings, Notification, Preference
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["id", "kind", "channel", "status", "recipient", "team", "campaign", "attempts", "created_at", "sent_at"]
+    list_display = [
+        "id",
+        "kind",
+        "channel",
+        "status",
+        "recipient",
+        "team",
+        "campaign",
+        "attempts",
+        "created_at",
+        "sent_at",
+    ]
     list_filter = ["status", "channel", "kind"]
     search_fields = ["recipient__email", "dedupe_key", "last_error"]
     raw_id_fields = ["recipient", "team", "campaign"]

@@ -3,6 +3,7 @@
 Each raises or reports a `DeliveryError` that says whether trying again could help.
 """
 
+import contextlib
 import ipaddress
 import json
 import smtplib
@@ -10,6 +11,7 @@ import socket
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,9 +45,13 @@ class DeliveryError(Exception):
 def _smtp_error(exc: Exception) -> DeliveryError:
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _msg in exc.recipients.values()]
-        return DeliveryError(f"recipient refused: {exc.recipients}", transient=all(400 <= c < 500 for c in codes))
+        return DeliveryError(
+            f"recipient refused: {exc.recipients}", transient=all(400 <= c < 500 for c in codes)
+        )
     if isinstance(exc, smtplib.SMTPResponseException):
-        return DeliveryError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", transient=400 <= exc.smtp_code < 500)
+        return DeliveryError(
+            f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", transient=400 <= exc.smtp_code < 500
+        )
     # Disconnections, refused connections, timeouts: the server may be back soon.
     return DeliveryError(f"{type(exc).__name__}: {exc}", transient=True)
 
@@ -53,22 +59,27 @@ def _smtp_error(exc: Exception) -> DeliveryError:
 _SMTP_ERRORS = (smtplib.SMTPException, OSError)
 
 
-def build_email(notification: Notification) -> EmailMultiAlternatives:
-    """Render one notification as a multipart e-mail in the recipient's language."""
-    recipient = notification.recipient
-    assert recipient is not None
-    with translation.override(recipient.language):
-        message = describe(notification, tz_name=recipient.time_zone)
-        payload = notification.payload
-        ack_url = ""
-        if notification.kind in ACKNOWLEDGEABLE:
-            token = ack_token_make(
-                user_id=recipient.pk,
-                campaign_id=notification.campaign_id,
-                version=notification.campaign_version,
-            )
-            ack_url = absolute_url(reverse("campaigns:acknowledge_link", args=[token]))
-        preferences_url = absolute_url(reverse("notifications:preferences"))
+# Stands in for the per-person acknowledge link while a message is rendered once for
+# everybody who reads it in the same language and time zone.
+_ACK_URL_SLOT = "https://ack-url.invalid/slot"
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+RenderCache = dict[tuple[Any, ...], _Rendered]
+
+
+def _render(
+    notification: Notification, *, language: str, tz_name: str, with_ack: bool
+) -> _Rendered:
+    payload = notification.payload
+    with translation.override(language):
+        message = describe(notification, tz_name=tz_name)
         context = {
             "notification": notification,
             "message": message,
@@ -76,18 +87,59 @@ def build_email(notification: Notification) -> EmailMultiAlternatives:
             "channel_label": channel_label(payload.get("channel", "")),
             "body_html": render_markdown(payload.get("body", "")),
             "campaign_url": campaign_url(notification),
-            "ack_url": ack_url,
-            "preferences_url": preferences_url,
-            "recipient": recipient,
+            "ack_url": _ACK_URL_SLOT if with_ack else "",
+            "preferences_url": absolute_url(reverse("notifications:preferences")),
+            "language": language,
         }
-        text = render_to_string("notifications/email/message.txt", context)
-        html = render_to_string("notifications/email/message.html", context)
+        return _Rendered(
+            subject=message.subject,
+            text=render_to_string("notifications/email/message.txt", context),
+            html=render_to_string("notifications/email/message.html", context),
+        )
+
+
+def build_email(
+    notification: Notification, cache: RenderCache | None = None
+) -> EmailMultiAlternatives:
+    """Render one notification as a multipart e-mail in the recipient's language.
+
+    A fan-out sends the same text to thousands of people: with a shared `cache`, each
+    (event, language, time zone) is rendered once and only the signed link differs."""
+    recipient = notification.recipient
+    assert recipient is not None
+    with_ack = notification.kind in ACKNOWLEDGEABLE
+    key = (
+        notification.campaign_id,
+        notification.campaign_version,
+        notification.kind,
+        json.dumps(notification.payload, sort_keys=True),
+        recipient.language,
+        recipient.time_zone,
+    )
+    cache = {} if cache is None else cache
+    if key not in cache:
+        cache[key] = _render(
+            notification,
+            language=recipient.language,
+            tz_name=recipient.time_zone,
+            with_ack=with_ack,
+        )
+    rendered = cache[key]
+    text, html = rendered.text, rendered.html
+    if with_ack:
+        token = ack_token_make(
+            user_id=recipient.pk,
+            campaign_id=notification.campaign_id,
+            version=notification.campaign_version,
+        )
+        ack_url = absolute_url(reverse("campaigns:acknowledge_link", args=[token]))
+        text, html = text.replace(_ACK_URL_SLOT, ack_url), html.replace(_ACK_URL_SLOT, ack_url)
     email = EmailMultiAlternatives(
-        subject=message.subject,
+        subject=rendered.subject,
         body=text,
         to=[recipient.email],
         headers={
-            "List-Unsubscribe": f"<{preferences_url}>",
+            "List-Unsubscribe": f"<{absolute_url(reverse('notifications:preferences'))}>",
             "X-Passerelle-Notification": str(notification.pk),
             "Auto-Submitted": "auto-generated",
         },
@@ -99,6 +151,7 @@ def build_email(notification: Notification) -> EmailMultiAlternatives:
 def send_emails(notifications: Sequence[Notification]) -> dict[int, DeliveryError | None]:
     """Send over one SMTP connection; a connection-level failure marks the rest transient."""
     outcomes: dict[int, DeliveryError | None] = {}
+    cache: RenderCache = {}
     connection = mailers.default
     try:
         connection.open()
@@ -112,17 +165,26 @@ def send_emails(notifications: Sequence[Notification]) -> dict[int, DeliveryErro
                 outcomes[notification.pk] = broken
                 continue
             try:
-                connection.send_messages([build_email(notification)])
+                connection.send_messages([build_email(notification, cache)])
                 outcomes[notification.pk] = None
             except _SMTP_ERRORS as exc:
                 outcomes[notification.pk] = _smtp_error(exc)
-                if isinstance(exc, smtplib.SMTPServerDisconnected | OSError):
+                # SMTPException is an OSError too: only a lost connection or a socket
+                # error dooms the rest of the batch, not the refusal of one message.
+                if isinstance(exc, smtplib.SMTPServerDisconnected) or not isinstance(
+                    exc, smtplib.SMTPException
+                ):
                     broken = outcomes[notification.pk]
+            except ValueError as exc:
+                # An address Django will not put on the wire (non-ASCII local part, line
+                # break): no retry can fix it, and letting it propagate would leave the
+                # whole batch in "sending", to be sent again by the sweep.
+                outcomes[notification.pk] = DeliveryError(
+                    f"invalid message: {exc}", transient=False
+                )
     finally:
-        try:
+        with contextlib.suppress(_SMTP_ERRORS):
             connection.close()
-        except _SMTP_ERRORS:
-            pass
     return outcomes
 
 
@@ -178,10 +240,18 @@ def webhook_payload(notification: Notification, *, webhook_format: str) -> dict[
                         "type": "AdaptiveCard",
                         "version": "1.4",
                         "body": [
-                            {"type": "TextBlock", "text": message.subject, "weight": "Bolder", "wrap": True},
+                            {
+                                "type": "TextBlock",
+                                "text": message.subject,
+                                "weight": "Bolder",
+                                "wrap": True,
+                            },
                             {"type": "TextBlock", "text": message.intro, "wrap": True},
                             {"type": "TextBlock", "text": summary, "wrap": True, "isSubtle": True},
-                            {"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in facts]},
+                            {
+                                "type": "FactSet",
+                                "facts": [{"title": k, "value": v} for k, v in facts],
+                            },
                         ],
                         "actions": [{"type": "Action.OpenUrl", "title": open_label, "url": url}],
                     },
@@ -200,11 +270,20 @@ def webhook_payload(notification: Notification, *, webhook_format: str) -> dict[
         "text": message.subject,
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": message.subject[:150]}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": f"{message.intro}\n{summary}".strip()}},
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": f"{message.intro}\n{summary}".strip()},
+            },
             {"type": "section", "text": {"type": "mrkdwn", "text": fact_lines}},
             {
                 "type": "actions",
-                "elements": [{"type": "button", "text": {"type": "plain_text", "text": open_label}, "url": url}],
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": open_label},
+                        "url": url,
+                    }
+                ],
             },
         ],
     }
@@ -233,14 +312,15 @@ def send_webhook(notification: Notification) -> None:
         headers={"Content-Type": "application/json", "User-Agent": "Passerelle/1.0"},
     )
     try:
-        with _opener.open(request, timeout=settings.NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS) as response:
+        with _opener.open(
+            request, timeout=settings.NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS
+        ) as response:
             response.read(1024)
     except urllib.error.HTTPError as exc:
         transient = exc.code >= 500 or exc.code in {408, 429}
         raise DeliveryError(f"webhook answered HTTP {exc.code}", transient=transient) from exc
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         raise DeliveryError(f"webhook unreachable: {exc}", transient=True) from exc
-
 
 
 def send_digest(recipient: Any, notifications: Sequence[Notification]) -> None:
@@ -258,7 +338,9 @@ def send_digest(recipient: Any, notifications: Sequence[Notification]) -> None:
         preferences_url = absolute_url(reverse("notifications:preferences"))
         context = {"items": items, "recipient": recipient, "preferences_url": preferences_url}
         subject = translation.ngettext(
-            "Passerelle digest: %(count)s update", "Passerelle digest: %(count)s updates", len(items)
+            "Passerelle digest: %(count)s update",
+            "Passerelle digest: %(count)s updates",
+            len(items),
         ) % {"count": len(items)}
         text = render_to_string("notifications/email/digest.txt", context)
         html = render_to_string("notifications/email/digest.html", context)

@@ -71,11 +71,17 @@ def describe(notification: Notification, *, tz_name: str) -> Message:
     texts: dict[str, tuple[str, str]] = {
         Kind.ANNOUNCED: (
             _("New campaign: %(title)s, launching %(launch)s"),
-            _("%(owner)s announced a campaign your team needs to know about. Please read it and acknowledge."),
+            _(
+                "%(owner)s announced a campaign your team needs to know about. "
+                "Please read it and acknowledge."
+            ),
         ),
         Kind.CHANGED: (
             _("Changed: %(title)s (version %(version)s), please acknowledge again"),
-            _("What customers receive has changed. Please read version %(version)s and acknowledge it."),
+            _(
+                "What customers receive has changed. "
+                "Please read version %(version)s and acknowledge it."
+            ),
         ),
         Kind.REMINDER: (
             _("Reminder: acknowledge %(title)s before %(due)s"),

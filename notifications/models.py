@@ -32,12 +32,18 @@ class Notification(models.Model):
         HELD = "held", _("Held for digest")
 
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
     )
     team = models.ForeignKey(
         "teams.Team", on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
     )
-    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="notifications")
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.CASCADE, related_name="notifications"
+    )
     campaign_version = models.PositiveIntegerField()
     kind = models.CharField(max_length=20, choices=Kind.choices)
     channel = models.CharField(max_length=20, choices=Channel.choices)
@@ -73,10 +79,14 @@ class Notification(models.Model):
         ]
         indexes = [
             models.Index(
-                fields=["next_attempt_at"], condition=Q(status="pending"), name="notification_pending_idx"
+                fields=["next_attempt_at"],
+                condition=Q(status="pending"),
+                name="notification_pending_idx",
             ),
             models.Index(
-                fields=["claimed_at"], condition=Q(status="sending"), name="notification_sending_idx"
+                fields=["claimed_at"],
+                condition=Q(status="sending"),
+                name="notification_sending_idx",
             ),
             models.Index(
                 fields=["recipient", "-created_at"],
@@ -93,7 +103,9 @@ class Notification(models.Model):
 class Preference(models.Model):
     """A person's opt-out of one channel for one kind; no row means the channel is on."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     channel = models.CharField(max_length=20, choices=Channel.choices)
     enabled = models.BooleanField(default=True)
@@ -112,7 +124,9 @@ class Preference(models.Model):
 class DeliverySettings(models.Model):
     """Per-person delivery choices that are not per kind."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="delivery_settings")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="delivery_settings"
+    )
     daily_digest = models.BooleanField(
         _("daily digest instead of immediate e-mails"),
         default=False,

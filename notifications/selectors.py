@@ -5,19 +5,25 @@ from notifications.models import Channel, DeliverySettings, Kind, Notification, 
 
 
 def inbox(*, user: User) -> QuerySet[Notification]:
-    return Notification.objects.filter(recipient=user, channel=Channel.IN_APP).order_by("-created_at", "-id")
+    return Notification.objects.filter(recipient=user, channel=Channel.IN_APP).order_by(
+        "-created_at", "-id"
+    )
 
 
 def unread_count(*, user: User) -> int:
-    return Notification.objects.filter(recipient=user, channel=Channel.IN_APP, read_at__isnull=True).count()
+    return Notification.objects.filter(
+        recipient=user, channel=Channel.IN_APP, read_at__isnull=True
+    ).count()
 
 
 def preferences_matrix(*, user: User) -> dict[tuple[str, str], bool]:
     """(kind, channel) → enabled, with defaults (on) filled in."""
-    stored = dict(
-        ((kind, channel), enabled)
-        for kind, channel, enabled in Preference.objects.filter(user=user).values_list("kind", "channel", "enabled")
-    )
+    stored = {
+        (kind, channel): enabled
+        for kind, channel, enabled in Preference.objects.filter(user=user).values_list(
+            "kind", "channel", "enabled"
+        )
+    }
     return {
         (kind, channel): stored.get((kind, channel), True)
         for kind in Kind.values

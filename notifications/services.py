@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -130,9 +130,7 @@ def notifications_enqueue(
     )
     if any(row.status == Status.PENDING for row in rows):
         transaction.on_commit(
-            lambda: publish_task(
-                "notifications.tasks.fan_out", campaign_id, campaign_version, kind
-            )
+            lambda: publish_task("notifications.tasks.fan_out", campaign_id, campaign_version, kind)
         )
     return created
 
@@ -196,7 +194,9 @@ def notifications_deliver(*, notification_ids: Sequence[int]) -> DeliveryReport:
     if not claimed:
         return report
     notifications = list(
-        Notification.objects.filter(pk__in=claimed).select_related("recipient", "team").order_by("pk")
+        Notification.objects.filter(pk__in=claimed)
+        .select_related("recipient", "team")
+        .order_by("pk")
     )
     emails = [n for n in notifications if n.channel == Channel.EMAIL]
     outcomes: dict[int, DeliveryError | None] = {}
@@ -220,20 +220,20 @@ def _record_outcomes(
 ) -> None:
     now = timezone.now()
     max_attempts = settings.NOTIFICATIONS_MAX_ATTEMPTS
+    failed: dict[str, list[int]] = {}
     for notification in notifications:
         error = outcomes.get(notification.pk, DeliveryError("not attempted", transient=True))
-        # Conditional on "still ours": if the sweeper freed the row meanwhile, leave it.
-        mine = Notification.objects.filter(pk=notification.pk, status=Status.SENDING)
         if error is None:
-            mine.update(status=Status.SENT, sent_at=now, last_error="")
             report.sent.append(notification.pk)
         elif error.transient and notification.attempts < max_attempts:
             retry_at = now + retry_delay(notification.attempts)
-            mine.update(status=Status.PENDING, next_attempt_at=retry_at, last_error=str(error)[:2000])
+            _still_ours([notification.pk]).update(
+                status=Status.PENDING, next_attempt_at=retry_at, last_error=str(error)[:2000]
+            )
             report.retry.append(notification.pk)
             report.retry_at = max(report.retry_at or retry_at, retry_at)
         else:
-            mine.update(status=Status.FAILED, last_error=str(error)[:2000])
+            failed.setdefault(str(error)[:2000], []).append(notification.pk)
             report.failed.append(notification.pk)
             logger.warning(
                 "notification %s failed for good after %s attempt(s): %s",
@@ -241,6 +241,15 @@ def _record_outcomes(
                 notification.attempts,
                 error,
             )
+    # One UPDATE for the whole batch's successes: the common case stays cheap at volume.
+    _still_ours(report.sent).update(status=Status.SENT, sent_at=now, last_error="")
+    for message, ids in failed.items():
+        _still_ours(ids).update(status=Status.FAILED, last_error=message)
+
+
+def _still_ours(ids: Sequence[int]) -> "QuerySet[Notification]":
+    # Conditional on "still sending": if the sweeper freed a row meanwhile, leave it alone.
+    return Notification.objects.filter(pk__in=ids, status=Status.SENDING)
 
 
 def notifications_sweep(*, now: datetime | None = None) -> list[int]:
@@ -260,7 +269,9 @@ def notifications_sweep(*, now: datetime | None = None) -> list[int]:
         )
         logger.warning("freed %s notification(s) stuck in sending", len(stuck))
     overdue = Notification.objects.filter(status=Status.PENDING, next_attempt_at__lt=stale)
-    return sorted(set(stuck) | set(overdue.order_by("next_attempt_at").values_list("pk", flat=True)[:10_000]))
+    return sorted(
+        set(stuck) | set(overdue.order_by("next_attempt_at").values_list("pk", flat=True)[:10_000])
+    )
 
 
 # --- daily digest -----------------------------------------------------------------------
@@ -327,7 +338,9 @@ def digests_send_due(*, now: datetime | None = None) -> int:
 
 def inbox_mark_read(*, user: User, notification_id: int | None = None) -> int:
     """Mark one in-app notification (or all of them) read. Idempotent."""
-    unread = Notification.objects.filter(recipient=user, channel=Channel.IN_APP, read_at__isnull=True)
+    unread = Notification.objects.filter(
+        recipient=user, channel=Channel.IN_APP, read_at__isnull=True
+    )
     if notification_id is not None:
         unread = unread.filter(pk=notification_id)
     return unread.update(read_at=timezone.now())
@@ -342,4 +355,6 @@ def preferences_save(*, user: User, enabled: set[tuple[str, str]], daily_digest:
                 Preference.objects.update_or_create(
                     user=user, kind=kind, channel=channel, defaults={"enabled": on}
                 )
-        DeliverySettings.objects.update_or_create(user=user, defaults={"daily_digest": daily_digest})
+        DeliverySettings.objects.update_or_create(
+            user=user, defaults={"daily_digest": daily_digest}
+        )

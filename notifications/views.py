@@ -16,13 +16,19 @@ def inbox(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.inbox(user=request.user), 30).get_page(request.GET.get("page"))
     tz_name = request.user.time_zone
     items = [{"notification": n, "message": describe(n, tz_name=tz_name)} for n in page.object_list]
-    template = "notifications/inbox.html#items" if wants_fragment(request) else "notifications/inbox.html"
+    template = (
+        "notifications/inbox.html#items" if wants_fragment(request) else "notifications/inbox.html"
+    )
     return render(request, template, {"page": page, "items": items})
 
 
 def unread_badge(request: HttpRequest) -> HttpResponse:
     """The header's unread counter, polled by htmx."""
-    return render(request, "partials/unread_badge.html", {"unread_count": selectors.unread_count(user=request.user)})
+    return render(
+        request,
+        "partials/unread_badge.html",
+        {"unread_count": selectors.unread_count(user=request.user)},
+    )
 
 
 @require_POST
@@ -44,7 +50,9 @@ def preferences(request: HttpRequest) -> HttpResponse:
             if request.POST.get(f"{kind}__{channel}") == "on"
         }
         services.preferences_save(
-            user=request.user, enabled=enabled, daily_digest=request.POST.get("daily_digest") == "on"
+            user=request.user,
+            enabled=enabled,
+            daily_digest=request.POST.get("daily_digest") == "on",
         )
         messages.success(request, _("Your notification preferences were saved."))
         return redirect("notifications:preferences")

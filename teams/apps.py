@@ -7,7 +7,7 @@ def _sync_roles_after_migrate(sender: AppConfig, **kwargs: object) -> None:
     # Permissions only exist after migrate (Django creates them in post_migrate, app by
     # app), so the role groups are synced here rather than in a data migration, after
     # every app: the last run sees every permission.
-    from teams.services import roles_sync  # noqa: PLC0415
+    from teams.services import roles_sync
 
     roles_sync(using=str(kwargs.get("using", "default")))
 

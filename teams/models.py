@@ -32,22 +32,35 @@ class Team(models.Model):
     reminder_hours_before = models.PositiveIntegerField(
         _("reminder (hours before the deadline)"),
         default=12,
-        help_text=_("Members who have not acknowledged get a reminder this long before the due date."),
+        help_text=_(
+            "Members who have not acknowledged get a reminder this long before the due date."
+        ),
     )
     ack_policy = models.CharField(
-        _("acknowledgement policy"), max_length=10, choices=AckPolicy.choices, default=AckPolicy.ANY_MEMBER
+        _("acknowledgement policy"),
+        max_length=10,
+        choices=AckPolicy.choices,
+        default=AckPolicy.ANY_MEMBER,
     )
     webhook_url = models.URLField(
         _("chat webhook URL"),
         blank=True,
         max_length=500,
-        help_text=_("Incoming-webhook URL of the team's chat channel (Slack, Mattermost or Teams)."),
+        help_text=_(
+            "Incoming-webhook URL of the team's chat channel (Slack, Mattermost or Teams)."
+        ),
     )
     webhook_format = models.CharField(
-        _("chat webhook format"), max_length=20, choices=WebhookFormat.choices, default=WebhookFormat.SLACK
+        _("chat webhook format"),
+        max_length=20,
+        choices=WebhookFormat.choices,
+        default=WebhookFormat.SLACK,
     )
     members = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, through="Membership", related_name="teams", verbose_name=_("members")
+        settings.AUTH_USER_MODEL,
+        through="Membership",
+        related_name="teams",
+        verbose_name=_("members"),
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -60,7 +73,9 @@ class Team(models.Model):
                 condition=Q(kind__in=["sales", "support", "communication", "marketing", "other"]),
                 name="team_kind_valid",
             ),
-            models.CheckConstraint(condition=Q(ack_policy__in=["any", "every"]), name="team_ack_policy_valid"),
+            models.CheckConstraint(
+                condition=Q(ack_policy__in=["any", "every"]), name="team_ack_policy_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -72,9 +87,14 @@ class Membership(models.Model):
         MEMBER = "member", _("Member")
         LEAD = "lead", _("Lead")
 
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("team"))
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("team")
+    )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("user")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("user"),
     )
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.MEMBER)
     joined_at = models.DateTimeField(auto_now_add=True)
@@ -84,7 +104,9 @@ class Membership(models.Model):
         verbose_name_plural = _("memberships")
         constraints = [
             models.UniqueConstraint(fields=["team", "user"], name="membership_unique_team_user"),
-            models.CheckConstraint(condition=Q(role__in=["member", "lead"]), name="membership_role_valid"),
+            models.CheckConstraint(
+                condition=Q(role__in=["member", "lead"]), name="membership_role_valid"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -30,7 +30,8 @@ def _missing(item: pytest.Item) -> str | None:
         return "needs DATABASE_URL pointing at PostgreSQL"
     if item.get_closest_marker("redis") and not settings.REDIS_URL:
         return "needs REDIS_URL pointing at Redis"
-    if item.get_closest_marker("browser") and not (Path(CHROMIUM).exists() or shutil.which("chromium")):
+    has_chromium = Path(CHROMIUM).exists() or shutil.which("chromium")
+    if item.get_closest_marker("browser") and not has_chromium:
         return f"needs Chromium at {CHROMIUM}"
     return None
 
@@ -61,7 +62,9 @@ def support_team():
 
 @pytest.fixture
 def advisor(support_team):
-    return MembershipFactory(team=support_team, user__email="advisor@example.test", user__full_name="Alice Advisor").user
+    return MembershipFactory(
+        team=support_team, user__email="advisor@example.test", user__full_name="Alice Advisor"
+    ).user
 
 
 @pytest.fixture

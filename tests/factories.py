@@ -1,17 +1,32 @@
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import factory
 from allauth.account.models import EmailAddress
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from accounts.models import User
-from campaigns.models import Campaign, Stakeholder
+from campaigns import services
+from campaigns.models import Acknowledgement, Campaign, CampaignEvent, Stakeholder
+from campaigns.services import CampaignInput
+from notifications.models import Notification
 from teams.models import Membership, Team
 from teams.roles import MANAGER, MARKETER
 from teams.services import roles_sync
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
+
+
+@functools.cache
+def _hashed_password(raw: str) -> str:
+    # The real hasher, but once per password rather than once per user: PBKDF2 at its
+    # default cost would otherwise dominate the run time.
+    return make_password(raw)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -23,7 +38,10 @@ class UserFactory(factory.django.DjangoModelFactory):
     full_name = factory.Faker("name", locale="fr_FR")
     language = "en"
     time_zone = "Europe/Paris"
-    password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
+
+    @factory.post_generation
+    def password(self, create: bool, extracted: str | None, **kwargs: object) -> None:
+        self.password = _hashed_password(extracted or DEFAULT_PASSWORD)
 
     @factory.post_generation
     def verified(self, create: bool, extracted: object, **kwargs: object) -> None:
@@ -97,3 +115,69 @@ class StakeholderFactory(factory.django.DjangoModelFactory):
 
     campaign = factory.SubFactory(CampaignFactory)
     team = factory.SubFactory(TeamFactory)
+
+
+# --- helpers built on the services ---------------------------------------------------
+
+
+def announced_campaign(
+    *, owner: User | None = None, teams: Sequence[Team] = (), **kwargs: object
+) -> Campaign:
+    """A campaign announced through the service, so its events, due dates and outbox
+    rows are the real ones. Without `teams`, one new team is the stakeholder."""
+    owner = owner or make_marketer()
+    campaign = CampaignFactory(owner=owner, **kwargs)
+    for team in teams or [TeamFactory()]:
+        StakeholderFactory(campaign=campaign, team=team)
+    services.campaign_announce(actor=owner, campaign_id=campaign.pk)
+    return Campaign.objects.get(pk=campaign.pk)
+
+
+def campaign_input(campaign: Campaign, **changes: Any) -> CampaignInput:
+    """The campaign's current values as a service input, with `changes` applied."""
+    values: dict[str, Any] = {
+        "title": campaign.title,
+        "channel": campaign.channel,
+        "audience": campaign.audience,
+        "estimated_recipients": campaign.estimated_recipients,
+        "launch_at": campaign.launch_at,
+        "ends_at": campaign.ends_at,
+        "summary": campaign.summary,
+        "body": campaign.body,
+        "objective": campaign.objective,
+        "team_ids": list(campaign.stakeholders.values_list("team_id", flat=True)),
+    }
+    values.update(changes)
+    return CampaignInput(**values)
+
+
+@dataclass(frozen=True)
+class CampaignState:
+    """What a refused operation must leave untouched, read fresh from the database."""
+
+    status: str
+    version: int
+    events: int
+    notifications: int
+    acknowledged_versions: tuple[int | None, ...]
+    live_acknowledgements: int
+    done_override_reason: str
+
+
+def campaign_state(campaign_id: int) -> CampaignState:
+    campaign = Campaign.objects.get(pk=campaign_id)
+    return CampaignState(
+        status=campaign.status,
+        version=campaign.version,
+        events=CampaignEvent.objects.filter(campaign_id=campaign_id).count(),
+        notifications=Notification.objects.filter(campaign_id=campaign_id).count(),
+        acknowledged_versions=tuple(
+            Stakeholder.objects.filter(campaign_id=campaign_id)
+            .order_by("team_id")
+            .values_list("acknowledged_version", flat=True)
+        ),
+        live_acknowledgements=Acknowledgement.objects.filter(
+            stakeholder__campaign_id=campaign_id, revoked_at__isnull=True
+        ).count(),
+        done_override_reason=campaign.done_override_reason,
+    )

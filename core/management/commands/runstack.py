@@ -160,7 +160,7 @@ class Command(BaseCommand):
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 # Its own process group: a terminal's Ctrl-C reaches only runstack, which
-                # then stops the children in order and can kill a whole group if it hangs.
+                # then stops every child itself and can kill a whole group if it hangs.
                 start_new_session=True,
                 preexec_fn=hook,  # single-threaded here, see above
             )
@@ -176,9 +176,7 @@ class Command(BaseCommand):
         prefix = child.style(f"{child.name:<6}|")
         for raw in child.process.stdout:
             line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-            with self.output_lock:
-                self.stdout.write(f"{prefix} {line}")
-                self.stdout.flush()
+            self._emit(f"{prefix} {line}")
 
     def _watch(self, children: list[Child], stopping: threading.Event) -> Child | None:
         """Wait for a signal or for a child to end; return the child that ended, if any.
@@ -216,6 +214,11 @@ class Command(BaseCommand):
                 child.reader.join(timeout=2)
 
     def _say(self, message: str) -> None:
-        with self.output_lock:
-            self.stdout.write(self.style.MIGRATE_HEADING(f"runstack| {message}"))
+        self._emit(self.style.MIGRATE_HEADING(f"runstack| {message}"))
+
+    def _emit(self, line: str) -> None:
+        # The terminal or pipe may be gone (a `| tee` killed by the same Ctrl-C): the
+        # children must still be stopped, and their pipes drained so they never block.
+        with self.output_lock, contextlib.suppress(OSError):
+            self.stdout.write(line)
             self.stdout.flush()

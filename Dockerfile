@@ -1,0 +1,40 @@
+# syntax=docker/dockerfile:1
+# One image for the web server, the Celery worker and Celery beat (see docker-compose.yml).
+FROM python:3.12-slim
+
+COPY --from=ghcr.io/astral-sh/uv:0.13.9 /uv /usr/local/bin/uv
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_PYTHON_DOWNLOADS=never \
+    PATH="/app/.venv/bin:$PATH" \
+    DATA_DIR=/app/data
+
+WORKDIR /app
+
+# Dependencies first, in their own layer: rebuilt only when the lock file changes.
+COPY pyproject.toml uv.lock .python-version ./
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv sync --frozen --no-dev
+
+COPY . .
+
+# Hashed, compressed static files baked into the image; WhiteNoise serves them. Settings
+# need no secret or database to collect them.
+RUN STATIC_MANIFEST=1 python manage.py collectstatic --noinput -v0 \
+    && groupadd --system passerelle \
+    && useradd --system --gid passerelle --home-dir /app --no-create-home passerelle \
+    && chown -R passerelle:passerelle /app/data
+
+# Production defaults; docker-compose.yml or the deploy sets the rest (.env.example).
+# WEB_CONCURRENCY is gunicorn's number of worker processes.
+ENV STATIC_MANIFEST=1 \
+    PASSERELLE_REQUIRE_SECRET_KEY=1 \
+    WEB_CONCURRENCY=3
+
+# The code stays root-owned and read-only for the app; only DATA_DIR is writable.
+USER passerelle
+EXPOSE 8000
+CMD ["gunicorn", "hub.wsgi", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
