@@ -4,16 +4,13 @@ Each raises or reports a `DeliveryError` that says whether trying again could he
 """
 
 import contextlib
-import ipaddress
 import json
 import smtplib
-import socket
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
@@ -22,6 +19,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from core.markdown import render_markdown
+from core.netsafety import UnsafeURLError, check_public_http_url
 from notifications.messages import (
     ACKNOWLEDGEABLE,
     absolute_url,
@@ -192,26 +190,12 @@ def send_emails(notifications: Sequence[Notification]) -> dict[int, DeliveryErro
 
 
 def validate_webhook_url(url: str) -> None:
-    """Refuse anything but http(s) to a public address, unless private ones are allowed.
-
-    Checked when a team saves its URL and again before each post, since DNS can change
+    """Checked when a team saves its URL and again before each post, since DNS can change
     between the two (rebinding)."""
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise DeliveryError("webhook URL must be http:// or https:// with a host", transient=False)
-    if settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE:
-        return
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except socket.gaierror as exc:
-        raise DeliveryError(f"cannot resolve {parts.hostname}: {exc}", transient=True) from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise DeliveryError(
-                f"webhook host {parts.hostname} resolves to a private address ({address})",
-                transient=False,
-            )
+        check_public_http_url(url, allow_private=settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE)
+    except UnsafeURLError as exc:
+        raise DeliveryError(f"webhook refused: {exc}", transient=exc.transient) from exc
 
 
 def webhook_payload(notification: Notification, *, webhook_format: str) -> dict[str, Any]:

@@ -3,6 +3,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from teams.validators import validate_webhook_url
+
 
 class Team(models.Model):
     class Kind(models.TextChoices):
@@ -46,6 +48,7 @@ class Team(models.Model):
         _("chat webhook URL"),
         blank=True,
         max_length=500,
+        validators=[validate_webhook_url],
         help_text=_(
             "Incoming-webhook URL of the team's chat channel (Slack, Mattermost or Teams)."
         ),
