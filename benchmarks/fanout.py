@@ -182,9 +182,9 @@ def main() -> None:
         "announce to 50 people, Redis stopped (ms)": round(redis_down_ms, 1),
         "rows left pending for the sweep": pending_after,
     }
-    max(len(k) for k in results)
-    for _key, _value in results.items():
-        pass
+    width = max(len(k) for k in results)
+    for key, value in results.items():
+        print(f"{key:<{width}}  {value}")
 
 
 def _free_port() -> int:
