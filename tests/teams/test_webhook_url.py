@@ -8,7 +8,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.parametrize(
     "url",
-    ["http://127.0.0.1:9000/hook", "https://localhost/hook", "http://10.0.0.7/hook", "http://[::1]/x"],
+    [
+        "http://127.0.0.1:9000/hook",
+        "https://localhost/hook",
+        "http://10.0.0.7/hook",
+        "http://[::1]/x",
+    ],
 )
 def test_a_team_cannot_save_a_webhook_to_a_private_address(url, settings):
     settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = False
