@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -18,6 +20,27 @@ class Channel(models.TextChoices):
     EMAIL = "email", _("E-mail")
     IN_APP = "in_app", _("In-app")
     WEBHOOK = "webhook", _("Team chat")
+
+
+class Dispatch(models.Model):
+    """One event to tell people about, and what to say: a plain-data snapshot of the
+    campaign (title, dates, talking points…), stored once however many people it reaches,
+    so delivery needs no campaign model and shows what was true when the event happened."""
+
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.CASCADE, related_name="dispatches"
+    )
+    campaign_version = models.PositiveIntegerField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("dispatch")
+        verbose_name_plural = _("dispatches")
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}:{self.campaign_version}:{self.kind}"
 
 
 class Notification(models.Model):
@@ -58,9 +81,7 @@ class Notification(models.Model):
     # campaign:version:kind:recipient:channel[:occurrence] – a retried task or a second
     # announce cannot insert the same message twice.
     dedupe_key = models.CharField(max_length=200, unique=True)
-    # A snapshot of what to say (title, dates, talking points…), so delivery needs no
-    # campaign model and shows what was true when the event happened.
-    payload = models.JSONField(default=dict)
+    dispatch = models.ForeignKey(Dispatch, on_delete=models.CASCADE, related_name="notifications")
 
     class Meta:
         verbose_name = _("notification")
@@ -98,6 +119,10 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.dedupe_key
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self.dispatch.payload
 
 
 class Preference(models.Model):

@@ -5,8 +5,10 @@ from notifications.models import Channel, DeliverySettings, Kind, Notification, 
 
 
 def inbox(*, user: User) -> QuerySet[Notification]:
-    return Notification.objects.filter(recipient=user, channel=Channel.IN_APP).order_by(
-        "-created_at", "-id"
+    return (
+        Notification.objects.filter(recipient=user, channel=Channel.IN_APP)
+        .select_related("dispatch")
+        .order_by("-created_at", "-id")
     )
 
 

@@ -25,6 +25,7 @@ from notifications.models import (
     Channel,
     DeliverySettings,
     DigestRun,
+    Dispatch,
     Kind,
     Notification,
     Preference,
@@ -96,7 +97,6 @@ def notifications_enqueue(
                     status=status,
                     sent_at=now if status == Status.SENT else None,
                     next_attempt_at=now,
-                    payload=payload,
                     dedupe_key=_dedupe_key(
                         campaign_id, campaign_version, kind, f"u{user_id}", channel, occurrence
                     ),
@@ -112,27 +112,40 @@ def notifications_enqueue(
                 kind=kind,
                 channel=Channel.WEBHOOK,
                 next_attempt_at=now,
-                payload=payload,
                 dedupe_key=_dedupe_key(
                     campaign_id, campaign_version, kind, f"t{team_id}", Channel.WEBHOOK, occurrence
                 ),
             )
         )
-    before = Notification.objects.filter(
-        campaign_id=campaign_id, campaign_version=campaign_version, kind=kind
-    ).count()
-    Notification.objects.bulk_create(rows, batch_size=_BULK_BATCH, ignore_conflicts=True)
-    created = (
-        Notification.objects.filter(
-            campaign_id=campaign_id, campaign_version=campaign_version, kind=kind
-        ).count()
-        - before
+    rows = _without_existing(rows)
+    if not rows:
+        return 0
+    dispatch = Dispatch.objects.create(
+        campaign_id=campaign_id, campaign_version=campaign_version, kind=kind, payload=payload
     )
+    for row in rows:
+        row.dispatch = dispatch
+    # ignore_conflicts still guards a concurrent enqueue of the same event.
+    Notification.objects.bulk_create(rows, batch_size=_BULK_BATCH, ignore_conflicts=True)
+    created = len(rows)
     if any(row.status == Status.PENDING for row in rows):
         transaction.on_commit(
             lambda: publish_task("notifications.tasks.fan_out", campaign_id, campaign_version, kind)
         )
     return created
+
+
+def _without_existing(rows: list[Notification]) -> list[Notification]:
+    """Drop rows whose dedupe key is already in the outbox (a repeated event)."""
+    keys = [row.dedupe_key for row in rows]
+    existing: set[str] = set()
+    for start in range(0, len(keys), 5000):
+        existing.update(
+            Notification.objects.filter(dedupe_key__in=keys[start : start + 5000]).values_list(
+                "dedupe_key", flat=True
+            )
+        )
+    return [row for row in rows if row.dedupe_key not in existing]
 
 
 # --- delivery ---------------------------------------------------------------------------
@@ -195,7 +208,7 @@ def notifications_deliver(*, notification_ids: Sequence[int]) -> DeliveryReport:
         return report
     notifications = list(
         Notification.objects.filter(pk__in=claimed)
-        .select_related("recipient", "team")
+        .select_related("recipient", "team", "dispatch")
         .order_by("pk")
     )
     emails = [n for n in notifications if n.channel == Channel.EMAIL]
@@ -303,8 +316,9 @@ def digests_send_due(*, now: datetime | None = None) -> int:
         period = f"daily:{local.date().isoformat()}"
         with transaction.atomic():
             held = list(
-                Notification.objects.select_for_update(skip_locked=True)
+                Notification.objects.select_for_update(skip_locked=True, of=("self",))
                 .filter(recipient=user, channel=Channel.EMAIL, status=Status.HELD)
+                .select_related("dispatch")
                 .order_by("created_at")
             )
             if not held:
