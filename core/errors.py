@@ -30,10 +30,9 @@ class DomainError(Exception):
 
     @classmethod
     def for_fields(cls, field_errors: Mapping[str, list[str]]) -> "DomainError":
-        summary = "; ".join(
-            f"{field}: {' '.join(str(m) for m in messages)}"
-            for field, messages in field_errors.items()
-        )
+        # Each message names its field already ("Launch date is required…"), so the
+        # summary reads well on its own where there is no form to show it next to.
+        summary = " ".join(str(m) for messages in field_errors.values() for m in messages)
         return cls(summary, code="invalid", field_errors=field_errors)
 
 
