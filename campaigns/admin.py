@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from campaigns.models import Acknowledgement, Campaign, CampaignEvent, Kpi, Stakeholder
+from campaigns.models import (
+    Acknowledgement,
+    Attachment,
+    Campaign,
+    CampaignEvent,
+    ChannelDefaultTeam,
+    Feedback,
+    Kpi,
+    Stakeholder,
+)
 
 
 class StakeholderInline(admin.TabularInline):
@@ -46,3 +55,23 @@ class CampaignAdmin(admin.ModelAdmin):
 class AcknowledgementAdmin(admin.ModelAdmin):
     list_display = ["stakeholder", "user", "version", "created_at", "revoked_at"]
     readonly_fields = ["stakeholder", "user", "version", "note", "created_at", "revoked_at"]
+
+
+@admin.register(ChannelDefaultTeam)
+class ChannelDefaultTeamAdmin(admin.ModelAdmin):
+    list_display = ["channel", "team"]
+    list_filter = ["channel"]
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(admin.ModelAdmin):
+    list_display = ["campaign", "author", "tag", "created_at"]
+    list_filter = ["tag"]
+    search_fields = ["body", "campaign__title"]
+    raw_id_fields = ["campaign", "author"]
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(admin.ModelAdmin):
+    list_display = ["original_name", "campaign", "content_type", "size", "created_at"]
+    raw_id_fields = ["campaign", "uploaded_by"]

@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -217,6 +219,7 @@ class CampaignEvent(models.Model):
         TEAM_ACKNOWLEDGED = "team_acknowledged", _("Team acknowledged")
         DONE = "done", _("Marked as done")
         DONE_OVERRIDDEN = "done_overridden", _("Marked as done by override")
+        DUPLICATED = "duplicated", _("Duplicated from another campaign")
         CANCELLED = "cancelled", _("Cancelled")
         RESULTS = "results", _("Results recorded")
 
@@ -237,3 +240,97 @@ class CampaignEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id} {self.kind} v{self.version}"
+
+
+class ChannelDefaultTeam(models.Model):
+    """A team pre-selected as stakeholder when a campaign uses this channel (editable)."""
+
+    channel = models.CharField(_("channel"), max_length=20, choices=Campaign.Channel.choices)
+    team = models.ForeignKey(
+        "teams.Team",
+        on_delete=models.CASCADE,
+        related_name="default_for_channels",
+        verbose_name=_("team"),
+    )
+
+    class Meta:
+        verbose_name = _("default stakeholder team")
+        verbose_name_plural = _("default stakeholder teams")
+        ordering = ["channel", "team__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "team"], name="channel_default_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} → {self.team}"
+
+
+def attachment_path(instance: "Attachment", filename: str) -> str:
+    # A random prefix: names stay readable and two uploads of "email.pdf" never collide.
+    return f"campaigns/{instance.campaign_id}/{uuid.uuid4().hex[:12]}-{filename}"
+
+
+class Attachment(models.Model):
+    """A file that shows what customers received (the e-mail as PDF, a visual…).
+
+    Stored through Django's storage API, so an S3-compatible storage works in production;
+    served only to logged-in people through a view, never from a public media URL."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(_("file"), upload_to=attachment_path, max_length=300)
+    original_name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+
+class Feedback(models.Model):
+    """The reverse flow: questions, answers and what customers say, on one campaign."""
+
+    class Tag(models.TextChoices):
+        MESSAGE = "message", _("Message")
+        QUESTION = "question", _("Question")
+        POSITIVE = "positive", _("Positive reaction")
+        NEUTRAL = "neutral", _("Neutral reaction")
+        NEGATIVE = "negative", _("Negative reaction")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="feedback")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("author"),
+    )
+    tag = models.CharField(_("type"), max_length=20, choices=Tag.choices, default=Tag.MESSAGE)
+    body = models.TextField(_("message"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("feedback")
+        verbose_name_plural = _("feedback")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(tag__in=["message", "question", "positive", "neutral", "negative"]),
+                name="feedback_tag_valid",
+            )
+        ]
+        indexes = [models.Index(fields=["campaign", "created_at"], name="feedback_campaign_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_tag_display()}: {self.body[:40]}"
