@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from accounts.models import User
-from campaigns.models import Acknowledgement, Campaign, CampaignEvent, Stakeholder
+from campaigns.models import Acknowledgement, Campaign, CampaignEvent, Feedback, Stakeholder
 from teams.models import Membership, Team
 
 Status = Campaign.Status
@@ -47,6 +47,8 @@ def campaign_detail(*, campaign_id: int) -> Campaign:
                 ),
             ),
             "kpis",
+            "attachments",
+            Prefetch("feedback", queryset=Feedback.objects.select_related("author")),
         )
         .get(pk=campaign_id)
     )

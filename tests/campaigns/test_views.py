@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 Status = Campaign.Status
 LIST_MAX_QUERIES = 6  # session, user, two permission lookups, count, page
-DETAIL_MAX_QUERIES = 11
+DETAIL_MAX_QUERIES = 13  # + attachments and feedback prefetches
 
 
 def _announced_half_acknowledged(owner, **kwargs) -> Campaign:
