@@ -1,8 +1,12 @@
+import logging
+
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET
+
+logger = logging.getLogger(__name__)
 
 
 @login_not_required
@@ -12,8 +16,10 @@ def health(request: HttpRequest) -> HttpResponse:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except Exception as exc:  # any database failure means "not healthy"
-        return JsonResponse({"status": "error", "database": str(exc)}, status=503)
+    except Exception:  # any database failure means "not healthy"
+        # Logged, not shown: the error names hosts and users to anyone who asks.
+        logger.exception("health check: database unreachable")
+        return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
     return JsonResponse({"status": "ok"})
 
 

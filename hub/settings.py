@@ -182,7 +182,10 @@ PASSERELLE_SIGNUP_DOMAINS = [d.lower() for d in env_list("PASSERELLE_SIGNUP_DOMA
 
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Only behind a proxy that sets (and strips incoming) X-Forwarded-Proto; otherwise any
+# client could claim to be on HTTPS.
+if env_bool("BEHIND_HTTPS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Internationalisation -------------------------------------------------------------
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "en")
@@ -194,7 +197,8 @@ USE_TZ = True
 
 # --- Static and uploaded files --------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "staticfiles"
+# Outside DATA_DIR: a volume mounted on the data folder must not hide the collected files.
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles"))).resolve()
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns at start-up without it
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
@@ -240,18 +244,18 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Passerelle <passerelle@local
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Celery ---------------------------------------------------------------------------
-if REDIS_URL:
-    CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # Above the longest task time limit, or Redis hands a slow task to a second worker.
         "visibility_timeout": 3600,
+        # Short socket timeouts keep a web request from waiting on a broker that is down.
         "socket_connect_timeout": 0.3,
         "socket_timeout": 2,
     }
-else:
+elif CELERY_BROKER_URL.startswith("filesystem://"):
     BROKER_DIR = DATA_DIR / "broker"
     BROKER_DIR.mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR),
         "data_folder_out": str(BROKER_DIR),
@@ -275,14 +279,18 @@ CELERY_BEAT_SCHEDULE = {
     "notifications-sweep": {
         "task": "notifications.tasks.sweep_stale_notifications",
         "schedule": 60.0,
+        # A tick stuck behind a delivery backlog is useless once the next one is due.
+        "options": {"expires": 55},
     },
     "campaigns-reminders-and-escalations": {
         "task": "campaigns.tasks.send_due_reminders_and_escalations",
         "schedule": 300.0,
+        "options": {"expires": 290},
     },
     "notifications-daily-digest": {
         "task": "notifications.tasks.send_daily_digests",
         "schedule": crontab(minute=0),
+        "options": {"expires": 3000},
     },
 }
 
@@ -295,6 +303,11 @@ NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS = env_int("NOTIFICATIONS_WEBHOOK_TIMEOUT_S
 NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = env_bool("NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE", default=False)
 NOTIFICATIONS_ACK_LINK_MAX_AGE_DAYS = env_int("NOTIFICATIONS_ACK_LINK_MAX_AGE_DAYS", 14)
 NOTIFICATIONS_DIGEST_HOUR = env_int("NOTIFICATIONS_DIGEST_HOUR", 8)
+
+# --- Campaign page ---------------------------------------------------------------------
+# How often an open campaign page asks whether acknowledgements changed (browser tests
+# lower it to see the page update without waiting).
+CAMPAIGN_PAGE_POLL_SECONDS = 10
 
 # --- Logging --------------------------------------------------------------------------
 LOGGING = {

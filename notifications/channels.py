@@ -4,13 +4,15 @@ Each raises or reports a `DeliveryError` that says whether trying again could he
 """
 
 import contextlib
+import http.client
 import json
 import smtplib
-import urllib.error
-import urllib.request
+import socket
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
@@ -19,7 +21,12 @@ from django.urls import reverse
 from django.utils import translation
 
 from core.markdown import render_markdown
-from core.netsafety import UnsafeURLError, check_public_http_url
+from core.netsafety import (
+    UnsafeURLError,
+    check_public_http_url,
+    resolve_public_address,
+    split_http_url,
+)
 from notifications.messages import (
     ACKNOWLEDGEABLE,
     absolute_url,
@@ -41,16 +48,19 @@ class DeliveryError(Exception):
 
 
 def _smtp_error(exc: Exception) -> DeliveryError:
+    """Only a refusal of this message or its recipient is permanent. A 5xx about the
+    session (authentication, sender, connection) is a configuration or provider problem:
+    failing the whole outbox for good over it would lose every message."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _msg in exc.recipients.values()]
         return DeliveryError(
             f"recipient refused: {exc.recipients}", transient=all(400 <= c < 500 for c in codes)
         )
-    if isinstance(exc, smtplib.SMTPResponseException):
+    if isinstance(exc, smtplib.SMTPDataError):
         return DeliveryError(
-            f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", transient=400 <= exc.smtp_code < 500
+            f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", transient=exc.smtp_code < 500
         )
-    # Disconnections, refused connections, timeouts: the server may be back soon.
+    # Disconnections, refused connections, timeouts, authentication and sender refusals.
     return DeliveryError(f"{type(exc).__name__}: {exc}", transient=True)
 
 
@@ -163,8 +173,12 @@ def send_emails(notifications: Sequence[Notification]) -> dict[int, DeliveryErro
                 outcomes[notification.pk] = broken
                 continue
             try:
-                connection.send_messages([build_email(notification, cache)])
-                outcomes[notification.pk] = None
+                sent = connection.send_messages([build_email(notification, cache)])
+                outcomes[notification.pk] = (
+                    None
+                    if sent
+                    else DeliveryError("the mail backend did not send it", transient=True)
+                )
             except _SMTP_ERRORS as exc:
                 outcomes[notification.pk] = _smtp_error(exc)
                 # SMTPException is an OSError too: only a lost connection or a socket
@@ -273,38 +287,75 @@ def webhook_payload(notification: Notification, *, webhook_format: str) -> dict[
     }
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A redirect could lead a checked public URL to an internal address.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to an address checked beforehand, whatever DNS answers now."""
+
+    def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """TLS to a checked address; the certificate is still verified against the host name."""
+
+    def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
 def send_webhook(notification: Notification) -> None:
+    """POST the team's chat message. Redirects are not followed: one could lead a checked
+    public URL to an internal address."""
     team = notification.team
     assert team is not None
     if not team.webhook_url:
         raise DeliveryError("the team no longer has a webhook URL", transient=False)
-    validate_webhook_url(team.webhook_url)
+    try:
+        parts, port = split_http_url(team.webhook_url)
+        address = resolve_public_address(
+            parts.hostname or "", port, allow_private=settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE
+        )
+    except UnsafeURLError as exc:
+        raise DeliveryError(f"webhook refused: {exc}", transient=exc.transient) from exc
     body = json.dumps(webhook_payload(notification, webhook_format=team.webhook_format)).encode()
-    request = urllib.request.Request(  # noqa: S310 - scheme checked by validate_webhook_url
-        team.webhook_url,
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "Passerelle/1.0"},
+    connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+    connection = connection_class(
+        parts.hostname or "",
+        port,
+        address=address,
+        timeout=settings.NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS,
+    )
+    path = quote(parts.path or "/", safe="/%:@&=+$,;~!*'()") + (
+        f"?{parts.query}" if parts.query else ""
     )
     try:
-        with _opener.open(
-            request, timeout=settings.NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS
-        ) as response:
-            response.read(1024)
-    except urllib.error.HTTPError as exc:
-        transient = exc.code >= 500 or exc.code in {408, 429}
-        raise DeliveryError(f"webhook answered HTTP {exc.code}", transient=transient) from exc
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise DeliveryError(f"webhook unreachable: {exc}", transient=True) from exc
+        connection.request(
+            "POST",
+            path,
+            body=body,
+            headers={"Content-Type": "application/json", "User-Agent": "Passerelle/1.0"},
+        )
+        response = connection.getresponse()
+        response.read(1024)
+        status = response.status
+    except (ValueError, UnicodeError) as exc:
+        raise DeliveryError(f"webhook URL cannot be used: {exc}", transient=False) from exc
+    except (http.client.HTTPException, TimeoutError, OSError) as exc:
+        raise DeliveryError(
+            f"webhook unreachable: {type(exc).__name__}: {exc}", transient=True
+        ) from exc
+    finally:
+        connection.close()
+    if status >= 300:
+        transient = status >= 500 or status in {408, 429}
+        raise DeliveryError(f"webhook answered HTTP {status}", transient=transient)
 
 
 def send_digest(recipient: Any, notifications: Sequence[Notification]) -> None:

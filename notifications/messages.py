@@ -27,6 +27,31 @@ CHANNEL_LABELS = {
 }
 
 
+# What a feedback-thread message is (campaigns.models.Feedback.Tag), for the owner's notice.
+FEEDBACK_TEXTS = {
+    "message": (
+        gettext_noop("Message from %(author)s on %(title)s"),
+        gettext_noop("%(author)s posted a message about this campaign."),
+    ),
+    "question": (
+        gettext_noop("Question from %(author)s on %(title)s"),
+        gettext_noop("%(author)s asked a question about this campaign."),
+    ),
+    "positive": (
+        gettext_noop("Customer reaction on %(title)s: positive"),
+        gettext_noop("%(author)s reported a positive customer reaction."),
+    ),
+    "neutral": (
+        gettext_noop("Customer reaction on %(title)s: neutral"),
+        gettext_noop("%(author)s reported a neutral customer reaction."),
+    ),
+    "negative": (
+        gettext_noop("Customer reaction on %(title)s: negative"),
+        gettext_noop("%(author)s reported a negative customer reaction."),
+    ),
+}
+
+
 @dataclass(frozen=True)
 class Message:
     subject: str
@@ -105,6 +130,11 @@ def describe(notification: Notification, *, tz_name: str) -> Message:
         ),
     }
     subject, intro = texts[Kind(notification.kind)]
+    if notification.kind == Kind.FEEDBACK and p.get("tag") in FEEDBACK_TEXTS:
+        # A message on the campaign's feedback thread, not a note left while acknowledging.
+        subject, intro = (_(text) for text in FEEDBACK_TEXTS[p["tag"]])
+    # A line break (or U+2028) pasted into a title would make the e-mail header invalid.
+    values["title"] = " ".join(str(title).split())
     if notification.kind == Kind.CANCELLED and values["reason"]:
         intro = f"{intro % values} " + _("Reason: %(reason)s") % values
         return Message(subject=subject % values, intro=intro, launch=launch, due=due)

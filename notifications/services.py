@@ -182,7 +182,12 @@ def _claim(ids: Sequence[int], now: datetime) -> list[int]:
     with transaction.atomic():
         claimable = list(
             Notification.objects.select_for_update(skip_locked=True)
-            .filter(pk__in=ids, status=Status.PENDING, next_attempt_at__lte=now)
+            .filter(
+                pk__in=ids,
+                status=Status.PENDING,
+                next_attempt_at__lte=now,
+                attempts__lt=settings.NOTIFICATIONS_MAX_ATTEMPTS,
+            )
             .values_list("pk", flat=True)
         )
         Notification.objects.filter(pk__in=claimable).update(
@@ -192,9 +197,10 @@ def _claim(ids: Sequence[int], now: datetime) -> list[int]:
 
 
 def retry_delay(attempt: int) -> timedelta:
-    """Exponential backoff with jitter: about base·2^(n-1) seconds, capped at an hour."""
+    """Exponential backoff with jitter: about base·2^(n-1) seconds, capped at 15 minutes
+    (well under the Redis visibility timeout, so a countdown is never delivered twice)."""
     base = settings.NOTIFICATIONS_RETRY_BASE_SECONDS
-    ceiling = min(3600, base * 2 ** max(0, attempt - 1))
+    ceiling = min(900, base * 2 ** max(0, attempt - 1))
     return timedelta(seconds=random.uniform(ceiling / 2, ceiling))
 
 
@@ -213,16 +219,21 @@ def notifications_deliver(*, notification_ids: Sequence[int]) -> DeliveryReport:
     )
     emails = [n for n in notifications if n.channel == Channel.EMAIL]
     outcomes: dict[int, DeliveryError | None] = {}
-    if emails:
-        outcomes.update(send_emails(emails))
-    for notification in notifications:
-        if notification.channel == Channel.WEBHOOK:
-            try:
-                send_webhook(notification)
-                outcomes[notification.pk] = None
-            except DeliveryError as error:
-                outcomes[notification.pk] = error
-    _record_outcomes(notifications, outcomes, report)
+    try:
+        if emails:
+            outcomes.update(send_emails(emails))
+        for notification in notifications:
+            if notification.channel == Channel.WEBHOOK:
+                try:
+                    send_webhook(notification)
+                    outcomes[notification.pk] = None
+                except DeliveryError as error:
+                    outcomes[notification.pk] = error
+    finally:
+        # Even if something unexpected stops the batch (a time limit, a bug), what was
+        # sent is recorded as sent and the rest comes back as a retry, rather than the
+        # whole batch waiting in "sending" for the sweep to send it all again.
+        _record_outcomes(notifications, outcomes, report)
     return report
 
 
@@ -271,20 +282,28 @@ def notifications_sweep(*, now: datetime | None = None) -> list[int]:
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.NOTIFICATIONS_STALE_AFTER_SECONDS)
     stuck_before = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
-    stuck = list(
-        Notification.objects.filter(status=Status.SENDING, claimed_at__lt=stuck_before).values_list(
-            "pk", flat=True
-        )
+    stuck = Notification.objects.filter(status=Status.SENDING, claimed_at__lt=stuck_before)
+    # A row a dead worker left in "sending" after its last allowed attempt fails for good;
+    # the others get another go. Conditional on claimed_at, so a row re-claimed since the
+    # query above is left alone.
+    exhausted = stuck.filter(attempts__gte=settings.NOTIFICATIONS_MAX_ATTEMPTS).update(
+        status=Status.FAILED, last_error="the worker stopped while sending (attempts exhausted)"
     )
-    if stuck:
-        Notification.objects.filter(pk__in=stuck, status=Status.SENDING).update(
-            status=Status.PENDING, next_attempt_at=now
-        )
-        logger.warning("freed %s notification(s) stuck in sending", len(stuck))
-    overdue = Notification.objects.filter(status=Status.PENDING, next_attempt_at__lt=stale)
-    return sorted(
-        set(stuck) | set(overdue.order_by("next_attempt_at").values_list("pk", flat=True)[:10_000])
+    stuck_ids = list(stuck.values_list("pk", flat=True))
+    freed = Notification.objects.filter(
+        pk__in=stuck_ids, status=Status.SENDING, claimed_at__lt=stuck_before
+    ).update(status=Status.PENDING, next_attempt_at=now)
+    if freed or exhausted:
+        logger.warning("sweep: %s notification(s) freed, %s failed for good", freed, exhausted)
+    overdue = list(
+        Notification.objects.filter(status=Status.PENDING, next_attempt_at__lt=stale)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:10_000]
     )
+    # Pushed forward so the next sweep does not queue them again while they wait in a
+    # backlog behind a large fan-out.
+    Notification.objects.filter(pk__in=overdue, status=Status.PENDING).update(next_attempt_at=now)
+    return sorted(set(stuck_ids) | set(overdue))
 
 
 # --- daily digest -----------------------------------------------------------------------
@@ -298,15 +317,15 @@ def _local_now(user: User, now: datetime) -> datetime:
 
 
 def digests_send_due(*, now: datetime | None = None) -> int:
-    """Send each opted-in person one e-mail with the notices held for them, once their
-    local digest hour has come. At most one digest per person and local day (`DigestRun`),
-    however often beat fires; nobody with nothing held gets one."""
+    """Send each person one e-mail with the notices held for them, once their local
+    digest hour has come. At most one digest per person and local day (`DigestRun`),
+    however often beat fires; nobody with nothing held gets one.
+
+    Held rows stay "held" while the digest is sent (no claim the sweep could turn into
+    single e-mails); the DigestRun row is what stops a second send the same day."""
     now = now or timezone.now()
     users = User.objects.filter(
-        is_active=True,
-        delivery_settings__daily_digest=True,
-        notifications__status=Status.HELD,
-        notifications__channel=Channel.EMAIL,
+        is_active=True, notifications__status=Status.HELD, notifications__channel=Channel.EMAIL
     ).distinct()
     sent = 0
     for user in users:
@@ -316,8 +335,9 @@ def digests_send_due(*, now: datetime | None = None) -> int:
         period = f"daily:{local.date().isoformat()}"
         with transaction.atomic():
             held = list(
-                Notification.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(recipient=user, channel=Channel.EMAIL, status=Status.HELD)
+                Notification.objects.filter(
+                    recipient=user, channel=Channel.EMAIL, status=Status.HELD
+                )
                 .select_related("dispatch")
                 .order_by("created_at")
             )
@@ -326,25 +346,38 @@ def digests_send_due(*, now: datetime | None = None) -> int:
             _run, created = DigestRun.objects.get_or_create(user=user, period=period)
             if not created:
                 continue
-            Notification.objects.filter(pk__in=[n.pk for n in held]).update(
-                status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
-            )
-        for notification in held:
-            notification.recipient = user
-        try:
-            send_digest(user, held)
-        except DeliveryError as error:
-            Notification.objects.filter(pk__in=[n.pk for n in held]).update(
-                status=Status.HELD, last_error=str(error)[:2000]
-            )
-            DigestRun.objects.filter(user=user, period=period).delete()
-            logger.warning("digest for user %s not sent: %s", user.pk, error)
-            continue
-        Notification.objects.filter(pk__in=[n.pk for n in held]).update(
-            status=Status.SENT, sent_at=timezone.now(), last_error=""
-        )
-        sent += 1
+        if _send_one_digest(user, held, period=period):
+            sent += 1
     return sent
+
+
+def _send_one_digest(user: User, held: list[Notification], *, period: str) -> bool:
+    ids = [n.pk for n in held]
+    for notification in held:
+        notification.recipient = user
+    try:
+        send_digest(user, held)
+    except DeliveryError as error:
+        if error.transient:
+            DigestRun.objects.filter(user=user, period=period).delete()  # next hour retries
+            Notification.objects.filter(pk__in=ids, status=Status.HELD).update(
+                last_error=str(error)[:2000]
+            )
+        else:
+            Notification.objects.filter(pk__in=ids, status=Status.HELD).update(
+                status=Status.FAILED, last_error=str(error)[:2000]
+            )
+        logger.warning("digest for user %s not sent: %s", user.pk, error)
+        return False
+    except Exception:
+        # One person's broken digest must not stop everybody else's; retried next hour.
+        DigestRun.objects.filter(user=user, period=period).delete()
+        logger.exception("digest for user %s failed", user.pk)
+        return False
+    Notification.objects.filter(pk__in=ids, status=Status.HELD).update(
+        status=Status.SENT, sent_at=timezone.now(), last_error="", attempts=F("attempts") + 1
+    )
+    return True
 
 
 # --- inbox and preferences --------------------------------------------------------------
@@ -372,3 +405,17 @@ def preferences_save(*, user: User, enabled: set[tuple[str, str]], daily_digest:
         DeliverySettings.objects.update_or_create(
             user=user, defaults={"daily_digest": daily_digest}
         )
+        if not daily_digest:
+            # Whatever was waiting for a digest goes out now, as ordinary e-mails.
+            released = list(
+                Notification.objects.filter(
+                    recipient=user, channel=Channel.EMAIL, status=Status.HELD
+                ).values_list("pk", flat=True)
+            )
+            Notification.objects.filter(pk__in=released).update(
+                status=Status.PENDING, next_attempt_at=timezone.now()
+            )
+            for batch in chunked(released, settings.NOTIFICATIONS_BATCH_SIZE):
+                transaction.on_commit(
+                    lambda batch=batch: publish_task("notifications.tasks.deliver", batch)
+                )

@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from core.htmx import wants_fragment
 from notifications import selectors, services
@@ -12,6 +13,7 @@ from notifications.models import Channel, Kind
 from notifications.services import MANDATORY
 
 
+@vary_on_headers("HX-Request")
 def inbox(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.inbox(user=request.user), 30).get_page(request.GET.get("page"))
     tz_name = request.user.time_zone
