@@ -6,21 +6,25 @@ from django.utils import timezone, translation
 
 
 class UserPreferencesMiddleware:
-    """Shows a logged-in person the app in their own language and time zone."""
+    """Shows a logged-in person the app in their own language and time zone.
+
+    Both are put back after the response, so nothing that runs later in the same thread
+    (another request's setup, a test) inherits this person's language."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            translation.activate(user.language)
-            request.LANGUAGE_CODE = translation.get_language()
-            try:
-                timezone.activate(zoneinfo.ZoneInfo(user.time_zone))
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                timezone.deactivate()
-        try:
+        if user is None or not user.is_authenticated:
             return self.get_response(request)
-        finally:
-            timezone.deactivate()
+        try:
+            tz = zoneinfo.ZoneInfo(user.time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            tz = None
+        with translation.override(user.language), timezone.override(tz):
+            request.LANGUAGE_CODE = translation.get_language()
+            response = self.get_response(request)
+        # LocaleMiddleware only fills this in when missing; it would name the browser's.
+        response.headers["Content-Language"] = user.language
+        return response

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from campaigns import services
-from campaigns.models import Campaign, CampaignEvent, Kpi
+from campaigns.models import Campaign, CampaignEvent, ChannelDefaultTeam
 from notifications.models import Channel, Notification
 from notifications.services import inbox_mark_read
 from teams.models import Membership, Team
@@ -132,6 +132,19 @@ TEAMS = (
         reminder_hours_before=12,
     ),
 )
+
+
+# The teams pre-checked when a marketer picks a channel (editable in the admin).
+CHANNEL_DEFAULT_TEAMS: dict[str, tuple[str, ...]] = {
+    Campaign.Channel.EMAIL: (SALES_TEAM, ADVISORS_TEAM),
+    Campaign.Channel.SMS: (ADVISORS_TEAM,),
+    Campaign.Channel.PHONE: (SALES_TEAM, ADVISORS_TEAM),
+    Campaign.Channel.EVENT: (SALES_TEAM, COMMUNICATION_TEAM),
+    Campaign.Channel.WEBINAR: (SALES_TEAM, COMMUNICATION_TEAM),
+    Campaign.Channel.MAIL: (ADVISORS_TEAM, COMMUNICATION_TEAM),
+    Campaign.Channel.SOCIAL: (COMMUNICATION_TEAM,),
+    Campaign.Channel.WEB: (COMMUNICATION_TEAM,),
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -896,6 +909,7 @@ def demo_seed(*, now: datetime | None = None) -> dict[str, int]:
         # Teams and people were there well before the campaigns.
         with _clock(now - timedelta(days=90)):
             teams, teams_created = _seed_teams()
+            channel_defaults_created = _seed_channel_defaults(teams)
             users, users_created, memberships_created = _seed_people(teams, now=now)
         campaigns_created = 0
         for spec in CAMPAIGNS:
@@ -912,6 +926,7 @@ def demo_seed(*, now: datetime | None = None) -> dict[str, int]:
             escalations = sweep["reminders"] + sweep["escalations"]
         return {
             "teams": teams_created,
+            "channel_defaults": channel_defaults_created,
             "users": users_created,
             "memberships": memberships_created,
             "campaigns": campaigns_created,
@@ -939,6 +954,18 @@ def _seed_teams() -> tuple[dict[str, Team], int]:
         teams[spec.slug] = team
         created += was_created
     return teams, created
+
+
+def _seed_channel_defaults(teams: Mapping[str, Team]) -> int:
+    """Add the missing default teams per channel; existing ones are left as they are."""
+    created = 0
+    for channel, slugs in CHANNEL_DEFAULT_TEAMS.items():
+        for slug in slugs:
+            _default, was_created = ChannelDefaultTeam.objects.get_or_create(
+                channel=channel, team=teams[slug]
+            )
+            created += was_created
+    return created
 
 
 def _seed_people(teams: Mapping[str, Team], *, now: datetime) -> tuple[dict[str, User], int, int]:
@@ -1026,9 +1053,12 @@ def _play(
                 case "cancel":
                     services.campaign_cancel(actor=actor, campaign_id=campaign.pk, reason=step.text)
                 case "results":
-                    # There is no service for recording results yet: write the actuals.
-                    for name, actual in step.changes.items():
-                        Kpi.objects.filter(campaign=campaign, name=name).update(actual=actual)
+                    kpi_ids = dict(campaign.kpis.values_list("name", "pk"))
+                    services.campaign_record_results(
+                        actor=actor,
+                        campaign_id=campaign.pk,
+                        actuals={kpi_ids[name]: value for name, value in step.changes.items()},
+                    )
                 case _:
                     raise ValueError(f"unknown demo step {step.action!r}")
 

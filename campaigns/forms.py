@@ -1,14 +1,43 @@
+"""Forms of the campaign pages.
+
+The campaign form shows every rule next to its field, as the marketer types (htmx posts
+the form to the validate endpoint as each field is left) and on submit. Its rules are the
+services' (`services.campaign_validate`, `services.kpis_validate`), run from `clean()`:
+what the form checks itself is only what a browser can get wrong (a date that is not a
+date, a number that is not a number).
+"""
+
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from django import forms
+from django.forms.utils import ErrorDict
+from django.http import QueryDict
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from campaigns import selectors, services
 from campaigns.models import Campaign
-from campaigns.services import CampaignInput
+from campaigns.services import CampaignInput, KpiInput
 from core.errors import DomainError
 from teams.models import Team
 
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+KPI_PREFIX = "kpis"
+KPI_EXTRA_ROWS = 2  # always two empty rows: KPIs can be added without JavaScript
+KPI_MAX_ROWS = 20
+# Checked one by one as the marketer leaves them (see CampaignForm._wire_htmx).
+INLINE_FIELDS = (
+    "title",
+    "audience",
+    "estimated_recipients",
+    "launch_at",
+    "ends_at",
+    "summary",
+    "body",
+    "objective",
+)
 
 
 class DomainErrorFormMixin:
@@ -24,7 +53,156 @@ class DomainErrorFormMixin:
                 self.add_error(target, message)  # type: ignore[attr-defined]
 
 
-class CampaignForm(DomainErrorFormMixin, forms.ModelForm):
+class QuietFormMixin:
+    """A bound form shown again as typed, without being checked: the no-JavaScript
+    "Preview" and "Add a KPI" buttons re-render the page, and a half-filled form must not
+    come back covered in errors. A quiet form is never valid, so it cannot be saved."""
+
+    quiet = False
+
+    def full_clean(self) -> None:
+        if self.quiet:
+            self._errors = ErrorDict(renderer=self.renderer)  # type: ignore[attr-defined]
+            self.cleaned_data = {}
+            return
+        super().full_clean()  # type: ignore[misc]
+
+    def is_valid(self) -> bool:
+        return not self.quiet and super().is_valid()  # type: ignore[misc]
+
+
+# --- KPI rows ---------------------------------------------------------------------------
+
+
+class KpiForm(QuietFormMixin, forms.Form):
+    name = forms.CharField(
+        label=_("Indicator"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. Rendez-vous pris")}),
+    )
+    target = forms.IntegerField(
+        label=_("Target"),
+        required=False,
+        max_value=2_147_483_647,
+        widget=forms.NumberInput(attrs={"placeholder": _("e.g. 120"), "inputmode": "numeric"}),
+        error_messages={"invalid": _("Enter a whole number.")},
+    )
+
+    def __init__(self, *args: Any, quiet: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.quiet = quiet
+
+    def to_input(self) -> KpiInput | None:
+        """The row as a service input; None for a blank row (nothing typed)."""
+        name = (self.cleaned_data.get("name") or "").strip()
+        target = self.cleaned_data.get("target")
+        if not name and target is None:
+            return None
+        return KpiInput(name=name, target=target)
+
+
+def _removed(form: forms.Form) -> bool:
+    """The row's "Remove" box is ticked (rows are cleaned first)."""
+    return bool(getattr(form, "cleaned_data", {}).get(forms.formsets.DELETION_FIELD_NAME))
+
+
+class BaseKpiFormSet(forms.BaseFormSet):
+    quiet = False
+
+    def __init__(self, *args: Any, quiet: bool = False, **kwargs: Any) -> None:
+        self.quiet = quiet
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        return {**super().get_form_kwargs(index), "quiet": self.quiet}
+
+    def full_clean(self) -> None:
+        if self.quiet:
+            self._errors = []
+            self._non_form_errors = self.error_class(error_class="nonform", renderer=self.renderer)
+            return
+        super().full_clean()
+
+    def is_valid(self) -> bool:
+        return not self.quiet and super().is_valid()
+
+    def clean(self) -> None:
+        if messages := services.kpis_validate(self.to_inputs()):
+            raise forms.ValidationError(messages)
+
+    def to_inputs(self) -> list[KpiInput]:
+        """The rows kept (not removed, not blank), in order, from the rows that are valid."""
+        inputs = []
+        for form in self.forms:
+            if _removed(form):
+                continue
+            if (kpi := form.to_input()) is not None:
+                inputs.append(kpi)
+        return inputs
+
+    def messages(self) -> list[str]:
+        """Every KPI error in one list, for the summary under the rows."""
+        found = list(self.non_form_errors())
+        for form in self.forms:
+            if _removed(form):
+                continue
+            for name, errors in form.errors.items():
+                label = form.fields[name].label if name in form.fields else ""
+                found.extend(f"{label}: {error}" if label else error for error in errors)
+        return found
+
+    def new_row(self, index: int) -> KpiForm:
+        """An empty row numbered `index`, for "Add a KPI" (see views.campaign_form_kpi_row)."""
+        form = self.form(
+            auto_id=self.auto_id,
+            prefix=self.add_prefix(index),
+            empty_permitted=True,
+            use_required_attribute=False,
+            renderer=self.renderer,
+        )
+        self.add_fields(form, index)
+        form.fields["name"].widget.attrs["autofocus"] = True
+        return form
+
+
+KpiFormSet = forms.formset_factory(
+    KpiForm,
+    formset=BaseKpiFormSet,
+    extra=KPI_EXTRA_ROWS,
+    can_delete=True,
+    max_num=KPI_MAX_ROWS,
+    validate_max=True,
+    absolute_max=KPI_MAX_ROWS + KPI_EXTRA_ROWS,
+)
+
+
+def kpi_rows_plus_one(data: QueryDict) -> QueryDict:
+    """The posted form with one more KPI row (the no-JavaScript "Add a KPI")."""
+    data = data.copy()
+    key = f"{KPI_PREFIX}-TOTAL_FORMS"
+    try:
+        total = int(data.get(key, "0"))
+    except ValueError:
+        total = 0
+    data[key] = str(max(0, min(total + 1, KPI_MAX_ROWS + KPI_EXTRA_ROWS)))
+    return data
+
+
+# --- the campaign -----------------------------------------------------------------------
+
+
+def teams_for_channel(*, channel: str, previous_channel: str, checked: Iterable[int]) -> list[int]:
+    """The teams to check once the channel changed: the new channel's default teams, plus
+    those the marketer chose beyond the previous channel's defaults (kept as chosen)."""
+    previous = (
+        set(selectors.channel_default_team_ids(previous_channel)) if previous_channel else set()
+    )
+    defaults = set(selectors.channel_default_team_ids(channel)) if channel else set()
+    return sorted((set(checked) - previous) | defaults)
+
+
+class CampaignForm(DomainErrorFormMixin, QuietFormMixin, forms.ModelForm):
     teams = forms.ModelMultipleChoiceField(
         label=_("Stakeholder teams"),
         queryset=Team.objects.order_by("name"),
@@ -32,6 +210,9 @@ class CampaignForm(DomainErrorFormMixin, forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("The teams that must be told and acknowledge before the campaign is done."),
     )
+    # The channel whose default teams the checkboxes show: when the channel changes, that
+    # channel's defaults are swapped for the new one's (see teams_for_channel).
+    defaults_channel = forms.CharField(required=False, widget=forms.HiddenInput)
 
     class Meta:
         model = Campaign
@@ -49,7 +230,7 @@ class CampaignForm(DomainErrorFormMixin, forms.ModelForm):
         widgets = {
             "launch_at": DATETIME_INPUT,
             "ends_at": DATETIME_INPUT,
-            "summary": forms.Textarea(attrs={"rows": 3}),
+            "summary": forms.Textarea(attrs={"rows": 2}),
             "body": forms.Textarea(attrs={"rows": 12}),
             "objective": forms.Textarea(attrs={"rows": 2}),
         }
@@ -62,15 +243,71 @@ class CampaignForm(DomainErrorFormMixin, forms.ModelForm):
             "channel": {"required": _("Channel is required.")},
         }
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self, data: QueryDict | None = None, *args: Any, quiet: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(data, *args, **kwargs)
+        self.quiet = quiet
         self.fields["launch_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
         self.fields["ends_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
         self.fields["estimated_recipients"].required = False
+        kpis: list[dict[str, object]] = []
         if self.instance.pk:
             self.fields["teams"].initial = list(
                 self.instance.stakeholders.values_list("team_id", flat=True)
             )
+            self.fields["defaults_channel"].initial = self.instance.channel
+            kpis = [{"name": k.name, "target": k.target} for k in self.instance.kpis.all()]
+        # A post without the KPI rows (another client, an older page) leaves the KPIs as
+        # they are, rather than failing on the rows' missing management form.
+        self.kpis_posted = data is not None and f"{KPI_PREFIX}-TOTAL_FORMS" in data
+        self.kpis = KpiFormSet(
+            data if self.kpis_posted else None, prefix=KPI_PREFIX, initial=kpis, quiet=quiet
+        )
+        self._wire_htmx()
+
+    @property
+    def campaign(self) -> Campaign | None:
+        return self.instance if self.instance.pk else None
+
+    def _url(self, name: str) -> str:
+        return reverse(name, args=[self.instance.pk] if self.instance.pk else [])
+
+    @property
+    def validate_url(self) -> str:
+        return self._url("campaigns:validate")
+
+    @property
+    def channel_teams_url(self) -> str:
+        return self._url("campaigns:channel_teams")
+
+    def _wire_htmx(self) -> None:
+        # Each field is posted with the whole form as it is left, and comes back with its
+        # error (see views.campaign_form_validate). "changed": only once edited, so
+        # tabbing through an empty form does not flag every required field.
+        for name in INLINE_FIELDS:
+            self.fields[name].widget.attrs.update(
+                {
+                    "hx-post": f"{self.validate_url}?field={name}",
+                    "hx-trigger": "blur changed",
+                    "hx-target": f"#field-{name}",
+                    "hx-swap": "outerHTML",
+                }
+            )
+        # Choosing a channel checks its default teams (and says whether it is valid).
+        self.fields["channel"].widget.attrs.update(
+            {
+                "hx-get": self.channel_teams_url,
+                "hx-trigger": "change",
+                "hx-target": "#teams-fieldset",
+                "hx-swap": "outerHTML",
+                "hx-include": "#teams-fieldset",
+            }
+        )
+
+    def is_valid(self) -> bool:
+        kpis_valid = self.kpis.is_valid() if self.kpis_posted else True  # all errors at once
+        return super().is_valid() and kpis_valid
 
     def clean_estimated_recipients(self) -> int:
         return self.cleaned_data.get("estimated_recipients") or 0
@@ -91,25 +328,56 @@ class CampaignForm(DomainErrorFormMixin, forms.ModelForm):
     def clean_ends_at(self) -> datetime | None:
         return self._unchanged_to_the_minute("ends_at")
 
-    def to_input(self) -> CampaignInput:
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        # The services' rules, so a form shows them all at once, and the inline checks say
+        # exactly what a submit would. A field the form already refused (a date that is
+        # not a date) keeps its own message; KPI rows report theirs (BaseKpiFormSet).
+        errors = services.campaign_validate(self._input(kpis=None), campaign=self.campaign)
+        for name, messages in errors.items():
+            if name in self._errors:
+                continue
+            for message in messages:
+                self.add_error(name if name in self.fields else None, message)
+        return cleaned
+
+    def _input(self, *, kpis: list[KpiInput] | None) -> CampaignInput:
         data = self.cleaned_data
         return CampaignInput(
-            title=data["title"],
-            channel=data["channel"],
-            audience=data.get("audience", ""),
+            title=data.get("title") or "",
+            channel=data.get("channel") or "",
+            audience=data.get("audience") or "",
             estimated_recipients=data.get("estimated_recipients") or 0,
             launch_at=data.get("launch_at"),
             ends_at=data.get("ends_at"),
-            summary=data.get("summary", ""),
-            body=data.get("body", ""),
-            objective=data.get("objective", ""),
+            summary=data.get("summary") or "",
+            body=data.get("body") or "",
+            objective=data.get("objective") or "",
             team_ids=[team.pk for team in data.get("teams") or []],
+            kpis=kpis,
         )
+
+    def to_input(self) -> CampaignInput:
+        """What the services take, once the form is valid; the KPI rows replace the KPIs."""
+        return self._input(kpis=self.kpis.to_inputs() if self.kpis_posted else None)
 
     def _post_clean(self) -> None:
         # Model validation (constraints) is the service's job; skip ModelForm's copy of it
-        # so each rule lives once and reports with the service's wording.
+        # so each rule lives once and reports with the service's wording. (Skipping it also
+        # leaves the instance untouched, so the edit rules compare with what is saved.)
         pass
+
+
+# --- attachments ------------------------------------------------------------------------
+
+
+class AttachmentForm(DomainErrorFormMixin, forms.Form):
+    file = forms.FileField(
+        label=_("Add a file"),
+        help_text=_("PDF, PNG, JPEG or WebP, up to 10 MB: the e-mail as sent, a visual…"),
+        widget=forms.FileInput(attrs={"accept": ".pdf,.png,.jpg,.jpeg,.webp"}),
+        error_messages={"required": _("Choose a file to attach.")},
+    )
 
 
 class AnnounceForm(DomainErrorFormMixin, forms.Form):

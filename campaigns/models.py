@@ -1,9 +1,22 @@
 import uuid
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
+
+# Campaigns without a launch date sort as if they launched at the end of time: after every
+# dated campaign in ascending order, before them in descending order. The list paginates
+# with a row comparison on (sort key, id), and a NULL inside a row comparison would make
+# it unknown, hence a COALESCE rather than NULLS FIRST/LAST.
+UNDATED_SORTS_AS = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def launch_sort_key() -> Coalesce:
+    """The list's sort key; the expression indexes in Campaign.Meta are built on it."""
+    return Coalesce("launch_at", Value(UNDATED_SORTS_AS, output_field=models.DateTimeField()))
 
 
 class Campaign(models.Model):
@@ -121,6 +134,13 @@ class Campaign(models.Model):
             models.Index(fields=["launch_at", "id"], name="campaign_launch_idx"),
             models.Index(fields=["status", "launch_at"], name="campaign_status_launch_idx"),
             models.Index(fields=["owner", "status"], name="campaign_owner_status_idx"),
+            # The campaign list's keyset pages, unfiltered and by each equality filter.
+            models.Index(launch_sort_key(), F("id"), name="campaign_list_idx"),
+            models.Index(F("status"), launch_sort_key(), F("id"), name="campaign_list_status_idx"),
+            models.Index(
+                F("channel"), launch_sort_key(), F("id"), name="campaign_list_channel_idx"
+            ),
+            models.Index(F("owner"), launch_sort_key(), F("id"), name="campaign_list_owner_idx"),
         ]
 
     def __str__(self) -> str:
@@ -158,6 +178,10 @@ class Stakeholder(models.Model):
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The versions the reminder and the escalation went out for: beat only looks at teams
+    # with something left to send, so its work does not grow with every late team.
+    reminded_version = models.PositiveIntegerField(null=True, blank=True)
+    escalated_version = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("stakeholder team")

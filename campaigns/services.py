@@ -7,19 +7,32 @@ cannot deadlock.
 """
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import PurePosixPath
 from typing import Any
 
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Max, Q
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from campaigns.models import Acknowledgement, Campaign, CampaignEvent, Kpi, Stakeholder
+from campaigns.models import (
+    Acknowledgement,
+    Attachment,
+    Campaign,
+    CampaignEvent,
+    Feedback,
+    Kpi,
+    Stakeholder,
+)
 from core.errors import DomainError, PermissionRefused
 from notifications import services as notifications
 from notifications.models import Kind as NotificationKind
@@ -116,7 +129,16 @@ def _record(
     )
 
 
-def _validate(data: CampaignInput) -> dict[str, list[str]]:
+def campaign_validate(
+    data: CampaignInput, *, campaign: Campaign | None = None
+) -> dict[str, list[str]]:
+    """Every rule on what a marketer typed, as {field: [messages]}; empty means valid.
+
+    Read-only. campaign_create and campaign_update refuse with these errors, and the
+    campaign form runs the same function to show them next to each field as the marketer
+    types (campaigns.forms), so a rule lives here once. With `campaign`, the rules of
+    editing that campaign are added (an announced campaign keeps teams and a launch date).
+    """
     errors: dict[str, list[str]] = {}
 
     def add(name: str, message: str) -> None:
@@ -146,13 +168,40 @@ def _validate(data: CampaignInput) -> dict[str, list[str]]:
         if missing := set(data.team_ids) - found:
             add("teams", _("Unknown stakeholder team(s): %(ids)s.") % {"ids": sorted(missing)})
     if data.kpis:
-        names = [k.name.strip().lower() for k in data.kpis]
-        if any(not n for n in names):
-            add("kpis", _("Each KPI needs a name."))
-        elif len(set(names)) != len(names):
-            add("kpis", _("Two KPIs have the same name."))
-        if any(k.target is not None and k.target < 0 for k in data.kpis):
-            add("kpis", _("KPI targets cannot be negative."))
+        for message in kpis_validate(data.kpis):
+            add("kpis", message)
+    if campaign is not None:
+        for name, messages in _edit_rules(campaign, data, now=timezone.now()).items():
+            for message in messages:
+                add(name, message)
+    return errors
+
+
+def kpis_validate(kpis: Sequence[KpiInput]) -> list[str]:
+    """The rules on a campaign's KPI rows, for the form's KPI rows (see campaign_validate)."""
+    messages = []
+    names = [k.name.strip().lower() for k in kpis]
+    if any(not n for n in names):
+        messages.append(_("Each KPI needs a name."))
+    elif len(set(names)) != len(names):
+        messages.append(_("Two KPIs have the same name."))
+    if any(k.target is not None and k.target < 0 for k in kpis):
+        messages.append(_("KPI targets cannot be negative."))
+    return messages
+
+
+def _edit_rules(campaign: Campaign, data: CampaignInput, *, now: datetime) -> dict[str, list[str]]:
+    """Editing an announced campaign: the teams were told a date, so it keeps a launch date
+    (not moved into the past) and at least one team."""
+    errors: dict[str, list[str]] = {}
+    if campaign.status != Status.ANNOUNCED:
+        return errors
+    if not data.team_ids:
+        errors["teams"] = [_("An announced campaign needs at least one stakeholder team.")]
+    if data.launch_at is None:
+        errors["launch_at"] = [_("An announced campaign needs a launch date.")]
+    elif data.launch_at != campaign.launch_at and data.launch_at < now:
+        errors["launch_at"] = [_("Launch date cannot be moved into the past after announcement.")]
     return errors
 
 
@@ -251,7 +300,7 @@ def _sync_kpis(campaign: Campaign, kpis: Sequence[KpiInput]) -> None:
 def campaign_create(*, actor: User, data: CampaignInput) -> Campaign:
     """Create a draft with its stakeholder teams. One transaction; nothing is notified yet."""
     _require_permission(actor, "campaigns.add_campaign", _("Only marketers can create campaigns."))
-    if errors := _validate(data):
+    if errors := campaign_validate(data):
         raise DomainError.for_fields(errors)
     with transaction.atomic():
         campaign = Campaign.objects.create(
@@ -281,7 +330,7 @@ def campaign_update(*, actor: User, campaign_id: int, data: CampaignInput) -> Ca
     teams get a "changed" notice. Other edits are only recorded on the timeline.
     """
     _require_permission(actor, "campaigns.change_campaign", _("Only marketers can edit campaigns."))
-    if errors := _validate(data):
+    if errors := campaign_validate(data):
         raise DomainError.for_fields(errors)
     with transaction.atomic():
         campaign = _lock_campaign(campaign_id)
@@ -292,14 +341,8 @@ def campaign_update(*, actor: User, campaign_id: int, data: CampaignInput) -> Ca
                 code="not_editable",
             )
         announced = campaign.status == Status.ANNOUNCED
-        if announced:
-            errors = {}
-            if not data.team_ids:
-                errors["teams"] = [_("An announced campaign needs at least one stakeholder team.")]
-            if data.launch_at is None:
-                errors["launch_at"] = [_("An announced campaign needs a launch date.")]
-            if errors:
-                raise DomainError.for_fields(errors)
+        if errors := _edit_rules(campaign, data, now=timezone.now()):
+            raise DomainError.for_fields(errors)
         new_values = {
             "title": data.title.strip(),
             "channel": data.channel,
@@ -312,15 +355,6 @@ def campaign_update(*, actor: User, campaign_id: int, data: CampaignInput) -> Ca
             "objective": data.objective,
         }
         changed = [name for name, value in new_values.items() if getattr(campaign, name) != value]
-        if (
-            announced
-            and "launch_at" in changed
-            and data.launch_at
-            and data.launch_at < timezone.now()
-        ):
-            raise DomainError.for_fields(
-                {"launch_at": [_("Launch date cannot be moved into the past after announcement.")]}
-            )
         for name in changed:
             setattr(campaign, name, new_values[name])
         material = [name for name in changed if name in Campaign.MATERIAL_FIELDS]
@@ -655,22 +689,35 @@ def campaign_acknowledgement_revoke(*, actor: User, campaign_id: int, team_id: i
 
 def campaigns_send_due_reminders_and_escalations(*, now: datetime | None = None) -> dict[str, int]:
     """Remind members whose team's due date is near, escalate to leads and managers when it
-    has passed. Safe to run as often as beat likes: each notice has a dedupe key per
-    campaign version, so it goes out at most once."""
+    has passed. Safe to run as often as beat likes: a team is reminded and escalated at
+    most once per campaign version (recorded on the stakeholder row, and each notice has
+    a dedupe key), and only teams with something left to send are read."""
     now = now or timezone.now()
-    pending = (
+    longest_reminder = Team.objects.aggregate(hours=Max("reminder_hours_before"))["hours"] or 0
+    version = F("campaign__version")
+    not_reminded = Q(reminded_version__isnull=True) | ~Q(reminded_version=version)
+    not_escalated = Q(escalated_version__isnull=True) | ~Q(escalated_version=version)
+    candidates = (
         Stakeholder.objects.filter(campaign__status=Status.ANNOUNCED, due_at__isnull=False)
+        .filter(Q(acknowledged_version__isnull=True) | ~Q(acknowledged_version=version))
         .filter(
-            Q(acknowledged_version__isnull=True) | ~Q(acknowledged_version=F("campaign__version"))
+            (Q(due_at__lte=now) & not_escalated)
+            | (
+                Q(due_at__gt=now, due_at__lte=now + timedelta(hours=longest_reminder))
+                & not_reminded
+            )
         )
         .select_related("team", "campaign", "campaign__owner")
+        .order_by("due_at", "pk")
     )
     counts = {"reminders": 0, "escalations": 0}
     manager_ids = list(managers().values_list("pk", flat=True))
-    for stakeholder in pending.iterator(chunk_size=500):
+    for stakeholder in candidates.iterator(chunk_size=500):
         campaign = stakeholder.campaign
         team = stakeholder.team
-        remind_from = stakeholder.due_at - timedelta(hours=team.reminder_hours_before)
+        payload = notification_payload(
+            campaign, team=team.name, due_at=stakeholder.due_at.isoformat()
+        )
         with transaction.atomic():
             if stakeholder.due_at <= now:
                 lead_ids = list(
@@ -683,20 +730,25 @@ def campaigns_send_due_reminders_and_escalations(*, now: datetime | None = None)
                     campaign_version=campaign.version,
                     kind=NotificationKind.ESCALATION,
                     user_ids=sorted(set(lead_ids) | set(manager_ids)),
-                    payload=notification_payload(
-                        campaign, team=team.name, due_at=stakeholder.due_at.isoformat()
-                    ),
+                    payload=payload,
                     occurrence=f"team-{team.pk}",
                 )
-            elif remind_from <= now:
+                # Past the due date a reminder is pointless: the escalation replaces it.
+                Stakeholder.objects.filter(pk=stakeholder.pk).update(
+                    escalated_version=campaign.version, reminded_version=campaign.version
+                )
+            elif stakeholder.due_at - timedelta(hours=team.reminder_hours_before) <= now:
                 counts["reminders"] += notifications.notifications_enqueue(
                     campaign_id=campaign.pk,
                     campaign_version=campaign.version,
                     kind=NotificationKind.REMINDER,
                     user_ids=_members_yet_to_acknowledge(stakeholder, campaign.version),
-                    payload=notification_payload(
-                        campaign, team=team.name, due_at=stakeholder.due_at.isoformat()
-                    ),
+                    payload=payload,
+                    # Per team: someone in two late teams hears about each of them.
+                    occurrence=f"team-{team.pk}",
+                )
+                Stakeholder.objects.filter(pk=stakeholder.pk).update(
+                    reminded_version=campaign.version
                 )
     return counts
 
@@ -710,3 +762,324 @@ def _members_yet_to_acknowledge(stakeholder: Stakeholder, version: int) -> list[
         .exclude(user_id__in=acknowledged)
         .values_list("user_id", flat=True)
     )
+
+
+# --- the feedback thread and results ----------------------------------------------------
+
+FEEDBACK_MAX_LENGTH = 5000
+FEEDBACK_STATUSES = frozenset({Status.ANNOUNCED, Status.DONE})
+RESULTS_STATUSES = frozenset({Status.ANNOUNCED, Status.DONE})
+_MAX_ACTUAL = 2_147_483_647  # the ceiling of a PositiveIntegerField on every database
+
+
+def feedback_post(*, actor: User, campaign_id: int, tag: str, body: str) -> Feedback:
+    """Add a message (a question, an answer, a customer reaction) to a campaign's thread.
+
+    Anyone logged in may post, on an announced or done campaign. One transaction: the
+    message and the owner's outbox rows are written together, delivery is queued on commit.
+    Not idempotent (posting twice makes two messages), but each message notifies the owner
+    at most once: the dedupe key names the message. The timeline is left alone, it records
+    state changes; the thread is its own list.
+    """
+    if not actor.is_active:
+        raise PermissionRefused(_("Your account is inactive."))
+    body = body.strip()
+    errors: dict[str, list[str]] = {}
+    if tag not in Feedback.Tag.values:
+        errors["tag"] = [_("Choose what kind of message this is.")]
+    if not body:
+        errors["body"] = [_("Message is required.")]
+    elif len(body) > FEEDBACK_MAX_LENGTH:
+        errors["body"] = [
+            _("Message must be at most %(max)s characters.") % {"max": FEEDBACK_MAX_LENGTH}
+        ]
+    if errors:
+        raise DomainError.for_fields(errors)
+    with transaction.atomic():
+        # Locked so a message cannot land on a campaign being cancelled at the same moment.
+        try:
+            campaign = (
+                Campaign.objects.select_for_update(of=("self",))
+                .select_related("owner")
+                .get(pk=campaign_id)
+            )
+        except Campaign.DoesNotExist:
+            raise DomainError(_("This campaign does not exist."), code="not_found") from None
+        if campaign.status not in FEEDBACK_STATUSES:
+            raise DomainError(
+                _("Messages can be posted once the campaign is announced.")
+                if campaign.status == Status.DRAFT
+                else _("This campaign was cancelled: its thread is closed."),
+                code="feedback_closed",
+            )
+        feedback = Feedback.objects.create(campaign=campaign, author=actor, tag=tag, body=body)
+        if actor.pk != campaign.owner_id:
+            notifications.notifications_enqueue(
+                campaign_id=campaign.pk,
+                campaign_version=campaign.version,
+                kind=NotificationKind.FEEDBACK,
+                user_ids=[campaign.owner_id],
+                payload=notification_payload(
+                    campaign, note=body, author_name=actor.display_name, tag=tag
+                ),
+                occurrence=f"feedback-{feedback.pk}",
+            )
+    return feedback
+
+
+def campaign_record_results(
+    *, actor: User, campaign_id: int, actuals: Mapping[int, int | None]
+) -> Campaign:
+    """Record the actual value of some of the campaign's KPIs (by KPI id; None clears one).
+
+    Marketers only, once the campaign has launched (announced or done, launch date past).
+    One transaction with the campaign row locked; only values that change are written, and
+    listed on one RESULTS timeline event. Idempotent: the same values again write nothing.
+    """
+    _require_permission(actor, "campaigns.change_campaign", _("Only marketers can record results."))
+    with transaction.atomic():
+        campaign = _lock_campaign(campaign_id)
+        if campaign.status not in RESULTS_STATUSES:
+            raise DomainError(
+                _(
+                    "Results can be recorded only for an announced or done campaign; "
+                    "this one is %(status)s."
+                )
+                % {"status": campaign.get_status_display().lower()},
+                code="results_closed",
+            )
+        if campaign.launch_at is None or campaign.launch_at > timezone.now():
+            raise DomainError(
+                _("Results can be recorded once the campaign has launched."),
+                code="not_launched",
+            )
+        kpis = {kpi.pk: kpi for kpi in Kpi.objects.select_for_update().filter(campaign=campaign)}
+        if unknown := sorted(set(actuals) - set(kpis)):
+            raise DomainError(
+                _("Unknown indicator(s) for this campaign: %(ids)s.") % {"ids": unknown},
+                code="unknown_kpi",
+            )
+        errors: dict[str, list[str]] = {}
+        for kpi_id, value in actuals.items():
+            if value is not None and value < 0:
+                errors[f"kpi_{kpi_id}"] = [
+                    _("%(kpi)s: the actual value cannot be negative.") % {"kpi": kpis[kpi_id].name}
+                ]
+            elif value is not None and value > _MAX_ACTUAL:
+                errors[f"kpi_{kpi_id}"] = [
+                    _("%(kpi)s: the actual value is too large.") % {"kpi": kpis[kpi_id].name}
+                ]
+        if errors:
+            raise DomainError.for_fields(errors)
+        changed = []
+        changes = []
+        for kpi in sorted(kpis.values(), key=lambda k: (k.position, k.pk)):
+            if kpi.pk in actuals and actuals[kpi.pk] != kpi.actual:
+                changes.append({"kpi": kpi.name, "before": kpi.actual, "after": actuals[kpi.pk]})
+                kpi.actual = actuals[kpi.pk]
+                changed.append(kpi)
+        if changed:
+            Kpi.objects.bulk_update(changed, ["actual"])
+            _record(campaign, actor, EventKind.RESULTS, {"results": changes})
+    return campaign
+
+
+# --- the campaign form: attachments and duplicates --------------------------------------
+
+ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+# What each accepted extension must contain, and the name shown when it does not.
+ATTACHMENT_TYPES: dict[str, tuple[str, str]] = {
+    ".pdf": ("application/pdf", "PDF"),
+    ".png": ("image/png", "PNG"),
+    ".jpg": ("image/jpeg", "JPEG"),
+    ".jpeg": ("image/jpeg", "JPEG"),
+    ".webp": ("image/webp", "WebP"),
+}
+
+
+def _sniff_content_type(head: bytes) -> str | None:
+    """The type the file's first bytes (magic numbers) show, whatever its name says."""
+    if head.startswith(b"%PDF"):
+        return "application/pdf"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def _attachment_name(raw: str | None) -> str:
+    # Browsers send a base name; some older ones and scripts send a whole path.
+    name = PurePosixPath((raw or "").replace("\\", "/")).name.strip()
+    return (name or "file")[:255]
+
+
+def _attachment_content_type(name: str, uploaded_file: UploadedFile) -> str:
+    """The checked content type, or a DomainError on `file` that names the file."""
+
+    def refuse(message: str) -> DomainError:
+        return DomainError.for_fields({"file": [message]})
+
+    extension = PurePosixPath(name.lower()).suffix
+    if extension not in ATTACHMENT_TYPES:
+        raise refuse(
+            _("“%(name)s” was refused: only PDF, PNG, JPEG and WebP files are accepted.")
+            % {"name": name}
+        )
+    size = uploaded_file.size or 0
+    if size == 0:
+        raise refuse(_("“%(name)s” was refused: the file is empty.") % {"name": name})
+    if size > ATTACHMENT_MAX_BYTES:
+        raise refuse(
+            _("“%(name)s” was refused: it is %(size)s, the limit is %(max)s.")
+            % {
+                "name": name,
+                "size": filesizeformat(size),
+                "max": filesizeformat(ATTACHMENT_MAX_BYTES),
+            }
+        )
+    uploaded_file.seek(0)
+    head = uploaded_file.read(16)
+    uploaded_file.seek(0)
+    expected, kind = ATTACHMENT_TYPES[extension]
+    if _sniff_content_type(head) != expected:
+        raise refuse(
+            _("“%(name)s” was refused: its content is not a %(kind)s file.")
+            % {"name": name, "kind": kind}
+        )
+    return expected
+
+
+def _storage_name(name: str) -> str:
+    path = PurePosixPath(name)
+    try:
+        stem = get_valid_filename(path.stem)[:80]
+    except SuspiciousFileOperation:
+        stem = "file"
+    return f"{stem}{path.suffix.lower()}"
+
+
+def _check_attachments_editable(campaign: Campaign) -> None:
+    if campaign.status not in EDITABLE_STATUSES:
+        raise DomainError(
+            _("The attachments of a %(status)s campaign can no longer change.")
+            % {"status": campaign.get_status_display().lower()},
+            code="not_editable",
+        )
+
+
+def attachment_add(*, actor: User, campaign_id: int, uploaded_file: UploadedFile) -> Attachment:
+    """Attach a file to a draft or announced campaign: PDF, PNG, JPEG or WebP, at most
+    10 MB, its type checked by extension *and* by its first bytes.
+
+    The file goes to Django's storage (an S3-compatible bucket in production) before the
+    transaction, because a 10 MB upload must not hold the campaign's row lock. The row and
+    its timeline event are then written in one transaction; if that fails, the stored file
+    is deleted again, so neither a row without a file nor an unlisted file is left. Not
+    idempotent: the same file sent twice makes two attachments.
+    """
+    _require_permission(
+        actor, "campaigns.change_campaign", _("Only marketers can add attachments.")
+    )
+    name = _attachment_name(uploaded_file.name)
+    content_type = _attachment_content_type(name, uploaded_file)
+    try:
+        campaign = Campaign.objects.get(pk=campaign_id)
+    except Campaign.DoesNotExist:
+        raise DomainError(_("This campaign does not exist."), code="not_found") from None
+    _check_attachments_editable(campaign)
+    attachment = Attachment(
+        campaign=campaign,
+        original_name=name,
+        content_type=content_type,
+        size=uploaded_file.size,
+        uploaded_by=actor,
+    )
+    attachment.file.save(_storage_name(name), uploaded_file, save=False)
+    try:
+        with transaction.atomic():
+            # Checked again under the lock: the campaign may have closed during the upload.
+            campaign = _lock_campaign(campaign_id)
+            _check_attachments_editable(campaign)
+            attachment.campaign = campaign
+            attachment.save()
+            _record(campaign, actor, EventKind.EDITED, {"attachment_added": name})
+    except Exception:
+        attachment.file.storage.delete(attachment.file.name)
+        raise
+    return attachment
+
+
+def attachment_remove(*, actor: User, attachment_id: int) -> Attachment:
+    """Remove an attachment from a draft or announced campaign.
+
+    The row and its timeline event go in one transaction; the stored file is deleted only
+    after commit, so a rolled-back removal never leaves a row whose file is gone (if the
+    storage then fails, an unlisted file remains, which is logged). Removing twice is
+    refused the second time as "does not exist".
+    """
+    _require_permission(
+        actor, "campaigns.change_campaign", _("Only marketers can remove attachments.")
+    )
+    missing = DomainError(_("This attachment does not exist."), code="not_found")
+    campaign_id = (
+        Attachment.objects.filter(pk=attachment_id).values_list("campaign_id", flat=True).first()
+    )
+    if campaign_id is None:
+        raise missing
+    with transaction.atomic():
+        campaign = _lock_campaign(campaign_id)  # campaign first, as everywhere
+        attachment = campaign.attachments.filter(pk=attachment_id).first()
+        if attachment is None:
+            raise missing
+        _check_attachments_editable(campaign)
+        storage, stored_name = attachment.file.storage, attachment.file.name
+        attachment.delete()
+        _record(campaign, actor, EventKind.EDITED, {"attachment_removed": attachment.original_name})
+        transaction.on_commit(lambda: storage.delete(stored_name), robust=True)
+    return attachment
+
+
+def campaign_duplicate(*, actor: User, campaign_id: int) -> Campaign:
+    """A new draft with another campaign's content, KPI targets and stakeholder teams (next
+    year's greeting card), owned by the actor, at version 1, without dates, results,
+    attachments or history; its timeline starts with a "duplicated" event naming the
+    source. One transaction; nobody is notified. Not idempotent: each call makes a copy.
+    """
+    _require_permission(
+        actor, "campaigns.add_campaign", _("Only marketers can duplicate campaigns.")
+    )
+    with transaction.atomic():
+        try:
+            source = Campaign.objects.get(pk=campaign_id)
+        except Campaign.DoesNotExist:
+            raise DomainError(_("This campaign does not exist."), code="not_found") from None
+        copy_of = _("%(title)s (copy)")
+        room = Campaign._meta.get_field("title").max_length - len(copy_of % {"title": ""})
+        copy = Campaign.objects.create(
+            title=copy_of % {"title": source.title[:room].rstrip()},
+            channel=source.channel,
+            audience=source.audience,
+            estimated_recipients=source.estimated_recipients,
+            summary=source.summary,
+            body=source.body,
+            objective=source.objective,
+            owner=actor,
+        )
+        Stakeholder.objects.bulk_create(
+            Stakeholder(campaign=copy, team_id=team_id)
+            for team_id in source.stakeholders.values_list("team_id", flat=True)
+        )
+        Kpi.objects.bulk_create(
+            Kpi(campaign=copy, name=kpi.name, target=kpi.target, position=kpi.position)
+            for kpi in source.kpis.all()
+        )
+        _record(
+            copy,
+            actor,
+            EventKind.DUPLICATED,
+            {"source_id": source.pk, "source_title": source.title},
+        )
+    return copy

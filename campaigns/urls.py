@@ -19,4 +19,21 @@ urlpatterns = [
         name="acknowledgement_revoke",
     ),
     path("ack/<str:token>/", views.acknowledge_link, name="acknowledge_link"),
+    path("<int:pk>/live/", views.campaign_live, name="live"),
+    path("<int:pk>/feedback/", views.campaign_feedback_post, name="feedback"),
+    path("<int:pk>/results/", views.campaign_results_record, name="results"),
+    # the marketer workspace: launch calendar, contact-pressure warning for the form
+    path("calendar/", views.campaign_calendar, name="calendar"),
+    path("contact-pressure/", views.campaign_contact_pressure, name="contact_pressure"),
+    # the campaign form: inline checks, preview, channel defaults, KPI rows, files, copies
+    path("new/validate/", views.campaign_form_validate, name="validate"),
+    path("<int:pk>/validate/", views.campaign_form_validate, name="validate"),
+    path("new/channel-teams/", views.campaign_form_channel_teams, name="channel_teams"),
+    path("<int:pk>/channel-teams/", views.campaign_form_channel_teams, name="channel_teams"),
+    path("preview/", views.campaign_form_preview, name="preview"),
+    path("kpi-row/", views.campaign_form_kpi_row, name="kpi_row"),
+    path("<int:pk>/attachments/", views.attachment_add, name="attachment_add"),
+    path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
+    path("attachments/<int:pk>/remove/", views.attachment_remove, name="attachment_remove"),
+    path("<int:pk>/duplicate/", views.campaign_duplicate, name="duplicate"),
 ]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 
 from tests.factories import (
     CampaignFactory,
@@ -72,3 +73,10 @@ def draft_campaign(marketer, support_team):
     campaign = CampaignFactory(owner=marketer)
     StakeholderFactory(campaign=campaign, team=support_team)
     return campaign
+
+
+@pytest.fixture(autouse=True)
+def _english_unless_a_test_says_otherwise():
+    # Tests read English messages; a test about French switches explicitly.
+    with translation.override("en"):
+        yield

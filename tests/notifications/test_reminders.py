@@ -193,3 +193,18 @@ def test_each_team_is_reminded_on_its_own_schedule(setup):
     assert recipients(Kind.ESCALATION, campaign=campaign) == {setup["manager"].pk}
     run(T0 + timedelta(hours=DEADLINE))
     assert recipients(Kind.ESCALATION, campaign=campaign) == {setup["manager"].pk, setup["lead"].pk}
+
+
+def test_beat_reads_nothing_more_once_a_team_was_reminded_and_escalated(
+    setup, django_assert_max_num_queries
+):
+    due = T0 + timedelta(hours=DEADLINE)
+    assert run(due - timedelta(hours=1))["reminders"] > 0
+    assert run(due + timedelta(minutes=5))["escalations"] > 0
+    stakeholder = Stakeholder.objects.get()
+    assert stakeholder.reminded_version == stakeholder.escalated_version == 1
+
+    # Later ticks find no candidate at all: the longest-reminder aggregate, the managers
+    # and an empty candidate query, however many late teams have been handled.
+    with django_assert_max_num_queries(3):
+        assert run(due + timedelta(hours=5)) == {"reminders": 0, "escalations": 0}
