@@ -42,6 +42,16 @@ def teams():
     return teams
 
 
+def _settled(page) -> None:
+    # The channel select itself is swapped back in out of band: choosing again before
+    # htmx has processed the new element would change a select nobody listens to yet.
+    page.wait_for_function(
+        "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+        " && !!htmx.find('#id_channel[hx-get]')"
+        " && htmx.find('#id_channel')['htmx-internal-data'] !== undefined"
+    )
+
+
 def _no_page_reload_since_marked(page) -> bool:
     return page.evaluate("window.__sameDocument === true")
 
@@ -66,11 +76,13 @@ def test_marketer_fills_previews_saves_attaches_and_duplicates(
     page.get_by_label("Title").fill("Carte de vœux 2027")
     page.get_by_label("Channel").select_option("email")
     page.get_by_text("Checked for E-mail: Conseillers clientèle, Ventes.").wait_for()
+    _settled(page)
     assert page.get_by_label("Ventes").is_checked()
     assert page.get_by_label("Conseillers clientèle").is_checked()
     assert not page.get_by_label("Communication").is_checked()
     page.get_by_label("Channel").select_option("sms")
     page.get_by_text("Checked for SMS: Conseillers clientèle.").wait_for()
+    _settled(page)
     assert not page.get_by_label("Ventes").is_checked()
     page.get_by_label("Channel").select_option("email")
     page.get_by_text("Checked for E-mail").wait_for()
