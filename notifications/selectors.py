@@ -1,13 +1,23 @@
-from django.db.models import QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from accounts.models import User
 from notifications.models import Channel, DeliverySettings, Kind, Notification, Preference
 
 
 def inbox(*, user: User) -> QuerySet[Notification]:
+    """The person's in-app notices, newest first, each with what the Acknowledge button
+    needs: is the notice about the campaign's current version, and does one of the
+    person's teams still owe an acknowledgement of it (`teams_pending`)."""
+    mine = Q(campaign__stakeholders__team__memberships__user=user)
+    acknowledged = Q(campaign__stakeholders__acknowledged_version=F("campaign__version"))
     return (
         Notification.objects.filter(recipient=user, channel=Channel.IN_APP)
-        .select_related("dispatch")
+        .select_related("dispatch", "campaign")
+        .annotate(
+            teams_pending=Count(
+                "campaign__stakeholders", filter=mine & ~acknowledged, distinct=True
+            )
+        )
         .order_by("-created_at", "-id")
     )
 
@@ -34,7 +44,14 @@ def preferences_matrix(*, user: User) -> dict[tuple[str, str], bool]:
 
 
 def wants_daily_digest(*, user: User) -> bool:
-    return DeliverySettings.objects.filter(user=user, daily_digest=True).exists()
+    """Whether the digest is on for the person, the default included (see services)."""
+    from notifications.services import digest_user_ids
+
+    return user.pk in digest_user_ids(user_ids=[user.pk])
+
+
+def wants_weekly_preview(*, user: User) -> bool:
+    return not DeliverySettings.objects.filter(user=user, weekly_preview=False).exists()
 
 
 def failed_for_campaign(*, campaign_id: int) -> QuerySet[Notification]:

@@ -382,3 +382,31 @@ def test_failed_deliveries_are_filtered_in_the_admin(client, failed_campaign):
     sent_page = client.get(changelist, {"status__exact": "sent"})
     assert failed not in list(sent_page.context["cl"].result_list)
     assert client.get(changelist, {"q": "mailbox unknown"}).context["cl"].result_count == 1
+
+
+def test_inbox_offers_acknowledge_only_while_it_is_still_owed(client):
+    from campaigns import services as campaign_services
+    from tests.factories import (
+        MembershipFactory,
+        announced_campaign,
+        campaign_input,
+    )
+
+    membership = MembershipFactory()
+    reader, team = membership.user, membership.team
+    announced_campaign(teams=[team], title="Owed")
+    done = announced_campaign(teams=[team], title="Done already")
+    campaign_services.campaign_acknowledge(actor=reader, campaign_id=done.pk)
+    changed = announced_campaign(teams=[team], title="Changed since")
+    campaign_services.campaign_update(
+        actor=changed.owner,
+        campaign_id=changed.pk,
+        data=campaign_input(changed, audience="Another audience"),
+    )
+    client.force_login(reader)
+
+    page = client.get(reverse("notifications:inbox")).content.decode()
+
+    assert page.count('name="version"') == 2  # "Owed" v1, and the "changed" notice v2
+    assert "Now version 2" in page
+    assert "✓ Acknowledged" in page
