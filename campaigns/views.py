@@ -1,6 +1,8 @@
 """Campaign pages. Views parse input, call one service, and render; rules live in services."""
 
+import csv
 import re
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -13,6 +15,7 @@ from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponseBase,
+    StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,8 +27,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from campaigns import selectors, services
+from campaigns import feed, selectors, services
 from campaigns.calendar import Period, calendar_weeks
+from campaigns.feed_forms import FeedFilterForm
 from campaigns.filters import CalendarForm, CampaignFilterForm, ContactPressureForm
 from campaigns.forms import (
     INLINE_FIELDS,
@@ -841,3 +845,176 @@ def campaign_duplicate(request: HttpRequest, pk: int) -> HttpResponseBase:
         ),
     )
     return redirect("campaigns:edit", pk=copy.pk)
+
+
+# --- the stakeholders' weekly feed (routes in campaigns.feed_urls) -------------------------
+
+FEED_PAGE_SIZE = 20
+CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _feed_week_or_none(value: str | None) -> feed.Week | None:
+    if value is None:
+        return feed.Week.of(timezone.localdate())
+    try:
+        return feed.Week.parse(value)
+    except ValueError:
+        return None
+
+
+def _bad_week(request: HttpRequest, value: str) -> HttpResponse:
+    return render(
+        request,
+        "feed/bad_week.html",
+        {"value": value[:20], "this_week": feed.Week.of(timezone.localdate())},
+        status=400,
+    )
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def feed_week(request: HttpRequest, week: str | None = None) -> HttpResponse:
+    selected = _feed_week_or_none(week)
+    if selected is None:
+        return _bad_week(request, week or "")
+    form = FeedFilterForm(request.GET)
+    form.is_valid()  # invalid fields are shown and ignored
+    # Pages of FEED_PAGE_SIZE: "Load more" appends the next one with htmx, and is a
+    # plain link to it without JavaScript.
+    page = feed.feed_week(
+        user=request.user,
+        week=selected,
+        filters=form.to_filters(),
+        tz=timezone.get_current_timezone(),
+        cursor=request.GET.get("cursor", ""),
+        page_size=FEED_PAGE_SIZE,
+    )
+    filters_only = request.GET.copy()
+    filters_only.pop("cursor", None)
+    query = filters_only.urlencode()
+    context = {
+        "week": selected,
+        "this_week": feed.Week.of(timezone.localdate()),
+        "form": form,
+        "page": page,
+        "query": query,
+        "cursor": request.GET.get("cursor", ""),
+        # where an inline acknowledgement made without JavaScript comes back to
+        "next_url": reverse("feed:week", args=[selected]) + (f"?{query}" if query else ""),
+        "item_error": "",
+    }
+    template = "feed/week.html#days" if wants_fragment(request) else "feed/week.html"
+    return render(request, template, context)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_safe(value: object) -> str:
+    """Spreadsheets run a cell starting with = + - @ as a formula: quote it."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(CSV_FORMULA_PREFIXES) else text
+
+
+@require_GET
+def feed_export(request: HttpRequest, week: str) -> HttpResponseBase:
+    selected = _feed_week_or_none(week)
+    if selected is None:
+        return _bad_week(request, week)
+    form = FeedFilterForm(request.GET)
+    form.is_valid()
+    tz = timezone.get_current_timezone()
+    page = feed.feed_week(user=request.user, week=selected, filters=form.to_filters(), tz=tz)
+
+    def acknowledgement(item: feed.FeedItem) -> str:
+        states = []
+        for s in item.my_stakeholders:
+            done = s.acknowledged_version == item.campaign.version
+            states.append(f"{s.team.name}: {_('acknowledged') if done else _('waiting')}")
+        return "; ".join(states)
+
+    def rows() -> Iterator[str]:
+        writer = csv.writer(_Echo())
+        yield writer.writerow(
+            [
+                _("Launch date"),
+                _("Title"),
+                _("Channel"),
+                _("Status"),
+                _("Audience"),
+                _("Estimated recipients"),
+                _("Owner"),
+                _("Owner e-mail"),
+                _("My team's acknowledgement"),
+            ]
+        )
+        for item in page.items:
+            c = item.campaign
+            yield writer.writerow(
+                [
+                    _csv_safe(v)
+                    for v in (
+                        timezone.localtime(c.launch_at, tz).strftime("%Y-%m-%d %H:%M"),
+                        c.title,
+                        c.get_channel_display(),
+                        c.get_status_display(),
+                        c.audience,
+                        c.estimated_recipients,
+                        c.owner.display_name,
+                        c.owner.email,
+                        acknowledgement(item),
+                    )
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="passerelle-{selected}.csv"'
+    return response
+
+
+def _feed_item_response(request: HttpRequest, pk: int, **extra: object) -> HttpResponse:
+    try:
+        item = feed.feed_item(user=request.user, campaign_id=pk, tz=timezone.get_current_timezone())
+    except Campaign.DoesNotExist:
+        raise Http404(_("This campaign does not exist.")) from None
+    context = {"item": item, "next_url": request.POST.get("next", ""), "item_error": ""}
+    context.update(extra)
+    return render(request, "feed/partials/item.html", context)
+
+
+@require_POST
+def feed_acknowledge(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """The feed's inline Acknowledge button: the item comes back re-rendered for htmx,
+    a plain POST goes back to the feed with a message."""
+    form = AcknowledgeForm(request.POST)
+    error = ""
+    if not form.is_valid():
+        error = _("This acknowledgement could not be read; reload the page and try again.")
+    else:
+        try:
+            result = services.campaign_acknowledge(
+                actor=request.user,
+                campaign_id=pk,
+                version=form.cleaned_data["version"],
+                team_id=form.cleaned_data.get("team"),
+            )
+        except PermissionRefused as refused:
+            raise PermissionDenied(refused.message) from refused
+        except DomainError as domain_error:
+            error = domain_error.message
+    if wants_fragment(request):
+        return _feed_item_response(request, pk, item_error=error)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, _acknowledgement_message(result))
+    return redirect(_safe_next(request) if request.POST.get("next") else "feed:this_week")
+
+
+@require_GET
+def feed_item_body(request: HttpRequest, pk: int) -> HttpResponse:
+    """The talking points of one feed item, loaded when the reader opens them."""
+    campaign = get_object_or_404(Campaign.objects.exclude(status=Campaign.Status.DRAFT), pk=pk)
+    return render(request, "feed/partials/body.html", {"campaign": campaign})

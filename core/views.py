@@ -24,4 +24,7 @@ def health(request: HttpRequest) -> HttpResponse:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("campaigns:list")
+    """Marketers and managers start on the campaign list; stakeholders on this week's feed."""
+    if request.user.has_perm("campaigns.add_campaign"):
+        return redirect("campaigns:list")
+    return redirect("feed:this_week")

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",  # search for the feed; imports and runs on SQLite too
     "django_htmx",
     "allauth",
     "allauth.account",
@@ -290,6 +291,12 @@ CELERY_BEAT_SCHEDULE = {
     "notifications-daily-digest": {
         "task": "notifications.tasks.send_daily_digests",
         "schedule": crontab(minute=0),
+        "options": {"expires": 3000},
+    },
+    # Hourly, so each person gets it at the digest hour in their own time zone on Monday.
+    "campaigns-week-ahead": {
+        "task": "campaigns.tasks.send_week_ahead",
+        "schedule": crontab(minute=5),
         "options": {"expires": 3000},
     },
 }

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils import translation
 
 from core.markdown import render_markdown
@@ -33,6 +33,7 @@ from notifications.messages import (
     campaign_url,
     channel_label,
     describe,
+    format_when,
 )
 from notifications.models import Notification
 from notifications.tokens import ack_token_make
@@ -390,3 +391,66 @@ def send_digest(recipient: Any, notifications: Sequence[Notification]) -> None:
         email.send()
     except _SMTP_ERRORS as exc:
         raise _smtp_error(exc) from exc
+
+
+def _feed_url() -> str:
+    """The weekly feed page, when this installation has one."""
+    try:
+        resolve("/feed/")
+    except Resolver404:
+        return ""
+    return absolute_url("/feed/")
+
+
+def send_week_ahead(recipient: Any, sections: Sequence[dict[str, Any]]) -> None:
+    """The Monday e-mail: what launches this week for each of the person's teams.
+
+    `sections` is plain data, one dict per team: {"team": name, "campaigns": [{"title",
+    "launch_at" (ISO 8601), "channel", "audience", "status", "path"}]}. Rendered in the
+    reader's language, dates in their time zone. Raises DeliveryError on failure."""
+    with translation.override(recipient.language):
+        rendered_sections = [
+            {
+                "team": section["team"],
+                "campaigns": [
+                    {
+                        "title": " ".join(str(c.get("title", "")).split()),
+                        "launch": format_when(c.get("launch_at"), recipient.time_zone),
+                        "channel_label": channel_label(c.get("channel", "")),
+                        "audience": c.get("audience", ""),
+                        "url": absolute_url(c.get("path", "/")),
+                    }
+                    for c in section["campaigns"]
+                ],
+            }
+            for section in sections
+        ]
+        count = len({c.get("path") for section in sections for c in section["campaigns"]})
+        preferences_url = absolute_url(reverse("notifications:preferences"))
+        context = {
+            "sections": rendered_sections,
+            "recipient": recipient,
+            "language": recipient.language,
+            "feed_url": _feed_url(),
+            "preferences_url": preferences_url,
+        }
+        subject = translation.ngettext(
+            "The week ahead: %(count)s campaign launching",
+            "The week ahead: %(count)s campaigns launching",
+            count,
+        ) % {"count": count}
+        text = render_to_string("notifications/email/week_ahead.txt", context)
+        html = render_to_string("notifications/email/week_ahead.html", context)
+    email = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        to=[recipient.email],
+        headers={"List-Unsubscribe": f"<{preferences_url}>", "Auto-Submitted": "auto-generated"},
+    )
+    email.attach_alternative(html, "text/html")
+    try:
+        email.send()
+    except _SMTP_ERRORS as exc:
+        raise _smtp_error(exc) from exc
+    except ValueError as exc:
+        raise DeliveryError(f"invalid message: {exc}", transient=False) from exc

@@ -152,10 +152,22 @@ class DeliverySettings(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="delivery_settings"
     )
+    # None: the person never chose, so the default applies: on for someone who switched
+    # off immediate e-mails for announced or changed campaigns (see services).
     daily_digest = models.BooleanField(
         _("daily digest instead of immediate e-mails"),
-        default=False,
-        help_text=_("Escalations are always sent at once."),
+        null=True,
+        blank=True,
+        default=None,
+        help_text=_(
+            "Escalations are always sent at once. Left empty, it is on for people who "
+            "switched off e-mails for announced or changed campaigns."
+        ),
+    )
+    weekly_preview = models.BooleanField(
+        _("Monday e-mail about the week ahead"),
+        default=True,
+        help_text=_("What launches this week for your teams, on Monday morning."),
     )
 
     class Meta:
@@ -178,3 +190,29 @@ class DigestRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.period}"
+
+
+class SubscriptionToken(models.Model):
+    """The secret in a person's calendar and feed addresses (launches of their teams).
+
+    Calendar apps and feed readers fetch without a session, so the URL itself is the
+    credential: a capability URL, like a calendar's "secret address". The token is stored
+    as is rather than hashed because the person must be able to copy the address again
+    from their preferences page whenever they add a new device; a hash would mean showing
+    it once and regenerating to see it again. 256 random bits make it unguessable, it
+    only grants read access to launch dates and summaries, and regenerating it (which
+    replaces the row's token) revokes every old address at once.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="subscription_token"
+    )
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("subscription token")
+        verbose_name_plural = _("subscription tokens")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} subscription"

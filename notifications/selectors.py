@@ -2,6 +2,7 @@ from django.db.models import Count, F, Q, QuerySet
 
 from accounts.models import User
 from notifications.models import Channel, DeliverySettings, Kind, Notification, Preference
+from notifications.services import digest_user_ids
 
 
 def inbox(*, user: User) -> QuerySet[Notification]:
@@ -45,8 +46,6 @@ def preferences_matrix(*, user: User) -> dict[tuple[str, str], bool]:
 
 def wants_daily_digest(*, user: User) -> bool:
     """Whether the digest is on for the person, the default included (see services)."""
-    from notifications.services import digest_user_ids
-
     return user.pk in digest_user_ids(user_ids=[user.pk])
 
 

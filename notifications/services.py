@@ -16,11 +16,17 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from notifications.channels import DeliveryError, send_digest, send_emails, send_webhook
+from notifications.channels import (
+    DeliveryError,
+    send_digest,
+    send_emails,
+    send_webhook,
+    send_week_ahead,
+)
 from notifications.models import (
     Channel,
     DeliverySettings,
@@ -72,11 +78,7 @@ def notifications_enqueue(
             "user_id", "channel"
         )
     )
-    digest_users = set(
-        DeliverySettings.objects.filter(user_id__in=user_ids, daily_digest=True).values_list(
-            "user_id", flat=True
-        )
-    )
+    digest_users = digest_user_ids(user_ids=user_ids)
     rows: list[Notification] = []
     for user_id in user_ids:
         for channel in PERSON_CHANNELS:
@@ -308,6 +310,37 @@ def notifications_sweep(*, now: datetime | None = None) -> list[int]:
 
 # --- daily digest -----------------------------------------------------------------------
 
+# Switching off immediate e-mails for these kinds turns the digest on, unless the person
+# chose otherwise: a stakeholder who does not want an e-mail per campaign should still
+# hear about them once a day.
+DIGEST_DEFAULT_KINDS = (Kind.ANNOUNCED, Kind.CHANGED)
+
+
+def digest_wanted(*, choice: bool | None, email_off_for_notices: bool) -> bool:
+    """The digest rule in one place: an explicit choice wins; without one, the digest is
+    on exactly for people who switched off e-mails for announced or changed campaigns."""
+    return choice if choice is not None else email_off_for_notices
+
+
+def digest_user_ids(*, user_ids: Iterable[int] | None = None) -> set[int]:
+    """Who gets the daily digest, among `user_ids` (everybody when None). Two queries."""
+    choices = DeliverySettings.objects.filter(daily_digest__isnull=False)
+    quiet = Preference.objects.filter(
+        kind__in=DIGEST_DEFAULT_KINDS, channel=Channel.EMAIL, enabled=False
+    )
+    if user_ids is not None:
+        user_ids = list(user_ids)
+        choices = choices.filter(user_id__in=user_ids)
+        quiet = quiet.filter(user_id__in=user_ids)
+    chosen = dict(choices.values_list("user_id", "daily_digest"))
+    email_off = set(quiet.values_list("user_id", flat=True))
+    candidates = set(user_ids) if user_ids is not None else set(chosen) | email_off
+    return {
+        user_id
+        for user_id in candidates
+        if digest_wanted(choice=chosen.get(user_id), email_off_for_notices=user_id in email_off)
+    }
+
 
 def _local_now(user: User, now: datetime) -> datetime:
     try:
@@ -316,19 +349,47 @@ def _local_now(user: User, now: datetime) -> datetime:
         return timezone.localtime(now)
 
 
+def _in_app_only_notices(user_ids: Iterable[int], since: datetime) -> "QuerySet[Notification]":
+    """In-app announced/changed notices with no e-mail beside them (the person switched
+    e-mail off for that kind): what the digest summarises on top of held e-mails."""
+    email_sibling = Notification.objects.filter(
+        recipient_id=OuterRef("recipient_id"),
+        dispatch_id=OuterRef("dispatch_id"),
+        channel=Channel.EMAIL,
+    )
+    return Notification.objects.filter(
+        recipient_id__in=list(user_ids),
+        channel=Channel.IN_APP,
+        kind__in=DIGEST_DEFAULT_KINDS,
+        created_at__gte=since,
+    ).exclude(Exists(email_sibling))
+
+
 def digests_send_due(*, now: datetime | None = None) -> int:
-    """Send each person one e-mail with the notices held for them, once their local
+    """Send each digest reader one e-mail with the notices held for them, plus their
+    in-app-only announced/changed notices since their last digest, once their local
     digest hour has come. At most one digest per person and local day (`DigestRun`),
-    however often beat fires; nobody with nothing held gets one.
+    however often beat fires; nobody with nothing new gets one.
 
     Held rows stay "held" while the digest is sent (no claim the sweep could turn into
-    single e-mails); the DigestRun row is what stops a second send the same day."""
+    single e-mails); the DigestRun row is what stops a second send the same day. Each
+    person is sent outside any transaction, and one person's failure does not stop the
+    others'."""
     now = now or timezone.now()
-    users = User.objects.filter(
-        is_active=True, notifications__status=Status.HELD, notifications__channel=Channel.EMAIL
-    ).distinct()
+    readers = digest_user_ids()
+    # A day and a bit: the longest gap between two digests is a day plus a missed hour.
+    lookback = now - timedelta(days=2)
+    with_held = set(
+        Notification.objects.filter(
+            status=Status.HELD, channel=Channel.EMAIL, recipient__isnull=False
+        ).values_list("recipient_id", flat=True)
+    )
+    with_in_app = set(
+        _in_app_only_notices(readers, lookback).values_list("recipient_id", flat=True)
+    )
+    users = User.objects.filter(is_active=True, pk__in=with_held | (with_in_app & readers))
     sent = 0
-    for user in users:
+    for user in users.order_by("pk"):
         local = _local_now(user, now)
         if local.hour < settings.NOTIFICATIONS_DIGEST_HOUR:
             continue
@@ -341,22 +402,38 @@ def digests_send_due(*, now: datetime | None = None) -> int:
                 .select_related("dispatch")
                 .order_by("created_at")
             )
-            if not held:
+            in_app: list[Notification] = []
+            if user.pk in readers:
+                last = (
+                    DigestRun.objects.filter(user=user, period__startswith="daily:")
+                    .order_by("-sent_at")
+                    .values_list("sent_at", flat=True)
+                    .first()
+                )
+                in_app = list(
+                    _in_app_only_notices([user.pk], last or now - timedelta(days=1))
+                    .select_related("dispatch")
+                    .order_by("created_at")
+                )
+            if not held and not in_app:
                 continue
             _run, created = DigestRun.objects.get_or_create(user=user, period=period)
             if not created:
                 continue
-        if _send_one_digest(user, held, period=period):
+        if _send_one_digest(user, held, period=period, extra=in_app):
             sent += 1
     return sent
 
 
-def _send_one_digest(user: User, held: list[Notification], *, period: str) -> bool:
+def _send_one_digest(
+    user: User, held: list[Notification], *, period: str, extra: Sequence[Notification] = ()
+) -> bool:
     ids = [n.pk for n in held]
-    for notification in held:
+    items = sorted([*held, *extra], key=lambda n: (n.created_at, n.pk))
+    for notification in items:
         notification.recipient = user
     try:
-        send_digest(user, held)
+        send_digest(user, items)
     except DeliveryError as error:
         if error.transient:
             DigestRun.objects.filter(user=user, period=period).delete()  # next hour retries
@@ -380,6 +457,61 @@ def _send_one_digest(user: User, held: list[Notification], *, period: str) -> bo
     return True
 
 
+# --- Monday "week ahead" ------------------------------------------------------------------
+
+
+def week_ahead_period(local: datetime) -> str:
+    year, week, _weekday = local.isocalendar()
+    return f"week:{year}-W{week:02d}"
+
+
+def week_ahead_due(*, user: User, now: datetime) -> str | None:
+    """The period to send for if it is Monday at or after the digest hour where the person
+    lives, else None."""
+    local = _local_now(user, now)
+    if local.weekday() != 0 or local.hour < settings.NOTIFICATIONS_DIGEST_HOUR:
+        return None
+    return week_ahead_period(local)
+
+
+def week_ahead_opted_out(*, user_ids: Iterable[int]) -> set[int]:
+    return set(
+        DeliverySettings.objects.filter(
+            user_id__in=list(user_ids), weekly_preview=False
+        ).values_list("user_id", flat=True)
+    )
+
+
+def week_ahead_send(*, user: User, period: str, sections: list[dict[str, Any]]) -> bool:
+    """Send one person's Monday e-mail for `period` (plain-data `sections`, one per team),
+    at most once: the DigestRun row is claimed first, in its own short transaction, and
+    the e-mail goes out after it. A transient failure deletes the claim so the next hourly
+    run tries again; a permanent one keeps it (logged, not retried); anything unexpected
+    is logged and retried, and never stops the caller's loop over other people."""
+    if not sections:
+        return False
+    _run, created = DigestRun.objects.get_or_create(user=user, period=period)
+    if not created:
+        return False
+    try:
+        send_week_ahead(user, sections)
+    except DeliveryError as error:
+        if error.transient:
+            DigestRun.objects.filter(user=user, period=period).delete()
+        logger.warning(
+            "week-ahead e-mail for user %s not sent (%s): %s",
+            user.pk,
+            "will retry" if error.transient else "permanent",
+            error,
+        )
+        return False
+    except Exception:
+        DigestRun.objects.filter(user=user, period=period).delete()
+        logger.exception("week-ahead e-mail for user %s failed", user.pk)
+        return False
+    return True
+
+
 # --- inbox and preferences --------------------------------------------------------------
 
 
@@ -393,8 +525,19 @@ def inbox_mark_read(*, user: User, notification_id: int | None = None) -> int:
     return unread.update(read_at=timezone.now())
 
 
-def preferences_save(*, user: User, enabled: set[tuple[str, str]], daily_digest: bool) -> None:
-    """Store which (kind, channel) pairs are on; mandatory ones stay on whatever is sent."""
+def preferences_save(
+    *,
+    user: User,
+    enabled: set[tuple[str, str]],
+    daily_digest: bool | None,
+    weekly_preview: bool | None = None,
+) -> None:
+    """Store which (kind, channel) pairs are on; mandatory ones stay on whatever is sent.
+
+    `daily_digest=None` means the person did not touch the digest choice: a stored choice
+    stays, and without one the default applies (on when e-mails for announced or changed
+    campaigns are off). `weekly_preview=None` leaves it as it is. One transaction; held
+    e-mails are released (queued after commit) when the digest ends up off."""
     with transaction.atomic():
         for kind in Kind.values:
             for channel in PERSON_CHANNELS:
@@ -402,10 +545,14 @@ def preferences_save(*, user: User, enabled: set[tuple[str, str]], daily_digest:
                 Preference.objects.update_or_create(
                     user=user, kind=kind, channel=channel, defaults={"enabled": on}
                 )
-        DeliverySettings.objects.update_or_create(
-            user=user, defaults={"daily_digest": daily_digest}
-        )
-        if not daily_digest:
+        delivery, _created = DeliverySettings.objects.get_or_create(user=user)
+        if daily_digest is not None:
+            delivery.daily_digest = daily_digest
+        if weekly_preview is not None:
+            delivery.weekly_preview = weekly_preview
+        delivery.save(update_fields=["daily_digest", "weekly_preview"])
+        email_off = any((kind, Channel.EMAIL) not in enabled for kind in DIGEST_DEFAULT_KINDS)
+        if not digest_wanted(choice=delivery.daily_digest, email_off_for_notices=email_off):
             # Whatever was waiting for a digest goes out now, as ordinary e-mails.
             released = list(
                 Notification.objects.filter(

@@ -9,4 +9,9 @@ urlpatterns = [
     path("read/", views.mark_read, name="mark_all_read"),
     path("<int:pk>/read/", views.mark_read, name="mark_read"),
     path("preferences/", views.preferences, name="preferences"),
+    path(
+        "subscriptions/regenerate/",
+        views.subscriptions_regenerate,
+        name="subscriptions_regenerate",
+    ),
 ]

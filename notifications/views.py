@@ -2,13 +2,14 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from core.htmx import wants_fragment
-from notifications import selectors, services
-from notifications.messages import describe
+from notifications import selectors, services, subscriptions
+from notifications.messages import absolute_url, describe
 from notifications.models import Channel, Kind
 from notifications.services import MANDATORY
 
@@ -51,10 +52,15 @@ def preferences(request: HttpRequest) -> HttpResponse:
             for channel in (Channel.EMAIL, Channel.IN_APP)
             if request.POST.get(f"{kind}__{channel}") == "on"
         }
+        # The digest box as the person left it, compared with how the page showed it: an
+        # untouched box keeps the stored choice or, without one, the default.
+        digest = request.POST.get("daily_digest") == "on"
+        digest_shown = request.POST.get("daily_digest_shown")
         services.preferences_save(
             user=request.user,
             enabled=enabled,
-            daily_digest=request.POST.get("daily_digest") == "on",
+            daily_digest=None if digest_shown == ("on" if digest else "off") else digest,
+            weekly_preview=request.POST.get("weekly_preview") == "on",
         )
         messages.success(request, _("Your notification preferences were saved."))
         return redirect("notifications:preferences")
@@ -78,5 +84,32 @@ def preferences(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "notifications/preferences.html",
-        {"rows": rows, "daily_digest": selectors.wants_daily_digest(user=request.user)},
+        {
+            "rows": rows,
+            "daily_digest": selectors.wants_daily_digest(user=request.user),
+            "weekly_preview": selectors.wants_weekly_preview(user=request.user),
+            **_subscription_addresses(request),
+        },
     )
+
+
+# --- subscriptions: secret calendar and feed addresses ----------------------------------
+
+
+def _subscription_addresses(request: HttpRequest) -> dict[str, str]:
+    """The person's calendar (.ics) and feed (Atom) addresses, for the preferences page."""
+    token = subscriptions.subscription_token_get_or_create(user=request.user).token
+    return {
+        "subscription_ical_url": absolute_url(reverse("subscriptions:ical", args=[token])),
+        "subscription_atom_url": absolute_url(reverse("subscriptions:atom", args=[token])),
+    }
+
+
+@require_POST
+def subscriptions_regenerate(request: HttpRequest) -> HttpResponseBase:
+    subscriptions.subscription_token_regenerate(user=request.user)
+    messages.success(
+        request,
+        _("New addresses were created. The old addresses stop working."),
+    )
+    return redirect(reverse("notifications:preferences") + "#subscriptions")

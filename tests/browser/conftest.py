@@ -40,12 +40,14 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def log_in(page, live_server, email: str, password: str) -> None:
+def log_in(page, live_server, email: str, password: str, expect_path: str = "/campaigns/") -> None:
+    """Log in and wait for the home page: the campaign list for marketers and managers,
+    this week's feed (`expect_path="/feed/"`) for stakeholders."""
     page.goto(f"{live_server.url}/accounts/login/")
     page.get_by_label("E-mail address").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/campaigns/")
+    page.wait_for_url(f"{live_server.url}{expect_path}")
 
 
 def log_out(page) -> None:

@@ -46,7 +46,7 @@ def test_marketer_announces_advisor_acknowledges_marketer_closes(
     shot(page, "03-campaign-announced-pending")
     log_out(page)
 
-    log_in(page, live_server, advisor.email, DEFAULT_PASSWORD)
+    log_in(page, live_server, advisor.email, DEFAULT_PASSWORD, expect_path="/feed/")
     assert page.locator("#unread-count").inner_text() == "1"
     page.get_by_role("link", name="Inbox").click()
     shot(page, "04-advisor-inbox")

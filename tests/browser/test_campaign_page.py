@@ -87,7 +87,7 @@ def test_page_follows_acknowledgements_and_reactions_without_reload(
     advisor_context = page.context.browser.new_context(viewport=PHONE, locale="en-GB")
     phone = advisor_context.new_page()
     phone.set_default_timeout(10_000)
-    log_in(phone, live_server, advisor.email, DEFAULT_PASSWORD)
+    log_in(phone, live_server, advisor.email, DEFAULT_PASSWORD, expect_path="/feed/")
     phone.goto(url)
     assert _fits_the_screen(phone)
     shot(phone, "campaign-page-02-advisor-phone")

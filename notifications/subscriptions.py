@@ -1,0 +1,66 @@
+"""The secret addresses people subscribe to from a calendar app or a feed reader.
+
+Kept apart from notifications.services: the token is a way of reaching people, but it
+has nothing to do with the outbox. The feeds themselves need campaign data and are built
+in campaigns.subscriptions; this module only knows who a token belongs to.
+"""
+
+import secrets
+
+from django.db import IntegrityError, transaction
+from django.utils.crypto import constant_time_compare
+
+from accounts.models import User
+from notifications.models import SubscriptionToken
+
+# 32 bytes → 43 URL-safe characters; the column holds 64.
+TOKEN_BYTES = 32
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def subscription_token_get_or_create(*, user: User) -> SubscriptionToken:
+    """The person's token, created on first use.
+
+    Its own short transaction. Idempotent: two concurrent first calls end with one row
+    (the loser of the unique constraint on `user` reads the winner's)."""
+    try:
+        return SubscriptionToken.objects.get(user=user)
+    except SubscriptionToken.DoesNotExist:
+        pass
+    try:
+        with transaction.atomic():
+            return SubscriptionToken.objects.create(user=user, token=_new_token())
+    except IntegrityError:
+        return SubscriptionToken.objects.get(user=user)
+
+
+def subscription_token_regenerate(*, user: User) -> SubscriptionToken:
+    """Replace the person's token: every address built on the old one stops working.
+
+    One transaction (update or create of the person's row). Not idempotent by design:
+    each call issues a fresh token."""
+    with transaction.atomic():
+        token, _created = SubscriptionToken.objects.update_or_create(
+            user=user, defaults={"token": _new_token()}
+        )
+    return token
+
+
+def subscription_user(*, token: str) -> User | None:
+    """The active person a token belongs to, or None for an unknown or revoked token.
+
+    The lookup goes through the unique index; the final comparison is constant-time so
+    the answer's timing says nothing about how much of a stored token matched."""
+    if not token or len(token) > SubscriptionToken._meta.get_field("token").max_length:
+        return None
+    row = (
+        SubscriptionToken.objects.select_related("user")
+        .filter(token=token, user__is_active=True)
+        .first()
+    )
+    if row is None or not constant_time_compare(row.token, token):
+        return None
+    return row.user

@@ -1,0 +1,421 @@
+"""Secret calendar (.ics) and feed (Atom) addresses of a person's launches: what they
+list, that clients parse them, that they follow changes, and that only the token opens
+them."""
+
+import zoneinfo
+from datetime import UTC, datetime, timedelta
+
+import feedparser
+import icalendar
+import pytest
+import time_machine
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from campaigns.models import Campaign
+from campaigns.services import campaign_cancel, campaign_update
+from notifications.models import SubscriptionToken
+from notifications.subscriptions import (
+    subscription_token_get_or_create,
+    subscription_token_regenerate,
+    subscription_user,
+)
+from tests.factories import (
+    CampaignFactory,
+    MembershipFactory,
+    StakeholderFactory,
+    TeamFactory,
+    announced_campaign,
+    campaign_input,
+    make_marketer,
+)
+
+pytestmark = pytest.mark.django_db
+Status = Campaign.Status
+
+
+def atom_url(token: str) -> str:
+    return reverse("subscriptions:atom", args=[token])
+
+
+def ical_url(token: str) -> str:
+    return reverse("subscriptions:ical", args=[token])
+
+
+def campaign_link(campaign: Campaign) -> str:
+    return f"{settings.PASSERELLE_BASE_URL}/campaigns/{campaign.pk}/"
+
+
+def fetch_atom(client, token: str) -> feedparser.FeedParserDict:
+    response = client.get(atom_url(token))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/atom+xml; charset=utf-8"
+    feed = feedparser.parse(response.content)
+    assert not feed.bozo, feed.get("bozo_exception")
+    return feed
+
+
+def fetch_ical(client, token: str) -> dict[str, icalendar.Event]:
+    response = client.get(ical_url(token))
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/calendar; charset=utf-8"
+    calendar = icalendar.Calendar.from_ical(response.content)
+    return {str(event["UID"]): event for event in calendar.walk("VEVENT")}
+
+
+def announced_on_record(*, teams, **kwargs) -> Campaign:
+    """An announced campaign whose launch is in the past (the announce service refuses
+    that without a reason, and how it got there does not matter here)."""
+    now = timezone.now()
+    campaign = CampaignFactory(status=Status.ANNOUNCED, announced_at=now, **kwargs)
+    for team in teams:
+        StakeholderFactory(campaign=campaign, team=team)
+    return campaign
+
+
+@pytest.fixture
+def team():
+    return TeamFactory(name="Conseillers")
+
+
+@pytest.fixture
+def person(team):
+    return MembershipFactory(
+        team=team, user__full_name="Alice Advisor", user__time_zone="Europe/Paris"
+    ).user
+
+
+@pytest.fixture
+def token(person) -> str:
+    return subscription_token_get_or_create(user=person).token
+
+
+@pytest.fixture
+def owner():
+    return make_marketer(full_name="Marie Marketing")
+
+
+@pytest.fixture
+def launches(team, owner):
+    """What the person's feeds must list, and what they must not."""
+    now = timezone.now()
+    other_team = TeamFactory(name="Ventes")
+    upcoming = announced_campaign(
+        owner=owner, teams=[team, other_team], title="Soldes d'hiver", audience="Clients actifs"
+    )
+    lasting = announced_campaign(
+        owner=owner,
+        teams=[team],
+        title="Webinaire",
+        channel=Campaign.Channel.WEBINAR,
+        launch_at=now + timedelta(days=20),
+        ends_at=now + timedelta(days=22),
+    )
+    recent = announced_on_record(
+        teams=[team], owner=owner, title="Relance", launch_at=now - timedelta(days=10)
+    )
+    still_running = announced_on_record(
+        teams=[team],
+        owner=owner,
+        title="Programme fidélité",
+        launch_at=now - timedelta(days=60),
+        ends_at=now + timedelta(days=5),
+    )
+    excluded = {
+        "other team": announced_campaign(owner=owner, teams=[other_team], title="Autre équipe"),
+        "draft": CampaignFactory(owner=owner, title="Brouillon"),
+        "long ago": announced_on_record(
+            teams=[team], owner=owner, title="Ancienne", launch_at=now - timedelta(days=45)
+        ),
+        "too far ahead": announced_campaign(
+            owner=owner, teams=[team], title="Lointaine", launch_at=now + timedelta(days=200)
+        ),
+        "cancelled draft": CampaignFactory(
+            owner=owner, title="Annulée avant annonce", status=Status.CANCELLED
+        ),
+    }
+    StakeholderFactory(campaign=excluded["draft"], team=team)
+    StakeholderFactory(campaign=excluded["cancelled draft"], team=team)
+    return {
+        "listed": [still_running, recent, upcoming, lasting],
+        "excluded": excluded,
+    }
+
+
+# --- Atom -------------------------------------------------------------------------------
+
+
+def test_atom_feed_lists_the_persons_launches_with_stable_ids(client, person, token, launches):
+    feed = fetch_atom(client, token)
+
+    assert feed.version == "atom10"
+    assert feed.feed.id == f"urn:passerelle:launches:user:{person.pk}"
+    assert "Alice Advisor" in feed.feed.title
+    listed = launches["listed"]
+    assert [entry.id for entry in feed.entries] == [
+        f"urn:passerelle:campaign:{c.pk}" for c in listed
+    ]
+    for campaign, entry in zip(listed, feed.entries, strict=True):
+        assert entry.title == campaign.title
+        assert entry.link == campaign_link(campaign)
+        assert datetime.fromisoformat(entry.updated) == campaign.updated_at
+        assert entry.author == "Marie Marketing"
+    upcoming = feed.entries[2]
+    assert "Channel: E-mail" in upcoming.summary
+    assert "Audience: Clients actifs" in upcoming.summary
+    # The launch date, in the person's time zone, which is named.
+    launch = timezone.localtime(listed[2].launch_at, zoneinfo.ZoneInfo("Europe/Paris"))
+    assert f"Launch: {date_format(launch, 'DATETIME_FORMAT')} (Europe/Paris)" in upcoming.summary
+    assert feed.feed.links[-1].href == f"{settings.PASSERELLE_BASE_URL}{atom_url(token)}"
+    assert feed.entries[3].tags[0].term == "Webinar"
+
+
+def test_atom_feed_leaves_out_other_teams_drafts_and_dates_out_of_range(client, token, launches):
+    body = client.get(atom_url(token)).content.decode()
+    for campaign in launches["excluded"].values():
+        assert campaign.title not in body
+        assert f"urn:passerelle:campaign:{campaign.pk}<" not in body
+
+
+def test_atom_entry_is_updated_not_duplicated_after_an_edit(client, owner, token, launches):
+    campaign = launches["listed"][2]
+    before = {entry.id: entry.updated for entry in fetch_atom(client, token).entries}
+
+    campaign_update(
+        actor=owner,
+        campaign_id=campaign.pk,
+        data=campaign_input(campaign, audience="Nouveaux clients"),
+    )
+
+    after = {entry.id: entry for entry in fetch_atom(client, token).entries}
+    entry_id = f"urn:passerelle:campaign:{campaign.pk}"
+    assert after.keys() == before.keys()
+    assert after[entry_id].updated > before[entry_id]
+    assert "Audience: Nouveaux clients" in after[entry_id].summary
+
+
+def test_atom_feed_speaks_the_persons_language(client, person, token, launches):
+    person.language = "fr"
+    person.save(update_fields=["language"])
+
+    response = client.get(atom_url(token), headers={"accept-language": "en"})
+
+    assert b'xml:lang="fr"' in response.content
+
+
+# --- iCalendar --------------------------------------------------------------------------
+
+
+def test_ical_feed_has_one_event_per_launch(client, token, launches):
+    response = client.get(ical_url(token))
+    calendar = icalendar.Calendar.from_ical(response.content)
+
+    assert calendar["VERSION"] == "2.0"
+    assert str(calendar["PRODID"]).startswith("-//Passerelle//")
+    assert str(calendar["X-WR-CALNAME"]) == "Passerelle launches"
+    events = {str(e["UID"]): e for e in calendar.walk("VEVENT")}
+    listed = launches["listed"]
+    assert set(events) == {f"campaign-{c.pk}@passerelle" for c in listed}
+    for campaign in listed:
+        event = events[f"campaign-{campaign.pk}@passerelle"]
+        assert str(event["SUMMARY"]) == campaign.title
+        assert str(event["URL"]) == campaign_link(campaign)
+        assert campaign_link(campaign) in str(event["DESCRIPTION"])
+        assert str(event["STATUS"]) == "CONFIRMED"
+        assert event["SEQUENCE"] == campaign.version
+        start = event.decoded("DTSTART")
+        assert start == campaign.launch_at.replace(microsecond=0)
+        assert start.utcoffset() == timedelta(0)
+        assert event.decoded("LAST-MODIFIED") == campaign.updated_at.replace(microsecond=0)
+        assert event.decoded("DTSTAMP") == campaign.updated_at.replace(microsecond=0)
+
+
+def test_ical_event_ends_at_the_end_date_or_an_hour_after_launch(client, token, launches):
+    events = fetch_ical(client, token)
+    still_running, _recent, upcoming, lasting = launches["listed"]
+
+    def span(campaign):
+        event = events[f"campaign-{campaign.pk}@passerelle"]
+        return event.decoded("DTSTART"), event.decoded("DTEND")
+
+    start, end = span(upcoming)
+    assert end - start == timedelta(hours=1)
+    assert span(lasting)[1] == lasting.ends_at.replace(microsecond=0).astimezone(UTC)
+    assert span(still_running)[1] == still_running.ends_at.replace(microsecond=0).astimezone(UTC)
+    event = events[f"campaign-{lasting.pk}@passerelle"]
+    assert event["CATEGORIES"].cats == ["Webinar"]
+    assert "Channel: Webinar" in str(event["DESCRIPTION"])
+
+
+def test_ical_feed_is_the_same_from_one_fetch_to_the_next(client, token, launches):
+    first = client.get(ical_url(token)).content
+    second = client.get(ical_url(token)).content
+
+    assert first == second
+
+
+def test_ical_sequence_goes_up_after_a_material_change(client, owner, token, launches):
+    campaign = launches["listed"][2]
+    uid = f"campaign-{campaign.pk}@passerelle"
+    before = fetch_ical(client, token)[uid]
+
+    new_launch = campaign.launch_at + timedelta(days=1)
+    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        campaign_update(
+            actor=owner,
+            campaign_id=campaign.pk,
+            data=campaign_input(campaign, launch_at=new_launch),
+        )
+
+    after = fetch_ical(client, token)[uid]
+    assert after["SEQUENCE"] == before["SEQUENCE"] + 1 == 2
+    assert after.decoded("DTSTART") == new_launch.replace(microsecond=0)
+    assert after.decoded("LAST-MODIFIED") > before.decoded("LAST-MODIFIED")
+
+
+def test_ical_title_typo_keeps_the_sequence(client, owner, token, launches):
+    campaign = launches["listed"][2]
+    uid = f"campaign-{campaign.pk}@passerelle"
+
+    campaign_update(
+        actor=owner, campaign_id=campaign.pk, data=campaign_input(campaign, title="Soldes")
+    )
+
+    event = fetch_ical(client, token)[uid]
+    assert event["SEQUENCE"] == 1
+    assert str(event["SUMMARY"]) == "Soldes"
+
+
+def test_cancelled_campaign_stays_listed_as_cancelled(client, owner, token, launches):
+    campaign = launches["listed"][2]
+    uid = f"campaign-{campaign.pk}@passerelle"
+
+    campaign_cancel(actor=owner, campaign_id=campaign.pk, reason="Stock épuisé")
+
+    event = fetch_ical(client, token)[uid]
+    assert str(event["STATUS"]) == "CANCELLED"
+    # Same version, but a cancellation is a revision calendar clients must pick up.
+    assert event["SEQUENCE"] == 2
+    assert str(event["SUMMARY"]) == f"Cancelled: {campaign.title}"
+    entry = next(e for e in fetch_atom(client, token).entries if e.id.endswith(f":{campaign.pk}"))
+    assert entry.title == f"Cancelled: {campaign.title}"
+
+
+def test_empty_feeds_are_still_valid(client, token):
+    assert fetch_atom(client, token).entries == []
+    assert fetch_ical(client, token) == {}
+
+
+# --- the secret address -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", [atom_url, ical_url])
+def test_wrong_token_is_a_404_without_data(client, token, launches, url):
+    for wrong in ["nope", token[:-1], token + "x", token.upper(), "x" * 200]:
+        response = client.get(url(wrong))
+        assert response.status_code == 404
+        body = response.content.decode()
+        for campaign in launches["listed"]:
+            assert campaign.title not in body
+
+
+@pytest.mark.parametrize("url", [atom_url, ical_url])
+def test_regenerated_token_replaces_the_old_one(client, person, token, launches, url):
+    client.force_login(person)
+    response = client.post(reverse("notifications:subscriptions_regenerate"), follow=True)
+
+    assert "The old addresses stop working." in response.content.decode()
+    new_token = SubscriptionToken.objects.get(user=person).token
+    assert new_token != token
+    client.logout()
+    assert client.get(url(token)).status_code == 404
+    assert client.get(url(new_token)).status_code == 200
+
+
+def test_feeds_need_no_session_and_are_kept_out_of_shared_caches(client, token):
+    response = client.get(ical_url(token))
+
+    assert response.status_code == 200
+    assert "private" in response["Cache-Control"]
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert client.post(ical_url(token)).status_code == 405
+
+
+def test_inactive_persons_token_opens_nothing(client, person, token):
+    person.is_active = False
+    person.save(update_fields=["is_active"])
+
+    assert client.get(atom_url(token)).status_code == 404
+    assert subscription_user(token=token) is None
+
+
+def test_token_services(person):
+    first = subscription_token_get_or_create(user=person)
+    assert subscription_token_get_or_create(user=person).token == first.token
+    assert len(first.token) >= 43
+    assert subscription_user(token=first.token) == person
+
+    second = subscription_token_regenerate(user=person)
+
+    assert second.pk == first.pk
+    assert second.token != first.token
+    assert subscription_user(token=first.token) is None
+    assert subscription_user(token="") is None
+
+
+@pytest.mark.parametrize("url", [atom_url, ical_url])
+def test_query_count_does_not_grow_with_campaigns(client, team, owner, token, url):
+    def count_queries() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url(token)).status_code == 200
+        return len(queries)
+
+    announced_campaign(owner=owner, teams=[team])
+    with_one = count_queries()
+    for _ in range(6):
+        announced_campaign(owner=make_marketer(), teams=[team, TeamFactory()])
+
+    assert count_queries() == with_one <= 2
+
+
+# --- the preferences page ---------------------------------------------------------------
+
+
+def test_preferences_page_shows_both_addresses_and_regenerate(client, person):
+    client.force_login(person)
+
+    response = client.get(reverse("notifications:preferences"))
+
+    token = SubscriptionToken.objects.get(user=person).token
+    body = response.content.decode()
+    assert f'value="{settings.PASSERELLE_BASE_URL}{ical_url(token)}"' in body
+    assert f'value="{settings.PASSERELLE_BASE_URL}{atom_url(token)}"' in body
+    assert reverse("notifications:subscriptions_regenerate") in body
+
+
+def test_regenerate_needs_a_post_and_a_login(client, person):
+    url = reverse("notifications:subscriptions_regenerate")
+    assert client.post(url).status_code == 302  # to the login page
+    assert not SubscriptionToken.objects.exists()
+    client.force_login(person)
+    assert client.get(url).status_code == 405
+
+
+@pytest.mark.parametrize("url", [atom_url, ical_url])
+def test_unchanged_feed_answers_304(client, owner, token, launches, url):
+    etag = client.get(url(token))["ETag"]
+
+    assert client.get(url(token), headers={"if-none-match": etag}).status_code == 304
+
+    campaign = launches["listed"][2]
+    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        campaign_update(
+            actor=owner,
+            campaign_id=campaign.pk,
+            data=campaign_input(campaign, audience="Nouveaux clients"),
+        )
+    assert client.get(url(token), headers={"if-none-match": etag}).status_code == 200
