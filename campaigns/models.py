@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 # Campaigns without a launch date sort as if they launched at the end of time: after every
 # dated campaign in ascending order, before them in descending order. The list paginates
@@ -328,7 +329,7 @@ class Feedback(models.Model):
 
     class Tag(models.TextChoices):
         MESSAGE = "message", _("Message")
-        QUESTION = "question", _("Question")
+        QUESTION = "question", pgettext_lazy("feedback type", "Question")
         POSITIVE = "positive", _("Positive reaction")
         NEUTRAL = "neutral", _("Neutral reaction")
         NEGATIVE = "negative", _("Negative reaction")
