@@ -184,9 +184,17 @@ def _feed_queryset(*, user: User) -> QuerySet[Campaign]:
         .order_by("team__name")
     )
     return (
-        Campaign.objects.exclude(status=Status.DRAFT)
+        visible_campaigns()
         .select_related("owner")
         .prefetch_related(Prefetch("stakeholders", queryset=my_rows, to_attr="my_stakeholders"))
+    )
+
+
+def visible_campaigns() -> QuerySet[Campaign]:
+    """What advisors see: campaigns that were announced (drafts, and drafts cancelled
+    before anyone was told, never reached them)."""
+    return Campaign.objects.exclude(status=Status.DRAFT).exclude(
+        status=Status.CANCELLED, announced_at__isnull=True
     )
 
 

@@ -406,8 +406,10 @@ class OptionalReasonForm(DomainErrorFormMixin, forms.Form):
 
 
 class AcknowledgeForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
-    team = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
+    team = forms.IntegerField(
+        widget=forms.HiddenInput, required=False, min_value=1, max_value=2**63 - 1
+    )
     note = forms.CharField(
         label=_("Note for the campaign owner (optional)"),
         required=False,

@@ -200,6 +200,13 @@ class Stakeholder(models.Model):
     def is_acknowledged(self) -> bool:
         return self.acknowledged_version == self.campaign.version
 
+    @property
+    def acknowledger_name(self) -> str:
+        # The person may have been deleted since (SET_NULL): the acknowledgement stands.
+        if self.acknowledged_by is None:
+            return str(_("a former member"))
+        return self.acknowledged_by.display_name
+
 
 class Acknowledgement(models.Model):
     """One person's acknowledgement of one version, for one of their teams."""

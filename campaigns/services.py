@@ -24,6 +24,7 @@ from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from campaigns.calendar import FIRST_YEAR, LAST_YEAR
 from campaigns.models import (
     Acknowledgement,
     Attachment,
@@ -154,6 +155,16 @@ def campaign_validate(
         add("estimated_recipients", _("Estimated recipients is required (0 if unknown)."))
     elif data.estimated_recipients < 0:
         add("estimated_recipients", _("Estimated recipients cannot be negative."))
+    for name, label, moment in (
+        ("launch_at", _("Launch date"), data.launch_at),
+        ("ends_at", _("End date"), data.ends_at),
+    ):
+        if moment is not None and not FIRST_YEAR <= moment.year <= LAST_YEAR:
+            add(
+                name,
+                _("%(field)s must be between the years %(first)s and %(last)s.")
+                % {"field": label, "first": FIRST_YEAR, "last": LAST_YEAR},
+            )
     if data.launch_at and data.ends_at and data.ends_at < data.launch_at:
         add("ends_at", _("End date must be after the launch date."))
     for name, label, value in (

@@ -674,7 +674,9 @@ def campaign_form_channel_teams(request: HttpRequest, pk: int | None = None) -> 
     out of band with its own error, if any)."""
     campaign = _form_campaign(request, pk)
     channel = request.GET.get("channel", "")
-    checked = [int(v) for v in request.GET.getlist("teams") if v.isdigit()]
+    checked = [
+        int(v) for v in request.GET.getlist("teams") if v.isascii() and v.isdigit() and len(v) < 19
+    ]
     team_ids = teams_for_channel(
         channel=channel,
         previous_channel=request.GET.get("defaults_channel", ""),
@@ -937,6 +939,7 @@ def feed_export(request: HttpRequest, week: str) -> HttpResponseBase:
 
     def rows() -> Iterator[str]:
         writer = csv.writer(_Echo())
+        yield "\ufeff"  # a byte-order mark, so Excel reads the accents as UTF-8
         yield writer.writerow(
             [
                 _("Launch date"),
@@ -1016,5 +1019,5 @@ def feed_acknowledge(request: HttpRequest, pk: int) -> HttpResponseBase:
 @require_GET
 def feed_item_body(request: HttpRequest, pk: int) -> HttpResponse:
     """The talking points of one feed item, loaded when the reader opens them."""
-    campaign = get_object_or_404(Campaign.objects.exclude(status=Campaign.Status.DRAFT), pk=pk)
+    campaign = get_object_or_404(feed.visible_campaigns(), pk=pk)
     return render(request, "feed/partials/body.html", {"campaign": campaign})

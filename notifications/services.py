@@ -447,8 +447,8 @@ def _send_one_digest(
         logger.warning("digest for user %s not sent: %s", user.pk, error)
         return False
     except Exception:
-        # One person's broken digest must not stop everybody else's; retried next hour.
-        DigestRun.objects.filter(user=user, period=period).delete()
+        # One person's broken digest must not stop everybody else's. The claim stays (no
+        # hourly retry of a bug); the rows stay held and go into the next day's digest.
         logger.exception("digest for user %s failed", user.pk)
         return False
     Notification.objects.filter(pk__in=ids, status=Status.HELD).update(
@@ -506,7 +506,7 @@ def week_ahead_send(*, user: User, period: str, sections: list[dict[str, Any]]) 
         )
         return False
     except Exception:
-        DigestRun.objects.filter(user=user, period=period).delete()
+        # Isolated per person; the claim stays, so a bug is not retried every hour.
         logger.exception("week-ahead e-mail for user %s failed", user.pk)
         return False
     return True
