@@ -9,7 +9,7 @@ cannot deadlock.
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -1094,3 +1094,59 @@ def campaign_duplicate(*, actor: User, campaign_id: int) -> Campaign:
             {"source_id": source.pk, "source_title": source.title},
         )
     return copy
+
+
+# --- nudges from the dashboard -----------------------------------------------------------
+
+
+def stakeholder_nudge(*, actor: User, campaign_id: int, team_id: int, user_id: int) -> bool:
+    """Send one person a reminder now, on behalf of a manager or one of the team's leads.
+
+    Only for an announced campaign whose current version the team still owes, and only
+    to a member who has not acknowledged it. One transaction: the outbox row is the record
+    (nothing goes on the timeline) and delivery is queued on commit. At most once per hour
+    per person, team and campaign version: the dedupe key carries the UTC hour, so a
+    second nudge in the same hour writes nothing and returns False. It also returns False
+    when the person switched off every channel for reminders.
+    """
+    is_manager = actor.is_active and actor.has_perm("campaigns.view_dashboard")
+    is_lead = (
+        actor.is_active
+        and Membership.objects.filter(
+            team_id=team_id, user=actor, role=Membership.Role.LEAD
+        ).exists()
+    )
+    if not (is_manager or is_lead):
+        raise PermissionRefused(_("Only managers and the team's leads can nudge its members."))
+    stakeholder = (
+        Stakeholder.objects.select_related("campaign", "campaign__owner", "team")
+        .filter(campaign_id=campaign_id, team_id=team_id, campaign__status=Status.ANNOUNCED)
+        .first()
+    )
+    if stakeholder is None:
+        raise DomainError(
+            _("This team has nothing to acknowledge for this campaign."), code="not_pending"
+        )
+    campaign = stakeholder.campaign
+    if stakeholder.acknowledged_version == campaign.version:
+        raise DomainError(_("This team already acknowledged this campaign."), code="not_pending")
+    if user_id not in _members_yet_to_acknowledge(stakeholder, campaign.version):
+        raise DomainError(
+            _("This person has nothing left to acknowledge for this team."), code="not_pending"
+        )
+    hour_bucket = timezone.now().astimezone(UTC).strftime("%Y%m%d%H")
+    with transaction.atomic():
+        written = notifications.notifications_enqueue(
+            campaign_id=campaign.pk,
+            campaign_version=campaign.version,
+            kind=NotificationKind.REMINDER,
+            user_ids=[user_id],
+            payload=notification_payload(
+                campaign,
+                team=stakeholder.team.name,
+                due_at=stakeholder.due_at.isoformat() if stakeholder.due_at else None,
+                nudged_by=actor.display_name,
+            ),
+            occurrence=f"nudge-{team_id}-{hour_bucket}",
+        )
+    return written > 0

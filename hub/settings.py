@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "teams",
     "campaigns",
     "notifications",
+    "dashboards",
 ]
 
 MIDDLEWARE = [
@@ -96,6 +97,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.template.context_processors.tz",
                 "core.context_processors.passerelle",
+                "dashboards.context_processors.dashboard",
             ],
             "string_if_invalid": InvalidTemplateVariable("%s") if STRICT_TEMPLATES else "",
         },

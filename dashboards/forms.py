@@ -1,0 +1,78 @@
+"""The overview's GET form: a period and optional filters, all kept in the URL."""
+
+from datetime import date, tzinfo
+
+from django import forms
+from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from campaigns.models import Campaign
+from dashboards import selectors
+from teams.models import Team
+
+
+class OverviewForm(forms.Form):
+    period = forms.ChoiceField(
+        label=_("Period"),
+        choices=[
+            (selectors.WEEK, _("This week")),
+            (selectors.FOUR_WEEKS, _("Last 4 weeks")),
+            (selectors.QUARTER, _("This quarter")),
+            (selectors.CUSTOM, _("Custom dates")),
+        ],
+        required=False,
+    )
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    channel = forms.ChoiceField(
+        label=_("Channel"),
+        choices=[("", _("All channels")), *Campaign.Channel.choices],
+        required=False,
+    )
+    owner = forms.ModelChoiceField(
+        label=_("Owner"), queryset=User.objects.none(), required=False, empty_label=_("Anyone")
+    )
+    team = forms.ModelChoiceField(
+        label=_("Team"), queryset=Team.objects.none(), required=False, empty_label=_("All teams")
+    )
+
+    def __init__(self, data: QueryDict | None = None, *, scope: selectors.Scope) -> None:
+        if data is not None and not data.get("period"):
+            data = data.copy()
+            data["period"] = selectors.FOUR_WEEKS  # the default, shown as chosen
+        super().__init__(data)
+        self.fields["owner"].queryset = selectors.campaign_owners()
+        # A lead can only pick among their own teams.
+        self.fields["team"].queryset = selectors.teams_in_scope(scope=scope)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("period") == selectors.CUSTOM and not (
+            data.get("date_from") and data.get("date_to")
+        ):
+            self.add_error("date_from", _("Give both dates for a custom period."))
+        return data
+
+    def to_filters(self, *, today: date, tz: tzinfo) -> selectors.DashboardFilters:
+        """The valid fields as filters; an invalid field falls back to its default."""
+        data = getattr(self, "cleaned_data", {})
+        period = selectors.period_resolve(
+            key=data.get("period") or selectors.FOUR_WEEKS,
+            today=today,
+            tz=tz,
+            first=data.get("date_from"),
+            last=data.get("date_to"),
+        )
+        owner = data.get("owner")
+        team = data.get("team")
+        return selectors.DashboardFilters(
+            period=period,
+            channel=data.get("channel") or "",
+            owner_id=owner.pk if owner else None,
+            team_id=team.pk if team else None,
+        )

@@ -1,0 +1,469 @@
+"""Dashboard figures, computed by the database.
+
+Every figure is an aggregate over `Stakeholder` rows (one row = one team told about one
+campaign), so the number of queries does not grow with campaigns or teams. Durations and
+percentiles are the one place where PostgreSQL and SQLite differ; both live here:
+
+- PostgreSQL: `acknowledged_at - campaign.announced_at` is an interval, turned into seconds
+  with `EXTRACT(EPOCH FROM …)` and summarised by `percentile_cont` (`PercentileCont`).
+- SQLite fallback: SQLite has no `percentile_cont`. The durations come back sorted from
+  one `values_list` query and `percentile()` picks the value with the same linear
+  interpolation as `percentile_cont`, so both databases give the same figures.
+"""
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+
+from django.contrib.auth.models import AnonymousUser
+from django.db import connection
+from django.db.models import (
+    Aggregate,
+    Case,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Extract
+
+from accounts.models import User
+from campaigns.models import Acknowledgement, Campaign, CampaignEvent, Stakeholder
+from teams.models import Membership, Team
+
+DASHBOARD_PERMISSION = "campaigns.view_dashboard"
+CAMPAIGN_ROWS = 50
+# Cancelled campaigns never went out: they count nowhere.
+COUNTED_STATUSES = (Campaign.Status.ANNOUNCED, Campaign.Status.DONE)
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's ordered-set aggregate: `percentile_cont(0.9) WITHIN GROUP (ORDER BY x)`."""
+
+    function = "percentile_cont"
+    name = "PercentileCont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)%(filter)s"
+    output_field = FloatField()
+
+    def __init__(self, expression: object, fraction: float, **extra: object) -> None:
+        fraction = float(fraction)
+        if not 0 <= fraction <= 1:
+            raise ValueError("fraction must be between 0 and 1")
+        # A float we checked, never user input: safe to write into the SQL.
+        super().__init__(expression, fraction=repr(fraction), **extra)
+
+
+def percentile(sorted_values: Sequence[float], fraction: float) -> float | None:
+    """`percentile_cont` in Python (the SQLite fallback): linear interpolation between the
+    two closest ranks of the sorted values; None when there are none."""
+    if not sorted_values:
+        return None
+    position = fraction * (len(sorted_values) - 1)
+    low, high = math.floor(position), math.ceil(position)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (position - low)
+
+
+def _uses_percentile_cont() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _ack_duration() -> ExpressionWrapper:
+    return ExpressionWrapper(
+        F("acknowledged_at") - F("campaign__announced_at"), output_field=DurationField()
+    )
+
+
+def ack_seconds() -> Extract:
+    """Seconds from announcement to the team's acknowledgement (PostgreSQL)."""
+    return Extract(_ack_duration(), "epoch")
+
+
+# --- who sees what ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The teams whose figures a person may see: None means every team (managers)."""
+
+    team_ids: frozenset[int] | None
+
+    @property
+    def is_everything(self) -> bool:
+        return self.team_ids is None
+
+
+def dashboard_scope(*, user: User | AnonymousUser) -> Scope | None:
+    """Managers see every team, team leads their own teams, everyone else nothing (None)."""
+    if not user.is_authenticated:
+        return None
+    if user.has_perm(DASHBOARD_PERMISSION):
+        return Scope(team_ids=None)
+    led = frozenset(
+        Membership.objects.filter(user=user, role=Membership.Role.LEAD).values_list(
+            "team_id", flat=True
+        )
+    )
+    return Scope(team_ids=led) if led else None
+
+
+def user_can_view_dashboard(*, user: User | AnonymousUser) -> bool:
+    if not user.is_authenticated:
+        return False
+    if user.has_perm(DASHBOARD_PERMISSION):
+        return True
+    return Membership.objects.filter(user=user, role=Membership.Role.LEAD).exists()
+
+
+def teams_in_scope(*, scope: Scope) -> QuerySet[Team]:
+    teams = Team.objects.order_by("name")
+    return teams if scope.team_ids is None else teams.filter(pk__in=scope.team_ids)
+
+
+def campaign_owners() -> QuerySet[User]:
+    return User.objects.filter(owned_campaigns__isnull=False).distinct().order_by("full_name")
+
+
+# --- the period ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """[start, end) in the viewer's time zone; `first` and `last` are the days shown."""
+
+    first: date
+    last: date
+    tz: tzinfo
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first, time.min, tzinfo=self.tz)
+
+    @property
+    def end(self) -> datetime:
+        return datetime.combine(self.last + timedelta(days=1), time.min, tzinfo=self.tz)
+
+
+WEEK, FOUR_WEEKS, QUARTER, CUSTOM = "week", "4w", "quarter", "custom"
+
+
+def period_resolve(
+    *, key: str, today: date, tz: tzinfo, first: date | None = None, last: date | None = None
+) -> Period:
+    """The days a period choice covers, `today` being the viewer's local date."""
+    if key == WEEK:
+        monday = today - timedelta(days=today.weekday())
+        return Period(monday, monday + timedelta(days=6), tz)
+    if key == QUARTER:
+        start_month = 3 * ((today.month - 1) // 3) + 1
+        quarter_start = date(today.year, start_month, 1)
+        next_month = start_month + 3
+        quarter_next = date(today.year + (next_month > 12), (next_month - 1) % 12 + 1, 1)
+        return Period(quarter_start, quarter_next - timedelta(days=1), tz)
+    if key == CUSTOM and first and last:
+        return Period(min(first, last), max(first, last), tz)
+    return Period(today - timedelta(days=27), today, tz)
+
+
+@dataclass(frozen=True)
+class DashboardFilters:
+    period: Period
+    channel: str = ""
+    owner_id: int | None = None
+    team_id: int | None = None
+
+
+# --- the figures -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Headline:
+    announced: int
+    launched: int
+    fully_acknowledged_before_launch: int
+    median_seconds: float | None
+    p90_seconds: float | None
+    launched_with_uninformed: int
+    overdue_now: int
+    overrides: int
+
+    @property
+    def fully_acknowledged_share(self) -> float | None:
+        if not self.launched:
+            return None
+        return self.fully_acknowledged_before_launch / self.launched
+
+
+@dataclass
+class TeamRow:
+    team_id: int
+    name: str
+    slug: str
+    due: int
+    on_time: int
+    overdue: int
+    median_seconds: float | None = None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.on_time / self.due if self.due else None
+
+
+@dataclass(frozen=True)
+class TeamProgress:
+    name: str
+    acknowledged: int
+    total: int
+    is_acknowledged: bool
+
+
+@dataclass
+class CampaignRow:
+    campaign: Campaign
+    pending: int
+    teams: list[TeamProgress] = field(default_factory=list)
+
+
+def _acknowledged_q() -> Q:
+    return Q(acknowledged_version=F("campaign__version"), acknowledged_at__isnull=False)
+
+
+def _pending_q() -> Q:
+    return Q(acknowledged_version__isnull=True) | ~Q(acknowledged_version=F("campaign__version"))
+
+
+def _stakeholders(*, scope: Scope, filters: DashboardFilters) -> QuerySet[Stakeholder]:
+    """Stakeholder rows the viewer may see, narrowed by the filters but not by the period
+    (figures about "now" ignore it; the others add `_in_period()`)."""
+    rows = Stakeholder.objects.filter(campaign__status__in=COUNTED_STATUSES)
+    if scope.team_ids is not None:
+        rows = rows.filter(team_id__in=scope.team_ids)
+    if filters.team_id is not None:
+        rows = rows.filter(team_id=filters.team_id)
+    if filters.channel:
+        rows = rows.filter(campaign__channel=filters.channel)
+    if filters.owner_id is not None:
+        rows = rows.filter(campaign__owner_id=filters.owner_id)
+    return rows
+
+
+def _in_period(period: Period) -> Q:
+    return Q(campaign__announced_at__gte=period.start, campaign__announced_at__lt=period.end)
+
+
+def _durations(rows: QuerySet[Stakeholder], *, by_team: bool) -> dict[int | None, list[float]]:
+    """The SQLite fallback: sorted durations in seconds, one query, grouped by team."""
+    found: dict[int | None, list[float]] = defaultdict(list)
+    values = (
+        rows.filter(_acknowledged_q())
+        .annotate(duration=_ack_duration())
+        .order_by(*(("team_id",) if by_team else ()), "duration")
+        .values_list("team_id", "duration")
+    )
+    for team_id, duration in values:
+        found[team_id if by_team else None].append(duration.total_seconds())
+    return found
+
+
+def dashboard_headline(*, scope: Scope, filters: DashboardFilters, now: datetime) -> Headline:
+    """The headline figures, over campaigns announced in the period (cancelled ones aside)
+    and, for a team lead, over their own teams' stakeholder rows only.
+
+    - announced: campaigns announced in the period;
+    - launched: those whose launch date has passed (`launch_at <= now`);
+    - fully acknowledged before launch: launched campaigns where *every* stakeholder team
+      has `acknowledged_version == campaign.version` and `acknowledged_at <= launch_at`,
+      that is, every team acknowledged the version that went out, before it went out.
+      The share is this over `launched`;
+    - median / 90th percentile: over stakeholder teams that acknowledged the current
+      version, of `acknowledged_at - campaign.announced_at`, in seconds;
+    - launched with uninformed teams: launched campaigns with at least one team that has
+      not acknowledged the current version;
+    - overdue now: stakeholder teams of announced campaigns (any period) whose due date
+      has passed and that have not acknowledged the current version;
+    - overrides: "marked as done by override" events in the period.
+    """
+    rows = _stakeholders(scope=scope, filters=filters)
+    period_q = _in_period(filters.period)
+    launched_q = period_q & Q(campaign__launch_at__lte=now)
+    not_ok = (
+        _pending_q()
+        | Q(acknowledged_at__isnull=True)
+        | Q(acknowledged_at__gt=F("campaign__launch_at"))
+    )
+    counts = rows.aggregate(
+        announced=Count("campaign", distinct=True, filter=period_q),
+        launched=Count("campaign", distinct=True, filter=launched_q),
+        launched_not_ok=Count("campaign", distinct=True, filter=launched_q & not_ok),
+        uninformed=Count("campaign", distinct=True, filter=launched_q & _pending_q()),
+        overdue=Count(
+            "pk",
+            filter=Q(campaign__status=Campaign.Status.ANNOUNCED, due_at__lt=now) & _pending_q(),
+        ),
+    )
+    in_period = rows.filter(period_q)
+    if _uses_percentile_cont():
+        spread = in_period.filter(_acknowledged_q()).aggregate(
+            median=PercentileCont(ack_seconds(), 0.5), p90=PercentileCont(ack_seconds(), 0.9)
+        )
+        median, p90 = spread["median"], spread["p90"]
+    else:
+        durations = _durations(in_period, by_team=False).get(None, [])
+        median, p90 = percentile(durations, 0.5), percentile(durations, 0.9)
+    overrides = _overrides(scope=scope, filters=filters)
+    return Headline(
+        announced=counts["announced"],
+        launched=counts["launched"],
+        fully_acknowledged_before_launch=counts["launched"] - counts["launched_not_ok"],
+        median_seconds=median,
+        p90_seconds=p90,
+        launched_with_uninformed=counts["uninformed"],
+        overdue_now=counts["overdue"],
+        overrides=overrides,
+    )
+
+
+def _overrides(*, scope: Scope, filters: DashboardFilters) -> int:
+    period = filters.period
+    events = CampaignEvent.objects.filter(
+        kind=CampaignEvent.Kind.DONE_OVERRIDDEN,
+        created_at__gte=period.start,
+        created_at__lt=period.end,
+    )
+    if filters.channel:
+        events = events.filter(campaign__channel=filters.channel)
+    if filters.owner_id is not None:
+        events = events.filter(campaign__owner_id=filters.owner_id)
+    team_ids = scope.team_ids
+    if filters.team_id is not None:
+        team_ids = frozenset({filters.team_id})
+    if team_ids is not None:
+        events = events.filter(
+            campaign__in=Stakeholder.objects.filter(team_id__in=team_ids).values("campaign_id")
+        )
+    return events.count()
+
+
+def dashboard_teams(*, scope: Scope, filters: DashboardFilters, now: datetime) -> list[TeamRow]:
+    """Per team, over campaigns announced in the period: how many were due (the due date
+    passed, or the team acknowledged), how many acknowledged on time
+    (`acknowledged_at <= due_at`, current version), the median time to acknowledge; and,
+    whatever the period, how many acknowledgements are overdue now."""
+    rows = _stakeholders(scope=scope, filters=filters)
+    period_q = _in_period(filters.period)
+    acknowledged = _acknowledged_q()
+    overdue_q = Q(campaign__status=Campaign.Status.ANNOUNCED, due_at__lt=now) & _pending_q()
+    aggregates: dict[str, Aggregate] = {
+        "due": Count("pk", filter=period_q & (Q(due_at__lte=now) | acknowledged)),
+        "on_time": Count(
+            "pk", filter=period_q & acknowledged & Q(acknowledged_at__lte=F("due_at"))
+        ),
+        "overdue": Count("pk", filter=overdue_q),
+    }
+    if _uses_percentile_cont():
+        aggregates["median"] = PercentileCont(ack_seconds(), 0.5, filter=period_q & acknowledged)
+    grouped = (
+        rows.filter(period_q | overdue_q)
+        .values("team_id", "team__name", "team__slug")
+        .annotate(**aggregates)
+        .order_by("team__name")
+    )
+    teams = [
+        TeamRow(
+            team_id=g["team_id"],
+            name=g["team__name"],
+            slug=g["team__slug"],
+            due=g["due"],
+            on_time=g["on_time"],
+            overdue=g["overdue"],
+            median_seconds=g.get("median"),
+        )
+        for g in grouped
+    ]
+    if not _uses_percentile_cont():
+        durations = _durations(rows.filter(period_q), by_team=True)
+        for team in teams:
+            team.median_seconds = percentile(durations.get(team.team_id, []), 0.5)
+    return teams
+
+
+def dashboard_campaigns(
+    *, scope: Scope, filters: DashboardFilters, now: datetime, limit: int = CAMPAIGN_ROWS
+) -> list[CampaignRow]:
+    """Announced campaigns (whatever the period: this is today's risk) with a progress bar
+    per visible team, riskiest first: campaigns with teams pending before the others,
+    then the soonest launch first.
+
+    A team with the "any member" policy counts 0 or 1 of 1; an "every member" team counts
+    its members who acknowledged the current version out of its members."""
+    rows = _stakeholders(scope=scope, filters=filters)
+    visible = rows.filter(campaign__status=Campaign.Status.ANNOUNCED)
+    pending_teams = Count(
+        "stakeholders",
+        filter=Q(stakeholders__in=visible)
+        & (
+            Q(stakeholders__acknowledged_version__isnull=True)
+            | ~Q(stakeholders__acknowledged_version=F("version"))
+        ),
+    )
+    members = (
+        Membership.objects.filter(team_id=OuterRef("team_id"))
+        .order_by()
+        .values("team_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    acknowledgers = (
+        Acknowledgement.objects.filter(
+            stakeholder_id=OuterRef("pk"),
+            version=OuterRef("campaign__version"),
+            revoked_at__isnull=True,
+        )
+        .order_by()
+        .values("stakeholder_id")
+        .annotate(n=Count("user_id", distinct=True))
+        .values("n")
+    )
+    progress = (
+        visible.select_related("team", "campaign")
+        .annotate(
+            members=Coalesce(Subquery(members, output_field=IntegerField()), 0),
+            acknowledgers=Coalesce(Subquery(acknowledgers, output_field=IntegerField()), 0),
+        )
+        .order_by("team__name")
+    )
+    campaigns = (
+        Campaign.objects.filter(pk__in=visible.values("campaign_id"))
+        .select_related("owner")
+        .annotate(pending=pending_teams)
+        .annotate(
+            risk=Case(When(pending__gt=0, then=Value(0)), default=Value(1)),
+        )
+        .order_by("risk", "launch_at", "id")
+        .prefetch_related(Prefetch("stakeholders", queryset=progress, to_attr="visible_teams"))[
+            :limit
+        ]
+    )
+    result = []
+    for campaign in campaigns:
+        bars = []
+        for s in campaign.visible_teams:
+            done = s.acknowledged_version == campaign.version
+            if s.team.ack_policy == Team.AckPolicy.EVERY_MEMBER and s.members:
+                total = s.members
+                acknowledged = total if done else min(s.acknowledgers, total)
+            else:
+                total, acknowledged = 1, int(done)
+            bars.append(TeamProgress(s.team.name, acknowledged, total, done))
+        result.append(CampaignRow(campaign=campaign, pending=campaign.pending, teams=bars))
+    return result

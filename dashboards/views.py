@@ -1,0 +1,205 @@
+"""Dashboard pages: thin views over dashboards.selectors."""
+
+import csv
+from collections.abc import Iterable, Iterator
+
+from django.core.exceptions import PermissionDenied as _Forbidden
+from django.http import HttpRequest as _Request
+from django.http import StreamingHttpResponse
+from django.http.response import HttpResponseBase as _ResponseBase
+from django.shortcuts import render as _render
+from django.utils import timezone
+from django.utils.translation import gettext as _t
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from core.htmx import wants_fragment as _wants_fragment
+from dashboards import selectors
+from dashboards.context_processors import remember_dashboard_access
+from dashboards.forms import OverviewForm
+
+CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_safe(value: object) -> str:
+    """Spreadsheets run a cell starting with = + - @ as a formula: quote it."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(CSV_FORMULA_PREFIXES) else text
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_response(name: str, header: list[str], rows: Iterable[list[object]]) -> _ResponseBase:
+    def lines() -> Iterator[str]:
+        writer = csv.writer(_Echo())
+        yield writer.writerow(header)
+        for row in rows:
+            yield writer.writerow([_csv_safe(value) for value in row])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="passerelle-dashboard-{name}.csv"'
+    return response
+
+
+def _hours(seconds: float | None) -> str:
+    return "" if seconds is None else f"{seconds / 3600:.1f}"
+
+
+def _teams_csv(teams: list[selectors.TeamRow]) -> _ResponseBase:
+    header = [
+        _t("Team"),
+        _t("Due"),
+        _t("Acknowledged on time"),
+        _t("On-time rate (%)"),
+        _t("Median time to acknowledge (hours)"),
+        _t("Overdue now"),
+    ]
+    rows = (
+        [
+            t.name,
+            t.due,
+            t.on_time,
+            "" if t.on_time_rate is None else round(100 * t.on_time_rate),
+            _hours(t.median_seconds),
+            t.overdue,
+        ]
+        for t in teams
+    )
+    return _csv_response("teams", header, rows)
+
+
+def _campaigns_csv(campaigns: list[selectors.CampaignRow]) -> _ResponseBase:
+    header = [_t("Campaign"), _t("Channel"), _t("Launch date"), _t("Teams pending"), _t("Teams")]
+    rows = (
+        [
+            row.campaign.title,
+            row.campaign.get_channel_display(),
+            timezone.localtime(row.campaign.launch_at).strftime("%Y-%m-%d %H:%M"),
+            row.pending,
+            "; ".join(f"{t.name}: {t.acknowledged}/{t.total}" for t in row.teams),
+        ]
+        for row in campaigns
+    )
+    return _csv_response("campaigns", header, rows)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def overview(request: _Request) -> _ResponseBase:
+    """The managers' overview: headline figures, per team, per campaign; or one table as CSV
+    (`?format=csv&table=teams|campaigns`), with the same filters."""
+    scope = selectors.dashboard_scope(user=request.user)
+    remember_dashboard_access(request, allowed=scope is not None)
+    if scope is None:
+        raise _Forbidden(_t("Only managers and team leads can see the dashboard."))
+    form = OverviewForm(request.GET, scope=scope)
+    form.is_valid()  # invalid fields are shown and fall back to their defaults
+    now = timezone.now()
+    filters = form.to_filters(today=timezone.localdate(now), tz=timezone.get_current_timezone())
+    if request.GET.get("format") == "csv":
+        if request.GET.get("table") == "campaigns":
+            return _campaigns_csv(
+                selectors.dashboard_campaigns(scope=scope, filters=filters, now=now)
+            )
+        return _teams_csv(selectors.dashboard_teams(scope=scope, filters=filters, now=now))
+    query = request.GET.copy()
+    for key in ("format", "table"):
+        query.pop(key, None)
+    context = {
+        "form": form,
+        "filters": filters,
+        "query": query.urlencode(),
+        "headline": selectors.dashboard_headline(scope=scope, filters=filters, now=now),
+        "teams": selectors.dashboard_teams(scope=scope, filters=filters, now=now),
+        "campaigns": selectors.dashboard_campaigns(scope=scope, filters=filters, now=now),
+        "is_manager": scope.is_everything,
+    }
+    template = "dashboards/overview.html"
+    if _wants_fragment(request):
+        template += "#figures"
+    return _render(request, template, context)
+
+
+# --- team drill-down and nudges ------------------------------------------------------
+# Appended as one block so the overview views above can evolve independently.
+
+from django.contrib import messages  # noqa: E402
+from django.core.exceptions import PermissionDenied  # noqa: E402
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest  # noqa: E402
+from django.http.response import HttpResponseBase  # noqa: E402
+from django.shortcuts import get_object_or_404, redirect, render  # noqa: E402
+from django.utils.translation import gettext as _  # noqa: E402
+from django.views.decorators.http import require_POST  # noqa: E402
+
+from campaigns.services import stakeholder_nudge  # noqa: E402
+from core.errors import DomainError, PermissionRefused  # noqa: E402
+from core.htmx import wants_fragment  # noqa: E402
+from dashboards import charts, drilldown  # noqa: E402
+from teams.models import Team  # noqa: E402
+
+
+def _viewable_team(request: HttpRequest, slug: str) -> Team:
+    team = get_object_or_404(Team, slug=slug)
+    if not drilldown.team_can_view(user=request.user, team=team):
+        raise PermissionDenied(_("Only managers and the team's leads can see this page."))
+    return team
+
+
+def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    team = _viewable_team(request, slug)
+    trend = drilldown.team_weekly_trend(team=team)
+    chart = charts.line_chart(
+        title=_("%(team)s: acknowledged on time, per week") % {"team": team.name},
+        labels=[week.label for week in trend],
+        tick_labels=[week.short_label for week in trend],
+        series=[charts.Series(name=_("On time"), values=[week.rate for week in trend])],
+    )
+    context = {
+        "team": team,
+        "pending": drilldown.team_pending_acknowledgements(team=team),
+        "trend": trend,
+        "has_trend": any(week.due for week in trend),
+        "trend_chart": chart,
+    }
+    return render(request, "dashboards/team.html", context)
+
+
+@require_POST
+def team_nudge(request: HttpRequest, slug: str) -> HttpResponseBase:
+    team = _viewable_team(request, slug)
+    try:
+        campaign_id = int(request.POST["campaign"])
+        user_id = int(request.POST["user"])
+    except (KeyError, ValueError):
+        return HttpResponseBadRequest(_("Choose a campaign and a person."))
+    state, message = "nudged", _("Nudged")
+    try:
+        sent = stakeholder_nudge(
+            actor=request.user, campaign_id=campaign_id, team_id=team.pk, user_id=user_id
+        )
+    except PermissionRefused as error:
+        raise PermissionDenied(error.message) from error
+    except DomainError as error:
+        state, message = "refused", error.message
+    else:
+        if not sent:
+            state, message = "already", _("Already nudged in the last hour")
+    if wants_fragment(request):
+        context = {
+            "team": team,
+            "campaign_id": campaign_id,
+            "person_id": user_id,
+            "state": state,
+            "message": message,
+        }
+        return render(request, "dashboards/partials/nudge.html", context)
+    if state == "nudged":
+        messages.success(request, _("Reminder sent."))
+    elif state == "already":
+        messages.info(request, message)
+    else:
+        messages.error(request, message)
+    return redirect("dashboards:team", slug=team.slug)

@@ -1,0 +1,50 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from campaigns.models import Stakeholder
+from teams.models import Team
+from tests.browser.conftest import log_in, shot
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    MembershipFactory,
+    TeamFactory,
+    announced_campaign,
+    make_manager,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_manager_nudges_a_person_without_reload(browser_page, live_server):
+    page = browser_page
+    make_manager(email="boss@example.test", full_name="Manon Manager")
+    team = TeamFactory(name="Ventes", slug="ventes", ack_policy=Team.AckPolicy.EVERY_MEMBER)
+    person = MembershipFactory(team=team, user__full_name="Paul Pending").user
+    MembershipFactory(team=team, user__full_name="Zoé Zen")
+    campaign = announced_campaign(teams=[team], title="Vœux 2027")
+    # Some history for the trend chart: on time two weeks ago, late last week.
+    now = timezone.now()
+    for weeks_ago, acknowledged_early in ((2, True), (1, False)):
+        past = announced_campaign(teams=[team], title=f"Past {weeks_ago}")
+        due = now - timedelta(weeks=weeks_ago)
+        Stakeholder.objects.filter(campaign=past).update(
+            due_at=due,
+            acknowledged_version=past.version,
+            acknowledged_at=due + timedelta(hours=-1 if acknowledged_early else 1),
+        )
+
+    log_in(page, live_server, "boss@example.test", DEFAULT_PASSWORD, expect_path="/feed/")
+    page.goto(f"{live_server.url}/dashboard/teams/ventes/")
+    page.evaluate("window.notReloaded = true")
+    cell = page.locator(f"#nudge-{campaign.pk}-{person.pk}")
+    cell.get_by_role("button", name="Nudge").click()
+
+    page.locator(f"#nudge-{campaign.pk}-{person.pk}").get_by_role(
+        "button", name="Nudged"
+    ).wait_for()
+    assert page.evaluate("window.notReloaded") is True
+    assert page.get_by_role("img", name="Ventes: acknowledged on time, per week").is_visible()
+    assert page.locator("svg.chart-line text", has_text="100%").count() >= 1
+    shot(page, "dashboard-team-nudged")

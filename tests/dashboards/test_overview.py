@@ -1,0 +1,255 @@
+"""The overview page: who may see it, the page and its fragment, CSV, query counts."""
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns import services
+from teams.models import Membership, Team
+from tests.browser.conftest import browser_page  # noqa: F401  (a fixture)
+from tests.dashboards.world import NOW, T0, build_world
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    MembershipFactory,
+    TeamFactory,
+    UserFactory,
+    announced_campaign,
+    make_manager,
+    make_marketer,
+)
+
+URL = reverse("dashboards:overview")
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def traveller():
+    with time_machine.travel(T0, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def world(traveller):
+    return build_world(traveller)
+
+
+def test_anonymous_people_are_sent_to_log_in(client):
+    response = client.get(URL)
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("make", [make_marketer, UserFactory])
+def test_people_who_are_neither_managers_nor_leads_get_403(client, make):
+    user = make()
+    MembershipFactory(user=user)  # a plain member is not enough
+    client.force_login(user)
+    assert client.get(URL).status_code == 403
+
+
+def test_a_manager_sees_every_team(client, world):
+    client.force_login(make_manager())
+    response = client.get(URL)
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "<html" in body
+    for name in ("Alpha", "Bravo", "Charlie", "Delta"):
+        assert f"dash-team-{getattr(world, name.lower()).pk}" in body
+    assert 'id="fig-announced">4<' in body
+    assert 'id="fig-full-share">50%<' in body
+    assert 'id="fig-median">3.0 h<' in body
+    assert reverse("dashboards:overview") in body  # the nav link
+
+
+def test_a_lead_sees_only_their_teams_and_can_only_pick_them(client, world):
+    client.force_login(world.alpha_lead)
+    response = client.get(URL)
+
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert f"dash-team-{world.alpha.pk}" in body
+    assert f"dash-team-{world.bravo.pk}" not in body
+    assert 'id="fig-announced">2<' in body
+    assert list(response.context["form"].fields["team"].queryset) == [world.alpha]
+    # another team in the URL is refused by the form and ignored
+    response = client.get(URL, {"team": world.bravo.pk})
+    assert response.context["form"].errors["team"]
+    assert f"dash-team-{world.bravo.pk}" not in response.content.decode()
+
+
+def log_in(client, user) -> None:
+    """Through the login form, which decides whether the nav shows the dashboard."""
+    client.logout()
+    response = client.post(
+        reverse("account_login"), {"login": user.email, "password": DEFAULT_PASSWORD}
+    )
+    assert response.status_code == 302
+
+
+def test_the_nav_link_shows_for_leads_and_managers_only(client, world):
+    member = UserFactory()
+    MembershipFactory(user=member, team=world.alpha)
+    feed = reverse("feed:this_week")
+    link = f'href="{URL}"'
+    log_in(client, member)
+    assert link not in client.get(feed).content.decode()
+    log_in(client, world.alpha_lead)
+    assert link in client.get(feed).content.decode()
+    log_in(client, make_manager())
+    assert link in client.get(feed).content.decode()
+
+
+def test_the_nav_link_follows_a_new_lead_once_they_open_the_dashboard(client, world):
+    member = UserFactory()
+    log_in(client, member)
+    MembershipFactory(user=member, team=world.alpha, role=Membership.Role.LEAD)
+    assert f'href="{URL}"' in client.get(URL).content.decode()
+
+
+def test_filters_stay_in_the_url_and_htmx_gets_the_fragment(client, world):
+    client.force_login(make_manager())
+    params = {"period": "custom", "date_from": "2026-03-01", "date_to": "2026-03-03"}
+    response = client.get(URL, {**params, "channel": "sms"}, headers={"HX-Request": "true"})
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in body
+    assert body.lstrip().startswith('<div id="dashboard-figures">')
+    assert 'id="fig-announced">1<' in body
+    assert "channel=sms" in body  # the CSV links keep the filters
+    assert response["Vary"].count("HX-Request")
+
+
+def test_custom_period_without_dates_falls_back_with_an_error(client, world):
+    client.force_login(make_manager())
+    response = client.get(URL, {"period": "custom"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["date_from"]
+    assert response.context["filters"].period.last == NOW.date()
+
+
+def read_csv(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def test_csv_export_of_teams_and_campaigns(client, world):
+    client.force_login(make_manager())
+    teams = read_csv(client.get(URL, {"format": "csv", "table": "teams"}))
+    assert teams[0][0] == "Team"
+    assert teams[1] == ["Alpha", "2", "2", "100", "1.5", "0"]
+    assert [row[0] for row in teams[1:]] == ["Alpha", "Bravo", "Charlie", "Delta"]
+
+    response = client.get(URL, {"format": "csv", "table": "campaigns", "channel": "sms"})
+    assert response["Content-Type"].startswith("text/csv")
+    campaigns = read_csv(response)
+    assert len(campaigns) == 2
+    assert campaigns[1][0] == world.c4.title
+    assert campaigns[1][-1] == "Delta: 0/1"
+
+
+def test_csv_is_safe_from_formula_injection(client, traveller):
+    announced_campaign(
+        title='=HYPERLINK("http://evil")',
+        teams=[TeamFactory(name="+Team")],
+        launch_at=T0 + timedelta(days=1),
+    )
+    client.force_login(make_manager())
+    rows = read_csv(client.get(URL, {"format": "csv", "table": "campaigns"}))
+    assert rows[1][0].startswith("'=")
+    assert rows[1][-1].startswith("'+Team")
+    teams = read_csv(client.get(URL, {"format": "csv", "table": "teams"}))
+    assert teams[1][0] == "'+Team"
+
+
+def _seed(campaigns: int, teams: int) -> None:
+    all_teams = [TeamFactory() for _ in range(teams)]
+    owner = make_marketer()
+    for team in all_teams:
+        MembershipFactory(team=team)
+    for i in range(campaigns):
+        chosen = [all_teams[i % teams], all_teams[(i + 1) % teams]]
+        announced_campaign(owner=owner, teams=chosen, launch_at=T0 + timedelta(days=1 + i))
+
+
+@pytest.mark.parametrize("as_lead", [False, True])
+def test_query_count_does_not_grow_with_campaigns_or_teams(
+    client, traveller, django_assert_max_num_queries, as_lead
+):
+    viewer = UserFactory() if as_lead else make_manager()
+    client.force_login(viewer)
+
+    def lead_every_team() -> None:
+        if as_lead:
+            for team in Team.objects.exclude(memberships__user=viewer):
+                MembershipFactory(team=team, user=viewer, role=Membership.Role.LEAD)
+
+    _seed(3, 2)
+    lead_every_team()
+    client.get(URL)  # warm the session and the content types
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(URL).status_code == 200
+    _seed(12, 4)
+    lead_every_team()
+    assert Team.objects.count() == 6
+
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        response = client.get(URL)
+
+    assert response.status_code == 200
+    assert len(response.context["campaigns"]) == 15
+    assert len(response.context["teams"]) == 6
+
+
+@pytest.mark.browser
+def test_screenshot_of_the_overview(browser_page, live_server):  # noqa: F811
+    from playwright.sync_api import expect
+
+    from tests.browser.conftest import log_in, shot
+
+    now = timezone.now()
+    ventes = TeamFactory(name="Ventes")
+    conseillers = TeamFactory(name="Conseillers clientèle")
+    agences = TeamFactory(name="Agences", ack_policy=Team.AckPolicy.EVERY_MEMBER)
+    seller = MembershipFactory(team=ventes).user
+    advisor = MembershipFactory(team=conseillers).user
+    agents = [MembershipFactory(team=agences).user for _ in range(3)]
+    owner = make_marketer(full_name="Marie Marketing")
+    seeds = [
+        ("Soldes d'hiver", [ventes, conseillers], 10, 2, [(seller, 3), (advisor, 20)]),
+        ("Relance SMS fidélité", [conseillers, agences], 6, 4, [(advisor, 5), (agents[0], 30)]),
+        ("Webinaire épargne", [ventes, agences], 2, 5, [(seller, 1)]),
+        ("Carte de vœux", [ventes, conseillers, agences], 1, 9, []),
+    ]
+    for title, teams, days_ago, launch_in, acks in seeds:
+        announced_at = now - timedelta(days=days_ago)
+        with time_machine.travel(announced_at, tick=False) as clock:
+            campaign = announced_campaign(
+                title=title,
+                owner=owner,
+                teams=teams,
+                launch_at=now + timedelta(days=launch_in - days_ago / 2),
+            )
+            for person, hours in acks:
+                clock.move_to(announced_at + timedelta(hours=hours))
+                services.campaign_acknowledge(actor=person, campaign_id=campaign.pk)
+    manager = make_manager(email="boss@example.test")
+
+    page = browser_page
+    log_in(page, live_server, manager.email, DEFAULT_PASSWORD, expect_path="/feed/")
+    page.get_by_role("link", name="Dashboard").click()
+    expect(page.get_by_role("heading", name="Acknowledgement dashboard")).to_be_visible()
+    page.get_by_label("Team", exact=True).select_option(label="Agences")
+    expect(page).to_have_url(re.compile(r"team=\d+"))
+    expect(page.locator("#fig-announced")).to_have_text("3")
+    page.get_by_label("Team", exact=True).select_option(label="All teams")
+    expect(page.locator("#fig-announced")).to_have_text("4")
+    shot(page, "dashboard-01-overview")

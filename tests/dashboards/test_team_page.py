@@ -1,0 +1,220 @@
+from datetime import UTC, date, datetime, timedelta
+from xml.etree import ElementTree
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns import services
+from campaigns.models import Stakeholder
+from dashboards import drilldown
+from notifications.models import Kind, Notification
+from teams.models import Membership, Team
+from tests.factories import (
+    MembershipFactory,
+    TeamFactory,
+    UserFactory,
+    announced_campaign,
+    make_manager,
+    make_marketer,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def team():
+    return TeamFactory(name="Ventes", slug="ventes", ack_policy=Team.AckPolicy.EVERY_MEMBER)
+
+
+def url(team):
+    return reverse("dashboards:team", args=[team.slug])
+
+
+def nudge_url(team):
+    return reverse("dashboards:team_nudge", args=[team.slug])
+
+
+def test_lists_pending_campaigns_and_missing_people(client, team):
+    paul = MembershipFactory(team=team, user__full_name="Paul Pending").user
+    anna = MembershipFactory(team=team, user__full_name="Anna Acked").user
+    late = announced_campaign(teams=[team], title="Late one")
+    soon = announced_campaign(teams=[team], title="Soon one")
+    done_by_team = announced_campaign(teams=[team], title="All acknowledged")
+    for person in (paul, anna):
+        services.campaign_acknowledge(actor=person, campaign_id=done_by_team.pk, team_id=team.pk)
+    services.campaign_acknowledge(actor=anna, campaign_id=soon.pk, team_id=team.pk)
+    Stakeholder.objects.filter(campaign=late).update(due_at=timezone.now() - timedelta(hours=1))
+    client.force_login(make_manager())
+
+    response = client.get(url(team))
+
+    assert response.status_code == 200
+    rows = {row.campaign.title: row for row in response.context["pending"]}
+    assert set(rows) == {"Late one", "Soon one"}
+    assert rows["Late one"].is_overdue
+    assert not rows["Soon one"].is_overdue
+    assert [p.full_name for p in rows["Late one"].people] == ["Anna Acked", "Paul Pending"]
+    assert [p.full_name for p in rows["Soon one"].people] == ["Paul Pending"]
+    assert next(row.campaign.title for row in response.context["pending"]) == "Late one"
+    html = response.content.decode()
+    assert "Overdue" in html
+    assert "All acknowledged" not in html
+    assert f'id="nudge-{late.pk}-{paul.pk}"' in html
+
+
+def test_any_member_team_lists_every_member(client):
+    team = TeamFactory(ack_policy=Team.AckPolicy.ANY_MEMBER)
+    people = [MembershipFactory(team=team).user for _ in range(3)]
+    announced_campaign(teams=[team])
+    rows = drilldown.team_pending_acknowledgements(team=team)
+    assert {p.pk for p in rows[0].people} == {p.pk for p in people}
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("manager", 200), ("lead", 200), ("other_lead", 403), ("member", 403), ("marketer", 403)],
+)
+def test_permissions(client, team, who, status):
+    users = {
+        "manager": make_manager,
+        "lead": lambda: MembershipFactory(team=team, role=Membership.Role.LEAD).user,
+        "other_lead": lambda: MembershipFactory(role=Membership.Role.LEAD).user,
+        "member": lambda: MembershipFactory(team=team).user,
+        "marketer": make_marketer,
+    }
+    client.force_login(users[who]())
+    assert client.get(url(team)).status_code == status
+    assert client.post(nudge_url(team), {"campaign": 1, "user": 1}).status_code in (
+        status if status == 403 else 302,
+    )
+
+
+def test_anonymous_is_sent_to_log_in(client, team):
+    assert client.get(url(team)).status_code == 302
+
+
+def test_query_count_does_not_grow(client, team, django_assert_max_num_queries):
+    client.force_login(make_manager())
+    MembershipFactory(team=team)
+    announced_campaign(teams=[team])
+    with django_assert_max_num_queries(12) as small:
+        client.get(url(team))
+    for _ in range(5):
+        MembershipFactory(team=team)
+        announced_campaign(teams=[team])
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        response = client.get(url(team))
+    assert len(response.context["pending"]) == 6
+
+
+def test_nudge_with_htmx_returns_the_fragment(client, team):
+    person = MembershipFactory(team=team).user
+    campaign = announced_campaign(teams=[team])
+    client.force_login(make_manager())
+    data = {"campaign": campaign.pk, "user": person.pk}
+
+    response = client.post(nudge_url(team), data, headers={"HX-Request": "true"})
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html
+    assert f'id="nudge-{campaign.pk}-{person.pk}"' in html
+    assert "Nudged" in html
+    assert Notification.objects.filter(recipient=person, kind=Kind.REMINDER).exists()
+    again = client.post(nudge_url(team), data, headers={"HX-Request": "true"})
+    assert "Already nudged in the last hour" in again.content.decode()
+
+
+def test_nudge_without_javascript_redirects_with_a_message(client, team):
+    person = MembershipFactory(team=team).user
+    campaign = announced_campaign(teams=[team])
+    client.force_login(make_manager())
+    response = client.post(
+        nudge_url(team), {"campaign": campaign.pk, "user": person.pk}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == url(team)
+    assert "Reminder sent." in response.content.decode()
+    refused = client.post(nudge_url(team), {"campaign": campaign.pk, "user": 0}, follow=True)
+    assert "nothing left to acknowledge" in refused.content.decode()
+    assert client.post(nudge_url(team), {"campaign": "x"}).status_code == 400
+
+
+def test_page_shows_the_trend_chart_as_svg_and_table(client, team):
+    client.force_login(make_manager())
+    response = client.get(url(team))
+    html = response.content.decode()
+    start, end = html.index("<svg"), html.index("</svg>") + len("</svg>")
+    ElementTree.fromstring(html[start:end])  # noqa: S314 (our own output)
+    assert len(response.context["trend"]) == 12
+    assert "<table><caption>" in html
+
+
+# --- the weekly trend --------------------------------------------------------------------
+
+# Monday 2 November 2026, 00:30 in Paris is Sunday 1 November 23:30 UTC.
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def _stake(team, due_at, ack_at=None, *, acked_current=True):
+    campaign = announced_campaign(teams=[team], launch_at=NOW + timedelta(days=30))
+    stakeholder = Stakeholder.objects.get(campaign=campaign, team=team)
+    stakeholder.due_at = due_at
+    if ack_at is not None:
+        stakeholder.acknowledged_at = ack_at
+        stakeholder.acknowledged_version = campaign.version if acked_current else None
+    stakeholder.save()
+    return stakeholder
+
+
+def test_weekly_trend_against_hand_computed_figures(team):
+    with time_machine.travel(NOW, tick=False), timezone.override("Europe/Paris"):
+        # Week of 2 Nov (W45): the 00:30 Paris due date belongs to Monday, not W44.
+        monday_night = datetime(2026, 11, 1, 23, 30, tzinfo=UTC)
+        _stake(team, monday_night, monday_night - timedelta(hours=1))  # on time
+        _stake(team, monday_night, monday_night + timedelta(hours=1))  # late
+        _stake(team, monday_night + timedelta(days=2))  # never
+        _stake(team, monday_night, monday_night - timedelta(hours=2), acked_current=False)
+        # Week of 16 Nov (W47): 1 of 1 on time.
+        _stake(team, datetime(2026, 11, 18, 9, tzinfo=UTC), datetime(2026, 11, 17, tzinfo=UTC))
+        # This week (W48): one due date passed (late), one still ahead (not judged).
+        _stake(team, datetime(2026, 11, 24, 9, tzinfo=UTC))
+        _stake(team, datetime(2026, 11, 27, 9, tzinfo=UTC))
+        # Another team's figures do not count.
+        _stake(TeamFactory(), datetime(2026, 11, 18, 9, tzinfo=UTC))
+
+        trend = drilldown.team_weekly_trend(team=team)
+
+    assert len(trend) == 12
+    assert trend[0].monday == date(2026, 9, 7)
+    assert trend[-1].monday == date(2026, 11, 23)
+    figures = {week.label: (week.due, week.on_time, week.rate) for week in trend if week.due}
+    assert figures == {
+        "2026-W45": (4, 1, 25),
+        "2026-W47": (1, 1, 100),
+        "2026-W48": (1, 0, 0),
+    }
+    assert trend[0].rate is None
+
+
+def test_trend_is_one_query(team, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        drilldown.team_weekly_trend(team=team)
+
+
+def test_inactive_members_are_not_listed(team):
+    gone = UserFactory(is_active=False)
+    MembershipFactory(team=team, user=gone)
+    MembershipFactory(team=team)
+    announced_campaign(teams=[team])
+    rows = drilldown.team_pending_acknowledgements(team=team)
+    assert gone.pk not in {p.pk for p in rows[0].people}
+
+
+def test_a_team_named_script_is_escaped_in_the_page_and_chart(client):
+    team = TeamFactory(name="<script>alert(1)</script>", slug="xss")
+    client.force_login(make_manager())
+    html = client.get(url(team)).content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;: acknowledged on time" in html
