@@ -9,12 +9,13 @@ from django.http import StreamingHttpResponse
 from django.http.response import HttpResponseBase as _ResponseBase
 from django.shortcuts import render as _render
 from django.utils import timezone
-from django.utils.translation import gettext as _t
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from core.htmx import wants_fragment as _wants_fragment
 from dashboards import selectors
+from dashboards.charts import bar_chart
 from dashboards.context_processors import remember_dashboard_access
 from dashboards.forms import OverviewForm
 
@@ -50,12 +51,12 @@ def _hours(seconds: float | None) -> str:
 
 def _teams_csv(teams: list[selectors.TeamRow]) -> _ResponseBase:
     header = [
-        _t("Team"),
-        _t("Due"),
-        _t("Acknowledged on time"),
-        _t("On-time rate (%)"),
-        _t("Median time to acknowledge (hours)"),
-        _t("Overdue now"),
+        gettext("Team"),
+        gettext("Due"),
+        gettext("Acknowledged on time"),
+        gettext("On-time rate (%)"),
+        gettext("Median time to acknowledge (hours)"),
+        gettext("Overdue now"),
     ]
     rows = (
         [
@@ -72,7 +73,13 @@ def _teams_csv(teams: list[selectors.TeamRow]) -> _ResponseBase:
 
 
 def _campaigns_csv(campaigns: list[selectors.CampaignRow]) -> _ResponseBase:
-    header = [_t("Campaign"), _t("Channel"), _t("Launch date"), _t("Teams pending"), _t("Teams")]
+    header = [
+        gettext("Campaign"),
+        gettext("Channel"),
+        gettext("Launch date"),
+        gettext("Teams pending"),
+        gettext("Teams"),
+    ]
     rows = (
         [
             row.campaign.title,
@@ -94,7 +101,7 @@ def overview(request: _Request) -> _ResponseBase:
     scope = selectors.dashboard_scope(user=request.user)
     remember_dashboard_access(request, allowed=scope is not None)
     if scope is None:
-        raise _Forbidden(_t("Only managers and team leads can see the dashboard."))
+        raise _Forbidden(gettext("Only managers and team leads can see the dashboard."))
     form = OverviewForm(request.GET, scope=scope)
     form.is_valid()  # invalid fields are shown and fall back to their defaults
     now = timezone.now()
@@ -108,12 +115,20 @@ def overview(request: _Request) -> _ResponseBase:
     query = request.GET.copy()
     for key in ("format", "table"):
         query.pop(key, None)
+    teams = selectors.dashboard_teams(scope=scope, filters=filters, now=now)
     context = {
         "form": form,
         "filters": filters,
         "query": query.urlencode(),
         "headline": selectors.dashboard_headline(scope=scope, filters=filters, now=now),
-        "teams": selectors.dashboard_teams(scope=scope, filters=filters, now=now),
+        "teams": teams,
+        "teams_chart": bar_chart(
+            title=gettext("On-time acknowledgement rate per team"),
+            bars=[
+                (t.name, None if t.on_time_rate is None else round(100 * t.on_time_rate))
+                for t in teams
+            ],
+        ),
         "campaigns": selectors.dashboard_campaigns(scope=scope, filters=filters, now=now),
         "is_manager": scope.is_everything,
     }
