@@ -142,6 +142,8 @@ class Campaign(models.Model):
                 F("channel"), launch_sort_key(), F("id"), name="campaign_list_channel_idx"
             ),
             models.Index(F("owner"), launch_sort_key(), F("id"), name="campaign_list_owner_idx"),
+            # The dashboard's period: campaigns announced between two dates.
+            models.Index(fields=["announced_at"], name="campaign_announced_idx"),
         ]
 
     def __str__(self) -> str:
@@ -268,7 +270,11 @@ class CampaignEvent(models.Model):
         verbose_name = _("timeline event")
         verbose_name_plural = _("timeline events")
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["campaign", "created_at"], name="event_campaign_time_idx")]
+        indexes = [
+            models.Index(fields=["campaign", "created_at"], name="event_campaign_time_idx"),
+            # The dashboard counts and lists one kind (overrides) over a period.
+            models.Index(fields=["kind", "created_at"], name="event_kind_time_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.campaign_id} {self.kind} v{self.version}"

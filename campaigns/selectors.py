@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from django.core import signing
 from django.db import models
-from django.db.models import Count, F, Func, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThan, LessThan
 from django.utils import timezone
@@ -24,6 +24,7 @@ from campaigns.models import (
     Stakeholder,
     launch_sort_key,
 )
+from core.db import RowValue
 from teams.models import Membership, Team
 
 Status = Campaign.Status
@@ -63,15 +64,6 @@ class _Position:
     launch_at: datetime | None
     id: int
     forward: bool  # True: the rows after this one; False: the rows before it
-
-
-class _Row(Func):
-    """A SQL row value, `(a, b)`. Compared as a whole, `(key, id) > (%s, %s)` is one
-    index range on PostgreSQL, where the spelled-out OR would scan every earlier row."""
-
-    function = ""
-    template = "(%(expressions)s)"
-    output_field = models.Field()
 
 
 def _cursor_write(campaign: Campaign, *, forward: bool, newest_first: bool) -> str:
@@ -162,11 +154,11 @@ def campaign_list(
     key = F("launch_key")  # launch_sort_key(), aliased by _filtered
     if position is not None:
         beyond = LessThan if descending else GreaterThan
-        cursor_key = _Row(
+        cursor_key = RowValue(
             Value(position.launch_at or UNDATED_SORTS_AS, output_field=models.DateTimeField()),
             Value(position.id),
         )
-        campaigns = campaigns.filter(beyond(_Row(key, F("id")), cursor_key))
+        campaigns = campaigns.filter(beyond(RowValue(key, F("id")), cursor_key))
     if descending:
         campaigns = campaigns.order_by(key.desc(), F("id").desc())
     else:

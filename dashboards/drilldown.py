@@ -7,12 +7,15 @@ or people.
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, F, Q
-from django.db.models.functions import TruncWeek
+from django.core import signing
+from django.db.models import Count, DateTimeField, F, Q, Value
+from django.db.models.functions import Coalesce, TruncWeek
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
 from accounts.models import User
-from campaigns.models import Acknowledgement, Campaign, Stakeholder
+from campaigns.models import UNDATED_SORTS_AS, Acknowledgement, Campaign, Stakeholder
+from core.db import RowValue
 from teams.models import Membership, Team
 
 TREND_WEEKS = 12
@@ -38,21 +41,80 @@ class PendingAcknowledgement:
     people: list[User] = field(default_factory=list)
 
 
-def team_pending_acknowledgements(
-    *, team: Team, now: datetime | None = None
-) -> list[PendingAcknowledgement]:
-    """The team's pending and late acknowledgements, most urgent first, each with the
-    active members who have not acknowledged the current version (three queries)."""
-    now = now or timezone.now()
-    version = F("campaign__version")
-    stakeholders = list(
-        Stakeholder.objects.filter(team=team, campaign__status=Campaign.Status.ANNOUNCED)
-        .filter(Q(acknowledged_version__isnull=True) | ~Q(acknowledged_version=version))
-        .select_related("campaign")
-        .order_by(F("due_at").asc(nulls_last=True), "campaign__launch_at", "pk")
+@dataclass(frozen=True)
+class PendingPage:
+    """A page of the team's pending acknowledgements, most urgent first, and the totals."""
+
+    rows: list[PendingAcknowledgement]
+    next_cursor: str | None
+    total: int
+    overdue: int
+
+
+PENDING_PAGE_SIZE = 20
+PENDING_CURSOR_SALT = "dashboards.team.pending"
+
+
+def _pending_cursor_write(row: PendingAcknowledgement) -> str:
+    due = row.due_at or UNDATED_SORTS_AS
+    return signing.dumps(
+        [due.isoformat(), row.campaign.launch_at.isoformat(), row.stakeholder.pk],
+        salt=PENDING_CURSOR_SALT,
     )
+
+
+def _pending_cursor_read(token: str) -> tuple[datetime, datetime, int] | None:
+    """The (due, launch, id) a page starts after, or None (the first page) for anything
+    unreadable or tampered with."""
+    if not token:
+        return None
+    try:
+        due, launch, pk = signing.loads(token, salt=PENDING_CURSOR_SALT)
+        position = (datetime.fromisoformat(due), datetime.fromisoformat(launch), int(pk))
+    except (signing.BadSignature, TypeError, ValueError):
+        return None
+    if position[0].tzinfo is None or position[1].tzinfo is None:
+        return None
+    return position
+
+
+def team_pending_acknowledgements(
+    *,
+    team: Team,
+    now: datetime | None = None,
+    cursor: str = "",
+    page_size: int | None = None,
+) -> PendingPage:
+    """One page of the team's pending and late acknowledgements, most urgent first (due
+    date, then launch), each with the active members who have not acknowledged the
+    current version; plus how many are pending and overdue in all. Four queries, whatever
+    the page: a keyset on (due date, launch date, id) rather than an OFFSET."""
+    now = now or timezone.now()
+    page_size = page_size or PENDING_PAGE_SIZE
+    version = F("campaign__version")
+    pending = Stakeholder.objects.filter(
+        team=team, campaign__status=Campaign.Status.ANNOUNCED
+    ).filter(Q(acknowledged_version__isnull=True) | ~Q(acknowledged_version=version))
+    totals = pending.aggregate(total=Count("pk"), overdue=Count("pk", filter=Q(due_at__lte=now)))
+    due_key = Coalesce("due_at", Value(UNDATED_SORTS_AS, output_field=DateTimeField()))
+    page = pending.alias(due_key=due_key)
+    position = _pending_cursor_read(cursor)
+    if position is not None:
+        page = page.filter(
+            GreaterThan(
+                RowValue(F("due_key"), F("campaign__launch_at"), F("pk")),
+                RowValue(*(Value(part) for part in position)),
+            )
+        )
+    stakeholders = list(
+        page.select_related("campaign").order_by("due_key", "campaign__launch_at", "pk")[
+            : page_size + 1
+        ]
+    )
+    has_more = len(stakeholders) > page_size
+    stakeholders = stakeholders[:page_size]
     if not stakeholders:
-        return []
+        return PendingPage([], None, totals["total"], totals["overdue"])
     members = [
         membership.user
         for membership in Membership.objects.filter(team=team, user__is_active=True)
@@ -68,7 +130,7 @@ def team_pending_acknowledgements(
     )
     # An any-member team that owes the version has no acknowledgement of it, so every
     # member is listed; an every-member team lists those still missing.
-    return [
+    rows = [
         PendingAcknowledgement(
             stakeholder=stakeholder,
             campaign=stakeholder.campaign,
@@ -78,6 +140,12 @@ def team_pending_acknowledgements(
         )
         for stakeholder in stakeholders
     ]
+    return PendingPage(
+        rows=rows,
+        next_cursor=_pending_cursor_write(rows[-1]) if has_more else None,
+        total=totals["total"],
+        overdue=totals["overdue"],
+    )
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ percentiles are the one place where PostgreSQL and SQLite differ; both live here
 """
 
 import math
+import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,9 +22,9 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.db.models import (
     Aggregate,
-    Case,
     Count,
     DurationField,
+    Exists,
     ExpressionWrapper,
     F,
     FloatField,
@@ -33,8 +34,6 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Value,
-    When,
 )
 from django.db.models.functions import Coalesce, Extract
 
@@ -44,6 +43,7 @@ from teams.models import Membership, Team
 
 DASHBOARD_PERMISSION = "campaigns.view_dashboard"
 CAMPAIGN_ROWS = 50
+OVERRIDE_ROWS = 20
 # Cancelled campaigns never went out: they count nowhere.
 COUNTED_STATUSES = (Campaign.Status.ANNOUNCED, Campaign.Status.DONE)
 
@@ -131,7 +131,10 @@ def teams_in_scope(*, scope: Scope) -> QuerySet[Team]:
 
 
 def campaign_owners() -> QuerySet[User]:
-    return User.objects.filter(owned_campaigns__isnull=False).distinct().order_by("full_name")
+    # EXISTS probes the owner index once per person; a join with DISTINCT would read
+    # every campaign.
+    owns = Campaign.objects.filter(owner_id=OuterRef("pk"))
+    return User.objects.filter(Exists(owns)).order_by("full_name")
 
 
 # --- the period ------------------------------------------------------------------------
@@ -294,33 +297,31 @@ def dashboard_headline(*, scope: Scope, filters: DashboardFilters, now: datetime
     - overrides: "marked as done by override" events in the period.
     """
     rows = _stakeholders(scope=scope, filters=filters)
-    period_q = _in_period(filters.period)
-    launched_q = period_q & Q(campaign__launch_at__lte=now)
+    launched = Q(campaign__launch_at__lte=now)
     not_ok = (
         _pending_q()
         | Q(acknowledged_at__isnull=True)
         | Q(acknowledged_at__gt=F("campaign__launch_at"))
     )
-    counts = rows.aggregate(
-        announced=Count("campaign", distinct=True, filter=period_q),
-        launched=Count("campaign", distinct=True, filter=launched_q),
-        launched_not_ok=Count("campaign", distinct=True, filter=launched_q & not_ok),
-        uninformed=Count("campaign", distinct=True, filter=launched_q & _pending_q()),
-        overdue=Count(
-            "pk",
-            filter=Q(campaign__status=Campaign.Status.ANNOUNCED, due_at__lt=now) & _pending_q(),
-        ),
-    )
-    in_period = rows.filter(period_q)
+    aggregates: dict[str, Aggregate] = {
+        "announced": Count("campaign", distinct=True),
+        "launched": Count("campaign", distinct=True, filter=launched),
+        "launched_not_ok": Count("campaign", distinct=True, filter=launched & not_ok),
+        "uninformed": Count("campaign", distinct=True, filter=launched & _pending_q()),
+    }
     if _uses_percentile_cont():
-        spread = in_period.filter(_acknowledged_q()).aggregate(
-            median=PercentileCont(ack_seconds(), 0.5), p90=PercentileCont(ack_seconds(), 0.9)
-        )
-        median, p90 = spread["median"], spread["p90"]
+        aggregates["median"] = PercentileCont(ack_seconds(), 0.5, filter=_acknowledged_q())
+        aggregates["p90"] = PercentileCont(ack_seconds(), 0.9, filter=_acknowledged_q())
+    # The period narrows the rows in WHERE (an index range on announced_at); "overdue
+    # now" ignores the period, so it is a second query rather than an OR that would make
+    # PostgreSQL read every stakeholder row.
+    in_period = rows.filter(_in_period(filters.period))
+    counts = in_period.aggregate(**aggregates)
+    if _uses_percentile_cont():
+        median, p90 = counts["median"], counts["p90"]
     else:
         durations = _durations(in_period, by_team=False).get(None, [])
         median, p90 = percentile(durations, 0.5), percentile(durations, 0.9)
-    overrides = _overrides(scope=scope, filters=filters)
     return Headline(
         announced=counts["announced"],
         launched=counts["launched"],
@@ -328,12 +329,16 @@ def dashboard_headline(*, scope: Scope, filters: DashboardFilters, now: datetime
         median_seconds=median,
         p90_seconds=p90,
         launched_with_uninformed=counts["uninformed"],
-        overdue_now=counts["overdue"],
-        overrides=overrides,
+        overdue_now=rows.filter(_overdue_q(now)).count(),
+        overrides=_overrides(scope=scope, filters=filters).count(),
     )
 
 
-def _overrides(*, scope: Scope, filters: DashboardFilters) -> int:
+def _overdue_q(now: datetime) -> Q:
+    return Q(campaign__status=Campaign.Status.ANNOUNCED, due_at__lt=now) & _pending_q()
+
+
+def _overrides(*, scope: Scope, filters: DashboardFilters) -> QuerySet[CampaignEvent]:
     period = filters.period
     events = CampaignEvent.objects.filter(
         kind=CampaignEvent.Kind.DONE_OVERRIDDEN,
@@ -351,7 +356,19 @@ def _overrides(*, scope: Scope, filters: DashboardFilters) -> int:
         events = events.filter(
             campaign__in=Stakeholder.objects.filter(team_id__in=team_ids).values("campaign_id")
         )
-    return events.count()
+    return events
+
+
+def dashboard_overrides(
+    *, scope: Scope, filters: DashboardFilters, limit: int = OVERRIDE_ROWS
+) -> list[CampaignEvent]:
+    """The latest "done by override" events of the period, with their campaign, who
+    overrode and (in `details["reason"]`) why: overrides are a smell worth reading."""
+    return list(
+        _overrides(scope=scope, filters=filters)
+        .select_related("campaign", "actor")
+        .order_by("-created_at", "-id")[:limit]
+    )
 
 
 def dashboard_teams(*, scope: Scope, filters: DashboardFilters, now: datetime) -> list[TeamRow]:
@@ -360,41 +377,46 @@ def dashboard_teams(*, scope: Scope, filters: DashboardFilters, now: datetime) -
     (`acknowledged_at <= due_at`, current version), the median time to acknowledge; and,
     whatever the period, how many acknowledgements are overdue now."""
     rows = _stakeholders(scope=scope, filters=filters)
-    period_q = _in_period(filters.period)
     acknowledged = _acknowledged_q()
-    overdue_q = Q(campaign__status=Campaign.Status.ANNOUNCED, due_at__lt=now) & _pending_q()
     aggregates: dict[str, Aggregate] = {
-        "due": Count("pk", filter=period_q & (Q(due_at__lte=now) | acknowledged)),
-        "on_time": Count(
-            "pk", filter=period_q & acknowledged & Q(acknowledged_at__lte=F("due_at"))
-        ),
-        "overdue": Count("pk", filter=overdue_q),
+        "due": Count("pk", filter=Q(due_at__lte=now) | acknowledged),
+        "on_time": Count("pk", filter=acknowledged & Q(acknowledged_at__lte=F("due_at"))),
     }
     if _uses_percentile_cont():
-        aggregates["median"] = PercentileCont(ack_seconds(), 0.5, filter=period_q & acknowledged)
-    grouped = (
-        rows.filter(period_q | overdue_q)
-        .values("team_id", "team__name", "team__slug")
-        .annotate(**aggregates)
-        .order_by("team__name")
-    )
-    teams = [
-        TeamRow(
+        aggregates["median"] = PercentileCont(ack_seconds(), 0.5, filter=acknowledged)
+    in_period = rows.filter(_in_period(filters.period))
+    columns = ("team_id", "team__name", "team__slug")
+    grouped = in_period.values(*columns).annotate(**aggregates).order_by()
+    # As in the headline, "overdue now" is its own query so each one keeps its index.
+    overdue = rows.filter(_overdue_q(now)).values(*columns).annotate(n=Count("pk")).order_by()
+    teams: dict[int, TeamRow] = {}
+    for g in grouped:
+        teams[g["team_id"]] = TeamRow(
             team_id=g["team_id"],
             name=g["team__name"],
             slug=g["team__slug"],
             due=g["due"],
             on_time=g["on_time"],
-            overdue=g["overdue"],
+            overdue=0,
             median_seconds=g.get("median"),
         )
-        for g in grouped
-    ]
+    for g in overdue:
+        team = teams.setdefault(
+            g["team_id"],
+            TeamRow(g["team_id"], g["team__name"], g["team__slug"], due=0, on_time=0, overdue=0),
+        )
+        team.overdue = g["n"]
     if not _uses_percentile_cont():
-        durations = _durations(rows.filter(period_q), by_team=True)
-        for team in teams:
+        durations = _durations(in_period, by_team=True)
+        for team in teams.values():
             team.median_seconds = percentile(durations.get(team.team_id, []), 0.5)
-    return teams
+    return sorted(teams.values(), key=lambda team: (_sort_name(team.name), team.team_id))
+
+
+def _sort_name(name: str) -> str:
+    """ "Équipe" next to "Equipe", not after "Z"."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
 def dashboard_campaigns(
@@ -408,14 +430,6 @@ def dashboard_campaigns(
     its members who acknowledged the current version out of its members."""
     rows = _stakeholders(scope=scope, filters=filters)
     visible = rows.filter(campaign__status=Campaign.Status.ANNOUNCED)
-    pending_teams = Count(
-        "stakeholders",
-        filter=Q(stakeholders__in=visible)
-        & (
-            Q(stakeholders__acknowledged_version__isnull=True)
-            | ~Q(stakeholders__acknowledged_version=F("version"))
-        ),
-    )
     members = (
         Membership.objects.filter(team_id=OuterRef("team_id"))
         .order_by()
@@ -442,14 +456,15 @@ def dashboard_campaigns(
         )
         .order_by("team__name")
     )
+    # Correlated EXISTS rather than a join and a COUNT: PostgreSQL probes the stakeholder
+    # index once per announced campaign and stops at the first row, and the per-team
+    # figures come from the 50 rows' prefetch below, not from every announced campaign.
+    own_rows = visible.filter(campaign_id=OuterRef("pk"))
     campaigns = (
-        Campaign.objects.filter(pk__in=visible.values("campaign_id"))
+        Campaign.objects.filter(Exists(own_rows))
         .select_related("owner")
-        .annotate(pending=pending_teams)
-        .annotate(
-            risk=Case(When(pending__gt=0, then=Value(0)), default=Value(1)),
-        )
-        .order_by("risk", "launch_at", "id")
+        .alias(has_pending=Exists(own_rows.filter(_pending_q())))
+        .order_by(F("has_pending").desc(), "launch_at", "id")
         .prefetch_related(Prefetch("stakeholders", queryset=progress, to_attr="visible_teams"))[
             :limit
         ]
@@ -465,5 +480,6 @@ def dashboard_campaigns(
             else:
                 total, acknowledged = 1, int(done)
             bars.append(TeamProgress(s.team.name, acknowledged, total, done))
-        result.append(CampaignRow(campaign=campaign, pending=campaign.pending, teams=bars))
+        pending = sum(not bar.is_acknowledged for bar in bars)
+        result.append(CampaignRow(campaign=campaign, pending=pending, teams=bars))
     return result

@@ -163,8 +163,17 @@ def _viewable_team(request: HttpRequest, slug: str) -> Team:
     return team
 
 
+@require_GET
+@vary_on_headers("HX-Request")
 def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    """The team's pending acknowledgements (a page at a time) and its 12-week trend; an
+    htmx "Show more" gets only the next rows."""
     team = _viewable_team(request, slug)
+    cursor = request.GET.get("after", "")
+    pending = drilldown.team_pending_acknowledgements(team=team, cursor=cursor)
+    if cursor and wants_fragment(request):
+        context = {"team": team, "pending": pending}
+        return render(request, "dashboards/team.html#pending_rows", context)
     trend = drilldown.team_weekly_trend(team=team)
     chart = charts.line_chart(
         title=_("%(team)s: acknowledged on time, per week") % {"team": team.name},
@@ -174,7 +183,8 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
     context = {
         "team": team,
-        "pending": drilldown.team_pending_acknowledgements(team=team),
+        "pending": pending,
+        "is_later_page": bool(cursor),
         "trend": trend,
         "has_trend": any(week.due for week in trend),
         "trend_chart": chart,

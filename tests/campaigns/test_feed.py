@@ -231,6 +231,15 @@ def test_load_more_walks_the_week_in_pages(client, advisor, settings):
 # --- inline acknowledgement -----------------------------------------------------------------
 
 
+@pytest.fixture
+def monday_morning():
+    """The inline acknowledgement tests announce for Tuesday 24 November 2026: they run on
+    the Monday before, whatever today's date."""
+    with time_machine.travel(paris(2026, 11, 23, 8), tick=True):
+        yield
+
+
+@pytest.mark.usefixtures("monday_morning")
 def test_inline_acknowledge_re_renders_the_item(client, advisor, support_team):
     campaign = announced_campaign(teams=[support_team], launch_at=paris(2026, 11, 24, 9))
     client.force_login(advisor)
@@ -251,6 +260,7 @@ def test_inline_acknowledge_re_renders_the_item(client, advisor, support_team):
     assert stakeholder.acknowledged_version == campaign.version
 
 
+@pytest.mark.usefixtures("monday_morning")
 def test_inline_acknowledge_without_javascript_goes_back_to_the_feed(client, advisor, support_team):
     campaign = announced_campaign(teams=[support_team], launch_at=paris(2026, 11, 24, 9))
     client.force_login(advisor)
@@ -271,6 +281,7 @@ def test_inline_acknowledge_without_javascript_goes_back_to_the_feed(client, adv
     assert evil["Location"] == "/"
 
 
+@pytest.mark.usefixtures("monday_morning")
 def test_an_every_member_team_waits_for_the_others(client, advisor, support_team):
     support_team.ack_policy = "every"
     support_team.save(update_fields=["ack_policy"])
@@ -286,6 +297,7 @@ def test_an_every_member_team_waits_for_the_others(client, advisor, support_team
     assert "Acknowledge</button>" not in html
 
 
+@pytest.mark.usefixtures("monday_morning")
 def test_a_stale_version_is_explained_in_the_item(client, advisor, support_team):
     campaign = announced_campaign(teams=[support_team], launch_at=paris(2026, 11, 24, 9))
     client.force_login(advisor)

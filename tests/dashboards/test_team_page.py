@@ -1,3 +1,4 @@
+import re
 from datetime import UTC, date, datetime, timedelta
 from xml.etree import ElementTree
 
@@ -51,13 +52,14 @@ def test_lists_pending_campaigns_and_missing_people(client, team):
     response = client.get(url(team))
 
     assert response.status_code == 200
-    rows = {row.campaign.title: row for row in response.context["pending"]}
+    rows = {row.campaign.title: row for row in response.context["pending"].rows}
     assert set(rows) == {"Late one", "Soon one"}
     assert rows["Late one"].is_overdue
     assert not rows["Soon one"].is_overdue
     assert [p.full_name for p in rows["Late one"].people] == ["Anna Acked", "Paul Pending"]
     assert [p.full_name for p in rows["Soon one"].people] == ["Paul Pending"]
-    assert next(row.campaign.title for row in response.context["pending"]) == "Late one"
+    assert response.context["pending"].rows[0].campaign.title == "Late one"
+    assert (response.context["pending"].total, response.context["pending"].overdue) == (2, 1)
     html = response.content.decode()
     assert "Overdue" in html
     assert "All acknowledged" not in html
@@ -68,7 +70,7 @@ def test_any_member_team_lists_every_member(client):
     team = TeamFactory(ack_policy=Team.AckPolicy.ANY_MEMBER)
     people = [MembershipFactory(team=team).user for _ in range(3)]
     announced_campaign(teams=[team])
-    rows = drilldown.team_pending_acknowledgements(team=team)
+    rows = drilldown.team_pending_acknowledgements(team=team).rows
     assert {p.pk for p in rows[0].people} == {p.pk for p in people}
 
 
@@ -106,7 +108,64 @@ def test_query_count_does_not_grow(client, team, django_assert_max_num_queries):
         announced_campaign(teams=[team])
     with django_assert_max_num_queries(len(small.captured_queries)):
         response = client.get(url(team))
-    assert len(response.context["pending"]) == 6
+    assert len(response.context["pending"].rows) == 6
+
+
+def test_pending_list_pages_by_urgency_with_a_keyset(client, team):
+    MembershipFactory(team=team)
+    now = timezone.now()
+    campaigns = [announced_campaign(teams=[team], title=f"C{n}") for n in range(5)]
+    # Due dates out of creation order; two share a due date, launch date breaks the tie.
+    dues = [3, 1, 2, 2, -1]
+    for campaign, hours in zip(campaigns, dues, strict=True):
+        Stakeholder.objects.filter(campaign=campaign).update(due_at=now + timedelta(hours=hours))
+    tied = sorted(["C2", "C3"], key=lambda title: campaigns[int(title[1])].launch_at)
+    expected = ["C4", "C1", *tied, "C0"]
+
+    titles, cursor, pages = [], "", 0
+    while True:
+        page = drilldown.team_pending_acknowledgements(team=team, cursor=cursor, page_size=2)
+        titles += [row.campaign.title for row in page.rows]
+        pages += 1
+        assert (page.total, page.overdue) == (5, 1)
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert titles == expected
+    assert pages == 3
+
+    # A tampered or foreign cursor falls back to the first page.
+    first = drilldown.team_pending_acknowledgements(team=team, cursor="junk", page_size=2)
+    assert [row.campaign.title for row in first.rows] == expected[:2]
+
+
+def test_show_more_with_htmx_returns_only_the_next_rows(client, team, monkeypatch):
+    monkeypatch.setattr(drilldown, "PENDING_PAGE_SIZE", 2)
+    monkeypatch.setattr(
+        drilldown.team_pending_acknowledgements,
+        "__kwdefaults__",
+        {"now": None, "cursor": "", "page_size": 2},
+    )
+    MembershipFactory(team=team)
+    for n in range(3):
+        announced_campaign(teams=[team], title=f"Campagne {n}")
+    client.force_login(make_manager())
+
+    html = client.get(url(team)).content.decode()
+    assert html.count('<tr id="pending-') == 2 + 1  # two rows and the "more" row
+    assert "3 campaigns wait for this team" in html
+    cursor = re.search(r'href="\?after=([^"]+)"', html).group(1)
+
+    fragment = client.get(f"{url(team)}?after={cursor}", headers={"HX-Request": "true"})
+    body = fragment.content.decode()
+    assert "<html" not in body
+    assert body.count('<tr id="pending-') == 1
+    assert 'id="pending-more"' not in body
+
+    # Without JavaScript the link gives a full page with a way back.
+    full = client.get(f"{url(team)}?after={cursor}").content.decode()
+    assert "<html" in full
+    assert "Back to the most urgent" in full
 
 
 def test_nudge_with_htmx_returns_the_fragment(client, team):
@@ -208,7 +267,7 @@ def test_inactive_members_are_not_listed(team):
     MembershipFactory(team=team, user=gone)
     MembershipFactory(team=team)
     announced_campaign(teams=[team])
-    rows = drilldown.team_pending_acknowledgements(team=team)
+    rows = drilldown.team_pending_acknowledgements(team=team).rows
     assert gone.pk not in {p.pk for p in rows[0].people}
 
 
