@@ -83,7 +83,7 @@ def main() -> None:
         (
             "overview, custom year, e-mail channel",
             manager,
-            "/dashboard/?period=custom&first=2025-12-01&last=2026-11-30&channel=email",
+            "/dashboard/?period=custom&date_from=2025-12-01&date_to=2026-11-30&channel=email",
         ),
         ("overview, one team", manager, "/dashboard/?period=quarter&team=__team__"),
         ("overview as a team lead", lead, "/dashboard/?period=quarter"),
@@ -257,8 +257,8 @@ def _seed(campaigns: int) -> None:
                 [campaigns, campaigns],
             )
             # One row per campaign and team, due 48 h after the announcement. 90 % of
-            # the teams acknowledged (70 % of those within the deadline); a version-2
-            # campaign has 1 team in 3 still on version 1.
+            # the teams acknowledged (50 % to 82 % of those within the deadline, by
+            # team); a version-2 campaign has 1 team in 3 still on version 1.
             cursor.execute(
                 f"""
                 INSERT INTO {stakeholder} (
@@ -277,8 +277,9 @@ def _seed(campaigns: int) -> None:
                 FROM {campaign} c
                 CROSS JOIN {team_table} t
                 CROSS JOIN LATERAL (
-                    SELECT random() + 0 * c.id AS draw,
-                           CASE WHEN random() + 0 * c.id < 0.7
+                    -- "+ 0 * id" makes PostgreSQL draw again for every campaign and team.
+                    SELECT random() + 0 * (c.id + t.id) AS draw,
+                           CASE WHEN random() + 0 * (c.id + t.id) < 0.5 + 0.08 * mod(t.id, 5)
                                 THEN random() * interval '47 hours'
                                 ELSE interval '48 hours' + random() * interval '5 days'
                            END AS delay

@@ -193,7 +193,11 @@ class Stakeholder(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["campaign", "team"], name="stakeholder_unique_team")
         ]
-        indexes = [models.Index(fields=["team", "due_at"], name="stakeholder_team_due_idx")]
+        indexes = [
+            models.Index(fields=["team", "due_at"], name="stakeholder_team_due_idx"),
+            # The dashboard's 12-week trends, every team at once, by due date.
+            models.Index(fields=["due_at"], name="stakeholder_due_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.team} – {self.campaign}"

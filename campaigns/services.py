@@ -1106,8 +1106,9 @@ def stakeholder_nudge(*, actor: User, campaign_id: int, team_id: int, user_id: i
     to a member who has not acknowledged it. One transaction: the outbox row is the record
     (nothing goes on the timeline) and delivery is queued on commit. At most once per hour
     per person, team and campaign version: the dedupe key carries the UTC hour, so a
-    second nudge in the same hour writes nothing and returns False. It also returns False
-    when the person switched off every channel for reminders.
+    second nudge in the same hour writes nothing and returns False. A person who switched
+    off every channel for reminders cannot be nudged: that is a DomainError, so the
+    manager is not told "already nudged".
     """
     is_manager = actor.is_active and actor.has_perm("campaigns.view_dashboard")
     is_lead = (
@@ -1133,6 +1134,11 @@ def stakeholder_nudge(*, actor: User, campaign_id: int, team_id: int, user_id: i
     if user_id not in _members_yet_to_acknowledge(stakeholder, campaign.version):
         raise DomainError(
             _("This person has nothing left to acknowledge for this team."), code="not_pending"
+        )
+    if not notifications.person_channels_open(user_id=user_id, kind=NotificationKind.REMINDER):
+        raise DomainError(
+            _("This person switched off reminders on every channel: reach them another way."),
+            code="reminders_off",
         )
     hour_bucket = timezone.now().astimezone(UTC).strftime("%Y%m%d%H")
     with transaction.atomic():

@@ -7,3 +7,6 @@ class DashboardsConfig(AppConfig):
 
     name = "dashboards"
     verbose_name = _("Dashboards")
+
+    def ready(self) -> None:
+        from dashboards import signals  # noqa: F401 - connects the login receiver

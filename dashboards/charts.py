@@ -17,7 +17,7 @@ selector, build the chart in the view and render the variable as is:
     {{ teams_chart }}        {# already safe; nothing else to load #}
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.utils.html import escape
@@ -75,6 +75,26 @@ def _table(caption: str, head: Sequence[str], rows: Sequence[Sequence[str]]) -> 
     )
 
 
+def _segments(
+    values: Sequence[float | None],
+    x_at: Callable[[int], float],
+    y_at: Callable[[float], float],
+) -> list[list[str]]:
+    """The "x,y" points of each unbroken run of values: a None leaves a gap."""
+    segments: list[list[str]] = []
+    segment: list[str] = []
+    for i, value in enumerate(values):
+        if value is None:
+            if segment:
+                segments.append(segment)
+            segment = []
+            continue
+        segment.append(f"{_number(x_at(i))},{_number(y_at(value))}")
+    if segment:
+        segments.append(segment)
+    return segments
+
+
 def line_chart(
     *,
     title: str,
@@ -119,17 +139,7 @@ def line_chart(
     for index, one in enumerate(series):
         colour = _COLOURS[index % len(_COLOURS)]
         dash = _DASHES[index % len(_DASHES)]
-        segment: list[str] = []
-        segments: list[list[str]] = []
-        for i, value in enumerate(one.values):
-            if value is None:
-                if segment:
-                    segments.append(segment)
-                segment = []
-                continue
-            segment.append(f"{_number(x_at(i))},{_number(y_at(value))}")
-        if segment:
-            segments.append(segment)
+        segments = _segments(one.values, x_at, y_at)
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
         parts.append(f'<g aria-hidden="true"><desc>{escape(one.name)}</desc>')
         for points in segments:
@@ -197,3 +207,53 @@ def bar_chart(
     parts.append("</svg>")
     table = _table(title, ["", _("Value")], [[label, _value_text(v, unit)] for label, v in bars])
     return mark_safe(f'<figure class="chart-figure">{"".join(parts)}{table}</figure>')  # noqa: S308
+
+
+def sparkline(
+    *,
+    title: str,
+    points: Sequence[tuple[str, float | None]],
+    y_max: float = 100,
+    unit: str = "%",
+) -> SafeString:
+    """A word-sized line for a table cell: its accessible name carries every value
+    ("W38: 80%, W39: —, …"), and the last known value is written beside it, so the line
+    is a shape to glance at, never the only way to read the numbers."""
+    width, height, pad, text_w = 96, 24, 3, 38
+    plot_w, plot_h = width - 2 * pad, height - 2 * pad
+    step = plot_w / max(len(points) - 1, 1)
+
+    def x_at(i: int) -> float:
+        return pad + i * step
+
+    def y_at(v: float) -> float:
+        return pad + plot_h - (min(max(v, 0), y_max) / y_max) * plot_h
+
+    values = [value for _, value in points]
+    described = ", ".join(f"{label}: {_value_text(value, unit)}" for label, value in points)
+    name = f"{title} – {described}"
+    parts = [
+        f'<svg xmlns="{SVG_NS}" viewBox="0 0 {width + text_w} {height}" width="{width + text_w}" '
+        f'height="{height}" role="img" aria-label="{escape(name)}" class="chart chart-spark">',
+        f"<title>{escape(name)}</title>",
+        f'<line x1="{pad}" x2="{width - pad}" y1="{_number(y_at(0))}" y2="{_number(y_at(0))}" '
+        'stroke="#d1d5db" stroke-width="1"/>',
+    ]
+    for segment in _segments(values, x_at, y_at):
+        if len(segment) > 1:
+            parts.append(
+                f'<polyline points="{" ".join(segment)}" fill="none" stroke="{_COLOURS[0]}" '
+                'stroke-width="1.5"/>'
+            )
+    for i, value in enumerate(values):
+        if value is not None:
+            parts.append(
+                f'<circle cx="{_number(x_at(i))}" cy="{_number(y_at(value))}" r="1.8" '
+                f'fill="{_COLOURS[0]}"/>'
+            )
+    last = next((value for value in reversed(values) if value is not None), None)
+    parts.append(
+        f'<text x="{width + 4}" y="{height / 2 + 4:.0f}" font-size="11">'
+        f"{escape(_value_text(last, unit))}</text></svg>"
+    )
+    return mark_safe("".join(parts))  # noqa: S308 - labels escaped, numbers formatted

@@ -1,6 +1,6 @@
 from django.http import HttpRequest
 
-# Set at login (accounts.adapter.AccountAdapter.login) and refreshed by the overview
+# Set at login (dashboards.signals) and refreshed by the overview
 # itself, so rendering the nav link costs no query on any page.
 NAV_SESSION_KEY = "dashboards:can_view"
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.core import signing
-from django.db.models import Count, DateTimeField, F, Q, Value
+from django.db.models import Count, DateTimeField, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, TruncWeek
 from django.db.models.lookups import GreaterThan
 from django.utils import timezone
@@ -177,36 +177,59 @@ def team_weekly_trend(
     included: how many of the team's due dates have passed, and how many of those were
     acknowledged (current version) by the due date. Cancelled and draft campaigns do
     not count; due dates still ahead are not judged yet. One query."""
+    rows = Stakeholder.objects.filter(team=team)
+    return weekly_on_time_by_team(rows, now=now, weeks=weeks).get(team.pk) or empty_weeks(
+        now=now, weeks=weeks
+    )
+
+
+def weekly_on_time_by_team(
+    rows: QuerySet[Stakeholder], *, now: datetime | None = None, weeks: int = TREND_WEEKS
+) -> dict[int, list[WeekRate]]:
+    """`team_weekly_trend` for every team among `rows` at once: one query grouped by team
+    and week, whatever the number of teams. Teams with nothing due get no entry."""
     now = now or timezone.now()
     tz = timezone.get_current_timezone()
-    this_monday = timezone.localtime(now, tz).date()
-    this_monday -= timedelta(days=this_monday.weekday())
-    first_monday = this_monday - timedelta(weeks=weeks - 1)
-    start = datetime.combine(first_monday, datetime.min.time(), tzinfo=tz)
+    mondays = _mondays(now=now, weeks=weeks)
+    start = datetime.combine(mondays[0], datetime.min.time(), tzinfo=tz)
     on_time = Q(
         acknowledged_version=F("campaign__version"),
         acknowledged_at__isnull=False,
         acknowledged_at__lte=F("due_at"),
     )
-    rows = (
-        Stakeholder.objects.filter(
-            team=team,
+    grouped = (
+        rows.filter(
             campaign__status__in=[Campaign.Status.ANNOUNCED, Campaign.Status.DONE],
             due_at__gte=start,
             due_at__lte=now,
         )
         .annotate(week=TruncWeek("due_at", tzinfo=tz))
-        .values("week")
+        .values("team_id", "week")
         .annotate(due=Count("pk"), on_time=Count("pk", filter=on_time))
-        .order_by("week")
+        .order_by()
     )
-    by_week = {_as_date(row["week"]): (row["due"], row["on_time"]) for row in rows}
-    result = []
-    for index in range(weeks):
-        monday = first_monday + timedelta(weeks=index)
-        due, done = by_week.get(monday, (0, 0))
-        result.append(WeekRate(monday=monday, due=due, on_time=done))
-    return result
+    found: dict[int, dict[date, WeekRate]] = {}
+    for row in grouped:
+        monday = _as_date(row["week"])
+        found.setdefault(row["team_id"], {})[monday] = WeekRate(
+            monday=monday, due=row["due"], on_time=row["on_time"]
+        )
+    return {
+        team_id: [by_week.get(monday, WeekRate(monday, 0, 0)) for monday in mondays]
+        for team_id, by_week in found.items()
+    }
+
+
+def _mondays(*, now: datetime, weeks: int) -> list[date]:
+    this_monday = timezone.localtime(now, timezone.get_current_timezone()).date()
+    this_monday -= timedelta(days=this_monday.weekday())
+    return [this_monday - timedelta(weeks=weeks - 1 - index) for index in range(weeks)]
+
+
+def empty_weeks(*, now: datetime | None, weeks: int = TREND_WEEKS) -> list[WeekRate]:
+    """The last `weeks` weeks with nothing due, for a team without history."""
+    mondays = _mondays(now=now or timezone.now(), weeks=weeks)
+    return [WeekRate(monday=monday, due=0, on_time=0) for monday in mondays]
 
 
 def _as_date(value: datetime | date) -> date:

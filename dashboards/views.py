@@ -15,7 +15,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from core.htmx import wants_fragment as _wants_fragment
 from dashboards import selectors
-from dashboards.charts import bar_chart
+from dashboards.charts import bar_chart, sparkline
 from dashboards.context_processors import remember_dashboard_access
 from dashboards.forms import OverviewForm
 
@@ -58,6 +58,8 @@ def _teams_csv(teams: list[selectors.TeamRow]) -> _ResponseBase:
         gettext("Median time to acknowledge (hours)"),
         gettext("Overdue now"),
     ]
+    weeks = teams[0].trend if teams else []
+    header += [gettext("On-time rate (%%), week %(week)s") % {"week": week.label} for week in weeks]
     rows = (
         [
             t.name,
@@ -66,6 +68,7 @@ def _teams_csv(teams: list[selectors.TeamRow]) -> _ResponseBase:
             "" if t.on_time_rate is None else round(100 * t.on_time_rate),
             _hours(t.median_seconds),
             t.overdue,
+            *("" if week.rate is None else week.rate for week in t.trend),
         ]
         for t in teams
     )
@@ -108,8 +111,9 @@ def overview(request: _Request) -> _ResponseBase:
     filters = form.to_filters(today=timezone.localdate(now), tz=timezone.get_current_timezone())
     if request.GET.get("format") == "csv":
         if request.GET.get("table") == "campaigns":
+            # Every announced campaign, not only the page's riskiest few.
             return _campaigns_csv(
-                selectors.dashboard_campaigns(scope=scope, filters=filters, now=now)
+                selectors.dashboard_campaigns(scope=scope, filters=filters, now=now, limit=None)
             )
         return _teams_csv(selectors.dashboard_teams(scope=scope, filters=filters, now=now))
     query = request.GET.copy()
@@ -129,8 +133,22 @@ def overview(request: _Request) -> _ResponseBase:
                 for t in teams
             ],
         ),
+        "team_rows": [
+            (
+                t,
+                sparkline(
+                    title=gettext("%(team)s: acknowledged on time, last 12 weeks")
+                    % {"team": t.name},
+                    points=[(week.short_label, week.rate) for week in t.trend],
+                ),
+            )
+            for t in teams
+        ],
+        "trend_weeks": teams[0].trend if teams else [],
+        "overrides": selectors.dashboard_overrides(scope=scope, filters=filters),
         "campaigns": selectors.dashboard_campaigns(scope=scope, filters=filters, now=now),
         "is_manager": scope.is_everything,
+        "campaign_rows": selectors.CAMPAIGN_ROWS,
     }
     template = "dashboards/overview.html"
     if _wants_fragment(request):

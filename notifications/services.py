@@ -55,6 +55,21 @@ def _dedupe_key(
     return f"{key}:{occurrence}" if occurrence else key
 
 
+def person_channels_open(*, user_id: int, kind: str) -> list[str]:
+    """The channels a person still receives `kind` on (their preferences, mandatory
+    channels included), in `PERSON_CHANNELS` order."""
+    opted_out = set(
+        Preference.objects.filter(user_id=user_id, kind=kind, enabled=False).values_list(
+            "channel", flat=True
+        )
+    )
+    return [
+        channel
+        for channel in PERSON_CHANNELS
+        if channel not in opted_out or (kind, channel) in MANDATORY
+    ]
+
+
 def notifications_enqueue(
     *,
     campaign_id: int,

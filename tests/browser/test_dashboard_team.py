@@ -1,9 +1,12 @@
+import re
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from campaigns.models import Stakeholder
+from notifications.models import Kind, Notification
 from teams.models import Team
 from tests.browser.conftest import log_in, shot
 from tests.factories import (
@@ -48,3 +51,39 @@ def test_manager_nudges_a_person_without_reload(browser_page, live_server):
     assert page.get_by_role("img", name="Ventes: acknowledged on time, per week").is_visible()
     assert page.locator("svg.chart-line text", has_text="100%").count() >= 1
     shot(page, "dashboard-team-nudged")
+
+
+def test_manager_filters_the_dashboard_opens_a_team_and_nudges(browser_page, live_server):
+    page = browser_page
+    make_manager(email="boss@example.test", full_name="Manon Manager")
+    ventes = TeamFactory(name="Ventes", slug="ventes")
+    support = TeamFactory(name="Support", slug="support")
+    paul = MembershipFactory(team=ventes, user__full_name="Paul Pending").user
+    MembershipFactory(team=support, user__full_name="Sam Support")
+    greeting = announced_campaign(teams=[ventes], title="Vœux par e-mail", channel="email")
+    reminder = announced_campaign(teams=[support], title="Relance SMS", channel="sms")
+
+    log_in(page, live_server, "boss@example.test", DEFAULT_PASSWORD, expect_path="/feed/")
+    page.get_by_role("link", name="Dashboard").click()
+    page.wait_for_url(f"{live_server.url}/dashboard/")
+    expect(page.locator(f"#dash-campaign-{reminder.pk}")).to_be_visible()
+
+    # Filtering swaps the figures in place and keeps the filter in the address bar.
+    page.get_by_label("Channel").select_option("email")
+    expect(page).to_have_url(re.compile(r"channel=email"))
+    expect(page.locator(f"#dash-campaign-{reminder.pk}")).to_have_count(0)
+    expect(page.locator(f"#dash-campaign-{greeting.pk}")).to_be_visible()
+    expect(page.locator(f"#dash-team-{support.pk}")).to_have_count(0)
+    shot(page, "dashboard-filtered")
+
+    page.locator(f"#dash-team-{ventes.pk}").get_by_role("link", name="Ventes").click()
+    page.wait_for_url(f"{live_server.url}/dashboard/teams/ventes/")
+    expect(page.locator("#pending-totals")).to_contain_text("1 campaign waits")
+    page.locator(f"#nudge-{greeting.pk}-{paul.pk}").get_by_role("button", name="Nudge").click()
+    expect(
+        page.locator(f"#nudge-{greeting.pk}-{paul.pk}").get_by_role("button", name="Nudged")
+    ).to_be_visible()
+
+    # The nudge is real: Paul has a reminder in his outbox.
+    reminders = Notification.objects.filter(recipient=paul, campaign=greeting, kind=Kind.REMINDER)
+    assert reminders.exists()

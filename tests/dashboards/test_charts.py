@@ -1,7 +1,7 @@
 import re
 from xml.etree import ElementTree
 
-from dashboards.charts import Series, bar_chart, line_chart
+from dashboards.charts import Series, bar_chart, line_chart, sparkline
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -95,3 +95,19 @@ def test_line_chart_axis_may_use_short_labels_while_the_table_keeps_full_ones():
     assert "W47" in texts
     assert "2026-W47" not in texts
     assert [row.find("th").text for row in table_of(html).find("tbody")] == ["2026-W47", "2026-W48"]
+
+
+def test_sparkline_names_every_value_and_breaks_at_gaps():
+    html = str(
+        sparkline(
+            title="<b>Ventes</b>",
+            points=[("W01", 50), ("W02", None), ("W03", 80), ("W04", 100)],
+        )
+    )
+    assert "<b>" not in html
+    assert 'aria-label="&lt;b&gt;Ventes&lt;/b&gt; – W01: 50%, W02: —, W03: 80%, W04: 100%"' in html
+    # W01 stands alone (a dot, no line); W03 to W04 is one line.
+    assert html.count("<polyline") == 1
+    assert html.count("<circle") == 3
+    assert html.endswith('font-size="11">100%</text></svg>')
+    svg_of(html)  # well-formed XML

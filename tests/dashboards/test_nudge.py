@@ -104,3 +104,30 @@ def test_refused_for_a_campaign_that_is_not_announced(setting):
     services.campaign_cancel(actor=setting["campaign"].owner, campaign_id=setting["campaign"].pk)
     with pytest.raises(DomainError):
         nudge(manager, setting)
+
+
+def test_a_person_with_reminders_off_everywhere_is_not_reported_as_already_nudged(setting, client):
+    from notifications.models import Channel, Preference
+
+    slow = setting["slow"]
+    Preference.objects.create(user=slow, kind=Kind.REMINDER, channel=Channel.EMAIL, enabled=False)
+    manager = make_manager()
+    with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
+        # One channel left (in-app): the nudge goes there.
+        assert nudge(manager, setting) is True
+        assert {row.channel for row in reminders(slow)} == {Channel.IN_APP}
+    Preference.objects.create(user=slow, kind=Kind.REMINDER, channel=Channel.IN_APP, enabled=False)
+    with time_machine.travel(NOW + timedelta(hours=2), tick=False):
+        with pytest.raises(DomainError) as refused:
+            nudge(manager, setting)
+        assert refused.value.code == "reminders_off"
+
+        client.force_login(manager)
+        response = client.post(
+            f"/dashboard/teams/{setting['team'].slug}/nudge/",
+            {"campaign": setting["campaign"].pk, "user": slow.pk},
+            headers={"HX-Request": "true"},
+        )
+    html = response.content.decode()
+    assert "switched off reminders on every channel" in html
+    assert "Already nudged" not in html

@@ -145,7 +145,9 @@ def test_csv_export_of_teams_and_campaigns(client, world):
     client.force_login(make_manager())
     teams = read_csv(client.get(URL, {"format": "csv", "table": "teams"}))
     assert teams[0][0] == "Team"
-    assert teams[1] == ["Alpha", "2", "2", "100", "1.5", "0"]
+    assert teams[0][6] == "On-time rate (%), week 2025-W51"
+    assert teams[0][-1] == "On-time rate (%), week 2026-W10"
+    assert teams[1] == ["Alpha", "2", "2", "100", "1.5", "0", *[""] * 11, "100"]
     assert [row[0] for row in teams[1:]] == ["Alpha", "Bravo", "Charlie", "Delta"]
 
     response = client.get(URL, {"format": "csv", "table": "campaigns", "channel": "sms"})
@@ -154,6 +156,41 @@ def test_csv_export_of_teams_and_campaigns(client, world):
     assert len(campaigns) == 2
     assert campaigns[1][0] == world.c4.title
     assert campaigns[1][-1] == "Delta: 0/1"
+
+
+def test_each_team_shows_its_last_12_weeks(client, world):
+    """By due date: Alpha met both (c1, c2), Charlie's second member came after c2's
+    launch, Delta never acknowledged c4; all were due in the week of 2 March (W10)."""
+    client.force_login(make_manager())
+    response = client.get(URL)
+    trends = {team.name: team.trend for team in response.context["teams"]}
+    assert [week.rate for week in trends["Alpha"]] == [None] * 11 + [100]
+    assert [week.rate for week in trends["Charlie"]] == [None] * 11 + [0]
+    assert (trends["Delta"][-1].due, trends["Delta"][-1].on_time) == (1, 0)
+    assert trends["Alpha"][0].label == "2025-W51"
+    assert trends["Alpha"][-1].label == "2026-W10"
+
+    html = response.content.decode()
+    spark = re.search(r'<td class="dash-spark"><svg[^>]*aria-label="Alpha: ([^"]*)"', html)
+    assert spark is not None
+    assert spark.group(1).endswith("W09: —, W10: 100%")
+    assert "Weekly on-time rates as a table" in html
+
+
+def test_overrides_are_listed_with_their_reason(client, world):
+    manager = make_manager()
+    services.campaign_override_done(
+        actor=manager, campaign_id=world.c4.pk, reason="Delta was on a team day; told by phone"
+    )
+    client.force_login(manager)
+    response = client.get(URL)
+    assert response.context["headline"].overrides == 1
+    [event] = response.context["overrides"]
+    assert event.campaign == world.c4
+    html = response.content.decode()
+    assert f'id="dash-override-{event.pk}"' in html
+    assert "Delta was on a team day; told by phone" in html
+    assert manager.display_name in html
 
 
 def test_csv_is_safe_from_formula_injection(client, traveller):
