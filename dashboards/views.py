@@ -124,7 +124,9 @@ def overview(request: _Request) -> _ResponseBase:
         "form": form,
         "filters": filters,
         "query": query.urlencode(),
-        "headline": selectors.dashboard_headline(scope=scope, filters=filters, now=now),
+        "headline": selectors.dashboard_headline(
+            scope=scope, filters=filters, now=now, teams=teams
+        ),
         "teams": teams,
         "teams_chart": bar_chart(
             title=gettext("On-time acknowledgement rate per team"),

@@ -2,8 +2,10 @@
 and its tally, results against targets; desktop and a 390 px phone."""
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
@@ -136,9 +138,11 @@ def test_page_follows_acknowledgements_and_reactions_without_reload(
 
 def test_marketer_records_results_inline(browser_page, live_server, marketer, support_team):
     expect = _expect()
-    campaign = _announced(
-        marketer, support_team, launch_at=timezone.now() - timedelta(days=2, hours=1)
-    )
+    # Noon, two calendar days ago in the reader's time zone: "2 days ago" at any hour.
+    two_days_ago_noon = timezone.localtime(
+        timezone.now(), ZoneInfo(marketer.time_zone or settings.TIME_ZONE)
+    ).replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(days=2)
+    campaign = _announced(marketer, support_team, launch_at=two_days_ago_noon)
     page = browser_page
     log_in(page, live_server, marketer.email, DEFAULT_PASSWORD)
     page.goto(live_server.url + reverse("campaigns:detail", args=[campaign.pk]))

@@ -67,6 +67,20 @@ def test_headline_figures(world):
     assert headline.overrides == 0
 
 
+def test_headline_given_the_team_rows_counts_overdue_the_same_in_one_query_less(world):
+    filters = four_weeks()
+    teams = selectors.dashboard_teams(scope=EVERYTHING, filters=filters, now=NOW)
+    with CaptureQueriesContext(connection) as alone:
+        on_its_own = selectors.dashboard_headline(scope=EVERYTHING, filters=filters, now=NOW)
+    with CaptureQueriesContext(connection) as shared:
+        with_teams = selectors.dashboard_headline(
+            scope=EVERYTHING, filters=filters, now=NOW, teams=teams
+        )
+    assert with_teams == on_its_own
+    assert with_teams.overdue_now == 1
+    assert len(shared) == len(alone) - 1
+
+
 def test_percentiles_with_an_even_number_of_values(world):
     filters = DashboardFilters(period=four_weeks().period, team_id=world.alpha.pk)
     headline = selectors.dashboard_headline(scope=EVERYTHING, filters=filters, now=NOW)
