@@ -934,7 +934,8 @@ def feed_export(request: HttpRequest, week: str) -> HttpResponseBase:
         states = []
         for s in item.my_stakeholders:
             done = s.acknowledged_version == item.campaign.version
-            states.append(f"{s.team.name}: {_('acknowledged') if done else _('waiting')}")
+            state = _("acknowledged") if done else _("waiting")
+            states.append(f"{s.team.name}: {state}")
         return "; ".join(states)
 
     def rows() -> Iterator[str]:

@@ -41,7 +41,12 @@ def _number(value: float) -> str:
 
 
 def _value_text(value: float | None, unit: str) -> str:
-    return "—" if value is None else f"{_number(value)}{unit}"
+    if value is None:
+        return "—"
+    if unit == "%":
+        # The same pattern as the page's figures: "72%" in English, "72 %" in French.
+        return _("%(n)s%%") % {"n": _number(value)}
+    return f"{_number(value)}{unit}"
 
 
 def _marker(index: int, x: float, y: float, colour: str) -> str:
@@ -68,8 +73,10 @@ def _table(caption: str, head: Sequence[str], rows: Sequence[Sequence[str]]) -> 
         + "</tr>"
         for row in rows
     )
+    # Outside the f-string: xgettext does not look inside f-strings.
+    summary = escape(_("Figures as a table"))
     return (
-        f'<details class="chart-data"><summary>{escape(_("Figures as a table"))}</summary>'
+        f'<details class="chart-data"><summary>{summary}</summary>'
         f"<table><caption>{escape(caption)}</caption><thead><tr>{header}</tr></thead>"
         f"<tbody>{body}</tbody></table></details>"
     )

@@ -176,3 +176,27 @@ def test_a_french_reader_gets_the_calendar_in_french(client):
     for text in ("Calendrier des lancements", "Liste des campagnes", "Aujourd'hui", "Mois"):
         assert text in page, text
     assert "Launch calendar" not in page
+
+
+APP_DIRS = ("accounts", "campaigns", "core", "dashboards", "hub", "notifications", "teams")
+GETTEXT_CALL = {"_", "gettext", "ngettext", "pgettext", "npgettext", "gettext_lazy"}
+
+
+def test_no_translatable_string_hides_inside_an_f_string():
+    """xgettext does not read inside f-strings: `f"{_('waiting')}"` is never extracted,
+    so it would stay English in every language. Call gettext outside the f-string."""
+    hidden = []
+    for app in APP_DIRS:
+        for path in (Path(settings.BASE_DIR) / app).rglob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.JoinedStr):
+                    continue
+                for part in ast.walk(node):
+                    if (
+                        isinstance(part, ast.Call)
+                        and isinstance(part.func, ast.Name)
+                        and part.func.id in GETTEXT_CALL
+                    ):
+                        hidden.append(f"{path.relative_to(settings.BASE_DIR)}:{part.lineno}")
+    assert not hidden, hidden
