@@ -16,7 +16,7 @@ What one run does:
    90th percentile of the response times and the number of SQL queries per page;
 3. with `--explain`, prints PostgreSQL's EXPLAIN ANALYZE of every query of the overview.
 
-It drops and recreates the database named in DATABASE_URL: never point it at real data.
+It drops and recreates the database named in DATABASE_URL, which must end in "_bench".
 `--reuse` skips steps 1's drop and seed when the database already holds the campaigns.
 """
 
@@ -29,6 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import recreate_bench_database  # noqa: E402
 
 TEAMS = [
     # name, slug, policy, members
@@ -64,7 +66,7 @@ def main() -> None:
 
     db_name = settings.DATABASES["default"]["NAME"]
     if not (args.reuse and _has_campaigns(db_name)):
-        _recreate_database(db_name)
+        recreate_bench_database(db_name)
         call_command("migrate", verbosity=0)
         started = time.perf_counter()
         _seed(args.campaigns)
@@ -368,15 +370,6 @@ def _p90(values: list[float]) -> float:
 
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms"
-
-
-def _recreate_database(name: str) -> None:
-    from django.db import connection
-
-    connection.close()
-    with connection._nodb_cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{name}"')
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ Measures, in one run, on PostgreSQL + Redis:
 
 It starts its own redis-server on a free port (and stops it for the last measurement).
 
-It drops and recreates the database named in DATABASE_URL: never point it at real data.
+It drops and recreates the database named in DATABASE_URL, which must end in "_bench".
 """
 
 import argparse
@@ -25,6 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import recreate_bench_database  # noqa: E402
 
 
 class CountingHandler:
@@ -84,7 +86,7 @@ def main() -> None:
     from django.db import connection
 
     db_name = connection.settings_dict["NAME"]
-    _recreate_database(db_name)
+    recreate_bench_database(db_name)
     call_command("migrate", verbosity=0)
 
     from accounts.models import User
@@ -193,15 +195,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _recreate_database(name: str) -> None:
-    from django.db import connection
-
-    connection.close()
-    with connection._nodb_cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        cursor.execute(f'CREATE DATABASE "{name}"')
 
 
 def _wait_for_worker(app) -> None:

@@ -237,7 +237,11 @@ def sparkline(
         return pad + plot_h - (min(max(v, 0), y_max) / y_max) * plot_h
 
     values = [value for _, value in points]
-    described = ", ".join(f"{label}: {_value_text(value, unit)}" for label, value in points)
+    no_data = _("no data")  # read aloud where the line shows a gap
+    described = ", ".join(
+        f"{label}: {no_data if value is None else _value_text(value, unit)}"
+        for label, value in points
+    )
     name = f"{title} – {described}"
     parts = [
         f'<svg xmlns="{SVG_NS}" viewBox="0 0 {width + text_w} {height}" width="{width + text_w}" '

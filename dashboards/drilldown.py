@@ -12,6 +12,7 @@ from django.db.models import Count, DateTimeField, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, TruncWeek
 from django.db.models.lookups import GreaterThan
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
 from campaigns.models import UNDATED_SORTS_AS, Acknowledgement, Campaign, Stakeholder
@@ -49,6 +50,9 @@ class PendingPage:
     next_cursor: str | None
     total: int
     overdue: int
+    # A cursor was given but could not be read (tampered with, or signed with an old
+    # key): these rows are the first page again, not the next one.
+    restarted: bool = False
 
 
 PENDING_PAGE_SIZE = 20
@@ -99,6 +103,7 @@ def team_pending_acknowledgements(
     due_key = Coalesce("due_at", Value(UNDATED_SORTS_AS, output_field=DateTimeField()))
     page = pending.alias(due_key=due_key)
     position = _pending_cursor_read(cursor)
+    restarted = bool(cursor) and position is None
     if position is not None:
         page = page.filter(
             GreaterThan(
@@ -114,7 +119,7 @@ def team_pending_acknowledgements(
     has_more = len(stakeholders) > page_size
     stakeholders = stakeholders[:page_size]
     if not stakeholders:
-        return PendingPage([], None, totals["total"], totals["overdue"])
+        return PendingPage([], None, totals["total"], totals["overdue"], restarted)
     members = [
         membership.user
         for membership in Membership.objects.filter(team=team, user__is_active=True)
@@ -145,6 +150,7 @@ def team_pending_acknowledgements(
         next_cursor=_pending_cursor_write(rows[-1]) if has_more else None,
         total=totals["total"],
         overdue=totals["overdue"],
+        restarted=restarted,
     )
 
 
@@ -162,12 +168,14 @@ class WeekRate:
 
     @property
     def label(self) -> str:
-        year, week, _ = self.monday.isocalendar()
-        return f"{year}-W{week:02d}"
+        year, week, _weekday = self.monday.isocalendar()
+        # Translators: an ISO week, "2026-W48"; French writes "2026-S48".
+        return gettext("%(year)s-W%(week)02d") % {"year": year, "week": week}
 
     @property
     def short_label(self) -> str:
-        return f"W{self.monday.isocalendar()[1]:02d}"
+        # Translators: a week number on a chart axis, "W48"; French writes "S48".
+        return gettext("W%(week)02d") % {"week": self.monday.isocalendar()[1]}
 
 
 def team_weekly_trend(

@@ -351,7 +351,8 @@ def dashboard_headline(
 
 
 def _overdue_q(now: datetime) -> Q:
-    return Q(campaign__status=Campaign.Status.ANNOUNCED, due_at__lt=now) & _pending_q()
+    """Due at or before `now` and not acknowledged: the same rule as the team page's."""
+    return Q(campaign__status=Campaign.Status.ANNOUNCED, due_at__lte=now) & _pending_q()
 
 
 def _overrides(*, scope: Scope, filters: DashboardFilters) -> QuerySet[CampaignEvent]:
@@ -365,13 +366,15 @@ def _overrides(*, scope: Scope, filters: DashboardFilters) -> QuerySet[CampaignE
         events = events.filter(campaign__channel=filters.channel)
     if filters.owner_id is not None:
         events = events.filter(campaign__owner_id=filters.owner_id)
-    team_ids = scope.team_ids
+    # Scope and team filter both narrow, as in _stakeholders: the form limiting a lead's
+    # choices is not what keeps other teams' overrides from them.
+    teams = Stakeholder.objects.all()
+    if scope.team_ids is not None:
+        teams = teams.filter(team_id__in=scope.team_ids)
     if filters.team_id is not None:
-        team_ids = frozenset({filters.team_id})
-    if team_ids is not None:
-        events = events.filter(
-            campaign__in=Stakeholder.objects.filter(team_id__in=team_ids).values("campaign_id")
-        )
+        teams = teams.filter(team_id=filters.team_id)
+    if scope.team_ids is not None or filters.team_id is not None:
+        events = events.filter(campaign__in=teams.values("campaign_id"))
     return events
 
 
@@ -450,8 +453,9 @@ def dashboard_campaigns(
     its members who acknowledged the current version out of its members."""
     rows = _stakeholders(scope=scope, filters=filters)
     visible = rows.filter(campaign__status=Campaign.Status.ANNOUNCED)
+    # Active members only, as the service counts them for the "every member" policy.
     members = (
-        Membership.objects.filter(team_id=OuterRef("team_id"))
+        Membership.objects.filter(team_id=OuterRef("team_id"), user__is_active=True)
         .order_by()
         .values("team_id")
         .annotate(n=Count("pk"))

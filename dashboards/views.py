@@ -192,6 +192,9 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     cursor = request.GET.get("after", "")
     pending = drilldown.team_pending_acknowledgements(team=team, cursor=cursor)
     if cursor and wants_fragment(request):
+        if pending.restarted:
+            # Appending the first page again would repeat rows: ask for a fresh page.
+            return render(request, "dashboards/partials/pending_restart.html", {"team": team})
         context = {"team": team, "pending": pending}
         return render(request, "dashboards/team.html#pending_rows", context)
     trend = drilldown.team_weekly_trend(team=team)

@@ -135,7 +135,10 @@ if DATABASE_IS_POSTGRES:
         "DATABASE_CONNECTION_OPTIONS", "-c random_page_cost=1.1 -c jit=off"
     )
     if connection_options:
-        DATABASES["default"].setdefault("OPTIONS", {})["options"] = connection_options
+        # Added to, not replacing, any `?options=` given in DATABASE_URL (a search_path).
+        database_options = DATABASES["default"].setdefault("OPTIONS", {})
+        given = database_options.get("options", "")
+        database_options["options"] = f"{given} {connection_options}".strip()
 
 # --- Cache (allauth rate limits, notification throttles) ------------------------------
 REDIS_URL = env_str("REDIS_URL")

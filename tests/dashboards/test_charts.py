@@ -105,7 +105,8 @@ def test_sparkline_names_every_value_and_breaks_at_gaps():
         )
     )
     assert "<b>" not in html
-    assert 'aria-label="&lt;b&gt;Ventes&lt;/b&gt; – W01: 50%, W02: —, W03: 80%, W04: 100%"' in html
+    named = "&lt;b&gt;Ventes&lt;/b&gt; – W01: 50%, W02: no data, W03: 80%, W04: 100%"
+    assert f'aria-label="{named}"' in html
     # W01 stands alone (a dot, no line); W03 to W04 is one line.
     assert html.count("<polyline") == 1
     assert html.count("<circle") == 3

@@ -178,6 +178,33 @@ def test_every_member_team_shows_partial_progress(traveller):
     assert [(t.acknowledged, t.total) for t in rows[1].teams] == [(1, 3)]
 
 
+def test_every_member_progress_ignores_deactivated_members(traveller):
+    team = TeamFactory(ack_policy="every")
+    first, _second, gone = (MembershipFactory(team=team).user for _ in range(3))
+    gone.is_active = False
+    gone.save(update_fields=["is_active"])
+    campaign = announced_campaign(teams=[team], launch_at=T0 + timedelta(days=2))
+    services.campaign_acknowledge(actor=first, campaign_id=campaign.pk)
+
+    [row] = selectors.dashboard_campaigns(scope=EVERYTHING, filters=four_weeks(), now=T0)
+
+    assert [(t.acknowledged, t.total) for t in row.teams] == [(1, 2)]
+
+
+def test_a_lead_never_sees_other_teams_overrides_even_when_filtering_on_them(world):
+    services.campaign_override_done(
+        actor=make_manager(), campaign_id=world.c4.pk, reason="Delta en séminaire"
+    )
+    alpha_only = Scope(team_ids=frozenset({world.alpha.pk}))
+    on_delta = DashboardFilters(period=four_weeks().period, team_id=world.delta.pk)
+
+    assert selectors.dashboard_overrides(scope=EVERYTHING, filters=on_delta)
+    assert selectors.dashboard_overrides(scope=alpha_only, filters=four_weeks()) == []
+    assert selectors.dashboard_overrides(scope=alpha_only, filters=on_delta) == []
+    headline = selectors.dashboard_headline(scope=alpha_only, filters=on_delta, now=NOW)
+    assert headline.overrides == 0
+
+
 def test_overrides_are_counted_in_the_period(traveller):
     campaign = announced_campaign(launch_at=T0 + timedelta(days=1))
     services.campaign_override_done(

@@ -173,7 +173,7 @@ def test_each_team_shows_its_last_12_weeks(client, world):
     html = response.content.decode()
     spark = re.search(r'<td class="dash-spark"><svg[^>]*aria-label="Alpha: ([^"]*)"', html)
     assert spark is not None
-    assert spark.group(1).endswith("W09: —, W10: 100%")
+    assert spark.group(1).endswith("W09: no data, W10: 100%")
     assert "Weekly on-time rates as a table" in html
 
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns import services
-from campaigns.models import Stakeholder
+from campaigns.models import Campaign, Stakeholder
 from dashboards import drilldown
 from notifications.models import Kind, Notification
 from teams.models import Membership, Team
@@ -141,11 +141,6 @@ def test_pending_list_pages_by_urgency_with_a_keyset(client, team):
 
 def test_show_more_with_htmx_returns_only_the_next_rows(client, team, monkeypatch):
     monkeypatch.setattr(drilldown, "PENDING_PAGE_SIZE", 2)
-    monkeypatch.setattr(
-        drilldown.team_pending_acknowledgements,
-        "__kwdefaults__",
-        {"now": None, "cursor": "", "page_size": 2},
-    )
     MembershipFactory(team=team)
     for n in range(3):
         announced_campaign(teams=[team], title=f"Campagne {n}")
@@ -277,3 +272,32 @@ def test_a_team_named_script_is_escaped_in_the_page_and_chart(client):
     html = client.get(url(team)).content.decode()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;: acknowledged on time" in html
+
+    # A cursor that can no longer be read does not append the first page again.
+    stale = client.get(f"{url(team)}?after=tampered", headers={"HX-Request": "true"})
+    stale_body = stale.content.decode()
+    assert '<tr id="pending-more">' in stale_body
+    assert "can no longer continue" in stale_body
+    assert stale_body.count('<tr id="pending-') == 1  # only the message row, no campaign
+
+
+def test_pending_keyset_survives_ties_and_equal_due_dates(team):
+    """Rows tied on due date and launch date come in id order, none skipped or repeated,
+    whatever the page size."""
+    MembershipFactory(team=team)
+    campaigns = [announced_campaign(teams=[team], title=f"T{n}") for n in range(5)]
+    due = timezone.now() + timedelta(hours=5)
+    launch = timezone.now() + timedelta(days=3)
+    for campaign in campaigns:
+        Campaign.objects.filter(pk=campaign.pk).update(launch_at=launch)
+        Stakeholder.objects.filter(campaign=campaign).update(due_at=due)
+    expected = [c.title for c in sorted(campaigns, key=lambda c: c.stakeholders.get().pk)]
+    for size in (1, 2, 3):
+        titles, cursor = [], ""
+        while True:
+            page = drilldown.team_pending_acknowledgements(team=team, cursor=cursor, page_size=size)
+            titles += [row.campaign.title for row in page.rows]
+            if not page.next_cursor:
+                break
+            cursor = page.next_cursor
+        assert titles == expected, size
