@@ -22,6 +22,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.db.models import (
     Aggregate,
+    Case,
     Count,
     DurationField,
     Exists,
@@ -30,10 +31,11 @@ from django.db.models import (
     FloatField,
     IntegerField,
     OuterRef,
-    Prefetch,
     Q,
     QuerySet,
     Subquery,
+    Value,
+    When,
 )
 from django.db.models.functions import Coalesce, Extract
 
@@ -453,14 +455,6 @@ def dashboard_campaigns(
     its members who acknowledged the current version out of its members."""
     rows = _stakeholders(scope=scope, filters=filters)
     visible = rows.filter(campaign__status=Campaign.Status.ANNOUNCED)
-    # Active members only, as the service counts them for the "every member" policy.
-    members = (
-        Membership.objects.filter(team_id=OuterRef("team_id"), user__is_active=True)
-        .order_by()
-        .values("team_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
     acknowledgers = (
         Acknowledgement.objects.filter(
             stakeholder_id=OuterRef("pk"),
@@ -472,38 +466,60 @@ def dashboard_campaigns(
         .annotate(n=Count("user_id", distinct=True))
         .values("n")
     )
-    progress = (
-        visible.select_related("team", "campaign")
-        .annotate(
-            members=Coalesce(Subquery(members, output_field=IntegerField()), 0),
-            acknowledgers=Coalesce(Subquery(acknowledgers, output_field=IntegerField()), 0),
-        )
-        .order_by("team__name")
-    )
     # Correlated EXISTS rather than a join and a COUNT: PostgreSQL probes the stakeholder
-    # index once per announced campaign and stops at the first row, and the per-team
-    # figures come from the 50 rows' prefetch below, not from every announced campaign.
+    # index once per announced campaign and stops at the first row.
     own_rows = visible.filter(campaign_id=OuterRef("pk"))
-    campaigns = (
+    campaigns = list(
         Campaign.objects.filter(Exists(own_rows))
-        .select_related("owner")
+        .only("id", "title", "channel", "launch_at", "version", "status")
         .alias(has_pending=Exists(own_rows.filter(_pending_q())))
-        .order_by(F("has_pending").desc(), "launch_at", "id")
-        .prefetch_related(Prefetch("stakeholders", queryset=progress, to_attr="visible_teams"))[
-            :limit
-        ]
+        .order_by(F("has_pending").desc(), "launch_at", "id")[:limit]
     )
+    # The bars as plain values, one query: thousands of them for the CSV export, where
+    # model instances would cost more than the query.
+    progress_rows = visible if limit is None else visible.filter(campaign__in=campaigns)
+    # Active members only, as the service counts them for the "every member" policy; per
+    # team, so once for all the bars.
+    members = dict(
+        Membership.objects.filter(
+            user__is_active=True, team__ack_policy=Team.AckPolicy.EVERY_MEMBER
+        )
+        .values_list("team_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    # Counted only for "every member" teams: the others show 0 or 1 of 1.
+    every_member_acknowledgers = Case(
+        When(
+            team__ack_policy=Team.AckPolicy.EVERY_MEMBER,
+            then=Coalesce(Subquery(acknowledgers, output_field=IntegerField()), 0),
+        ),
+        default=Value(0),
+    )
+    bars_by_campaign: dict[int, list[TeamProgress]] = defaultdict(list)
+    for campaign_id, team_id, name, policy, acknowledged_version, version, n_acks in (
+        progress_rows.annotate(acknowledgers=every_member_acknowledgers)
+        .order_by("team__name")
+        .values_list(
+            "campaign_id",
+            "team_id",
+            "team__name",
+            "team__ack_policy",
+            "acknowledged_version",
+            "campaign__version",
+            "acknowledgers",
+        )
+    ):
+        done = acknowledged_version == version
+        n_members = members.get(team_id, 0)
+        if policy == Team.AckPolicy.EVERY_MEMBER and n_members:
+            total, acknowledged = n_members, (n_members if done else min(n_acks, n_members))
+        else:
+            total, acknowledged = 1, int(done)
+        bars_by_campaign[campaign_id].append(TeamProgress(name, acknowledged, total, done))
     result = []
     for campaign in campaigns:
-        bars = []
-        for s in campaign.visible_teams:
-            done = s.acknowledged_version == campaign.version
-            if s.team.ack_policy == Team.AckPolicy.EVERY_MEMBER and s.members:
-                total = s.members
-                acknowledged = total if done else min(s.acknowledgers, total)
-            else:
-                total, acknowledged = 1, int(done)
-            bars.append(TeamProgress(s.team.name, acknowledged, total, done))
+        bars = bars_by_campaign[campaign.pk]
         pending = sum(not bar.is_acknowledged for bar in bars)
         result.append(CampaignRow(campaign=campaign, pending=pending, teams=bars))
     return result
