@@ -1,8 +1,6 @@
 """Campaign pages. Views parse input, call one service, and render; rules live in services."""
 
-import csv
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -15,7 +13,6 @@ from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponseBase,
-    StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -44,6 +41,7 @@ from campaigns.forms import (
     teams_for_channel,
 )
 from campaigns.models import Attachment, Campaign, Feedback
+from core.csv_export import csv_download
 from core.errors import DomainError, PermissionRefused
 from core.htmx import wants_fragment
 from notifications.selectors import failed_for_campaign
@@ -852,7 +850,6 @@ def campaign_duplicate(request: HttpRequest, pk: int) -> HttpResponseBase:
 # --- the stakeholders' weekly feed (routes in campaigns.feed_urls) -------------------------
 
 FEED_PAGE_SIZE = 20
-CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _feed_week_or_none(value: str | None) -> feed.Week | None:
@@ -909,17 +906,6 @@ def feed_week(request: HttpRequest, week: str | None = None) -> HttpResponse:
     return render(request, template, context)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_safe(value: object) -> str:
-    """Spreadsheets run a cell starting with = + - @ as a formula: quote it."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(CSV_FORMULA_PREFIXES) else text
-
-
 @require_GET
 def feed_export(request: HttpRequest, week: str) -> HttpResponseBase:
     selected = _feed_week_or_none(week)
@@ -938,44 +924,32 @@ def feed_export(request: HttpRequest, week: str) -> HttpResponseBase:
             states.append(f"{s.team.name}: {state}")
         return "; ".join(states)
 
-    def rows() -> Iterator[str]:
-        writer = csv.writer(_Echo())
-        yield "\ufeff"  # a byte-order mark, so Excel reads the accents as UTF-8
-        yield writer.writerow(
-            [
-                _("Launch date"),
-                _("Title"),
-                _("Channel"),
-                _("Status"),
-                _("Audience"),
-                _("Estimated recipients"),
-                _("Owner"),
-                _("Owner e-mail"),
-                _("My team's acknowledgement"),
-            ]
+    header = [
+        _("Launch date"),
+        _("Title"),
+        _("Channel"),
+        _("Status"),
+        _("Audience"),
+        _("Estimated recipients"),
+        _("Owner"),
+        _("Owner e-mail"),
+        _("My team's acknowledgement"),
+    ]
+    rows = (
+        (
+            timezone.localtime(item.campaign.launch_at, tz).strftime("%Y-%m-%d %H:%M"),
+            item.campaign.title,
+            item.campaign.get_channel_display(),
+            item.campaign.get_status_display(),
+            item.campaign.audience,
+            item.campaign.estimated_recipients,
+            item.campaign.owner.display_name,
+            item.campaign.owner.email,
+            acknowledgement(item),
         )
-        for item in page.items:
-            c = item.campaign
-            yield writer.writerow(
-                [
-                    _csv_safe(v)
-                    for v in (
-                        timezone.localtime(c.launch_at, tz).strftime("%Y-%m-%d %H:%M"),
-                        c.title,
-                        c.get_channel_display(),
-                        c.get_status_display(),
-                        c.audience,
-                        c.estimated_recipients,
-                        c.owner.display_name,
-                        c.owner.email,
-                        acknowledgement(item),
-                    )
-                ]
-            )
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="passerelle-{selected}.csv"'
-    return response
+        for item in page.items
+    )
+    return csv_download(f"passerelle-{selected}.csv", header, rows)
 
 
 def _feed_item_response(request: HttpRequest, pk: int, **extra: object) -> HttpResponse:

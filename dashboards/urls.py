@@ -3,10 +3,8 @@ from django.urls import path
 from dashboards import views
 
 app_name = "dashboards"
-urlpatterns: list = [path("", views.overview, name="overview")]
-
-# Team drill-down (dashboards.views, appended section).
-urlpatterns += [
+urlpatterns = [
+    path("", views.overview, name="overview"),
     path("teams/<slug:slug>/", views.team_detail, name="team"),
     path("teams/<slug:slug>/nudge/", views.team_nudge, name="team_nudge"),
 ]

@@ -1,65 +1,46 @@
 """Dashboard pages: thin views over dashboards.selectors."""
 
-import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
-from django.core.exceptions import PermissionDenied as _Forbidden
-from django.http import HttpRequest as _Request
-from django.http import StreamingHttpResponse
-from django.http.response import HttpResponseBase as _ResponseBase
-from django.shortcuts import render as _render
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext
-from django.views.decorators.http import require_GET
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from core.htmx import wants_fragment as _wants_fragment
-from dashboards import selectors
-from dashboards.charts import bar_chart, sparkline
+from campaigns.services import stakeholder_nudge
+from core.csv_export import csv_download
+from core.errors import DomainError, PermissionRefused
+from core.htmx import wants_fragment
+from dashboards import charts, drilldown, selectors
 from dashboards.context_processors import remember_dashboard_access
 from dashboards.forms import OverviewForm
-
-CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_safe(value: object) -> str:
-    """Spreadsheets run a cell starting with = + - @ as a formula: quote it."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(CSV_FORMULA_PREFIXES) else text
+from teams.models import Team
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_response(name: str, header: list[str], rows: Iterable[list[object]]) -> _ResponseBase:
-    def lines() -> Iterator[str]:
-        writer = csv.writer(_Echo())
-        yield writer.writerow(header)
-        for row in rows:
-            yield writer.writerow([_csv_safe(value) for value in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="passerelle-dashboard-{name}.csv"'
-    return response
+def _csv_response(name: str, header: list[str], rows: Iterable[list[object]]) -> HttpResponseBase:
+    return csv_download(f"passerelle-dashboard-{name}.csv", header, rows)
 
 
 def _hours(seconds: float | None) -> str:
     return "" if seconds is None else f"{seconds / 3600:.1f}"
 
 
-def _teams_csv(teams: list[selectors.TeamRow]) -> _ResponseBase:
+def _teams_csv(teams: list[selectors.TeamRow]) -> HttpResponseBase:
     header = [
-        gettext("Team"),
-        gettext("Due"),
-        gettext("Acknowledged on time"),
-        gettext("On-time rate (%)"),
-        gettext("Median time to acknowledge (hours)"),
-        gettext("Overdue now"),
+        _("Team"),
+        _("Due"),
+        _("Acknowledged on time"),
+        _("On-time rate (%)"),
+        _("Median time to acknowledge (hours)"),
+        _("Overdue now"),
     ]
     weeks = teams[0].trend if teams else []
-    header += [gettext("On-time rate (%%), week %(week)s") % {"week": week.label} for week in weeks]
+    header += [_("On-time rate (%%), week %(week)s") % {"week": week.label} for week in weeks]
     rows = (
         [
             t.name,
@@ -75,13 +56,13 @@ def _teams_csv(teams: list[selectors.TeamRow]) -> _ResponseBase:
     return _csv_response("teams", header, rows)
 
 
-def _campaigns_csv(campaigns: list[selectors.CampaignRow]) -> _ResponseBase:
+def _campaigns_csv(campaigns: list[selectors.CampaignRow]) -> HttpResponseBase:
     header = [
-        gettext("Campaign"),
-        gettext("Channel"),
-        gettext("Launch date"),
-        gettext("Teams pending"),
-        gettext("Teams"),
+        _("Campaign"),
+        _("Channel"),
+        _("Launch date"),
+        _("Teams pending"),
+        _("Teams"),
     ]
     rows = (
         [
@@ -98,13 +79,13 @@ def _campaigns_csv(campaigns: list[selectors.CampaignRow]) -> _ResponseBase:
 
 @require_GET
 @vary_on_headers("HX-Request")
-def overview(request: _Request) -> _ResponseBase:
+def overview(request: HttpRequest) -> HttpResponseBase:
     """The managers' overview: headline figures, per team, per campaign; or one table as CSV
     (`?format=csv&table=teams|campaigns`), with the same filters."""
     scope = selectors.dashboard_scope(user=request.user)
     remember_dashboard_access(request, allowed=scope is not None)
     if scope is None:
-        raise _Forbidden(gettext("Only managers and team leads can see the dashboard."))
+        raise PermissionDenied(_("Only managers and team leads can see the dashboard."))
     form = OverviewForm(request.GET, scope=scope)
     form.is_valid()  # invalid fields are shown and fall back to their defaults
     now = timezone.now()
@@ -128,8 +109,8 @@ def overview(request: _Request) -> _ResponseBase:
             scope=scope, filters=filters, now=now, teams=teams
         ),
         "teams": teams,
-        "teams_chart": bar_chart(
-            title=gettext("On-time acknowledgement rate per team"),
+        "teams_chart": charts.bar_chart(
+            title=_("On-time acknowledgement rate per team"),
             bars=[
                 (t.name, None if t.on_time_rate is None else round(100 * t.on_time_rate))
                 for t in teams
@@ -138,9 +119,8 @@ def overview(request: _Request) -> _ResponseBase:
         "team_rows": [
             (
                 t,
-                sparkline(
-                    title=gettext("%(team)s: acknowledged on time, last 12 weeks")
-                    % {"team": t.name},
+                charts.sparkline(
+                    title=_("%(team)s: acknowledged on time, last 12 weeks") % {"team": t.name},
                     points=[(week.short_label, week.rate) for week in t.trend],
                 ),
             )
@@ -153,27 +133,12 @@ def overview(request: _Request) -> _ResponseBase:
         "campaign_rows": selectors.CAMPAIGN_ROWS,
     }
     template = "dashboards/overview.html"
-    if _wants_fragment(request):
+    if wants_fragment(request):
         template += "#figures"
-    return _render(request, template, context)
+    return render(request, template, context)
 
 
 # --- team drill-down and nudges ------------------------------------------------------
-# Appended as one block so the overview views above can evolve independently.
-
-from django.contrib import messages  # noqa: E402
-from django.core.exceptions import PermissionDenied  # noqa: E402
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest  # noqa: E402
-from django.http.response import HttpResponseBase  # noqa: E402
-from django.shortcuts import get_object_or_404, redirect, render  # noqa: E402
-from django.utils.translation import gettext as _  # noqa: E402
-from django.views.decorators.http import require_POST  # noqa: E402
-
-from campaigns.services import stakeholder_nudge  # noqa: E402
-from core.errors import DomainError, PermissionRefused  # noqa: E402
-from core.htmx import wants_fragment  # noqa: E402
-from dashboards import charts, drilldown  # noqa: E402
-from teams.models import Team  # noqa: E402
 
 
 def _viewable_team(request: HttpRequest, slug: str) -> Team:

@@ -380,17 +380,25 @@ def send_digest(recipient: Any, notifications: Sequence[Notification]) -> None:
         ) % {"count": len(items)}
         text = render_to_string("notifications/email/digest.txt", context)
         html = render_to_string("notifications/email/digest.html", context)
+    _send_summary(recipient, subject=subject, text=text, html=html, unsubscribe=preferences_url)
+
+
+def _send_summary(recipient: Any, *, subject: str, text: str, html: str, unsubscribe: str) -> None:
+    """Send one of the summary e-mails (digest, week ahead): automatic, with a link to the
+    preferences that turn it off. Raises DeliveryError, transient or not."""
     email = EmailMultiAlternatives(
         subject=subject,
         body=text,
         to=[recipient.email],
-        headers={"List-Unsubscribe": f"<{preferences_url}>", "Auto-Submitted": "auto-generated"},
+        headers={"List-Unsubscribe": f"<{unsubscribe}>", "Auto-Submitted": "auto-generated"},
     )
     email.attach_alternative(html, "text/html")
     try:
         email.send()
     except _SMTP_ERRORS as exc:
         raise _smtp_error(exc) from exc
+    except ValueError as exc:  # a header Django refuses (a newline in the address, say)
+        raise DeliveryError(f"invalid message: {exc}", transient=False) from exc
 
 
 def _feed_url() -> str:
@@ -441,16 +449,4 @@ def send_week_ahead(recipient: Any, sections: Sequence[dict[str, Any]]) -> None:
         ) % {"count": count}
         text = render_to_string("notifications/email/week_ahead.txt", context)
         html = render_to_string("notifications/email/week_ahead.html", context)
-    email = EmailMultiAlternatives(
-        subject=subject,
-        body=text,
-        to=[recipient.email],
-        headers={"List-Unsubscribe": f"<{preferences_url}>", "Auto-Submitted": "auto-generated"},
-    )
-    email.attach_alternative(html, "text/html")
-    try:
-        email.send()
-    except _SMTP_ERRORS as exc:
-        raise _smtp_error(exc) from exc
-    except ValueError as exc:
-        raise DeliveryError(f"invalid message: {exc}", transient=False) from exc
+    _send_summary(recipient, subject=subject, text=text, html=html, unsubscribe=preferences_url)
