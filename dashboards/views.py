@@ -172,7 +172,7 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     context = {
         "team": team,
         "pending": pending,
-        "is_later_page": bool(cursor),
+        "is_later_page": bool(cursor) and not pending.restarted,
         "trend": trend,
         "has_trend": any(week.due for week in trend),
         "trend_chart": chart,

@@ -301,3 +301,12 @@ def test_pending_keyset_survives_ties_and_equal_due_dates(team):
                 break
             cursor = page.next_cursor
         assert titles == expected, size
+
+
+def test_an_unreadable_cursor_without_javascript_is_simply_the_first_page(client, team):
+    MembershipFactory(team=team)
+    announced_campaign(teams=[team], title="Seule")
+    client.force_login(make_manager())
+    html = client.get(f"{url(team)}?after=tampered").content.decode()
+    assert "Seule" in html
+    assert "Back to the most urgent" not in html
