@@ -240,6 +240,8 @@ class CampaignRow:
     campaign: Campaign
     pending: int
     teams: list[TeamProgress] = field(default_factory=list)
+    # Went out while teams were still uninformed: only a manager's override can close it.
+    launched_uninformed: bool = False
 
 
 def _acknowledged_q() -> Q:
@@ -521,5 +523,12 @@ def dashboard_campaigns(
     for campaign in campaigns:
         bars = bars_by_campaign[campaign.pk]
         pending = sum(not bar.is_acknowledged for bar in bars)
-        result.append(CampaignRow(campaign=campaign, pending=pending, teams=bars))
+        result.append(
+            CampaignRow(
+                campaign=campaign,
+                pending=pending,
+                teams=bars,
+                launched_uninformed=bool(pending) and campaign.launch_at <= now,
+            )
+        )
     return result

@@ -195,6 +195,25 @@ def test_overrides_are_listed_with_their_reason(client, world):
     assert manager.display_name in html
 
 
+def test_launched_campaigns_with_uninformed_teams_offer_the_override_to_managers(client, world):
+    """c4 launched at T0 + 1 day and Delta never acknowledged: blocked, and only a
+    manager may close it by override."""
+    client.force_login(make_manager())
+    rows = {row.campaign: row for row in client.get(URL).context["campaigns"]}
+    assert rows[world.c4].launched_uninformed
+    assert not rows[world.c1].launched_uninformed  # every team acknowledged
+    html = client.get(URL).content.decode()
+    override_link = f'href="/campaigns/{world.c4.pk}/#override-details"'
+    assert override_link in html
+    assert "Launched, 1 team not informed" in html
+
+    delta_lead = MembershipFactory(team=world.delta, role=Membership.Role.LEAD).user
+    client.force_login(delta_lead)
+    html = client.get(URL).content.decode()
+    assert "Launched, 1 team not informed" in html  # the lead sees the problem…
+    assert "#override-details" not in html  # …but closing it is a manager's call
+
+
 def test_csv_is_safe_from_formula_injection(client, traveller):
     announced_campaign(
         title='=HYPERLINK("http://evil")',
