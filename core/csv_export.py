@@ -4,6 +4,7 @@ import csv
 from collections.abc import Iterable, Iterator, Sequence
 
 from django.http import StreamingHttpResponse
+from django.utils import timezone, translation
 
 # A spreadsheet runs a cell starting with one of these as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -26,14 +27,21 @@ def csv_download(
     filename: str, header: Sequence[str], rows: Iterable[Sequence[object]]
 ) -> StreamingHttpResponse:
     """A streamed CSV attachment: a byte-order mark (so Excel reads accents as UTF-8),
-    the header, then every row with each cell made safe."""
+    the header, then every row with each cell made safe, in the reader's language and
+    time zone. `rows` may be a generator: it is consumed as the response streams."""
+
+    # The rows are produced while the response streams, after the view and the
+    # middleware that set the reader's language and time zone have returned: carry both.
+    language = translation.get_language()
+    tz = timezone.get_current_timezone()
 
     def lines() -> Iterator[str]:
-        writer = csv.writer(_Echo())
-        yield "\ufeff"
-        yield writer.writerow(header)
-        for row in rows:
-            yield writer.writerow([csv_safe(value) for value in row])
+        with translation.override(language), timezone.override(tz):
+            writer = csv.writer(_Echo())
+            yield "\ufeff"
+            yield writer.writerow(header)
+            for row in rows:
+                yield writer.writerow([csv_safe(value) for value in row])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

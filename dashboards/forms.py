@@ -11,6 +11,8 @@ from campaigns.models import Campaign
 from dashboards import selectors
 from teams.models import Team
 
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
 
 class OverviewForm(forms.Form):
     period = forms.ChoiceField(
@@ -50,12 +52,30 @@ class OverviewForm(forms.Form):
         # A lead can only pick among their own teams.
         self.fields["team"].queryset = selectors.teams_in_scope(scope=scope)
 
+    def clean_date_from(self) -> date | None:
+        return self._within_supported_years(self.cleaned_data.get("date_from"))
+
+    def clean_date_to(self) -> date | None:
+        return self._within_supported_years(self.cleaned_data.get("date_to"))
+
+    @staticmethod
+    def _within_supported_years(day: date | None) -> date | None:
+        # The same bounds as campaign dates; and 9999-12-31 has no "next day" to end on.
+        if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise forms.ValidationError(
+                _("Choose a date between %(first)s and %(last)s.")
+                % {"first": FIRST_YEAR, "last": LAST_YEAR}
+            )
+        return day
+
     def clean(self) -> dict:
         data = super().clean()
-        if data.get("period") == selectors.CUSTOM and not (
-            data.get("date_from") and data.get("date_to")
-        ):
-            self.add_error("date_from", _("Give both dates for a custom period."))
+        first, last = data.get("date_from"), data.get("date_to")
+        if data.get("period") == selectors.CUSTOM and not (first and last):
+            if "date_from" not in self.errors and "date_to" not in self.errors:
+                self.add_error("date_from", _("Give both dates for a custom period."))
+        elif first and last and first > last:
+            self.add_error("date_to", _("The end date must be on or after the start date."))
         return data
 
     def to_filters(self, *, today: date, tz: tzinfo) -> selectors.DashboardFilters:

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("core.urls")),
+    path("accounts/profile/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("feed/", include("campaigns.feed_urls")),

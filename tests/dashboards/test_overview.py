@@ -137,6 +137,35 @@ def test_custom_period_without_dates_falls_back_with_an_error(client, world):
     assert response.context["filters"].period.last == NOW.date()
 
 
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"date_from": "0001-01-01", "date_to": "2026-03-01"}, "between 1900 and 2999"),
+        ({"date_from": "2026-03-01", "date_to": "9999-12-31"}, "between 1900 and 2999"),
+        ({"date_from": "2026-03-05", "date_to": "2026-03-01"}, "on or after the start date"),
+        ({"date_from": "not a date", "date_to": "2026-03-01"}, "Enter a valid date"),
+    ],
+)
+def test_bad_custom_dates_are_explained_in_the_fragment_htmx_swaps(client, world, params, message):
+    client.force_login(make_manager())
+    query = {"period": "custom", **params}
+    fragment = client.get(URL, query, headers={"HX-Request": "true"})
+    html = fragment.content.decode()
+    assert fragment.status_code == 200
+    assert 'class="dash-filter-errors" role="alert"' in html  # inside the swapped part
+    assert message in html
+    assert fragment.context["filters"].period.last == NOW.date()  # the default period
+    csv_export = client.get(URL, {**query, "format": "csv", "table": "teams"})
+    assert csv_export.status_code == 200
+
+
+def test_a_corrected_filter_clears_its_message(client, world):
+    client.force_login(make_manager())
+    good = {"period": "custom", "date_from": "2026-03-01", "date_to": "2026-03-07"}
+    html = client.get(URL, good, headers={"HX-Request": "true"}).content.decode()
+    assert "dash-filter-errors" not in html
+
+
 def read_csv(response) -> list[list[str]]:
     text = b"".join(response.streaming_content).decode()
     assert text.startswith("\ufeff")  # so Excel reads "clientèle" as UTF-8
@@ -203,15 +232,34 @@ def test_launched_campaigns_with_uninformed_teams_offer_the_override_to_managers
     assert rows[world.c4].launched_uninformed
     assert not rows[world.c1].launched_uninformed  # every team acknowledged
     html = client.get(URL).content.decode()
-    override_link = f'href="/campaigns/{world.c4.pk}/#override-details"'
+    override_link = f'href="/campaigns/{world.c4.pk}/?override=1#override-details"'
     assert override_link in html
     assert "Launched, 1 team not informed" in html
+    # The link lands on the override form, already open.
+    detail = client.get(f"/campaigns/{world.c4.pk}/", {"override": "1"}).content.decode()
+    assert re.search(r'<details class="override" id="override-details"[^>]* open>', detail)
 
     delta_lead = MembershipFactory(team=world.delta, role=Membership.Role.LEAD).user
     client.force_login(delta_lead)
     html = client.get(URL).content.decode()
     assert "Launched, 1 team not informed" in html  # the lead sees the problem…
     assert "#override-details" not in html  # …but closing it is a manager's call
+
+
+def test_csv_follows_the_readers_language_and_time_zone_while_it_streams(client, world):
+    """The rows are written after the view returned: labels and times must still be in
+    the reader's language and time zone (c4 launches 3 March 2026 09:00 UTC)."""
+    manager = make_manager(language="fr", time_zone="America/New_York")
+    client.force_login(manager)
+    response = client.get(URL, {"format": "csv", "table": "campaigns", "channel": "sms"})
+    rows = read_csv(response)
+    assert rows[0][0] == "Campagne"
+    assert rows[1][1] == "SMS"
+    assert rows[1][2] == "2026-03-03 04:00"  # New York, not UTC or Paris
+
+    announced_campaign(teams=[world.alpha], channel="event", launch_at=NOW + timedelta(days=2))
+    response = client.get(URL, {"format": "csv", "table": "campaigns", "channel": "event"})
+    assert read_csv(response)[1][1] == "Événement"
 
 
 def test_csv_is_safe_from_formula_injection(client, traveller):
