@@ -1,8 +1,9 @@
 """Reads of the campaign domain; each keeps a constant number of queries."""
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import astuple, dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.core import signing
 from django.db import models
@@ -25,6 +26,8 @@ from campaigns.models import (
     launch_sort_key,
 )
 from core.db import RowValue
+from notifications.models import Kind as NotificationKind
+from notifications.models import Notification
 from teams.models import Membership, Team
 
 Status = Campaign.Status
@@ -454,3 +457,28 @@ def channel_default_team_ids(channel: str) -> list[int]:
         .order_by("team__name")
         .values_list("team_id", flat=True)
     )
+
+
+def nudge_occurrence(*, team_id: int, at: datetime) -> str:
+    """The nudge part of a reminder's dedupe key: the team and the UTC hour, so one
+    person gets at most one nudge per team, campaign version and hour."""
+    return f"nudge-{team_id}-{at.astimezone(UTC).strftime('%Y%m%d%H')}"
+
+
+def nudges_this_hour(
+    *, team_id: int, campaign_ids: Sequence[int], user_ids: Sequence[int], now: datetime
+) -> dict[tuple[int, int], datetime]:
+    """When each (campaign, person) was nudged for this team in the current UTC hour,
+    the window in which `stakeholder_nudge` refuses another one. One query."""
+    suffix = ":" + nudge_occurrence(team_id=team_id, at=now)
+    rows = Notification.objects.filter(
+        kind=NotificationKind.REMINDER,
+        campaign_id__in=campaign_ids,
+        recipient_id__in=user_ids,
+        dedupe_key__endswith=suffix,
+    ).values_list("campaign_id", "recipient_id", "created_at")
+    found: dict[tuple[int, int], datetime] = {}
+    for campaign_id, user_id, created_at in rows:
+        key = (campaign_id, user_id)
+        found[key] = min(created_at, found.get(key, created_at))
+    return found

@@ -9,7 +9,7 @@ cannot deadlock.
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -34,6 +34,7 @@ from campaigns.models import (
     Kpi,
     Stakeholder,
 )
+from campaigns.selectors import nudge_occurrence
 from core.errors import DomainError, PermissionRefused
 from notifications import services as notifications
 from notifications.models import Kind as NotificationKind
@@ -1140,7 +1141,6 @@ def stakeholder_nudge(*, actor: User, campaign_id: int, team_id: int, user_id: i
             _("This person switched off reminders on every channel: reach them another way."),
             code="reminders_off",
         )
-    hour_bucket = timezone.now().astimezone(UTC).strftime("%Y%m%d%H")
     with transaction.atomic():
         written = notifications.notifications_enqueue(
             campaign_id=campaign.pk,
@@ -1153,6 +1153,6 @@ def stakeholder_nudge(*, actor: User, campaign_id: int, team_id: int, user_id: i
                 due_at=stakeholder.due_at.isoformat() if stakeholder.due_at else None,
                 nudged_by=actor.display_name,
             ),
-            occurrence=f"nudge-{team_id}-{hour_bucket}",
+            occurrence=nudge_occurrence(team_id=team_id, at=timezone.now()),
         )
     return written > 0

@@ -259,7 +259,7 @@ def sparkline(
     for i, value in enumerate(values):
         if value is not None:
             parts.append(
-                f'<circle cx="{_number(x_at(i))}" cy="{_number(y_at(value))}" r="1.8" '
+                f'<circle cx="{_number(x_at(i))}" cy="{_number(y_at(value))}" r="2.6" '
                 f'fill="{_COLOURS[0]}"/>'
             )
     last = next((value for value in reversed(values) if value is not None), None)

@@ -16,6 +16,7 @@ from django.utils.translation import gettext
 
 from accounts.models import User
 from campaigns.models import UNDATED_SORTS_AS, Acknowledgement, Campaign, Stakeholder
+from campaigns.selectors import nudges_this_hour
 from core.db import RowValue
 from teams.models import Membership, Team
 
@@ -40,6 +41,13 @@ class PendingAcknowledgement:
     due_at: datetime | None
     is_overdue: bool
     people: list[User] = field(default_factory=list)
+    # When each of `people` was nudged in the current hour (no second nudge until the
+    # next one), by user id.
+    nudged_at: dict[int, datetime] = field(default_factory=dict)
+
+    @property
+    def people_and_nudges(self) -> list[tuple[User, datetime | None]]:
+        return [(person, self.nudged_at.get(person.pk)) for person in self.people]
 
 
 @dataclass(frozen=True)
@@ -91,8 +99,9 @@ def team_pending_acknowledgements(
 ) -> PendingPage:
     """One page of the team's pending and late acknowledgements, most urgent first (due
     date, then launch), each with the active members who have not acknowledged the
-    current version; plus how many are pending and overdue in all. Four queries, whatever
-    the page: a keyset on (due date, launch date, id) rather than an OFFSET."""
+    current version and when they were nudged this hour; plus how many are pending and
+    overdue in all. Five queries, whatever the page: a keyset on (due date, launch date,
+    id) rather than an OFFSET."""
     now = now or timezone.now()
     page_size = page_size or PENDING_PAGE_SIZE
     version = F("campaign__version")
@@ -133,18 +142,31 @@ def team_pending_acknowledgements(
             version=F("stakeholder__campaign__version"),
         ).values_list("stakeholder_id", "user_id")
     )
+    nudged = nudges_this_hour(
+        team_id=team.pk,
+        campaign_ids=[stakeholder.campaign_id for stakeholder in stakeholders],
+        user_ids=[member.pk for member in members],
+        now=now,
+    )
     # An any-member team that owes the version has no acknowledgement of it, so every
     # member is listed; an every-member team lists those still missing.
-    rows = [
-        PendingAcknowledgement(
-            stakeholder=stakeholder,
-            campaign=stakeholder.campaign,
-            due_at=stakeholder.due_at,
-            is_overdue=stakeholder.due_at is not None and stakeholder.due_at <= now,
-            people=[m for m in members if (stakeholder.pk, m.pk) not in acknowledged],
+    rows = []
+    for stakeholder in stakeholders:
+        people = [m for m in members if (stakeholder.pk, m.pk) not in acknowledged]
+        rows.append(
+            PendingAcknowledgement(
+                stakeholder=stakeholder,
+                campaign=stakeholder.campaign,
+                due_at=stakeholder.due_at,
+                is_overdue=stakeholder.due_at is not None and stakeholder.due_at <= now,
+                people=people,
+                nudged_at={
+                    person.pk: nudged[(stakeholder.campaign_id, person.pk)]
+                    for person in people
+                    if (stakeholder.campaign_id, person.pk) in nudged
+                },
+            )
         )
-        for stakeholder in stakeholders
-    ]
     return PendingPage(
         rows=rows,
         next_cursor=_pending_cursor_write(rows[-1]) if has_more else None,

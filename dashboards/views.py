@@ -207,6 +207,7 @@ def team_nudge(request: HttpRequest, slug: str) -> HttpResponseBase:
             "person_id": user_id,
             "state": state,
             "message": message,
+            "nudged_at": timezone.now() if state == "nudged" else None,
         }
         return render(request, "dashboards/partials/nudge.html", context)
     if state == "nudged":

@@ -34,7 +34,12 @@ def test_pages_have_no_wcag_aa_violations(browser_page, live_server):
             f"/campaigns/{campaign.pk}/",
             "/campaigns/calendar/",
         ],
-        "advisor@example.com": ["/feed/", "/notifications/", "/notifications/preferences/"],
+        "advisor@example.com": [
+            "/feed/",
+            "/notifications/",
+            "/notifications/preferences/",
+            "/accounts/profile/",
+        ],
         "manager@example.com": ["/dashboard/", "/dashboard/teams/conseillers-clientele/"],
     }
     page = browser_page

@@ -1,3 +1,4 @@
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -131,3 +132,26 @@ def test_a_person_with_reminders_off_everywhere_is_not_reported_as_already_nudge
     html = response.content.decode()
     assert "switched off reminders on every channel" in html
     assert "Already nudged" not in html
+
+
+def test_the_team_page_remembers_who_was_nudged_this_hour(setting, client):
+    manager = make_manager()
+    slow, team, campaign = setting["slow"], setting["team"], setting["campaign"]
+    client.force_login(manager)
+    page_url = f"/dashboard/teams/{team.slug}/"
+
+    def slow_cell(html: str) -> str:
+        pattern = rf'<span class="nudge" id="nudge-{campaign.pk}-{slow.pk}"[^>]*>(.*?)</span>'
+        return re.search(pattern, html, re.DOTALL).group(1)
+
+    with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
+        assert nudge(manager, setting) is True
+        after_cell = slow_cell(client.get(page_url).content.decode())
+    assert "Nudged</button>" in after_cell
+    assert "again from the next hour" in after_cell
+    assert 'name="user"' not in after_cell  # no Nudge form for Slow this hour
+
+    with time_machine.travel(NOW + timedelta(hours=1), tick=False):
+        after_cell = slow_cell(client.get(page_url).content.decode())
+    assert "Nudged</button>" not in after_cell  # a new hour: Nudge again
+    assert 'name="user"' in after_cell
