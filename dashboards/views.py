@@ -33,7 +33,7 @@ def _hours(seconds: float | None) -> str:
 def _teams_csv(teams: list[selectors.TeamRow]) -> HttpResponseBase:
     header = [
         _("Team"),
-        _("Due"),
+        _("Acknowledgements due"),
         _("Acknowledged on time"),
         _("On-time rate (%)"),
         _("Median time to acknowledge (hours)"),

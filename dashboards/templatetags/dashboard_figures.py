@@ -14,9 +14,11 @@ def duration(seconds: float | None) -> str:
         return "–"
     if seconds < 3600:
         return _("%(n)s min") % {"n": number_format(round(seconds / 60))}
+    # Rounded here: number_format cuts extra decimals off, so 23.75 h would read 23.7
+    # on the page and 23.8 in the CSV.
     if seconds < 2 * 86400:
-        return _("%(n)s h") % {"n": number_format(seconds / 3600, 1)}
-    return _("%(n)s d") % {"n": number_format(seconds / 86400, 1)}
+        return _("%(n)s h") % {"n": number_format(round(seconds / 3600, 1), 1)}
+    return _("%(n)s d") % {"n": number_format(round(seconds / 86400, 1), 1)}
 
 
 @register.filter

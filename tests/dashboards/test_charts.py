@@ -112,3 +112,12 @@ def test_sparkline_names_every_value_and_breaks_at_gaps():
     assert html.count("<circle") == 3
     assert html.endswith('font-size="11">100%</text></svg>')
     svg_of(html)  # well-formed XML
+
+
+def test_durations_round_like_the_csv():
+    from dashboards.templatetags.dashboard_figures import duration
+
+    assert duration(23.75 * 3600) == "23.8 h"  # not cut to 23.7
+    assert duration(2.26 * 86400) == "2.3 d"
+    assert duration(90) == "2 min"
+    assert duration(None) == "–"
