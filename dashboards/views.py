@@ -208,6 +208,7 @@ def team_nudge(request: HttpRequest, slug: str) -> HttpResponseBase:
             "state": state,
             "message": message,
             "nudged_at": timezone.now() if state == "nudged" else None,
+            "focus": True,
         }
         return render(request, "dashboards/partials/nudge.html", context)
     if state == "nudged":

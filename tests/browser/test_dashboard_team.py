@@ -79,10 +79,12 @@ def test_manager_filters_the_dashboard_opens_a_team_and_nudges(browser_page, liv
     page.locator(f"#dash-team-{ventes.pk}").get_by_role("link", name="Ventes").click()
     page.wait_for_url(f"{live_server.url}/dashboard/teams/ventes/")
     expect(page.locator("#pending-totals")).to_contain_text("1 campaign waits")
-    page.locator(f"#nudge-{greeting.pk}-{paul.pk}").get_by_role("button", name="Nudge").click()
-    expect(
-        page.locator(f"#nudge-{greeting.pk}-{paul.pk}").get_by_role("button", name="Nudged")
-    ).to_be_visible()
+    # By keyboard: focus the Nudge button, press Enter; focus lands on the answer.
+    page.locator(f"#nudge-{greeting.pk}-{paul.pk}").get_by_role("button", name="Nudge").focus()
+    page.keyboard.press("Enter")
+    answer = page.locator(f"#nudge-{greeting.pk}-{paul.pk}")
+    expect(answer.get_by_role("button", name="Nudged")).to_be_visible()
+    expect(answer).to_be_focused()
 
     # The nudge is real: Paul has a reminder in his outbox.
     reminders = Notification.objects.filter(recipient=paul, campaign=greeting, kind=Kind.REMINDER)
