@@ -10,15 +10,19 @@ from django.views.decorators.http import require_http_methods
 
 from accounts import services
 from accounts.forms import ProfileForm
+from accounts.models import User
 
 
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
-    form = ProfileForm(request.POST or None, instance=request.user)
+    # A copy: a half-valid form writes its valid fields onto its instance, and
+    # request.user must keep showing what is saved (the menu, Content-Language).
+    own_account = User.objects.get(pk=request.user.pk)
+    form = ProfileForm(request.POST or None, instance=own_account)
     if request.method == "POST" and form.is_valid():
         try:
             user = services.profile_update(
-                user=request.user, data=services.ProfileInput(**form.cleaned_data)
+                user=own_account, data=services.ProfileInput(**form.cleaned_data)
             )
         except ValidationError as error:
             for field, problems in error.message_dict.items():

@@ -144,7 +144,7 @@ def team_pending_acknowledgements(
     )
     nudged = nudges_this_hour(
         team_id=team.pk,
-        campaign_ids=[stakeholder.campaign_id for stakeholder in stakeholders],
+        campaign_versions={s.campaign_id: s.campaign.version for s in stakeholders},
         user_ids=[member.pk for member in members],
         now=now,
     )

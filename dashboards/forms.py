@@ -70,11 +70,13 @@ class OverviewForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
+        if data.get("period") != selectors.CUSTOM:
+            return data  # dates left in the URL play no part: no message about them
         first, last = data.get("date_from"), data.get("date_to")
-        if data.get("period") == selectors.CUSTOM and not (first and last):
+        if not (first and last):
             if "date_from" not in self.errors and "date_to" not in self.errors:
                 self.add_error("date_from", _("Give both dates for a custom period."))
-        elif first and last and first > last:
+        elif first > last:
             self.add_error("date_to", _("The end date must be on or after the start date."))
         return data
 

@@ -48,9 +48,11 @@ PERSON_CHANNELS = (Channel.IN_APP, Channel.EMAIL)
 _BULK_BATCH = 1000
 
 
-def _dedupe_key(
+def dedupe_key(
     campaign_id: int, version: int, kind: str, addressee: str, channel: str, occurrence: str
 ) -> str:
+    """The outbox row's unique key: one row per event, addressee and channel. Callers
+    that ask "was this already sent?" build the same key and look it up by its index."""
     key = f"{campaign_id}:{version}:{kind}:{addressee}:{channel}"
     return f"{key}:{occurrence}" if occurrence else key
 
@@ -114,7 +116,7 @@ def notifications_enqueue(
                     status=status,
                     sent_at=now if status == Status.SENT else None,
                     next_attempt_at=now,
-                    dedupe_key=_dedupe_key(
+                    dedupe_key=dedupe_key(
                         campaign_id, campaign_version, kind, f"u{user_id}", channel, occurrence
                     ),
                 )
@@ -129,7 +131,7 @@ def notifications_enqueue(
                 kind=kind,
                 channel=Channel.WEBHOOK,
                 next_attempt_at=now,
-                dedupe_key=_dedupe_key(
+                dedupe_key=dedupe_key(
                     campaign_id, campaign_version, kind, f"t{team_id}", Channel.WEBHOOK, occurrence
                 ),
             )

@@ -19,3 +19,23 @@ def test_download_streams_a_bom_the_header_and_safe_rows():
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
     assert rows == [["Title", "Team"], ["'=HYPERLINK()", "Clientèle"]]
+
+
+def test_rows_are_written_in_the_language_and_time_zone_of_the_request():
+    """The rows are produced while the response streams, after the view (and the
+    middleware's translation.override) returned."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone, translation
+    from django.utils.translation import gettext
+
+    launch = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+
+    def rows():
+        yield [gettext("Event"), timezone.localtime(launch).strftime("%H:%M")]
+
+    with translation.override("fr"), timezone.override(ZoneInfo("America/New_York")):
+        response = csv_download("x.csv", ["a", "b"], rows())
+    text = b"".join(response.streaming_content).decode()
+    assert text.splitlines()[1] == "Événement,04:00"

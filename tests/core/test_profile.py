@@ -57,3 +57,35 @@ def test_the_service_refuses_an_unknown_time_zone():
 
 def test_anonymous_people_are_sent_to_log_in(client):
     assert client.get(URL).status_code == 302
+
+
+def test_only_name_language_and_time_zone_can_be_changed(client):
+    person = UserFactory(email="alice@example.test", language="en")
+    client.force_login(person)
+    client.post(
+        URL,
+        {
+            "full_name": "Alice",
+            "language": "fr",
+            "time_zone": "Europe/Paris",
+            "email": "boss@example.test",
+            "is_staff": "on",
+            "is_superuser": "on",
+        },
+    )
+    person.refresh_from_db()
+    assert person.language == "fr"
+    assert (person.email, person.is_staff, person.is_superuser) == (
+        "alice@example.test",
+        False,
+        False,
+    )
+
+
+def test_a_half_valid_form_does_not_change_the_page_around_it(client):
+    person = UserFactory(full_name="Alice", language="en", time_zone="Europe/Paris")
+    client.force_login(person)
+    response = client.post(URL, {"full_name": "Mallory", "language": "fr", "time_zone": "Mars"})
+    assert response["Content-Language"] == "en"  # still the saved language
+    html = response.content.decode()
+    assert "<summary>Alice</summary>" in html  # the menu shows the saved name

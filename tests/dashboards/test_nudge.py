@@ -155,3 +155,23 @@ def test_the_team_page_remembers_who_was_nudged_this_hour(setting, client):
         after_cell = slow_cell(client.get(page_url).content.decode())
     assert "Nudged</button>" not in after_cell  # a new hour: Nudge again
     assert 'name="user"' in after_cell
+
+
+def test_a_new_version_can_be_nudged_again_and_the_page_says_so(setting, client):
+    """The hour rule is per campaign version: after a material change, the page offers
+    Nudge again exactly when the service would send one."""
+    from django.db.models import F
+
+    from campaigns.models import Campaign
+
+    manager = make_manager()
+    slow, team, campaign = setting["slow"], setting["team"], setting["campaign"]
+    client.force_login(manager)
+    with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
+        assert nudge(manager, setting) is True
+        Campaign.objects.filter(pk=campaign.pk).update(version=F("version") + 1)
+        html = client.get(f"/dashboard/teams/{team.slug}/").content.decode()
+        pattern = rf'<span class="nudge" id="nudge-{campaign.pk}-{slow.pk}"[^>]*>(.*?)</span>'
+        cell = re.search(pattern, html, re.DOTALL).group(1)
+        assert 'name="user"' in cell  # a Nudge form, not "Nudged"
+        assert nudge(manager, setting) is True

@@ -161,8 +161,15 @@ def test_bad_custom_dates_are_explained_in_the_fragment_htmx_swaps(client, world
 
 def test_a_corrected_filter_clears_its_message(client, world):
     client.force_login(make_manager())
+    bad = {"period": "custom", "date_from": "2026-03-07", "date_to": "2026-03-01"}
+    html = client.get(URL, bad, headers={"HX-Request": "true"}).content.decode()
+    assert "dash-filter-errors" in html
     good = {"period": "custom", "date_from": "2026-03-01", "date_to": "2026-03-07"}
     html = client.get(URL, good, headers={"HX-Request": "true"}).content.decode()
+    assert "dash-filter-errors" not in html
+    # Dates left in the URL after choosing another period are not complained about.
+    other = {**bad, "period": "week"}
+    html = client.get(URL, other, headers={"HX-Request": "true"}).content.decode()
     assert "dash-filter-errors" not in html
 
 
