@@ -169,6 +169,26 @@ class Kpi(models.Model):
         return self.name
 
 
+def stakeholder_pending_q() -> Q:
+    """A stakeholder row whose team owes its campaign's current version: never
+    acknowledged, or acknowledged a version before a material change. The one rule the
+    reminders, the dashboard figures and the team page all count by."""
+    return Q(acknowledged_version__isnull=True) | ~Q(acknowledged_version=F("campaign__version"))
+
+
+def stakeholder_overdue_q(now: datetime) -> Q:
+    """Pending on an announced campaign whose due date is at or before `now`."""
+    return Q(campaign__status=Campaign.Status.ANNOUNCED, due_at__lte=now) & stakeholder_pending_q()
+
+
+class StakeholderQuerySet(models.QuerySet["Stakeholder"]):
+    def pending(self) -> "StakeholderQuerySet":
+        return self.filter(stakeholder_pending_q())
+
+    def overdue(self, now: datetime) -> "StakeholderQuerySet":
+        return self.filter(stakeholder_overdue_q(now))
+
+
 class Stakeholder(models.Model):
     """A team concerned by a campaign, and whether it has acknowledged the current version."""
 
@@ -185,6 +205,8 @@ class Stakeholder(models.Model):
     # with something left to send, so its work does not grow with every late team.
     reminded_version = models.PositiveIntegerField(null=True, blank=True)
     escalated_version = models.PositiveIntegerField(null=True, blank=True)
+
+    objects = StakeholderQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("stakeholder team")

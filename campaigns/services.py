@@ -711,7 +711,7 @@ def campaigns_send_due_reminders_and_escalations(*, now: datetime | None = None)
     not_escalated = Q(escalated_version__isnull=True) | ~Q(escalated_version=version)
     candidates = (
         Stakeholder.objects.filter(campaign__status=Status.ANNOUNCED, due_at__isnull=False)
-        .filter(Q(acknowledged_version__isnull=True) | ~Q(acknowledged_version=version))
+        .pending()
         .filter(
             (Q(due_at__lte=now) & not_escalated)
             | (

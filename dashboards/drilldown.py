@@ -1,35 +1,43 @@
-"""Reads for the team drill-down page: what the team owes, who owes it, and its trend.
+"""Reads for the team drill-down page: what the team owes, who owes it, and its trend
+(the weekly figures themselves are the overview's, in dashboards.selectors).
 
 Every function here runs a fixed number of queries, whatever the number of campaigns
 or people.
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 from django.core import signing
-from django.db.models import Count, DateTimeField, F, Q, QuerySet, Value
-from django.db.models.functions import Coalesce, TruncWeek
+from django.db.models import Count, DateTimeField, F, Value
+from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThan
 from django.utils import timezone
-from django.utils.translation import gettext
 
 from accounts.models import User
-from campaigns.models import UNDATED_SORTS_AS, Acknowledgement, Campaign, Stakeholder
+from campaigns.models import (
+    UNDATED_SORTS_AS,
+    Acknowledgement,
+    Campaign,
+    Stakeholder,
+    stakeholder_overdue_q,
+)
 from campaigns.selectors import nudges_this_hour
 from core.db import RowValue
+from dashboards.selectors import (
+    TREND_WEEKS,
+    WeekRate,
+    dashboard_scope,
+    empty_weeks,
+    weekly_on_time_by_team,
+)
 from teams.models import Membership, Team
-
-TREND_WEEKS = 12
 
 
 def team_can_view(*, user: User, team: Team) -> bool:
-    """Managers see every team; a lead sees their own team."""
-    if not user.is_active:
-        return False
-    if user.has_perm("campaigns.view_dashboard"):
-        return True
-    return Membership.objects.filter(team=team, user=user, role=Membership.Role.LEAD).exists()
+    """The overview's rule for one team: managers see every team, leads their own."""
+    scope = dashboard_scope(user=user)
+    return scope is not None and (scope.is_everything or team.pk in scope.team_ids)
 
 
 @dataclass
@@ -104,11 +112,12 @@ def team_pending_acknowledgements(
     id) rather than an OFFSET."""
     now = now or timezone.now()
     page_size = page_size or PENDING_PAGE_SIZE
-    version = F("campaign__version")
     pending = Stakeholder.objects.filter(
         team=team, campaign__status=Campaign.Status.ANNOUNCED
-    ).filter(Q(acknowledged_version__isnull=True) | ~Q(acknowledged_version=version))
-    totals = pending.aggregate(total=Count("pk"), overdue=Count("pk", filter=Q(due_at__lte=now)))
+    ).pending()
+    totals = pending.aggregate(
+        total=Count("pk"), overdue=Count("pk", filter=stakeholder_overdue_q(now))
+    )
     due_key = Coalesce("due_at", Value(UNDATED_SORTS_AS, output_field=DateTimeField()))
     page = pending.alias(due_key=due_key)
     position = _pending_cursor_read(cursor)
@@ -176,30 +185,6 @@ def team_pending_acknowledgements(
     )
 
 
-@dataclass(frozen=True)
-class WeekRate:
-    """On-time acknowledgement rate of one ISO week; `rate` is None when nothing was due."""
-
-    monday: date
-    due: int
-    on_time: int
-
-    @property
-    def rate(self) -> int | None:
-        return round(100 * self.on_time / self.due) if self.due else None
-
-    @property
-    def label(self) -> str:
-        year, week, _weekday = self.monday.isocalendar()
-        # Translators: an ISO week, "2026-W48"; French writes "2026-S48".
-        return gettext("%(year)s-W%(week)02d") % {"year": year, "week": week}
-
-    @property
-    def short_label(self) -> str:
-        # Translators: a week number on a chart axis, "W48"; French writes "S48".
-        return gettext("W%(week)02d") % {"week": self.monday.isocalendar()[1]}
-
-
 def team_weekly_trend(
     *, team: Team, now: datetime | None = None, weeks: int = TREND_WEEKS
 ) -> list[WeekRate]:
@@ -211,56 +196,3 @@ def team_weekly_trend(
     return weekly_on_time_by_team(rows, now=now, weeks=weeks).get(team.pk) or empty_weeks(
         now=now, weeks=weeks
     )
-
-
-def weekly_on_time_by_team(
-    rows: QuerySet[Stakeholder], *, now: datetime | None = None, weeks: int = TREND_WEEKS
-) -> dict[int, list[WeekRate]]:
-    """`team_weekly_trend` for every team among `rows` at once: one query grouped by team
-    and week, whatever the number of teams. Teams with nothing due get no entry."""
-    now = now or timezone.now()
-    tz = timezone.get_current_timezone()
-    mondays = _mondays(now=now, weeks=weeks)
-    start = datetime.combine(mondays[0], datetime.min.time(), tzinfo=tz)
-    on_time = Q(
-        acknowledged_version=F("campaign__version"),
-        acknowledged_at__isnull=False,
-        acknowledged_at__lte=F("due_at"),
-    )
-    grouped = (
-        rows.filter(
-            campaign__status__in=[Campaign.Status.ANNOUNCED, Campaign.Status.DONE],
-            due_at__gte=start,
-            due_at__lte=now,
-        )
-        .annotate(week=TruncWeek("due_at", tzinfo=tz))
-        .values("team_id", "week")
-        .annotate(due=Count("pk"), on_time=Count("pk", filter=on_time))
-        .order_by()
-    )
-    found: dict[int, dict[date, WeekRate]] = {}
-    for row in grouped:
-        monday = _as_date(row["week"])
-        found.setdefault(row["team_id"], {})[monday] = WeekRate(
-            monday=monday, due=row["due"], on_time=row["on_time"]
-        )
-    return {
-        team_id: [by_week.get(monday, WeekRate(monday, 0, 0)) for monday in mondays]
-        for team_id, by_week in found.items()
-    }
-
-
-def _mondays(*, now: datetime, weeks: int) -> list[date]:
-    this_monday = timezone.localtime(now, timezone.get_current_timezone()).date()
-    this_monday -= timedelta(days=this_monday.weekday())
-    return [this_monday - timedelta(weeks=weeks - 1 - index) for index in range(weeks)]
-
-
-def empty_weeks(*, now: datetime | None, weeks: int = TREND_WEEKS) -> list[WeekRate]:
-    """The last `weeks` weeks with nothing due, for a team without history."""
-    mondays = _mondays(now=now or timezone.now(), weeks=weeks)
-    return [WeekRate(monday=monday, due=0, on_time=0) for monday in mondays]
-
-
-def _as_date(value: datetime | date) -> date:
-    return value.date() if isinstance(value, datetime) else value

@@ -37,15 +37,24 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Extract
+from django.db.models.functions import Coalesce, Extract, TruncWeek
+from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.models import User
-from campaigns.models import Acknowledgement, Campaign, CampaignEvent, Stakeholder
-from dashboards.drilldown import WeekRate, empty_weeks, weekly_on_time_by_team
+from campaigns.models import (
+    Acknowledgement,
+    Campaign,
+    CampaignEvent,
+    Stakeholder,
+    StakeholderQuerySet,
+    stakeholder_pending_q,
+)
 from teams.models import Membership, Team
 
 DASHBOARD_PERMISSION = "campaigns.view_dashboard"
 CAMPAIGN_ROWS = 25
+TREND_WEEKS = 12
 OVERRIDE_ROWS = 10
 # Cancelled campaigns never went out: they count nowhere.
 COUNTED_STATUSES = (Campaign.Status.ANNOUNCED, Campaign.Status.DONE)
@@ -121,11 +130,7 @@ def dashboard_scope(*, user: User | AnonymousUser) -> Scope | None:
 
 
 def user_can_view_dashboard(*, user: User | AnonymousUser) -> bool:
-    if not user.is_authenticated:
-        return False
-    if user.has_perm(DASHBOARD_PERMISSION):
-        return True
-    return Membership.objects.filter(user=user, role=Membership.Role.LEAD).exists()
+    return dashboard_scope(user=user) is not None
 
 
 def teams_in_scope(*, scope: Scope) -> QuerySet[Team]:
@@ -210,6 +215,30 @@ class Headline:
         return self.fully_acknowledged_before_launch / self.launched
 
 
+@dataclass(frozen=True)
+class WeekRate:
+    """On-time acknowledgement rate of one ISO week; `rate` is None when nothing was due."""
+
+    monday: date
+    due: int
+    on_time: int
+
+    @property
+    def rate(self) -> int | None:
+        return round(100 * self.on_time / self.due) if self.due else None
+
+    @property
+    def label(self) -> str:
+        year, week, _weekday = self.monday.isocalendar()
+        # Translators: an ISO week, "2026-W48"; French writes "2026-S48".
+        return gettext("%(year)s-W%(week)02d") % {"year": year, "week": week}
+
+    @property
+    def short_label(self) -> str:
+        # Translators: a week number on a chart axis, "W48"; French writes "S48".
+        return gettext("W%(week)02d") % {"week": self.monday.isocalendar()[1]}
+
+
 @dataclass
 class TeamRow:
     team_id: int
@@ -219,7 +248,7 @@ class TeamRow:
     on_time: int
     overdue: int
     median_seconds: float | None = None
-    # On-time rate of each of the last 12 weeks (`dashboards.drilldown.WeekRate`).
+    # On-time rate of each of the last 12 weeks.
     trend: list[WeekRate] = field(default_factory=list)
 
     @property
@@ -245,14 +274,11 @@ class CampaignRow:
 
 
 def _acknowledged_q() -> Q:
+    """Acknowledged the current version, with the time it was done (for durations)."""
     return Q(acknowledged_version=F("campaign__version"), acknowledged_at__isnull=False)
 
 
-def _pending_q() -> Q:
-    return Q(acknowledged_version__isnull=True) | ~Q(acknowledged_version=F("campaign__version"))
-
-
-def _stakeholders(*, scope: Scope, filters: DashboardFilters) -> QuerySet[Stakeholder]:
+def _stakeholders(*, scope: Scope, filters: DashboardFilters) -> StakeholderQuerySet:
     """Stakeholder rows the viewer may see, narrowed by the filters but not by the period
     (figures about "now" ignore it; the others add `_in_period()`)."""
     rows = Stakeholder.objects.filter(campaign__status__in=COUNTED_STATUSES)
@@ -315,7 +341,7 @@ def dashboard_headline(
     rows = _stakeholders(scope=scope, filters=filters)
     launched = Q(campaign__launch_at__lte=now)
     not_ok = (
-        _pending_q()
+        stakeholder_pending_q()
         | Q(acknowledged_at__isnull=True)
         | Q(acknowledged_at__gt=F("campaign__launch_at"))
     )
@@ -323,7 +349,7 @@ def dashboard_headline(
         "announced": Count("campaign", distinct=True),
         "launched": Count("campaign", distinct=True, filter=launched),
         "launched_not_ok": Count("campaign", distinct=True, filter=launched & not_ok),
-        "uninformed": Count("campaign", distinct=True, filter=launched & _pending_q()),
+        "uninformed": Count("campaign", distinct=True, filter=launched & stakeholder_pending_q()),
     }
     if _uses_percentile_cont():
         aggregates["median"] = PercentileCont(ack_seconds(), 0.5, filter=_acknowledged_q())
@@ -346,17 +372,10 @@ def dashboard_headline(
         p90_seconds=p90,
         launched_with_uninformed=counts["uninformed"],
         overdue_now=(
-            rows.filter(_overdue_q(now)).count()
-            if teams is None
-            else sum(team.overdue for team in teams)
+            rows.overdue(now).count() if teams is None else sum(team.overdue for team in teams)
         ),
         overrides=_overrides(scope=scope, filters=filters).count(),
     )
-
-
-def _overdue_q(now: datetime) -> Q:
-    """Due at or before `now` and not acknowledged: the same rule as the team page's."""
-    return Q(campaign__status=Campaign.Status.ANNOUNCED, due_at__lte=now) & _pending_q()
 
 
 def _overrides(*, scope: Scope, filters: DashboardFilters) -> QuerySet[CampaignEvent]:
@@ -412,7 +431,7 @@ def dashboard_teams(*, scope: Scope, filters: DashboardFilters, now: datetime) -
     columns = ("team_id", "team__name", "team__slug")
     grouped = in_period.values(*columns).annotate(**aggregates).order_by()
     # As in the headline, "overdue now" is its own query so each one keeps its index.
-    overdue = rows.filter(_overdue_q(now)).values(*columns).annotate(n=Count("pk")).order_by()
+    overdue = rows.overdue(now).values(*columns).annotate(n=Count("pk")).order_by()
     teams: dict[int, TeamRow] = {}
     for g in grouped:
         teams[g["team_id"]] = TeamRow(
@@ -474,7 +493,7 @@ def dashboard_campaigns(
     campaigns = list(
         Campaign.objects.filter(Exists(own_rows))
         .only("id", "title", "channel", "launch_at", "version", "status")
-        .alias(has_pending=Exists(own_rows.filter(_pending_q())))
+        .alias(has_pending=Exists(own_rows.pending()))
         .order_by(F("has_pending").desc(), "launch_at", "id")[:limit]
     )
     # The bars as plain values, one query: thousands of them for the CSV export, where
@@ -532,3 +551,63 @@ def dashboard_campaigns(
             )
         )
     return result
+
+
+# --- weekly trends ---------------------------------------------------------------------
+
+
+def weekly_on_time_by_team(
+    rows: QuerySet[Stakeholder], *, now: datetime | None = None, weeks: int = TREND_WEEKS
+) -> dict[int, list[WeekRate]]:
+    """Per team among `rows` and per ISO week (in the current time zone) of the last
+    `weeks` weeks, this one included: how many due dates have passed, and how many of
+    those the team met (current version acknowledged by the due date). Cancelled and
+    draft campaigns do not count; due dates still ahead are not judged yet. One query
+    grouped by team and week, whatever the number of teams; teams with nothing due get
+    no entry."""
+    now = now or timezone.now()
+    tz = timezone.get_current_timezone()
+    mondays = _mondays(now=now, weeks=weeks)
+    start = datetime.combine(mondays[0], datetime.min.time(), tzinfo=tz)
+    on_time = Q(
+        acknowledged_version=F("campaign__version"),
+        acknowledged_at__isnull=False,
+        acknowledged_at__lte=F("due_at"),
+    )
+    grouped = (
+        rows.filter(
+            campaign__status__in=COUNTED_STATUSES,
+            due_at__gte=start,
+            due_at__lte=now,
+        )
+        .annotate(week=TruncWeek("due_at", tzinfo=tz))
+        .values("team_id", "week")
+        .annotate(due=Count("pk"), on_time=Count("pk", filter=on_time))
+        .order_by()
+    )
+    found: dict[int, dict[date, WeekRate]] = {}
+    for row in grouped:
+        monday = _as_date(row["week"])
+        found.setdefault(row["team_id"], {})[monday] = WeekRate(
+            monday=monday, due=row["due"], on_time=row["on_time"]
+        )
+    return {
+        team_id: [by_week.get(monday, WeekRate(monday, 0, 0)) for monday in mondays]
+        for team_id, by_week in found.items()
+    }
+
+
+def _mondays(*, now: datetime, weeks: int) -> list[date]:
+    this_monday = timezone.localtime(now, timezone.get_current_timezone()).date()
+    this_monday -= timedelta(days=this_monday.weekday())
+    return [this_monday - timedelta(weeks=weeks - 1 - index) for index in range(weeks)]
+
+
+def empty_weeks(*, now: datetime | None, weeks: int = TREND_WEEKS) -> list[WeekRate]:
+    """The last `weeks` weeks with nothing due, for a team without history."""
+    mondays = _mondays(now=now or timezone.now(), weeks=weeks)
+    return [WeekRate(monday=monday, due=0, on_time=0) for monday in mondays]
+
+
+def _as_date(value: datetime | date) -> date:
+    return value.date() if isinstance(value, datetime) else value
