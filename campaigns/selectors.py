@@ -26,9 +26,8 @@ from campaigns.models import (
     launch_sort_key,
 )
 from core.db import RowValue
+from notifications import selectors as notification_selectors
 from notifications.models import Kind as NotificationKind
-from notifications.models import Notification
-from notifications.services import PERSON_CHANNELS, dedupe_key
 from teams.models import Membership, Team
 
 Status = Campaign.Status
@@ -470,22 +469,10 @@ def nudges_this_hour(
     *, team_id: int, campaign_versions: dict[int, int], user_ids: Sequence[int], now: datetime
 ) -> dict[tuple[int, int], datetime]:
     """When each (campaign, person) was nudged for this team in the current UTC hour, for
-    the campaign's current version: exactly when `stakeholder_nudge` refuses another one.
-    One query on the outbox's unique key, with the keys the nudges would have written."""
-    occurrence = nudge_occurrence(team_id=team_id, at=now)
-    keys = [
-        dedupe_key(
-            campaign_id, version, NotificationKind.REMINDER, f"u{user_id}", channel, occurrence
-        )
-        for campaign_id, version in campaign_versions.items()
-        for user_id in user_ids
-        for channel in PERSON_CHANNELS
-    ]
-    rows = Notification.objects.filter(dedupe_key__in=keys).values_list(
-        "campaign_id", "recipient_id", "created_at"
+    the campaign's current version: exactly when `stakeholder_nudge` refuses another one."""
+    return notification_selectors.first_notified_at(
+        kind=NotificationKind.REMINDER,
+        occurrence=nudge_occurrence(team_id=team_id, at=now),
+        campaign_versions=campaign_versions,
+        user_ids=user_ids,
     )
-    found: dict[tuple[int, int], datetime] = {}
-    for campaign_id, user_id, created_at in rows:
-        key = (campaign_id, user_id)
-        found[key] = min(created_at, found.get(key, created_at))
-    return found

@@ -1,8 +1,11 @@
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
 from django.db.models import Count, F, Q, QuerySet
 
 from accounts.models import User
 from notifications.models import Channel, DeliverySettings, Kind, Notification, Preference
-from notifications.services import digest_user_ids
+from notifications.services import PERSON_CHANNELS, dedupe_key, digest_user_ids
 
 
 def inbox(*, user: User) -> QuerySet[Notification]:
@@ -59,3 +62,29 @@ def failed_for_campaign(*, campaign_id: int) -> QuerySet[Notification]:
         .select_related("recipient", "team")
         .order_by("-created_at")
     )
+
+
+def first_notified_at(
+    *,
+    kind: str,
+    occurrence: str,
+    campaign_versions: Mapping[int, int],
+    user_ids: Sequence[int],
+) -> dict[tuple[int, int], datetime]:
+    """When each person was first told of this event (`kind` + `occurrence`) about each
+    campaign's given version, on any channel, keyed (campaign id, user id). One query on
+    the outbox's unique key, with the keys `notifications_enqueue` would have written."""
+    keys = [
+        dedupe_key(campaign_id, version, kind, f"u{user_id}", channel, occurrence)
+        for campaign_id, version in campaign_versions.items()
+        for user_id in user_ids
+        for channel in PERSON_CHANNELS
+    ]
+    found: dict[tuple[int, int], datetime] = {}
+    rows = Notification.objects.filter(dedupe_key__in=keys).values_list(
+        "campaign_id", "recipient_id", "created_at"
+    )
+    for campaign_id, user_id, created_at in rows:
+        key = (campaign_id, user_id)
+        found[key] = min(created_at, found.get(key, created_at))
+    return found

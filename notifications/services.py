@@ -9,7 +9,8 @@ twice.
 import logging
 import random
 import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -51,25 +52,27 @@ _BULK_BATCH = 1000
 def dedupe_key(
     campaign_id: int, version: int, kind: str, addressee: str, channel: str, occurrence: str
 ) -> str:
-    """The outbox row's unique key: one row per event, addressee and channel. Callers
-    that ask "was this already sent?" build the same key and look it up by its index."""
+    """The outbox row's unique key: one row per event, addressee and channel.
+    `notifications.selectors.first_notified_at` builds the same keys to ask "was this
+    already sent?" through the key's unique index."""
     key = f"{campaign_id}:{version}:{kind}:{addressee}:{channel}"
     return f"{key}:{occurrence}" if occurrence else key
 
 
-def person_channels_open(*, user_id: int, kind: str) -> list[str]:
-    """The channels a person still receives `kind` on (their preferences, mandatory
-    channels included), in `PERSON_CHANNELS` order."""
-    opted_out = set(
-        Preference.objects.filter(user_id=user_id, kind=kind, enabled=False).values_list(
-            "channel", flat=True
-        )
-    )
+def _open_channels(kind: str, opted_out: Collection[str]) -> list[str]:
+    """The person channels `kind` goes out on for someone who switched off `opted_out`;
+    mandatory channels stay on whatever the preference says."""
     return [
         channel
         for channel in PERSON_CHANNELS
         if channel not in opted_out or (kind, channel) in MANDATORY
     ]
+
+
+def person_channels_open(*, user_id: int, kind: str) -> list[str]:
+    """The channels a person still receives `kind` on, in `PERSON_CHANNELS` order."""
+    opted_out = Preference.objects.filter(user_id=user_id, kind=kind, enabled=False)
+    return _open_channels(kind, set(opted_out.values_list("channel", flat=True)))
 
 
 def notifications_enqueue(
@@ -90,17 +93,15 @@ def notifications_enqueue(
     """
     now = timezone.now()
     user_ids = sorted(set(user_ids))
-    opted_out = set(
-        Preference.objects.filter(user_id__in=user_ids, kind=kind, enabled=False).values_list(
-            "user_id", "channel"
-        )
-    )
+    opted_out: dict[int, set[str]] = defaultdict(set)
+    for user_id, channel in Preference.objects.filter(
+        user_id__in=user_ids, kind=kind, enabled=False
+    ).values_list("user_id", "channel"):
+        opted_out[user_id].add(channel)
     digest_users = digest_user_ids(user_ids=user_ids)
     rows: list[Notification] = []
     for user_id in user_ids:
-        for channel in PERSON_CHANNELS:
-            if (user_id, channel) in opted_out and (kind, channel) not in MANDATORY:
-                continue
+        for channel in _open_channels(kind, opted_out[user_id]):
             status = Status.PENDING
             if channel == Channel.IN_APP:
                 status = Status.SENT  # the row is the in-app message
