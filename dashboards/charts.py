@@ -64,6 +64,18 @@ def _marker(index: int, x: float, y: float, colour: str) -> str:
     return f'<polygon points="{points}" fill="{colour}"/>'
 
 
+def _svg_open(
+    name: str, width: float, height: float, kind: str, *, fixed_size: bool = False
+) -> str:
+    """The opening `<svg>` of every chart: an image whose accessible name (aria-label and
+    `<title>`) is `name`; scaled by its container unless `fixed_size`."""
+    size = f' width="{width}" height="{height}"' if fixed_size else ""
+    return (
+        f'<svg xmlns="{SVG_NS}" viewBox="0 0 {width} {height}"{size} role="img" '
+        f'aria-label="{escape(name)}" class="chart {kind}"><title>{escape(name)}</title>'
+    )
+
+
 def _table(caption: str, head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     header = "".join(f'<th scope="col">{escape(cell)}</th>' for cell in head)
     body = "".join(
@@ -125,9 +137,7 @@ def line_chart(
         return top + plot_h - (min(max(v, 0), y_max) / y_max) * plot_h
 
     parts = [
-        f'<svg xmlns="{SVG_NS}" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{escape(title)}" class="chart chart-line">',
-        f"<title>{escape(title)}</title>",
+        _svg_open(title, width, height, "chart-line"),
     ]
     for tick in (0, 0.25, 0.5, 0.75, 1):
         value = y_max * tick
@@ -196,9 +206,7 @@ def bar_chart(
     plot_w = width - label_w - value_w
     height = max(len(bars), 1) * (bar_h + gap) + gap
     parts = [
-        f'<svg xmlns="{SVG_NS}" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="{escape(title)}" class="chart chart-bar">',
-        f"<title>{escape(title)}</title>",
+        _svg_open(title, width, height, "chart-bar"),
     ]
     for i, (label, value) in enumerate(bars):
         y = gap + i * (bar_h + gap)
@@ -244,9 +252,7 @@ def sparkline(
     )
     name = f"{title} – {described}"
     parts = [
-        f'<svg xmlns="{SVG_NS}" viewBox="0 0 {width + text_w} {height}" width="{width + text_w}" '
-        f'height="{height}" role="img" aria-label="{escape(name)}" class="chart chart-spark">',
-        f"<title>{escape(name)}</title>",
+        _svg_open(name, width + text_w, height, "chart-spark", fixed_size=True),
         f'<line x1="{pad}" x2="{width - pad}" y1="{_number(y_at(0))}" y2="{_number(y_at(0))}" '
         'stroke="#d1d5db" stroke-width="1"/>',
     ]
