@@ -223,6 +223,35 @@ def test_announce_succeeds_and_publishes_fast_when_redis_is_unreachable(
 
 
 @pytest.mark.redis
+@pytest.mark.django_db
+def test_a_nudge_while_redis_is_unreachable_is_kept_for_the_sweep_and_not_doubled(
+    client, use_broker, publish_spy, django_capture_on_commit_callbacks
+):
+    """The manager's Nudge answers at once; the reminder e-mail waits in the outbox for
+    the beat sweep, and the page (and the service) still count it as this hour's nudge."""
+    from tests.factories import announced_campaign, make_manager
+
+    team, (person, *_rest) = team_with_members(2)
+    campaign = announced_campaign(teams=[team])
+    client.force_login(make_manager())
+    use_broker(CLOSED_BROKER)
+    nudge_url = f"/dashboard/teams/{team.slug}/nudge/"
+    data = {"campaign": campaign.pk, "user": person.pk}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(nudge_url, data, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert "Nudged</button>" in response.content.decode()
+    assert [call.published for call in publish_spy] == [False]
+    reminder = Notification.objects.get(recipient=person, kind=Kind.REMINDER, channel=Channel.EMAIL)
+    assert reminder.status == Status.PENDING  # the sweep will send it once Redis is back
+
+    again = client.post(nudge_url, data, headers={"HX-Request": "true"})
+    assert "Already nudged in the last hour" in again.content.decode()
+    assert Notification.objects.filter(recipient=person, kind=Kind.REMINDER).count() == 2
+
+
+@pytest.mark.redis
 def test_publish_fails_fast_when_redis_goes_down_and_recovers_when_it_is_back(
     private_queue, celery_app, use_broker, redis_proxy, settings
 ):
