@@ -2,8 +2,6 @@
 
 from dataclasses import dataclass
 
-from django.db import transaction
-
 from accounts.models import User
 
 
@@ -26,6 +24,5 @@ def profile_update(*, user: User, data: ProfileInput) -> User:
     user.time_zone = data.time_zone
     others = [field.name for field in User._meta.fields if field.name not in PROFILE_FIELDS]
     user.clean_fields(exclude=others)
-    with transaction.atomic():
-        user.save(update_fields=list(PROFILE_FIELDS))
+    user.save(update_fields=list(PROFILE_FIELDS))
     return user

@@ -349,18 +349,14 @@ def _team_id(slug: str) -> int:
 
 
 def _print_sizes() -> None:
+    from django.db.models import Count
+
     from campaigns.models import Acknowledgement, Campaign, CampaignEvent, Stakeholder
 
     for model in (Campaign, Stakeholder, Acknowledgement, CampaignEvent):
         print(f"{model._meta.db_table}: {model.objects.count():,} rows")
-    by_status = Campaign.objects.values_list("status").annotate(n=_count()).order_by("status")
+    by_status = Campaign.objects.values_list("status").annotate(n=Count("pk")).order_by("status")
     print("campaigns by status: " + ", ".join(f"{s} {n:,}" for s, n in by_status))
-
-
-def _count():
-    from django.db.models import Count
-
-    return Count("pk")
 
 
 def _p90(values: list[float]) -> float:
