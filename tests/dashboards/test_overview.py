@@ -53,6 +53,8 @@ def test_people_who_are_neither_managers_nor_leads_get_403(client, make):
     MembershipFactory(user=user)  # a plain member is not enough
     client.force_login(user)
     assert client.get(URL).status_code == 403
+    for table in ("teams", "campaigns"):  # nor can they export the tables
+        assert client.get(URL, {"format": "csv", "table": table}).status_code == 403
 
 
 def test_a_manager_sees_every_team(client, world):
