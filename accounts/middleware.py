@@ -1,4 +1,3 @@
-import zoneinfo
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
@@ -18,11 +17,7 @@ class UserPreferencesMiddleware:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return self.get_response(request)
-        try:
-            tz = zoneinfo.ZoneInfo(user.time_zone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            tz = None
-        with translation.override(user.language), timezone.override(tz):
+        with translation.override(user.language), timezone.override(user.tzinfo):
             request.LANGUAGE_CODE = translation.get_language()
             response = self.get_response(request)
         # LocaleMiddleware only fills this in when missing; it would name the browser's.

@@ -32,6 +32,15 @@ class UserManager(BaseUserManager["User"]):
         return self._create_user(email, password, **extra_fields)
 
 
+def zone_named(name: str) -> zoneinfo.ZoneInfo:
+    """The IANA time zone `name`, or the site's own when it is unknown or malformed (a
+    zone removed from the database since it was chosen, an imported profile)."""
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
 TIME_ZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones()) if "/" in tz]
 
 
@@ -63,6 +72,11 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        """The time zone this person reads dates in."""
+        return zone_named(self.time_zone)
 
     @property
     def display_name(self) -> str:

@@ -1,4 +1,17 @@
+"""The admin shows campaigns; it never changes them behind the domain's back.
+
+A campaign's content, stakeholders, status and history change only through the services
+(version bump, notices, timeline), which staff reach in the app itself: superusers hold
+every permission, so the campaign page offers them every button. Here everything about a
+campaign is read-only, with a link to its page; the configuration (default teams per
+channel) stays editable, and thread messages can be deleted as moderation.
+"""
+
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import Model
+from django.http import HttpRequest
 
 from campaigns.models import (
     Acknowledgement,
@@ -12,66 +25,85 @@ from campaigns.models import (
 )
 
 
-class StakeholderInline(admin.TabularInline):
-    model = Stakeholder
-    extra = 0
-    fields = ["team", "due_at", "acknowledged_version", "acknowledged_at", "acknowledged_by"]
-    readonly_fields = ["acknowledged_version", "acknowledged_at", "acknowledged_by"]
+class ReadOnlyAdminMixin:
+    """View only: no add, no change, no delete (the services own these rows)."""
 
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
 
-class KpiInline(admin.TabularInline):
-    model = Kpi
-    extra = 0
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
 
-
-class EventInline(admin.TabularInline):
-    model = CampaignEvent
-    extra = 0
-    can_delete = False
-    readonly_fields = ["created_at", "kind", "actor", "version", "details"]
-    fields = readonly_fields
-
-    def has_add_permission(self, request: object, obj: object = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
-@admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
-    """Browse and fix content; state changes (status, version) belong to the services."""
+class StakeholderInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
+    model = Stakeholder
+    extra = 0
+    fields = ["team", "due_at", "acknowledged_version", "acknowledged_at", "acknowledged_by"]
+    readonly_fields = fields
 
+
+class KpiInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
+    model = Kpi
+    extra = 0
+    fields = ["name", "target", "actual"]
+    readonly_fields = fields
+
+
+class EventInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
+    model = CampaignEvent
+    extra = 0
+    fields = ["created_at", "kind", "actor", "version", "details"]
+    readonly_fields = fields
+
+
+@admin.register(Campaign)
+class CampaignAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["title", "channel", "status", "version", "launch_at", "owner"]
     list_filter = ["status", "channel"]
     search_fields = ["title", "summary"]
     date_hierarchy = "launch_at"
-    readonly_fields = [
-        "status", "version", "announced_at", "done_at", "cancelled_at", "done_override_reason",
-        "already_sent_reason", "created_at", "updated_at",
-    ]  # fmt: skip
-    raw_id_fields = ["owner"]
+    list_select_related = ["owner"]
     inlines = [StakeholderInline, KpiInline, EventInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in Campaign._meta.fields] + ["editors"]
 
 
 @admin.register(Acknowledgement)
-class AcknowledgementAdmin(admin.ModelAdmin):
+class AcknowledgementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["stakeholder", "user", "version", "created_at", "revoked_at"]
-    readonly_fields = ["stakeholder", "user", "version", "note", "created_at", "revoked_at"]
+    list_select_related = ["stakeholder__team", "stakeholder__campaign", "user"]
+    raw_id_fields = ["stakeholder", "user"]
 
 
 @admin.register(ChannelDefaultTeam)
-class ChannelDefaultTeamAdmin(admin.ModelAdmin):
+class ChannelDefaultTeamAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["channel", "team"]
     list_filter = ["channel"]
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(admin.ModelAdmin):
+class FeedbackAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Read-only, but a message can be deleted (moderation)."""
+
     list_display = ["campaign", "author", "tag", "created_at"]
     list_filter = ["tag"]
     search_fields = ["body", "campaign__title"]
+    list_select_related = ["campaign", "author"]
     raw_id_fields = ["campaign", "author"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(admin.ModelAdmin):
+class AttachmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["original_name", "campaign", "content_type", "size", "created_at"]
+    list_select_related = ["campaign"]
     raw_id_fields = ["campaign", "uploaded_by"]

@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class CampaignsConfig(AppConfig):
     name = "campaigns"
     verbose_name = _("Campaigns")
+
+    def ready(self) -> None:
+        # The inbox (notifications) asks campaigns what each notice's campaign is now;
+        # see notifications.subjects for why it is wired here rather than imported there.
+        from campaigns.selectors import inbox_states
+        from notifications.subjects import subject_states_provider
+
+        subject_states_provider(inbox_states)

@@ -108,7 +108,7 @@ class CampaignFilterForm(forms.Form):
             query=data.get("q") or "",
             status=data.get("status") or "",
             channel=data.get("channel") or "",
-            owner_id=user.pk if data.get("mine") else None,
+            mine_for=user.pk if data.get("mine") else None,
             launch_from=_local_midnight(start) if start else None,
             launch_before=_local_midnight(end + timedelta(days=1)) if end else None,
             newest_first=(data.get("sort") or NEWEST_FIRST) == NEWEST_FIRST,
@@ -164,7 +164,7 @@ class ContactPressureForm(forms.Form):
     launch_at = forms.DateTimeField(
         required=False, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
     )
-    campaign = forms.IntegerField(required=False, min_value=1)
+    campaign = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
     def clean_launch_at(self) -> datetime | None:
         value = self.cleaned_data.get("launch_at")

@@ -17,11 +17,13 @@ from django.http import QueryDict
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from campaigns import selectors, services
 from campaigns.models import Campaign
 from campaigns.services import CampaignInput, KpiInput
 from core.errors import DomainError
 from teams.models import Team
+from teams.selectors import marketers
 
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 KPI_PREFIX = "kpis"
@@ -210,6 +212,13 @@ class CampaignForm(DomainErrorFormMixin, QuietFormMixin, forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         help_text=_("The teams that must be told and acknowledge before the campaign is done."),
     )
+    editors = forms.ModelMultipleChoiceField(
+        label=_("Co-editors"),
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Other marketers who may edit, announce and close this campaign with you."),
+    )
     # The channel whose default teams the checkboxes show: when the channel changes, that
     # channel's defaults are swapped for the new one's (see teams_for_channel).
     defaults_channel = forms.CharField(required=False, widget=forms.HiddenInput)
@@ -244,10 +253,19 @@ class CampaignForm(DomainErrorFormMixin, QuietFormMixin, forms.ModelForm):
         }
 
     def __init__(
-        self, data: QueryDict | None = None, *args: Any, quiet: bool = False, **kwargs: Any
+        self,
+        data: QueryDict | None = None,
+        *args: Any,
+        owner: User | None = None,
+        quiet: bool = False,
+        **kwargs: Any,
     ) -> None:
         super().__init__(data, *args, **kwargs)
         self.quiet = quiet
+        # Any marketer but the owner may be a co-editor.
+        editors = marketers()
+        owner_id = self.instance.owner_id if self.instance.pk else (owner.pk if owner else None)
+        self.fields["editors"].queryset = editors.exclude(pk=owner_id) if owner_id else editors
         self.fields["launch_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
         self.fields["ends_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
         self.fields["estimated_recipients"].required = False
@@ -257,10 +275,13 @@ class CampaignForm(DomainErrorFormMixin, QuietFormMixin, forms.ModelForm):
                 self.instance.stakeholders.values_list("team_id", flat=True)
             )
             self.fields["defaults_channel"].initial = self.instance.channel
+            self.fields["editors"].initial = [user.pk for user in self.instance.editors.all()]
             kpis = [{"name": k.name, "target": k.target} for k in self.instance.kpis.all()]
         # A post without the KPI rows (another client, an older page) leaves the KPIs as
         # they are, rather than failing on the rows' missing management form.
         self.kpis_posted = data is not None and f"{KPI_PREFIX}-TOTAL_FORMS" in data
+        # Likewise, a post without the co-editors' marker leaves them as they are.
+        self.editors_posted = data is not None and "editors_shown" in data
         self.kpis = KpiFormSet(
             data if self.kpis_posted else None, prefix=KPI_PREFIX, initial=kpis, quiet=quiet
         )
@@ -355,6 +376,9 @@ class CampaignForm(DomainErrorFormMixin, QuietFormMixin, forms.ModelForm):
             objective=data.get("objective") or "",
             team_ids=[team.pk for team in data.get("teams") or []],
             kpis=kpis,
+            editor_ids=[user.pk for user in data.get("editors") or []]
+            if self.editors_posted
+            else None,
         )
 
     def to_input(self) -> CampaignInput:

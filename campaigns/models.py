@@ -1,12 +1,17 @@
 import uuid
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
+
+if TYPE_CHECKING:
+    from campaigns.rules import Phase
 
 # Campaigns without a launch date sort as if they launched at the end of time: after every
 # dated campaign in ascending order, before them in descending order. The list paginates
@@ -20,23 +25,30 @@ def launch_sort_key() -> Coalesce:
     return Coalesce("launch_at", Value(UNDATED_SORTS_AS, output_field=models.DateTimeField()))
 
 
-class Campaign(models.Model):
-    class Status(models.TextChoices):
-        DRAFT = "draft", _("Draft")
-        ANNOUNCED = "announced", _("Announced")
-        DONE = "done", _("Done")
-        CANCELLED = "cancelled", _("Cancelled")
+class CampaignStatus(models.TextChoices):
+    """A campaign's life; which moves and actions each status allows is campaigns.rules."""
 
-    class Channel(models.TextChoices):
-        EMAIL = "email", _("E-mail")
-        SMS = "sms", _("SMS")
-        PHONE = "phone", _("Phone")
-        MAIL = "mail", _("Mail / print")
-        EVENT = "event", _("Event")
-        WEBINAR = "webinar", _("Webinar")
-        SOCIAL = "social", _("Social media")
-        WEB = "web", _("Web")
-        OTHER = "other", _("Other")
+    DRAFT = "draft", _("Draft")
+    ANNOUNCED = "announced", _("Announced")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class CampaignChannel(models.TextChoices):
+    EMAIL = "email", _("E-mail")
+    SMS = "sms", _("SMS")
+    PHONE = "phone", _("Phone")
+    MAIL = "mail", _("Mail / print")
+    EVENT = "event", _("Event")
+    WEBINAR = "webinar", _("Webinar")
+    SOCIAL = "social", _("Social media")
+    WEB = "web", _("Web")
+    OTHER = "other", _("Other")
+
+
+class Campaign(models.Model):
+    Status = CampaignStatus
+    Channel = CampaignChannel
 
     # Changing one of these after announcement changes what customers receive, so the
     # stakeholder teams must acknowledge again (see campaigns.services.campaign_update).
@@ -87,6 +99,14 @@ class Campaign(models.Model):
         related_name="campaigns",
         verbose_name=_("stakeholder teams"),
     )
+    # Marketers who may change the campaign as its owner does (see campaigns.rules).
+    editors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="coedited_campaigns",
+        blank=True,
+        verbose_name=_("co-editors"),
+        help_text=_("Other marketers who may edit, announce and close this campaign."),
+    )
 
     class Meta:
         verbose_name = _("campaign")
@@ -100,24 +120,10 @@ class Campaign(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["draft", "announced", "done", "cancelled"]),
-                name="campaign_status_valid",
+                condition=Q(status__in=CampaignStatus.values), name="campaign_status_valid"
             ),
             models.CheckConstraint(
-                condition=Q(
-                    channel__in=[
-                        "email",
-                        "sms",
-                        "phone",
-                        "mail",
-                        "event",
-                        "webinar",
-                        "social",
-                        "web",
-                        "other",
-                    ]
-                ),
-                name="campaign_channel_valid",
+                condition=Q(channel__in=CampaignChannel.values), name="campaign_channel_valid"
             ),
             models.CheckConstraint(condition=Q(version__gte=1), name="campaign_version_positive"),
             models.CheckConstraint(
@@ -127,7 +133,7 @@ class Campaign(models.Model):
                 name="campaign_ends_after_launch",
             ),
             models.CheckConstraint(
-                condition=~Q(status="announced") | Q(launch_at__isnull=False),
+                condition=~Q(status=CampaignStatus.ANNOUNCED) | Q(launch_at__isnull=False),
                 name="campaign_announced_has_launch",
             ),
         ]
@@ -148,6 +154,16 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("campaigns:detail", args=[self.pk])
+
+    @property
+    def phase(self) -> "Phase":
+        """Where the campaign is in its life, as pages show it (see campaigns.rules)."""
+        from campaigns.rules import phase_of
+
+        return phase_of(self.status, announced=self.announced_at is not None)
 
 
 class Kpi(models.Model):

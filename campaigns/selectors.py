@@ -1,22 +1,25 @@
 """Reads of the campaign domain; each keeps a constant number of queries."""
 
 import hashlib
-from collections.abc import Sequence
-from dataclasses import astuple, dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import astuple, dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
-from django.core import signing
 from django.db import models
-from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThan, LessThan
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
+from campaigns import rules
 from campaigns.audience import audience_words, audiences_overlap
 from campaigns.models import (
     UNDATED_SORTS_AS,
     Acknowledgement,
+    Attachment,
     Campaign,
     CampaignEvent,
     ChannelDefaultTeam,
@@ -25,10 +28,14 @@ from campaigns.models import (
     Stakeholder,
     launch_sort_key,
 )
+from campaigns.rules import Action, Decision
+from core.cursors import Slot, cursor_read, cursor_write
 from core.db import RowValue
+from core.errors import NotFound
 from notifications import selectors as notification_selectors
 from notifications.models import Kind as NotificationKind
-from teams.models import Membership, Team
+from notifications.subjects import SubjectState
+from teams.roles import Actor
 
 Status = Campaign.Status
 
@@ -45,7 +52,7 @@ class CampaignFilters:
     query: str = ""
     status: str = ""
     channel: str = ""
-    owner_id: int | None = None
+    mine_for: int | None = None  # owned or co-edited by this person
     launch_from: datetime | None = None  # inclusive
     launch_before: datetime | None = None  # exclusive
     newest_first: bool = True
@@ -69,35 +76,32 @@ class _Position:
     forward: bool  # True: the rows after this one; False: the rows before it
 
 
+_CURSOR_SHAPE = (Slot.MOMENT_OR_NONE, Slot.ID, Slot.TEXT, Slot.TEXT)
+
+
 def _cursor_write(campaign: Campaign, *, forward: bool, newest_first: bool) -> str:
-    launch = campaign.launch_at.isoformat() if campaign.launch_at else None
-    return signing.dumps(
-        [launch, campaign.pk, "n" if forward else "p", "d" if newest_first else "a"],
-        salt=CURSOR_SALT,
-    )
+    values = [
+        campaign.launch_at,
+        campaign.pk,
+        "n" if forward else "p",
+        "d" if newest_first else "a",
+    ]
+    return cursor_write(salt=CURSOR_SALT, values=values)
 
 
 def _cursor_read(token: str, *, newest_first: bool) -> _Position | None:
     """The position a cursor points at, or None (first page) for anything unreadable,
     tampered with, or made for the other sort order."""
-    if not token:
+    values = cursor_read(token, salt=CURSOR_SALT, shape=_CURSOR_SHAPE)
+    if values is None:
         return None
-    try:
-        launch, pk, direction, order = signing.loads(token, salt=CURSOR_SALT)
-        position = _Position(
-            launch_at=datetime.fromisoformat(launch) if launch is not None else None,
-            id=int(pk),
-            forward=direction == "n",
-        )
-    except (signing.BadSignature, TypeError, ValueError):
+    launch, pk, direction, order = values
+    if direction not in ("n", "p") or order != ("d" if newest_first else "a"):
         return None
-    if (
-        direction not in ("n", "p")
-        or order != ("d" if newest_first else "a")
-        or (position.launch_at is not None and position.launch_at.tzinfo is None)
-    ):
-        return None
-    return position
+    # cursor_read checked each value against the shape.
+    return _Position(
+        launch_at=cast(datetime | None, launch), id=cast(int, pk), forward=direction == "n"
+    )
 
 
 def _with_progress(campaigns: QuerySet[Campaign]) -> QuerySet[Campaign]:
@@ -119,16 +123,19 @@ def _with_progress(campaigns: QuerySet[Campaign]) -> QuerySet[Campaign]:
     )
 
 
-def _filtered(filters: CampaignFilters) -> QuerySet[Campaign]:
-    campaigns = Campaign.objects.alias(launch_key=launch_sort_key())
+def _filtered(viewer: Actor, filters: CampaignFilters) -> QuerySet[Campaign]:
+    campaigns = Campaign.objects.alias(launch_key=launch_sort_key()).filter(rules.visible_q(viewer))
     if filters.query:
         campaigns = campaigns.filter(title__icontains=filters.query)
     if filters.status:
         campaigns = campaigns.filter(status=filters.status)
     if filters.channel:
         campaigns = campaigns.filter(channel=filters.channel)
-    if filters.owner_id is not None:
-        campaigns = campaigns.filter(owner_id=filters.owner_id)
+    if filters.mine_for is not None:
+        coedited = Campaign.editors.through.objects.filter(
+            campaign_id=OuterRef("pk"), user_id=filters.mine_for
+        )
+        campaigns = campaigns.filter(Q(owner_id=filters.mine_for) | Exists(coedited))
     # Dates are compared on the sort key, so a range is an index range of the same index
     # the page is read in order from. Undated campaigns sort last: "before" excludes them,
     # "from" must say so.
@@ -140,9 +147,10 @@ def _filtered(filters: CampaignFilters) -> QuerySet[Campaign]:
 
 
 def campaign_list(
-    *, filters: CampaignFilters, cursor: str = "", page_size: int = 25
+    *, viewer: Actor, filters: CampaignFilters, cursor: str = "", page_size: int = 25
 ) -> CampaignPage:
-    """One page of campaigns, with their acknowledgement progress, in one query.
+    """One page of the campaigns `viewer` may see, with their acknowledgement progress,
+    in one query.
 
     Keyset pagination on (launch date, id): a cursor names the row a page starts after
     (Next) or ends before (Previous), so page 4,000 costs what page 1 does and rows added
@@ -153,7 +161,7 @@ def campaign_list(
     forward = position is None or position.forward
     # A previous page is read backwards from its cursor, then put back in display order.
     descending = filters.newest_first == forward
-    campaigns = _with_progress(_filtered(filters))
+    campaigns = _with_progress(_filtered(viewer, filters))
     key = F("launch_key")  # launch_sort_key(), aliased by _filtered
     if position is not None:
         beyond = LessThan if descending else GreaterThan
@@ -205,121 +213,172 @@ def _stakeholders_prefetch() -> Prefetch:
     )
 
 
-def campaign_detail(*, campaign_id: int) -> Campaign:
-    """One campaign with everything its page shows, in a fixed number of queries."""
-    return (
-        Campaign.objects.select_related("owner")
-        .prefetch_related(
-            _stakeholders_prefetch(),
-            Prefetch(
-                "events",
-                queryset=CampaignEvent.objects.select_related("actor").order_by(
-                    "-created_at", "-id"
-                ),
-            ),
-            "kpis",
-            "attachments",
-            Prefetch("feedback", queryset=Feedback.objects.select_related("author")),
-        )
-        .get(pk=campaign_id)
+def _campaign_visible_to(
+    viewer: Actor, campaigns: QuerySet[Campaign], campaign_id: int
+) -> Campaign:
+    campaign = campaigns.filter(pk=campaign_id).first()
+    # A campaign that went out is for anyone signed in: only a private one asks the
+    # viewer's role (campaigns.rules.visible_q says the same for lists).
+    private = campaign is not None and rules.is_private(
+        campaign.status, announced=campaign.announced_at is not None
     )
+    if campaign is None or not viewer.is_active or (private and not viewer.writes_campaigns):
+        raise NotFound(_("This campaign does not exist."))
+    return campaign
+
+
+def campaign_detail(*, viewer: Actor, campaign_id: int) -> Campaign:
+    """One campaign with everything its page shows, in a fixed number of queries.
+    NotFound for one that does not exist or that `viewer` may not see (a draft, for a
+    stakeholder)."""
+    campaigns = Campaign.objects.select_related("owner").prefetch_related(
+        _stakeholders_prefetch(),
+        Prefetch(
+            "events",
+            queryset=CampaignEvent.objects.select_related("actor").order_by("-created_at", "-id"),
+        ),
+        "kpis",
+        "attachments",
+        "editors",
+        Prefetch("feedback", queryset=Feedback.objects.select_related("author")),
+    )
+    return _campaign_visible_to(viewer, campaigns, campaign_id)
+
+
+def attachment_for(*, viewer: Actor, attachment_id: int) -> Attachment:
+    """An attachment of a campaign `viewer` may see; NotFound otherwise (one query)."""
+    attachment = (
+        Attachment.objects.filter(rules.visible_q(viewer, prefix="campaign__"), pk=attachment_id)
+        .select_related("campaign")
+        .first()
+    )
+    if attachment is None:
+        raise NotFound(_("This file does not exist."))
+    return attachment
 
 
 @dataclass(frozen=True)
 class ActionState:
-    """Whether a button may be used, and if not, why (shown beside the disabled button)."""
+    """One button as the rule book explains it: shown or not (someone whose role can never
+    use it does not see it), enabled or not, and if not, why."""
 
     allowed: bool
+    shown: bool = True
     reason: str = ""
+    info: bool = False  # the reason is news ("already announced by…"), not an error
+
+    @classmethod
+    def of(cls, decision: Decision) -> "ActionState":
+        return cls(
+            allowed=decision.allowed,
+            shown=decision.shown,
+            reason=decision.reason,
+            info=decision.info,
+        )
 
 
-def campaign_actions(*, campaign: Campaign, user: User) -> dict[str, ActionState]:
-    """What `user` may do to `campaign` now. Mirrors the rules in services, which still
-    enforce them: this only explains a disabled button. Expects campaign_detail()."""
-    from django.utils.translation import gettext as _
+# The buttons of the campaign page, by the rule book's action names.
+PAGE_ACTIONS = (
+    Action.EDIT,
+    Action.ANNOUNCE,
+    Action.MARK_DONE,
+    Action.OVERRIDE_DONE,
+    Action.CANCEL,
+    Action.POST_FEEDBACK,
+    Action.RECORD_RESULTS,
+    Action.ATTACH,
+    Action.DUPLICATE,
+)
 
-    status = campaign.status
-    stakeholders = list(campaign.stakeholders.all())
-    pending = [s.team.name for s in stakeholders if s.acknowledged_version != campaign.version]
-    actions: dict[str, ActionState] = {}
 
-    def state(perm: str, ok_status: set[str], extra_reason: str = "") -> ActionState:
-        if not user.has_perm(perm):
-            return ActionState(False, _("Your role does not allow this."))
-        if status not in ok_status:
-            return ActionState(
-                False,
-                _("Not possible for a %(status)s campaign.")
-                % {"status": campaign.get_status_display().lower()},
+def campaign_actions(
+    *, campaign: Campaign, viewer: Actor, now: datetime | None = None
+) -> dict[str, ActionState]:
+    """What `viewer` may do to `campaign` now, button by button: the rule book's answers
+    (campaigns.rules), which the services enforce. Expects campaign_detail() or
+    campaign_live(); no query of its own."""
+    facts = rules.facts_of(campaign)
+    now = now or timezone.now()
+    return {
+        action.value: ActionState.of(rules.decide(action, viewer, facts, now=now))
+        for action in PAGE_ACTIONS
+    }
+
+
+def acknowledge_state(
+    *, campaign: Campaign, viewer: Actor, now: datetime | None = None
+) -> ActionState:
+    """Whether `viewer` may acknowledge `campaign` for their teams now (no query on
+    campaign_live() or campaign_detail())."""
+    return ActionState.of(
+        rules.decide(Action.ACKNOWLEDGE, viewer, rules.facts_of(campaign), now=now)
+    )
+
+
+def nudge_state(
+    *, campaign: Campaign, viewer: Actor, team_id: int, now: datetime | None = None
+) -> ActionState:
+    """Whether `viewer` may nudge members of one stakeholder team about `campaign` (the
+    dashboard's team page); no query on campaign_live() or campaign_detail()."""
+    facts = rules.facts_of(campaign)
+    return ActionState.of(rules.decide(Action.NUDGE, viewer, facts, team_id=team_id, now=now))
+
+
+@dataclass(frozen=True)
+class MyTeam:
+    """One of the viewer's teams among the campaign's stakeholders, and what they can do
+    for it: acknowledge (again, where every member must), or withdraw their own."""
+
+    stakeholder: Stakeholder
+    mine: bool  # the viewer acknowledged the current version themselves
+    acknowledge: ActionState
+    withdraw: ActionState
+    # Worth offering the form: not already theirs, and the team still needs someone
+    # (or needs every member).
+    offer_acknowledge: bool = field(default=False)
+
+
+def my_teams(*, campaign: Campaign, viewer: Actor, now: datetime | None = None) -> list[MyTeam]:
+    """The viewer's stakeholder teams on this campaign (from campaign_detail(); no query)."""
+    facts = rules.facts_of(campaign)
+    now = now or timezone.now()
+    found = []
+    for stakeholder in campaign.stakeholders.all():
+        if stakeholder.team_id not in viewer.team_ids:
+            continue
+        team = facts.team(stakeholder.team_id)
+        mine = team is not None and viewer.user_id in team.acknowledged_by
+        acknowledge = rules.decide(
+            Action.ACKNOWLEDGE, viewer, facts, team_id=stakeholder.team_id, now=now
+        )
+        every_member = stakeholder.team.ack_policy == stakeholder.team.AckPolicy.EVERY_MEMBER
+        found.append(
+            MyTeam(
+                stakeholder=stakeholder,
+                mine=mine,
+                acknowledge=ActionState.of(acknowledge),
+                withdraw=ActionState.of(
+                    rules.decide(
+                        Action.WITHDRAW, viewer, facts, team_id=stakeholder.team_id, now=now
+                    )
+                ),
+                offer_acknowledge=acknowledge.allowed
+                and not mine
+                and (every_member or not (team and team.acknowledged)),
             )
-        if extra_reason:
-            return ActionState(False, extra_reason)
-        return ActionState(True)
-
-    announce_reason = ""
-    if not stakeholders:
-        announce_reason = _("Add at least one stakeholder team first.")
-    elif campaign.launch_at is None:
-        announce_reason = _("Set a launch date first.")
-    actions["edit"] = state("campaigns.change_campaign", {Status.DRAFT, Status.ANNOUNCED})
-    actions["announce"] = state("campaigns.announce_campaign", {Status.DRAFT}, announce_reason)
-    actions["mark_done"] = state(
-        "campaigns.close_campaign",
-        {Status.ANNOUNCED},
-        _("Waiting for %(teams)s") % {"teams": ", ".join(pending)} if pending else "",
-    )
-    actions["override_done"] = state(
-        "campaigns.override_done_campaign",
-        {Status.ANNOUNCED},
-        _("Every team has acknowledged: use Mark as done.") if not pending else "",
-    )
-    actions["cancel"] = state("campaigns.close_campaign", {Status.DRAFT, Status.ANNOUNCED})
-    launched = campaign.launch_at is not None and campaign.launch_at <= timezone.now()
-    actions["record_results"] = state(
-        "campaigns.change_campaign",
-        {Status.ANNOUNCED, Status.DONE},
-        "" if launched else _("Results can be recorded once the campaign has launched."),
-    )
-    if campaign.status == Status.DRAFT:
-        actions["post_feedback"] = ActionState(
-            False, _("Messages can be posted once the campaign is announced.")
         )
-    elif campaign.status == Status.CANCELLED:
-        actions["post_feedback"] = ActionState(
-            False, _("This campaign was cancelled: its thread is closed.")
-        )
-    else:
-        actions["post_feedback"] = ActionState(True)
-    return actions
-
-
-def stakeholders_for_user(*, campaign: Campaign, user: User) -> list[Stakeholder]:
-    """The campaign's stakeholder rows of teams the user belongs to (from campaign_detail)."""
-    team_ids = set(Membership.objects.filter(user=user).values_list("team_id", flat=True))
-    return [s for s in campaign.stakeholders.all() if s.team_id in team_ids]
-
-
-def user_acknowledged(*, stakeholder: Stakeholder, user: User, version: int) -> bool:
-    return any(
-        a.user_id == user.pk and a.version == version for a in stakeholder.acknowledgements.all()
-    )
-
-
-def teams_for_form() -> QuerySet[Team]:
-    return Team.objects.order_by("name")
+    return found
 
 
 # --- the campaign page: live panels, feedback thread, results ------------------------------
 
 
-def campaign_live(*, campaign_id: int) -> Campaign:
+def campaign_live(*, viewer: Actor, campaign_id: int) -> Campaign:
     """The part of a campaign that changes while its page is open: status, stakeholder
-    teams and who acknowledged. Three queries, whatever the number of teams or people."""
-    return (
-        Campaign.objects.select_related("owner")
-        .prefetch_related(_stakeholders_prefetch())
-        .get(pk=campaign_id)
-    )
+    teams and who acknowledged. Four queries, whatever the number of teams or people."""
+    # The co-editors are read only when the panels are rendered (campaign_actions).
+    campaigns = Campaign.objects.select_related("owner").prefetch_related(_stakeholders_prefetch())
+    return _campaign_visible_to(viewer, campaigns, campaign_id)
 
 
 @dataclass(frozen=True)
@@ -414,18 +473,18 @@ def kpi_results(*, campaign: Campaign) -> list[KpiResult]:
 CONTACT_PRESSURE_WINDOW = timedelta(days=3)
 
 
-def campaign_launches(*, start: datetime, end: datetime) -> list[Campaign]:
-    """Campaigns launching in [start, end), cancelled ones included, in launch order.
-    One query on the (launch_at, id) index."""
+def campaign_launches(*, viewer: Actor, start: datetime, end: datetime) -> list[Campaign]:
+    """Campaigns `viewer` may see launching in [start, end), cancelled ones included, in
+    launch order. One query on the (launch_at, id) index."""
     return list(
-        Campaign.objects.filter(launch_at__gte=start, launch_at__lt=end)
-        .only("id", "title", "channel", "status", "launch_at")
+        Campaign.objects.filter(rules.visible_q(viewer), launch_at__gte=start, launch_at__lt=end)
+        .only("id", "title", "channel", "status", "announced_at", "launch_at")
         .order_by("launch_at", "id")
     )
 
 
 def campaigns_with_contact_pressure(
-    *, audience: str, launch_at: datetime, exclude_id: int | None = None
+    *, viewer: Actor, audience: str, launch_at: datetime, exclude_id: int | None = None
 ) -> list[Campaign]:
     """Other live campaigns reaching an overlapping audience within three days (before or
     after, bounds included) of `launch_at`, in launch order. One query: the window is
@@ -436,6 +495,7 @@ def campaigns_with_contact_pressure(
     candidates = (
         Campaign.objects.exclude(status=Status.CANCELLED)
         .filter(
+            rules.visible_q(viewer),
             launch_at__gte=launch_at - CONTACT_PRESSURE_WINDOW,
             launch_at__lte=launch_at + CONTACT_PRESSURE_WINDOW,
         )
@@ -476,3 +536,41 @@ def nudges_this_hour(
         campaign_versions=campaign_versions,
         user_ids=user_ids,
     )
+
+
+# --- the inbox (notifications.subjects) ---------------------------------------------------
+
+
+def inbox_states(user: User, campaign_ids: Collection[int]) -> dict[int, SubjectState]:
+    """Each campaign's state as the reader's inbox shows it: closed or not, and whether
+    one of the reader's teams still owes its current version and may acknowledge it.
+    Three queries: the campaigns, the reader's stakeholder rows, their acknowledgements."""
+    viewer = Actor.of(user)
+    live = Acknowledgement.objects.filter(
+        revoked_at__isnull=True, version=F("stakeholder__campaign__version")
+    )
+    mine = (
+        Stakeholder.objects.filter(team_id__in=viewer.team_ids)
+        .select_related("team")
+        .prefetch_related(Prefetch("acknowledgements", queryset=live))
+    )
+    campaigns = (
+        Campaign.objects.filter(pk__in=list(campaign_ids))
+        .only("id", "status", "version", "announced_at", "owner_id", "launch_at")
+        .prefetch_related(Prefetch("stakeholders", queryset=mine, to_attr="my_stakeholders"))
+    )
+    now = timezone.now()
+    states = {}
+    for campaign in campaigns:
+        # The reader's own rows are what these answers read (see feed.selectors).
+        facts = rules.facts_of(campaign, stakeholders=campaign.my_stakeholders, editor_ids=())
+        decision = rules.decide(Action.ACKNOWLEDGE, viewer, facts, now=now)
+        states[campaign.pk] = SubjectState(
+            version=campaign.version,
+            closed_label=""
+            if campaign.phase.awaiting_acknowledgement
+            else str(campaign.get_status_display()),
+            can_acknowledge=decision.allowed,
+            pending=bool(facts.pending_teams),
+        )
+    return states

@@ -1,8 +1,14 @@
-"""The one domain error type.
+"""The domain's errors, in two families by how a person meets them.
 
-Services raise it; views turn it into a message or an error fragment, and the coming REST
-API into a JSON error. `field_errors` names the offending fields so forms can show each
-message next to its field.
+- `DomainError`: a rule refused what the person asked (a field, the moment, the state).
+  Shown where they acted: next to the field, or as a message on the page (and as a 400
+  JSON error in an API). Nothing was changed.
+- `AccessError`: the person may not do this at all (`PermissionRefused`, HTTP 403) or
+  may not even know the thing exists (`NotFound`, HTTP 404). Views never catch these:
+  `core.http.DomainErrorMiddleware` turns them into the 403/404 page for every view.
+
+Keeping the families apart is what lets every view say `except DomainError` and still
+answer 403/404 correctly.
 """
 
 from collections.abc import Mapping
@@ -29,15 +35,38 @@ class DomainError(Exception):
         return self.message
 
     @classmethod
-    def for_fields(cls, field_errors: Mapping[str, list[str]]) -> "DomainError":
+    def for_fields(
+        cls, field_errors: Mapping[str, list[str]], *, code: str = "invalid"
+    ) -> "DomainError":
         # Each message names its field already ("Launch date is required…"), so the
         # summary reads well on its own where there is no form to show it next to.
         summary = " ".join(str(m) for messages in field_errors.values() for m in messages)
-        return cls(summary, code="invalid", field_errors=field_errors)
+        return cls(summary, code=code, field_errors=field_errors)
 
 
-class PermissionRefused(DomainError):
-    """The actor's role or team does not allow this operation."""
+class AccessError(Exception):
+    """The person may not do this, or not know it exists; nothing was changed."""
+
+    code = "access"
+    http_status = 403
 
     def __init__(self, message: str) -> None:
-        super().__init__(message, code="permission_denied")
+        super().__init__(message)
+        self.message = str(message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class PermissionRefused(AccessError):
+    """The person's role or relation to the thing does not allow this (HTTP 403)."""
+
+    code = "permission_denied"
+    http_status = 403
+
+
+class NotFound(AccessError):
+    """It does not exist, or the person may not know it does (HTTP 404)."""
+
+    code = "not_found"
+    http_status = 404

@@ -6,6 +6,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET
 
+from core.http import actor_of
+
 logger = logging.getLogger(__name__)
 
 
@@ -25,6 +27,6 @@ def health(request: HttpRequest) -> HttpResponse:
 
 def home(request: HttpRequest) -> HttpResponse:
     """Marketers and managers start on the campaign list; stakeholders on this week's feed."""
-    if request.user.has_perm("campaigns.add_campaign"):
+    if actor_of(request).writes_campaigns:
         return redirect("campaigns:list")
     return redirect("feed:this_week")

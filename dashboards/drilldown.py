@@ -7,8 +7,8 @@ or people.
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
-from django.core import signing
 from django.db.models import Count, DateTimeField, F, Value
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThan
@@ -23,6 +23,7 @@ from campaigns.models import (
     stakeholder_overdue_q,
 )
 from campaigns.selectors import nudges_this_hour
+from core.cursors import Slot, cursor_read, cursor_write
 from core.db import RowValue
 from dashboards.selectors import (
     TREND_WEEKS,
@@ -75,27 +76,24 @@ PENDING_PAGE_SIZE = 20
 PENDING_CURSOR_SALT = "dashboards.team.pending"
 
 
+_PENDING_CURSOR_SHAPE = (Slot.MOMENT, Slot.MOMENT, Slot.ID)
+
+
 def _pending_cursor_write(row: PendingAcknowledgement) -> str:
     due = row.due_at or UNDATED_SORTS_AS
-    return signing.dumps(
-        [due.isoformat(), row.campaign.launch_at.isoformat(), row.stakeholder.pk],
-        salt=PENDING_CURSOR_SALT,
+    return cursor_write(
+        salt=PENDING_CURSOR_SALT, values=[due, row.campaign.launch_at, row.stakeholder.pk]
     )
 
 
 def _pending_cursor_read(token: str) -> tuple[datetime, datetime, int] | None:
     """The (due, launch, id) a page starts after, or None (the first page) for anything
     unreadable or tampered with."""
-    if not token:
+    values = cursor_read(token, salt=PENDING_CURSOR_SALT, shape=_PENDING_CURSOR_SHAPE)
+    if values is None:
         return None
-    try:
-        due, launch, pk = signing.loads(token, salt=PENDING_CURSOR_SALT)
-        position = (datetime.fromisoformat(due), datetime.fromisoformat(launch), int(pk))
-    except (signing.BadSignature, TypeError, ValueError):
-        return None
-    if position[0].tzinfo is None or position[1].tzinfo is None:
-        return None
-    return position
+    due, launch, pk = values  # checked against the shape by cursor_read
+    return cast(datetime, due), cast(datetime, launch), cast(int, pk)
 
 
 def team_pending_acknowledgements(

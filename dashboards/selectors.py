@@ -51,8 +51,8 @@ from campaigns.models import (
     stakeholder_pending_q,
 )
 from teams.models import Membership, Team
+from teams.roles import Perm
 
-DASHBOARD_PERMISSION = "campaigns.view_dashboard"
 CAMPAIGN_ROWS = 25
 TREND_WEEKS = 12
 OVERRIDE_ROWS = 10
@@ -119,7 +119,7 @@ def dashboard_scope(*, user: User | AnonymousUser) -> Scope | None:
     """Managers see every team, team leads their own teams, everyone else nothing (None)."""
     if not user.is_authenticated:
         return None
-    if user.has_perm(DASHBOARD_PERMISSION):
+    if user.has_perm(Perm.VIEW_DASHBOARD):
         return Scope(team_ids=None)
     led = frozenset(
         Membership.objects.filter(user=user, role=Membership.Role.LEAD).values_list(

@@ -12,10 +12,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from campaigns import rules
+from campaigns.rules import Action
 from campaigns.services import stakeholder_nudge
 from core.csv_export import csv_download
-from core.errors import DomainError, PermissionRefused
+from core.errors import DomainError
 from core.htmx import wants_fragment
+from core.http import actor_of, parse_id
 from dashboards import charts, drilldown, selectors
 from dashboards.context_processors import remember_dashboard_access
 from dashboards.forms import OverviewForm
@@ -130,6 +133,7 @@ def overview(request: HttpRequest) -> HttpResponseBase:
         "overrides": selectors.dashboard_overrides(scope=scope, filters=filters),
         "campaigns": selectors.dashboard_campaigns(scope=scope, filters=filters, now=now),
         "is_manager": scope.is_everything,
+        "can_override": rules.role_could(Action.OVERRIDE_DONE, actor_of(request)),
         "campaign_rows": selectors.CAMPAIGN_ROWS,
     }
     template = "dashboards/overview.html"
@@ -183,18 +187,15 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def team_nudge(request: HttpRequest, slug: str) -> HttpResponseBase:
     team = _viewable_team(request, slug)
-    try:
-        campaign_id = int(request.POST["campaign"])
-        user_id = int(request.POST["user"])
-    except (KeyError, ValueError):
+    campaign_id = parse_id(request.POST.get("campaign", ""))
+    user_id = parse_id(request.POST.get("user", ""))
+    if campaign_id is None or user_id is None:
         return HttpResponseBadRequest(_("Choose a campaign and a person."))
     state, message = "nudged", _("Nudged")
     try:
         sent = stakeholder_nudge(
             actor=request.user, campaign_id=campaign_id, team_id=team.pk, user_id=user_id
         )
-    except PermissionRefused as error:
-        raise PermissionDenied(error.message) from error
     except DomainError as error:
         state, message = "refused", error.message
     else:

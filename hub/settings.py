@@ -47,7 +47,9 @@ INSTALLED_APPS = [
     "teams",
     "campaigns",
     "notifications",
+    "feed",
     "dashboards",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -59,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "core.http.DomainErrorMiddleware",
     "accounts.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -311,7 +314,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Hourly, so each person gets it at the digest hour in their own time zone on Monday.
     "campaigns-week-ahead": {
-        "task": "campaigns.tasks.send_week_ahead",
+        "task": "feed.tasks.send_week_ahead",
         "schedule": crontab(minute=5),
         "options": {"expires": 3000},
     },

@@ -6,12 +6,12 @@ urlpatterns = [
     path("accounts/profile/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("campaigns/", include("campaigns.urls")),
-    path("feed/", include("campaigns.feed_urls")),
+    path("feed/", include("feed.urls")),
     path("notifications/", include("notifications.urls")),
     path("dashboard/", include("dashboards.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("subscriptions/", include("campaigns.subscription_urls")),
+    path("subscriptions/", include("feed.subscription_urls")),
 ]
 # Uploaded files are never served from a public media URL: attachments go through
 # campaigns.views.attachment_download, which checks the login.

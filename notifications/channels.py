@@ -23,7 +23,6 @@ from django.utils import translation
 from core.markdown import render_markdown
 from core.netsafety import (
     UnsafeURLError,
-    check_public_http_url,
     resolve_public_address,
     split_http_url,
 )
@@ -93,7 +92,7 @@ def _render(
             "notification": notification,
             "message": message,
             "payload": payload,
-            "channel_label": channel_label(payload.get("channel", "")),
+            "channel_label": channel_label(payload),
             "body_html": render_markdown(payload.get("body", "")),
             "campaign_url": campaign_url(notification),
             "ack_url": _ACK_URL_SLOT if with_ack else "",
@@ -204,15 +203,6 @@ def send_emails(notifications: Sequence[Notification]) -> dict[int, DeliveryErro
 # --- team chat webhooks -----------------------------------------------------------------
 
 
-def validate_webhook_url(url: str) -> None:
-    """Checked when a team saves its URL and again before each post, since DNS can change
-    between the two (rebinding)."""
-    try:
-        check_public_http_url(url, allow_private=settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE)
-    except UnsafeURLError as exc:
-        raise DeliveryError(f"webhook refused: {exc}", transient=exc.transient) from exc
-
-
 def webhook_payload(notification: Notification, *, webhook_format: str) -> dict[str, Any]:
     """The JSON body for Slack, Mattermost or a Microsoft Teams workflow."""
     payload = notification.payload
@@ -220,7 +210,7 @@ def webhook_payload(notification: Notification, *, webhook_format: str) -> dict[
         message = describe(notification, tz_name=settings.TIME_ZONE)
         url = campaign_url(notification)
         facts = [
-            (translation.gettext("Channel"), channel_label(payload.get("channel", ""))),
+            (translation.gettext("Channel"), channel_label(payload)),
             (translation.gettext("Audience"), payload.get("audience") or "–"),
             (translation.gettext("Recipients"), f"{payload.get('estimated_recipients', 0):,}"),
             (translation.gettext("Launch"), message.launch),
@@ -366,7 +356,7 @@ def send_digest(recipient: Any, notifications: Sequence[Notification]) -> None:
             {
                 "message": describe(n, tz_name=recipient.time_zone),
                 "payload": n.payload,
-                "channel_label": channel_label(n.payload.get("channel", "")),
+                "channel_label": channel_label(n.payload),
                 "campaign_url": campaign_url(n),
             }
             for n in notifications
@@ -424,7 +414,7 @@ def send_week_ahead(recipient: Any, sections: Sequence[dict[str, Any]]) -> None:
                     {
                         "title": " ".join(str(c.get("title", "")).split()),
                         "launch": format_when(c.get("launch_at"), recipient.time_zone),
-                        "channel_label": channel_label(c.get("channel", "")),
+                        "channel_label": channel_label(c),
                         "audience": c.get("audience", ""),
                         "url": absolute_url(c.get("path", "/")),
                     }

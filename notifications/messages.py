@@ -1,7 +1,8 @@
 """What a notification says, in the reader's language: shared by e-mail, inbox and chat."""
 
-import zoneinfo
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.utils import formats, timezone
@@ -9,23 +10,10 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from accounts.models import zone_named
 from notifications.models import Kind, Notification
 
 ACKNOWLEDGEABLE = frozenset({Kind.ANNOUNCED, Kind.CHANGED, Kind.REMINDER})
-
-# Campaign channel codes, labelled here so notifications need no campaigns import.
-CHANNEL_LABELS = {
-    "email": gettext_noop("E-mail"),
-    "sms": gettext_noop("SMS"),
-    "phone": gettext_noop("Phone"),
-    "mail": gettext_noop("Mail / print"),
-    "event": gettext_noop("Event"),
-    "webinar": gettext_noop("Webinar"),
-    "social": gettext_noop("Social media"),
-    "web": gettext_noop("Web"),
-    "other": gettext_noop("Other"),
-}
-
 
 # What a feedback-thread message is (campaigns.models.Feedback.Tag), for the owner's notice.
 FEEDBACK_TEXTS = {
@@ -66,15 +54,14 @@ def format_when(value: str | None, tz_name: str) -> str:
     moment = parse_datetime(value)
     if moment is None:
         return value
-    try:
-        tz = zoneinfo.ZoneInfo(tz_name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
-    return formats.date_format(timezone.localtime(moment, tz), "DATETIME_FORMAT")
+    return formats.date_format(timezone.localtime(moment, zone_named(tz_name)), "DATETIME_FORMAT")
 
 
-def channel_label(code: str) -> str:
-    return _(CHANNEL_LABELS.get(code, code))
+def channel_label(data: Mapping[str, Any]) -> str:
+    """The campaign's channel in the reader's language. Snapshots carry the label's
+    English source text (notifications.payload), which the catalogue translates."""
+    label = data.get("channel_label") or str(data.get("channel", ""))
+    return _(label) if label else ""
 
 
 def describe(notification: Notification, *, tz_name: str) -> Message:

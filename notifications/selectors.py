@@ -1,7 +1,7 @@
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import QuerySet
 
 from accounts.models import User
 from notifications.models import Channel, DeliverySettings, Kind, Notification, Preference
@@ -9,19 +9,11 @@ from notifications.services import PERSON_CHANNELS, dedupe_key, digest_user_ids
 
 
 def inbox(*, user: User) -> QuerySet[Notification]:
-    """The person's in-app notices, newest first, each with what the Acknowledge button
-    needs: is the notice about the campaign's current version, and does one of the
-    person's teams still owe an acknowledgement of it (`teams_pending`)."""
-    mine = Q(campaign__stakeholders__team__memberships__user=user)
-    acknowledged = Q(campaign__stakeholders__acknowledged_version=F("campaign__version"))
+    """The person's in-app notices, newest first, with what they say (the dispatch).
+    What each campaign is now comes from notifications.subjects."""
     return (
         Notification.objects.filter(recipient=user, channel=Channel.IN_APP)
-        .select_related("dispatch", "campaign")
-        .annotate(
-            teams_pending=Count(
-                "campaign__stakeholders", filter=mine & ~acknowledged, distinct=True
-            )
-        )
+        .select_related("dispatch")
         .order_by("-created_at", "-id")
     )
 

@@ -8,7 +8,6 @@ twice.
 
 import logging
 import random
-import zoneinfo
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -361,10 +360,7 @@ def digest_user_ids(*, user_ids: Iterable[int] | None = None) -> set[int]:
 
 
 def _local_now(user: User, now: datetime) -> datetime:
-    try:
-        return timezone.localtime(now, zoneinfo.ZoneInfo(user.time_zone))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return timezone.localtime(now)
+    return timezone.localtime(now, user.tzinfo)
 
 
 def _in_app_only_notices(user_ids: Iterable[int], since: datetime) -> "QuerySet[Notification]":

@@ -9,16 +9,27 @@ from django.views.decorators.vary import vary_on_headers
 
 from core.htmx import wants_fragment
 from notifications import selectors, services, subscriptions
-from notifications.messages import absolute_url, describe
+from notifications.messages import ACKNOWLEDGEABLE, absolute_url, describe
 from notifications.models import Channel, Kind
 from notifications.services import MANDATORY
+from notifications.subjects import subject_states
 
 
 @vary_on_headers("HX-Request")
 def inbox(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.inbox(user=request.user), 30).get_page(request.GET.get("page"))
     tz_name = request.user.time_zone
-    items = [{"notification": n, "message": describe(n, tz_name=tz_name)} for n in page.object_list]
+    notices = list(page.object_list)
+    states = subject_states(user=request.user, campaign_ids={n.campaign_id for n in notices})
+    items = [
+        {
+            "notification": n,
+            "message": describe(n, tz_name=tz_name),
+            "acknowledgeable": n.kind in ACKNOWLEDGEABLE,
+            "subject": states.get(n.campaign_id),
+        }
+        for n in notices
+    ]
     template = (
         "notifications/inbox.html#items" if wants_fragment(request) else "notifications/inbox.html"
     )

@@ -1,17 +1,16 @@
+from django.contrib.auth.backends import ModelBackend
 from django.db.models import QuerySet
 
 from accounts.models import User
-from teams.models import Membership, Team
-from teams.roles import MANAGER
-
-
-def team_ids_for_user(*, user: User) -> set[int]:
-    return set(Membership.objects.filter(user=user).values_list("team_id", flat=True))
-
-
-def teams_for_user(*, user: User) -> QuerySet[Team]:
-    return Team.objects.filter(memberships__user=user)
+from teams.roles import MANAGER, MARKETER_PERM
 
 
 def managers() -> QuerySet[User]:
     return User.objects.filter(is_active=True, groups__name=MANAGER).distinct()
+
+
+def marketers() -> QuerySet[User]:
+    """Active people who hold the marketer role (directly, by group, or as superusers),
+    by name: the co-editors a campaign can have."""
+    with_role = ModelBackend().with_perm(MARKETER_PERM, is_active=True, include_superusers=True)
+    return User.objects.filter(pk__in=with_role.values("pk")).order_by("full_name", "email")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.test.utils import override_settings
 from django.utils import translation
 
 from tests.factories import (
@@ -20,6 +21,17 @@ from tests.factories import (
     TeamFactory,
     make_manager,
     make_marketer,
+)
+from tests.support.servers import (  # noqa: F401 - fixtures, for every test folder
+    celery_app,
+    celery_worker,
+    private_queue,
+    publish_spy,
+    quiet_worker_logging,
+    redis_proxy,
+    smtp_server,
+    use_broker,
+    webhook_server,
 )
 
 REQUIRE_SERVICES = os.environ.get("PASSERELLE_REQUIRE_SERVICES") == "1"
@@ -73,6 +85,14 @@ def draft_campaign(marketer, support_team):
     campaign = CampaignFactory(owner=marketer)
     StakeholderFactory(campaign=campaign, team=support_team)
     return campaign
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    # PBKDF2 at its production cost takes ~0.3 s per login; what the tests check about
+    # passwords does not depend on the hasher, so a fast one serves the whole run.
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -24,8 +24,7 @@ DEFAULT_PASSWORD = "correct-horse-battery-staple"
 
 @functools.cache
 def _hashed_password(raw: str) -> str:
-    # The real hasher, but once per password rather than once per user: PBKDF2 at its
-    # default cost would otherwise dominate the run time.
+    # Once per password rather than once per user (tests/conftest.py picks the hasher).
     return make_password(raw)
 
 

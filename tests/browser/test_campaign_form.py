@@ -9,9 +9,9 @@ import pytest
 from django.utils import timezone
 
 from campaigns.models import Attachment, Campaign, ChannelDefaultTeam
-from tests.browser.conftest import log_in, shot
 from tests.campaigns.files import png
 from tests.factories import DEFAULT_PASSWORD, CampaignFactory, TeamFactory
+from tests.support.browser import log_in, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from campaigns.models import Campaign
-from tests.browser.conftest import log_in, log_out, shot
 from tests.factories import DEFAULT_PASSWORD, MembershipFactory, TeamFactory
+from tests.support.browser import log_in, log_out, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

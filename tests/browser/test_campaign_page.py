@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from campaigns import services
 from campaigns.models import Campaign, Kpi
-from tests.browser.conftest import log_in, shot
 from tests.factories import (
     DEFAULT_PASSWORD,
     CampaignFactory,
@@ -19,6 +18,7 @@ from tests.factories import (
     StakeholderFactory,
     TeamFactory,
 )
+from tests.support.browser import log_in, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -8,7 +8,6 @@ from playwright.sync_api import expect
 from campaigns.models import Stakeholder
 from notifications.models import Kind, Notification
 from teams.models import Team
-from tests.browser.conftest import log_in, shot
 from tests.factories import (
     DEFAULT_PASSWORD,
     MembershipFactory,
@@ -16,6 +15,7 @@ from tests.factories import (
     announced_campaign,
     make_manager,
 )
+from tests.support.browser import log_in, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -38,7 +38,7 @@ def test_manager_nudges_a_person_without_reload(browser_page, live_server):
             acknowledged_at=due + timedelta(hours=-1 if acknowledged_early else 1),
         )
 
-    log_in(page, live_server, "boss@example.test", DEFAULT_PASSWORD, expect_path="/feed/")
+    log_in(page, live_server, "boss@example.test", DEFAULT_PASSWORD)
     page.goto(f"{live_server.url}/dashboard/teams/ventes/")
     page.evaluate("window.notReloaded = true")
     cell = page.locator(f"#nudge-{campaign.pk}-{person.pk}")
@@ -63,7 +63,7 @@ def test_manager_filters_the_dashboard_opens_a_team_and_nudges(browser_page, liv
     greeting = announced_campaign(teams=[ventes], title="Vœux par e-mail", channel="email")
     reminder = announced_campaign(teams=[support], title="Relance SMS", channel="sms")
 
-    log_in(page, live_server, "boss@example.test", DEFAULT_PASSWORD, expect_path="/feed/")
+    log_in(page, live_server, "boss@example.test", DEFAULT_PASSWORD)
     page.get_by_role("link", name="Dashboard").click()
     page.wait_for_url(f"{live_server.url}/dashboard/")
     expect(page.locator(f"#dash-campaign-{reminder.pk}")).to_be_visible()

@@ -7,10 +7,10 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from campaigns.feed import Week
 from campaigns.models import Campaign, Stakeholder
-from tests.browser.conftest import log_in, shot
+from feed.selectors import Week
 from tests.factories import DEFAULT_PASSWORD, CampaignFactory, StakeholderFactory, TeamFactory
+from tests.support.browser import log_in, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 
 from campaigns import services
 from campaigns.models import Campaign
-from tests.browser.conftest import log_in, shot
 from tests.factories import DEFAULT_PASSWORD, CampaignFactory, StakeholderFactory, TeamFactory
+from tests.support.browser import log_in, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -13,9 +13,9 @@ from django.utils import translation
 
 from campaigns import services
 from campaigns.models import Attachment, CampaignEvent
-from core.errors import DomainError, PermissionRefused
+from core.errors import DomainError, NotFound, PermissionRefused
 from tests.campaigns.files import EXE, JPEG, WEBP, pdf, png
-from tests.factories import CampaignFactory, announced_campaign
+from tests.factories import CampaignFactory, announced_campaign, make_marketer
 
 pytestmark = pytest.mark.django_db
 
@@ -175,11 +175,22 @@ class TestAdd:
         error = _refused(marketer, draft_campaign, "vide.pdf", b"", storage)
         assert error.field_errors == {"file": ["“vide.pdf” was refused: the file is empty."]}
 
-    def test_only_marketers(self, advisor, manager, draft_campaign, storage):
-        for actor in (advisor, manager):
-            with pytest.raises(PermissionRefused):
-                _add(actor, draft_campaign, "email.pdf", pdf())
+    def test_only_the_owner_co_editors_and_managers(
+        self, marketer, advisor, manager, draft_campaign, storage
+    ):
+        other_marketer = make_marketer()
+        with pytest.raises(PermissionRefused):
+            _add(other_marketer, draft_campaign, "email.pdf", pdf())
+        with pytest.raises(NotFound):  # an advisor does not see a draft
+            _add(advisor, draft_campaign, "email.pdf", pdf())
+        announced = announced_campaign(owner=marketer)
+        with pytest.raises(PermissionRefused):
+            _add(advisor, announced, "email.pdf", pdf())
         assert _stored(storage) == []
+        draft_campaign.editors.add(other_marketer)
+        _add(other_marketer, draft_campaign, "co-editor.pdf", pdf())
+        _add(manager, draft_campaign, "manager.pdf", pdf())
+        assert len(_stored(storage)) == 2
 
     @pytest.mark.parametrize("status", ["done", "cancelled"])
     def test_a_closed_campaign_keeps_its_files(
@@ -205,7 +216,9 @@ class TestAdd:
         self, marketer, draft_campaign, storage
     ):
         with (
-            mock.patch.object(services, "_record", side_effect=RuntimeError("database gone")),
+            mock.patch(
+                "campaigns.services.attachments.record", side_effect=RuntimeError("database gone")
+            ),
             pytest.raises(RuntimeError),
         ):
             _add(marketer, draft_campaign, "email.pdf", pdf())
@@ -236,15 +249,16 @@ class TestRemove:
         attachment = _add(marketer, draft_campaign, "email.pdf", pdf())
         services.attachment_remove(actor=marketer, attachment_id=attachment.pk)
 
-        with pytest.raises(DomainError) as refused:
+        with pytest.raises(NotFound):
             services.attachment_remove(actor=marketer, attachment_id=attachment.pk)
-        assert refused.value.code == "not_found"
 
-    def test_only_marketers(self, marketer, advisor, draft_campaign, storage):
-        attachment = _add(marketer, draft_campaign, "email.pdf", pdf())
+    def test_only_the_owner_co_editors_and_managers(self, marketer, advisor, storage):
+        campaign = announced_campaign(owner=marketer)
+        attachment = _add(marketer, campaign, "email.pdf", pdf())
 
-        with pytest.raises(PermissionRefused):
-            services.attachment_remove(actor=advisor, attachment_id=attachment.pk)
+        for actor in (advisor, make_marketer()):
+            with pytest.raises(PermissionRefused):
+                services.attachment_remove(actor=actor, attachment_id=attachment.pk)
 
         assert Attachment.objects.filter(pk=attachment.pk).exists()
         assert len(_stored(storage)) == 1
@@ -337,8 +351,13 @@ class TestPages:
         services.campaign_cancel(actor=marketer, campaign_id=draft_campaign.pk)
         client.force_login(marketer)
 
-        html = client.get(reverse("campaigns:edit", args=[draft_campaign.pk])).content.decode()
+        response = client.get(reverse("campaigns:edit", args=[draft_campaign.pk]), follow=True)
 
+        html = response.content.decode()
+        assert response.redirect_chain == [
+            (reverse("campaigns:detail", args=[draft_campaign.pk]), 302)
+        ]
+        assert "This campaign is cancelled: it can no longer be edited." in html
         assert ">email.pdf</a>" in html
         assert 'type="file"' not in html
         assert ">Remove<" not in html
@@ -358,9 +377,9 @@ class TestPages:
         assert response.status_code == 302
         assert "/accounts/login/" in response.url
 
-    def test_a_pdf_is_streamed_as_a_download(self, client, advisor, marketer, draft_campaign):
+    def test_a_pdf_is_streamed_as_a_download(self, client, advisor, marketer):
         content = pdf()
-        attachment = _add(marketer, draft_campaign, "e-mail vœux.pdf", content)
+        attachment = _add(marketer, announced_campaign(owner=marketer), "e-mail vœux.pdf", content)
         client.force_login(advisor)
 
         response = client.get(reverse("campaigns:attachment", args=[attachment.pk]))
@@ -374,8 +393,8 @@ class TestPages:
         assert "sandbox" in response["Content-Security-Policy"]
         assert response["X-Content-Type-Options"] == "nosniff"
 
-    def test_an_image_is_shown_inline(self, client, advisor, marketer, draft_campaign):
-        attachment = _add(marketer, draft_campaign, "visuel.png", png())
+    def test_an_image_is_shown_inline(self, client, advisor, marketer):
+        attachment = _add(marketer, announced_campaign(owner=marketer), "visuel.png", png())
         client.force_login(advisor)
 
         response = client.get(reverse("campaigns:attachment", args=[attachment.pk]))
@@ -412,13 +431,12 @@ class TestPages:
         assert panel.count(">Remove<") == 2
         assert 'type="file"' not in panel  # files are added on the edit page
 
-    def test_an_advisor_sees_the_files_without_remove_buttons(
-        self, client, advisor, marketer, draft_campaign
-    ):
-        _add(marketer, draft_campaign, "email.pdf", pdf())
+    def test_an_advisor_sees_the_files_without_remove_buttons(self, client, advisor, marketer):
+        campaign = announced_campaign(owner=marketer)
+        _add(marketer, campaign, "email.pdf", pdf())
         client.force_login(advisor)
 
-        html = client.get(reverse("campaigns:detail", args=[draft_campaign.pk])).content.decode()
+        html = client.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
 
         assert ">email.pdf</a>" in html
         assert "attachment_remove" not in html
@@ -460,13 +478,22 @@ class TestPages:
         assert 'type="file"' not in html
 
     def test_an_advisor_cannot_remove(self, client, advisor, marketer, draft_campaign):
-        attachment = _add(marketer, draft_campaign, "email.pdf", pdf())
+        announced = _add(marketer, announced_campaign(owner=marketer), "email.pdf", pdf())
+        draft = _add(marketer, draft_campaign, "draft.pdf", pdf())
         client.force_login(advisor)
 
-        response = client.post(reverse("campaigns:attachment_remove", args=[attachment.pk]))
+        remove = "campaigns:attachment_remove"
+        assert client.post(reverse(remove, args=[announced.pk])).status_code == 403
+        assert client.post(reverse(remove, args=[draft.pk])).status_code == 404  # unseen
+        assert Attachment.objects.count() == 2
 
-        assert response.status_code == 403
-        assert Attachment.objects.filter(pk=attachment.pk).exists()
+    def test_an_advisor_cannot_download_a_drafts_files(self, client, advisor, marketer):
+        attachment = _add(marketer, CampaignFactory(owner=marketer), "email.pdf", pdf())
+        client.force_login(advisor)
+
+        response = client.get(reverse("campaigns:attachment", args=[attachment.pk]))
+
+        assert response.status_code == 404
 
     def test_removing_a_missing_attachment_is_a_404(self, client, marketer):
         client.force_login(marketer)
@@ -493,7 +520,7 @@ class TestPages:
         )
 
         assert response.redirect_chain == [(reverse("campaigns:detail", args=[campaign.pk]), 302)]
-        assert "The attachments of a cancelled campaign can no longer change." in (
+        assert "This campaign is cancelled: its attachments can no longer change." in (
             response.content.decode()
         )
 

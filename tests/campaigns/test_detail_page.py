@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from campaigns import services
 from campaigns.models import Attachment, Campaign, Feedback, Kpi
-from campaigns.views import launch_countdown
+from campaigns.views.page import launch_countdown
 from teams.models import Team
 from tests.factories import (
     CampaignFactory,
@@ -21,15 +21,17 @@ from tests.factories import (
     StakeholderFactory,
     announced_campaign,
     campaign_input,
+    make_marketer,
     team_with_members,
 )
 
 pytestmark = pytest.mark.django_db
 
 Status = Campaign.Status
-DETAIL_MAX_QUERIES = 14
-# session, user, campaign, stakeholders, acknowledgements, tally, 2 permissions, thread, timeline
-LIVE_MAX_QUERIES = 10
+DETAIL_MAX_QUERIES = 15
+# session, user, campaign, stakeholders, acknowledgements, co-editors, tally, 2 permissions,
+# the viewer's teams, thread, timeline
+LIVE_MAX_QUERIES = 12
 
 
 @dataclass
@@ -256,9 +258,9 @@ class TestButtons:
         StakeholderFactory(campaign=no_date)
 
         announce = buttons(page(client, marketer, no_team))["Announce"]
-        assert announce == Button(True, "Add at least one stakeholder team first.")
+        assert announce == Button(True, "Add at least one stakeholder team before announcing.")
         announce = buttons(page(client, marketer, no_date))["Announce"]
-        assert announce == Button(True, "Set a launch date first.")
+        assert announce == Button(True, "Launch date is required to announce a campaign.")
 
     def test_marketer_draft_ready(self, client, marketer, draft_campaign):
         found = buttons(page(client, marketer, draft_campaign))
@@ -267,26 +269,43 @@ class TestButtons:
         assert found["Cancel campaign"] == Button(False, "")
         assert "Mark as done" not in found
 
-    def test_advisor_sees_why_they_cannot_act(self, client, marketer, advisor, support_team):
-        draft = CampaignFactory(owner=marketer)
-        StakeholderFactory(campaign=draft, team=support_team)
+    def test_advisor_sees_only_what_their_role_can_do(
+        self, client, marketer, advisor, support_team
+    ):
         announced = announced_campaign(owner=marketer, teams=[support_team])
 
-        found = buttons(page(client, advisor, draft))
-        assert found["Announce"] == Button(True, "Your role does not allow this.")
-        assert found["Cancel campaign"] == Button(True, "Your role does not allow this.")
         found = buttons(page(client, advisor, announced))
-        assert found["Mark as done"] == Button(True, "Your role does not allow this.")
-        assert found["Cancel campaign"] == Button(True, "Your role does not allow this.")
-        assert "Override and mark as done" not in found  # managers only
         assert found["Acknowledge"] == Button(False, "")
+        never = ("Announce", "Mark as done", "Cancel campaign", "Override and mark as done")
+        assert [name for name in never if name in found] == []
+        assert "Duplicate" not in found
+        assert "Your role does not allow this." not in page(client, advisor, announced)
+
+    def test_another_marketer_sees_the_owners_buttons_disabled_with_the_rule(
+        self, client, marketer, support_team
+    ):
+        announced = announced_campaign(owner=marketer, teams=[support_team])
+        rule = "Only the campaign's owner, its co-editors and managers can"
+
+        found = buttons(page(client, make_marketer(), announced))
+        assert found["Mark as done"] == Button(True, f"{rule} mark it as done.")
+        assert found["Cancel campaign"] == Button(True, f"{rule} cancel it.")
+        assert found["Duplicate"].disabled is False
+        assert "Override and mark as done" not in found  # managers only
+
+    def test_an_advisor_cannot_open_a_draft(self, client, advisor, draft_campaign):
+        client.force_login(advisor)
+        response = client.get(reverse("campaigns:detail", args=[draft_campaign.pk]))
+        assert response.status_code == 404
 
     def test_marketer_waits_for_the_teams(self, client, marketer, support_team):
         campaign = announced_campaign(owner=marketer, teams=[support_team])
 
         found = buttons(page(client, marketer, campaign))
 
-        assert found["Mark as done"] == Button(True, "Waiting for Conseillers clientèle")
+        assert found["Mark as done"] == Button(
+            True, "Waiting for Conseillers clientèle to acknowledge version 1."
+        )
         assert found["Cancel campaign"] == Button(False, "")
         assert "Override and mark as done" not in found
 
@@ -298,7 +317,9 @@ class TestButtons:
         html = page(client, manager, campaign)
         found = buttons(html)
 
-        assert found["Mark as done"] == Button(True, "Waiting for Conseillers clientèle")
+        assert found["Mark as done"] == Button(
+            True, "Waiting for Conseillers clientèle to acknowledge version 1."
+        )
         assert found["Override and mark as done"] == Button(False, "")
         override = html[html.index('id="override-details"') :]
         override = override[: override.index("</details>")]

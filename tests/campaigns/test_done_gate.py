@@ -405,8 +405,10 @@ def test_withdrawal_waits_for_mark_done_in_progress_and_then_refuses(
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_mark_done_only_one_wins(advisor, support_team):
-    campaign = _acknowledged_campaign(make_marketer(), advisor, support_team)
-    marketers = [make_marketer(), make_marketer()]
+    owner, co_editor = make_marketer(), make_marketer()
+    campaign = _acknowledged_campaign(owner, advisor, support_team)
+    campaign.editors.add(co_editor)
+    marketers = [owner, co_editor]
     start = threading.Barrier(2, timeout=TIMEOUT)
 
     def close(actor):
@@ -426,5 +428,5 @@ def test_two_concurrent_mark_done_only_one_wins(advisor, support_team):
     errors = [w.error for w in workers if w.error is not None]
     assert len(errors) == 1
     assert isinstance(errors[0], DomainError)
-    assert errors[0].code == "invalid_transition"
+    assert errors[0].code == "already_done"
     assert campaign.events.filter(kind=EventKind.DONE).count() == 1

@@ -10,11 +10,12 @@ from django.utils import timezone, translation
 
 from campaigns import services
 from campaigns.models import Campaign, CampaignEvent, Kpi
-from core.errors import DomainError, PermissionRefused
+from core.errors import NotFound, PermissionRefused
 from tests.factories import (
     CampaignFactory,
     StakeholderFactory,
     TeamFactory,
+    announced_campaign,
     campaign_state,
     make_marketer,
 )
@@ -132,17 +133,19 @@ class TestService:
         again = services.campaign_duplicate(actor=marketer, campaign_id=copy.pk)
         assert again.title == f"{draft_campaign.title} (copy) (copy)"
 
-    def test_only_marketers(self, advisor, manager, draft_campaign):
+    def test_only_marketers(self, marketer, advisor, manager, draft_campaign):
+        announced = announced_campaign(owner=marketer)
         for actor in (advisor, manager):
             with pytest.raises(PermissionRefused) as refused:
-                services.campaign_duplicate(actor=actor, campaign_id=draft_campaign.pk)
+                services.campaign_duplicate(actor=actor, campaign_id=announced.pk)
             assert refused.value.message == "Only marketers can duplicate campaigns."
-        assert Campaign.objects.count() == 1
+        with pytest.raises(NotFound):  # a draft is not even seen by an advisor
+            services.campaign_duplicate(actor=advisor, campaign_id=draft_campaign.pk)
+        assert Campaign.objects.count() == 2
 
     def test_a_missing_campaign(self, marketer):
-        with pytest.raises(DomainError) as refused:
+        with pytest.raises(NotFound):
             services.campaign_duplicate(actor=marketer, campaign_id=424242)
-        assert refused.value.code == "not_found"
 
 
 class TestPage:
@@ -170,10 +173,11 @@ class TestPage:
         client.force_login(advisor)
         assert f'action="{button}"' not in client.get(url).content.decode()
 
-    def test_an_advisor_gets_403_and_nothing_is_copied(self, client, advisor, draft_campaign):
+    def test_an_advisor_gets_403_and_nothing_is_copied(self, client, advisor, marketer):
+        announced = announced_campaign(owner=marketer)
         client.force_login(advisor)
 
-        response = client.post(reverse("campaigns:duplicate", args=[draft_campaign.pk]))
+        response = client.post(reverse("campaigns:duplicate", args=[announced.pk]))
 
         assert response.status_code == 403
         assert Campaign.objects.count() == 1

@@ -11,7 +11,7 @@ from django.utils import timezone, translation
 
 from campaigns import services
 from campaigns.models import Campaign, CampaignEvent, ChannelDefaultTeam, Kpi
-from tests.factories import CampaignFactory, StakeholderFactory, TeamFactory
+from tests.factories import CampaignFactory, StakeholderFactory, TeamFactory, announced_campaign
 
 pytestmark = pytest.mark.django_db
 
@@ -633,7 +633,7 @@ class TestChannelDefaults:
         assert f'hx-post="/campaigns/{campaign.pk}/validate/?field=teams"' in html
 
     def test_the_demo_seed_sets_the_defaults_once(self):
-        from campaigns.demo import demo_seed
+        from demo.seed import demo_seed
 
         demo_seed()
         first = set(ChannelDefaultTeam.objects.values_list("channel", "team__name"))
@@ -658,12 +658,31 @@ class TestChannelDefaults:
 
 
 class TestPermissions:
-    """An advisor can read campaigns, not write them: every writing endpoint says 403."""
+    """An advisor can read announced campaigns, not write them: every writing endpoint
+    says 403; a draft they cannot even see says 404."""
 
     @pytest.fixture
     def as_advisor(self, client, advisor):
         client.force_login(advisor)
         return client
+
+    @pytest.fixture
+    def draft_campaign(self, marketer, support_team):
+        # Announced: the advisor sees it, so the refusals are about writing it.
+        return announced_campaign(owner=marketer, teams=[support_team])
+
+    def test_a_draft_is_not_found(self, as_advisor, marketer):
+        draft = CampaignFactory(owner=marketer)
+        for url in (
+            reverse("campaigns:edit", args=[draft.pk]),
+            reverse("campaigns:channel_teams", args=[draft.pk]) + "?channel=email",
+        ):
+            assert as_advisor.get(url).status_code == 404
+        for url in (
+            reverse("campaigns:validate", args=[draft.pk]) + "?field=title",
+            reverse("campaigns:duplicate", args=[draft.pk]),
+        ):
+            assert as_advisor.post(url, _form_data()).status_code == 404
 
     def test_new_and_edit(self, as_advisor, draft_campaign):
         before = Campaign.objects.values().get(pk=draft_campaign.pk)

@@ -14,6 +14,7 @@ from django.urls import reverse
 from campaigns import selectors, services
 from campaigns.models import Campaign
 from campaigns.selectors import CURSOR_SALT, CampaignFilters
+from teams.roles import Actor
 from tests.factories import (
     CampaignFactory,
     StakeholderFactory,
@@ -257,7 +258,7 @@ class TestKeysetPages:
 
     @pytest.fixture(autouse=True)
     def small_pages(self, monkeypatch):
-        monkeypatch.setattr("campaigns.views.PAGE_SIZE", self.PAGE_SIZE)
+        monkeypatch.setattr("campaigns.views.browse.PAGE_SIZE", self.PAGE_SIZE)
 
     @pytest.fixture
     def ordered(self, marketer) -> list[int]:
@@ -381,11 +382,17 @@ class TestSelector:
             CampaignFactory(owner=marketer, launch_at=paris(2026, 12, day, 9, 0))
         CampaignFactory(owner=marketer, launch_at=None)
         filters = CampaignFilters(newest_first=False)
+        viewer = Actor.of(marketer)
 
-        first = selectors.campaign_list(filters=filters, page_size=3)
-        second = selectors.campaign_list(filters=filters, cursor=first.next_cursor, page_size=3)
-        third = selectors.campaign_list(filters=filters, cursor=second.next_cursor, page_size=3)
-        back = selectors.campaign_list(filters=filters, cursor=third.previous_cursor, page_size=3)
+        def page(cursor: str = "") -> selectors.CampaignPage:
+            return selectors.campaign_list(
+                viewer=viewer, filters=filters, cursor=cursor, page_size=3
+            )
+
+        first = page()
+        second = page(first.next_cursor)
+        third = page(second.next_cursor)
+        back = page(third.previous_cursor)
 
         assert first.previous_cursor is None
         assert [c.launch_at.day for c in first.campaigns] == [1, 2, 3]
@@ -396,8 +403,8 @@ class TestSelector:
         assert back.next_cursor is not None
         assert back.previous_cursor is not None
 
-    def test_empty(self):
-        page = selectors.campaign_list(filters=CampaignFilters())
+    def test_empty(self, marketer):
+        page = selectors.campaign_list(viewer=Actor.of(marketer), filters=CampaignFilters())
 
         assert page.campaigns == []
         assert not page.has_other_pages

@@ -6,7 +6,7 @@ from django.urls import reverse
 from campaigns import services
 from campaigns.models import Acknowledgement, Campaign, CampaignEvent
 from campaigns.services import CampaignInput
-from core.errors import PermissionRefused
+from core.errors import NotFound, PermissionRefused
 from tests.factories import (
     UserFactory,
     announced_campaign,
@@ -39,22 +39,24 @@ class TestStakeholderRole:
         assert refused.value.message == "Only marketers can create campaigns."
         assert not Campaign.objects.exists()
 
-    def test_cannot_edit(self, advisor, draft_campaign):
-        before = campaign_state(draft_campaign.pk)
-        with pytest.raises(PermissionRefused):
-            services.campaign_update(
-                actor=advisor,
-                campaign_id=draft_campaign.pk,
-                data=campaign_input(draft_campaign, title="Hijacked"),
-            )
-        assert campaign_state(draft_campaign.pk) == before
-        assert Campaign.objects.get(pk=draft_campaign.pk).title == draft_campaign.title
+    def test_cannot_edit(self, advisor, marketer, draft_campaign):
+        announced = announced_campaign(owner=marketer)
+        for campaign, refusal in ((draft_campaign, NotFound), (announced, PermissionRefused)):
+            before = campaign_state(campaign.pk)
+            with pytest.raises(refusal):
+                services.campaign_update(
+                    actor=advisor,
+                    campaign_id=campaign.pk,
+                    data=campaign_input(campaign, title="Hijacked"),
+                )
+            assert campaign_state(campaign.pk) == before
+            assert Campaign.objects.get(pk=campaign.pk).title == campaign.title
 
-    def test_cannot_announce(self, advisor, draft_campaign):
+    def test_cannot_announce_a_draft_it_cannot_even_see(self, advisor, draft_campaign):
         before = campaign_state(draft_campaign.pk)
-        with pytest.raises(PermissionRefused) as refused:
+        with pytest.raises(NotFound) as refused:
             services.campaign_announce(actor=advisor, campaign_id=draft_campaign.pk)
-        assert refused.value.message == "Only marketers can announce campaigns."
+        assert refused.value.message == "This campaign does not exist."
         assert campaign_state(draft_campaign.pk) == before
 
     def test_create_page_is_forbidden(self, client, advisor, support_team):
@@ -67,19 +69,21 @@ class TestStakeholderRole:
         assert response.status_code == 403
         assert not Campaign.objects.exists()
 
-    def test_edit_page_is_forbidden(self, client, advisor, draft_campaign):
+    def test_edit_page_is_forbidden(self, client, advisor, marketer, draft_campaign):
+        announced = announced_campaign(owner=marketer)
         client.force_login(advisor)
-        url = reverse("campaigns:edit", args=[draft_campaign.pk])
-        assert client.get(url).status_code == 403
-        response = client.post(url, {"title": "Hijacked", "channel": "sms"})
-        assert response.status_code == 403
-        assert Campaign.objects.get(pk=draft_campaign.pk).title == draft_campaign.title
+        for campaign, status in ((draft_campaign, 404), (announced, 403)):
+            url = reverse("campaigns:edit", args=[campaign.pk])
+            assert client.get(url).status_code == status
+            response = client.post(url, {"title": "Hijacked", "channel": "sms"})
+            assert response.status_code == status
+            assert Campaign.objects.get(pk=campaign.pk).title == campaign.title
 
-    def test_announce_is_forbidden(self, client, advisor, draft_campaign):
+    def test_announce_is_not_found(self, client, advisor, draft_campaign):
         client.force_login(advisor)
         before = campaign_state(draft_campaign.pk)
         response = client.post(reverse("campaigns:announce", args=[draft_campaign.pk]))
-        assert response.status_code == 403
+        assert response.status_code == 404
         assert campaign_state(draft_campaign.pk) == before
 
     @pytest.mark.parametrize("name", ["mark_done", "override_done", "cancel"])
@@ -92,13 +96,15 @@ class TestStakeholderRole:
         assert response.status_code == 403
         assert campaign_state(campaign.pk) == before
 
-    def test_pages_hide_what_the_role_cannot_do(self, client, advisor, draft_campaign):
+    def test_pages_hide_what_the_role_cannot_do(self, client, advisor, marketer, support_team):
+        campaign = announced_campaign(owner=marketer, teams=[support_team])
         client.force_login(advisor)
         listing = client.get(reverse("campaigns:list")).content.decode()
         assert reverse("campaigns:create") not in listing
-        detail = client.get(reverse("campaigns:detail", args=[draft_campaign.pk])).content.decode()
-        assert reverse("campaigns:edit", args=[draft_campaign.pk]) not in detail
-        assert "Your role does not allow this." in detail
+        detail = client.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
+        assert reverse("campaigns:edit", args=[campaign.pk]) not in detail
+        assert reverse("campaigns:cancel", args=[campaign.pk]) not in detail
+        assert "Your role does not allow this." not in detail
 
     def test_manager_cannot_create_either(self, client, manager):
         with pytest.raises(PermissionRefused):

@@ -93,16 +93,23 @@ class TestRecord:
         orders.refresh_from_db()
         assert orders.actual is None
 
-    def test_any_marketer_may_record_and_once_done_too(self, launched, marketer, advisor):
+    def test_co_editors_and_managers_may_record_and_once_done_too(
+        self, launched, marketer, manager, advisor
+    ):
         orders, _ = _with_kpis(launched)
         services.campaign_acknowledge(actor=advisor, campaign_id=launched.pk)
         services.campaign_mark_done(actor=marketer, campaign_id=launched.pk)
+        co_editor = make_marketer()
+        launched.editors.add(co_editor)
 
         services.campaign_record_results(
-            actor=make_marketer(), campaign_id=launched.pk, actuals={orders.pk: 1300}
+            actor=co_editor, campaign_id=launched.pk, actuals={orders.pk: 1300}
+        )
+        services.campaign_record_results(
+            actor=manager, campaign_id=launched.pk, actuals={orders.pk: 1310}
         )
 
-        assert Kpi.objects.get(pk=orders.pk).actual == 1300
+        assert Kpi.objects.get(pk=orders.pk).actual == 1310
 
     def test_refused_before_launch(self, marketer, support_team):
         campaign = announced_campaign(owner=marketer, teams=[support_team])
@@ -131,16 +138,19 @@ class TestRecord:
                 )
             assert refused.value.code == "results_closed"
 
-    @pytest.mark.parametrize("role", ["advisor", "manager"])
-    def test_refused_to_anyone_but_marketers(self, launched, role, request):
+    @pytest.mark.parametrize("role", ["advisor", "another_marketer"])
+    def test_refused_to_anyone_but_the_owner_co_editors_and_managers(self, launched, role, request):
         orders, _ = _with_kpis(launched)
+        actor = make_marketer() if role == "another_marketer" else request.getfixturevalue(role)
 
         with pytest.raises(PermissionRefused) as refused:
             services.campaign_record_results(
-                actor=request.getfixturevalue(role), campaign_id=launched.pk, actuals={orders.pk: 5}
+                actor=actor, campaign_id=launched.pk, actuals={orders.pk: 5}
             )
 
-        assert refused.value.message == "Only marketers can record results."
+        assert refused.value.message == (
+            "Only the campaign's owner, its co-editors and managers can record its results."
+        )
         assert Kpi.objects.get(pk=orders.pk).actual is None
 
     def test_negative_value_is_refused_field_by_field(self, launched, marketer):

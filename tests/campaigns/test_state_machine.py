@@ -1,8 +1,9 @@
-"""The campaign state machine: every move, by every role.
+"""The campaign state machine: the moves that exist, and what each one writes.
 
 Allowed: draft → announced, draft → cancelled, announced → done, announced → cancelled.
-Everything else is refused with a DomainError (PermissionRefused when the role is the
-reason) and leaves the campaign exactly as it was.
+Who may make each move, in which state, is the rule book's, tested over every action,
+state and relation in test_rule_book.py; here, what a move does and that an impossible
+one leaves the campaign exactly as it was.
 """
 
 from collections.abc import Callable
@@ -10,9 +11,9 @@ from collections.abc import Callable
 import pytest
 
 from accounts.models import User
-from campaigns import services
+from campaigns import rules, services
 from campaigns.models import Campaign, CampaignEvent
-from core.errors import DomainError, PermissionRefused
+from core.errors import DomainError, NotFound
 from notifications.models import Kind as NotificationKind
 from notifications.models import Notification
 from tests.factories import campaign_input, campaign_state
@@ -21,7 +22,6 @@ pytestmark = pytest.mark.django_db
 
 Status = Campaign.Status
 EventKind = CampaignEvent.Kind
-ROLES = ("marketer", "manager", "advisor", "inactive_marketer", "inactive_manager")
 
 OVERRIDE_REASON = "Support confirmed by phone; the tool was down."
 
@@ -45,19 +45,6 @@ EVENT = {
     "mark_done": EventKind.DONE,
     "override_done": EventKind.DONE_OVERRIDDEN,
 }
-# Which (active) roles hold the permission behind each action.
-PERMITTED = {
-    "announce": {"marketer"},
-    "cancel": {"marketer", "manager"},
-    "mark_done": {"marketer", "manager"},
-    "override_done": {"manager"},
-}
-REFUSAL_MESSAGE = {
-    "announce": "Only marketers can announce campaigns.",
-    "cancel": "Only marketers can cancel campaigns.",
-    "mark_done": "Only marketers can mark campaigns as done.",
-    "override_done": "Only managers can mark a campaign as done without every acknowledgement.",
-}
 ALLOWED_MOVES = {
     (Status.DRAFT, Status.ANNOUNCED),
     (Status.DRAFT, Status.CANCELLED),
@@ -67,32 +54,28 @@ ALLOWED_MOVES = {
 
 
 def test_transition_table_is_exactly_the_documented_one():
-    moves = {(src, dst) for src, targets in services.ALLOWED_TRANSITIONS.items() for dst in targets}
+    moves = {(src, dst) for src, targets in rules.TRANSITIONS.items() for dst in targets}
     assert moves == ALLOWED_MOVES
 
 
-@pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("action", sorted(ACTIONS))
 @pytest.mark.parametrize("start", Status.values)
-def test_every_move_by_every_role(request, bring_to, draft_campaign, start, action, role):
+def test_every_move_from_every_state(bring_to, draft_campaign, marketer, manager, start, action):
     campaign = bring_to(draft_campaign, start)
-    actor = request.getfixturevalue(role)
+    # The manager overrides; the owner makes the other moves. An override needs a team
+    # still pending, so the acknowledgement bring_to made is withdrawn first.
+    actor = manager if action == "override_done" else marketer
+    if action == "override_done" and start == Status.ANNOUNCED:
+        stakeholder = campaign.stakeholders.get()
+        stakeholder.acknowledged_version = None
+        stakeholder.save()
     target = TARGET[action]
     before = campaign_state(campaign.pk)
 
-    if role not in PERMITTED[action]:
-        with pytest.raises(PermissionRefused) as refused:
-            ACTIONS[action](actor, campaign)
-        assert refused.value.message == REFUSAL_MESSAGE[action]
-        assert refused.value.code == "permission_denied"
-        assert campaign_state(campaign.pk) == before
-    elif (start, target) not in ALLOWED_MOVES:
+    if (start, target) not in ALLOWED_MOVES:
         with pytest.raises(DomainError) as refused:
             ACTIONS[action](actor, campaign)
-        assert not isinstance(refused.value, PermissionRefused)
-        assert refused.value.code == "invalid_transition"
-        start_label, target_label = Status(start).label.lower(), Status(target).label.lower()
-        assert refused.value.message == f"A {start_label} campaign cannot become {target_label}."
+        assert refused.value.code in {"invalid_transition", "already_done"}
         assert campaign_state(campaign.pk) == before
     else:
         ACTIONS[action](actor, campaign)
@@ -106,17 +89,20 @@ def test_every_move_by_every_role(request, bring_to, draft_campaign, start, acti
         assert event.version == campaign.version
 
 
-@pytest.mark.parametrize("role", ROLES)
-def test_announced_cannot_be_announced_again(request, bring_to, draft_campaign, role):
-    campaign = bring_to(draft_campaign, Status.ANNOUNCED)
+@pytest.mark.parametrize(
+    ("start", "message"),
+    [
+        (Status.ANNOUNCED, "Already announced by Marie Marketing on "),
+        (Status.DONE, "Already announced by Marie Marketing on "),
+        (Status.CANCELLED, "This campaign was cancelled: it can no longer be announced."),
+    ],
+)
+def test_announcing_twice_says_who_did_it(bring_to, draft_campaign, marketer, start, message):
+    campaign = bring_to(draft_campaign, start)
     before = campaign_state(campaign.pk)
     with pytest.raises(DomainError) as refused:
-        services.campaign_announce(actor=request.getfixturevalue(role), campaign_id=campaign.pk)
-    if role == "marketer":
-        assert refused.value.code == "invalid_transition"
-        assert "announced campaign cannot become announced" in refused.value.message
-    else:
-        assert isinstance(refused.value, PermissionRefused)
+        services.campaign_announce(actor=marketer, campaign_id=campaign.pk)
+    assert refused.value.message.startswith(message)
     assert campaign_state(campaign.pk) == before
 
 
@@ -131,9 +117,13 @@ def test_closed_campaign_cannot_be_edited_or_acknowledged(
             actor=marketer, campaign_id=campaign.pk, data=campaign_input(campaign, title="Late fix")
         )
     assert refused.value.code == "not_editable"
-    with pytest.raises(DomainError) as refused:
-        services.campaign_acknowledge(actor=advisor, campaign_id=campaign.pk)
-    assert refused.value.code == "not_announced"
+    if start == Status.DONE:
+        with pytest.raises(DomainError) as refused:
+            services.campaign_acknowledge(actor=advisor, campaign_id=campaign.pk)
+        assert refused.value.code == "not_announced"
+    else:  # cancelled while a draft: the advisor never heard of it
+        with pytest.raises(NotFound):
+            services.campaign_acknowledge(actor=advisor, campaign_id=campaign.pk)
     assert campaign_state(campaign.pk) == before
     assert Campaign.objects.get(pk=campaign.pk).title == draft_campaign.title
 
@@ -197,7 +187,6 @@ def test_mark_done_records_time_and_event(bring_to, draft_campaign, marketer):
     assert campaign.events.filter(kind=EventKind.DONE, actor=marketer).count() == 1
 
 
-def test_transition_on_missing_campaign_is_a_domain_error(marketer):
-    with pytest.raises(DomainError) as refused:
+def test_transition_on_missing_campaign_is_not_found(marketer):
+    with pytest.raises(NotFound):
         services.campaign_announce(actor=marketer, campaign_id=999_999)
-    assert refused.value.code == "not_found"

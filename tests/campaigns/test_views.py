@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 Status = Campaign.Status
 LIST_MAX_QUERIES = 6  # session, user, two permission lookups, count, page
-DETAIL_MAX_QUERIES = 14  # + attachments and feedback prefetches, the reactions tally
+DETAIL_MAX_QUERIES = 15  # + attachments, co-editors and feedback prefetches, the tally
 
 
 def _announced_half_acknowledged(owner, **kwargs) -> Campaign:
@@ -210,7 +210,7 @@ class TestDetail:
 
         html = client.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
 
-        assert "Add at least one stakeholder team first." in html
+        assert "Add at least one stakeholder team before announcing." in html
 
     def test_timeline_lists_events(self, client, marketer, draft_campaign):
         services.campaign_announce(actor=marketer, campaign_id=draft_campaign.pk)
@@ -280,4 +280,4 @@ class TestActions:
         )
 
         assert response.status_code == 302
-        assert response.url == "/"
+        assert response.url == reverse("campaigns:detail", args=[campaign.pk])

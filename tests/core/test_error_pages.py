@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from tests.factories import CampaignFactory, UserFactory
+from tests.factories import UserFactory, announced_campaign
 
 pytestmark = pytest.mark.django_db
 
@@ -16,9 +16,12 @@ def test_a_missing_campaign_gets_the_app_404_page(client):
 
 def test_a_refusal_explains_itself_on_the_app_403_page(client):
     client.force_login(UserFactory())
-    response = client.get(reverse("campaigns:edit", args=[CampaignFactory().pk]))
+    response = client.get(reverse("campaigns:edit", args=[announced_campaign().pk]))
     assert response.status_code == 403
-    assert b"Only marketers can edit campaigns." in response.content
+    assert (
+        b"Only the campaign&#x27;s owner, its co-editors and managers can edit it."
+        in response.content
+    )
 
 
 def test_error_pages_are_in_french_for_a_french_reader(client):

@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from campaigns import services
 from teams.models import Membership, Team
-from tests.browser.conftest import browser_page  # noqa: F401  (a fixture)
 from tests.dashboards.world import NOW, T0, build_world
 from tests.factories import (
     DEFAULT_PASSWORD,
@@ -25,6 +24,7 @@ from tests.factories import (
     make_manager,
     make_marketer,
 )
+from tests.support.browser import browser_page  # noqa: F401  (a fixture)
 
 URL = reverse("dashboards:overview")
 pytestmark = pytest.mark.django_db
@@ -328,7 +328,7 @@ def test_query_count_does_not_grow_with_campaigns_or_teams(
 def test_screenshot_of_the_overview(browser_page, live_server):  # noqa: F811
     from playwright.sync_api import expect
 
-    from tests.browser.conftest import log_in, shot
+    from tests.support.browser import log_in, shot
 
     now = timezone.now()
     ventes = TeamFactory(name="Ventes")
@@ -359,7 +359,7 @@ def test_screenshot_of_the_overview(browser_page, live_server):  # noqa: F811
     manager = make_manager(email="boss@example.test")
 
     page = browser_page
-    log_in(page, live_server, manager.email, DEFAULT_PASSWORD, expect_path="/feed/")
+    log_in(page, live_server, manager.email, DEFAULT_PASSWORD)
     page.get_by_role("link", name="Dashboard").click()
     expect(page.get_by_role("heading", name="Acknowledgement dashboard")).to_be_visible()
     page.get_by_label("Team", exact=True).select_option(label="Agences")

@@ -6,18 +6,18 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from campaigns.services import notification_payload
+from core.netsafety import UnsafeURLError, check_public_http_url
 from notifications import services
 from notifications.channels import (
-    DeliveryError,
     build_email,
-    validate_webhook_url,
     webhook_payload,
 )
 from notifications.models import Channel, Kind, Notification
 from notifications.tokens import ack_token_read
 from teams.models import Team
 from tests.factories import CampaignFactory, UserFactory, make_marketer, team_with_members
-from tests.notifications.conftest import announce, campaign_for, free_port
+from tests.support.servers import announce, campaign_for, free_port
 
 pytestmark = pytest.mark.django_db
 Status = Notification.Status
@@ -71,12 +71,7 @@ def test_notices_that_need_no_acknowledgement_carry_no_ack_link(kind):
         campaign_version=1,
         kind=kind,
         user_ids=[person.pk],
-        payload={
-            "title": campaign.title,
-            "path": "/campaigns/1/",
-            "team": "Support",
-            "reason": "Budget",
-        },
+        payload=notification_payload(campaign, team="Support", reason="Budget"),
     )
     email = build_email(Notification.objects.get(channel=Channel.EMAIL))
     assert "/campaigns/ack/" not in email.body
@@ -92,9 +87,8 @@ def test_email_is_escaped_in_html():
         kind=Kind.FEEDBACK,
         user_ids=[person.pk],
         payload={
+            **notification_payload(campaign, note="<img src=x onerror=alert(1)>", author_name="Al"),
             "title": "<b>Soldes</b>",
-            "note": "<img src=x onerror=alert(1)>",
-            "author_name": "Al",
         },
         occurrence="ack-note-1",
     )
@@ -248,10 +242,9 @@ def test_webhook_server_down_is_transient(settings):
         "http://169.254.169.254/latest/meta-data/",
     ],
 )
-def test_private_addresses_are_refused_for_good(url, settings):
-    settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = False
-    with pytest.raises(DeliveryError) as refused:
-        validate_webhook_url(url)
+def test_private_addresses_are_refused_for_good(url):
+    with pytest.raises(UnsafeURLError) as refused:
+        check_public_http_url(url, allow_private=False)
     assert refused.value.transient is False
     assert "private address" in str(refused.value)
 
@@ -265,10 +258,9 @@ def test_private_addresses_are_refused_for_good(url, settings):
         "http:///no-host",
     ],
 )
-def test_non_http_urls_are_refused_for_good(url, settings):
-    settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = True
-    with pytest.raises(DeliveryError) as refused:
-        validate_webhook_url(url)
+def test_non_http_urls_are_refused_for_good(url):
+    with pytest.raises(UnsafeURLError) as refused:
+        check_public_http_url(url, allow_private=True)
     assert refused.value.transient is False
 
 

@@ -11,7 +11,7 @@ from campaigns.services import (
 )
 from notifications.models import Channel, Kind, Notification
 from tests.factories import MembershipFactory, campaign_input, make_marketer, team_with_members
-from tests.notifications.conftest import announce, campaign_for
+from tests.support.servers import announce, campaign_for
 
 pytestmark = pytest.mark.django_db
 

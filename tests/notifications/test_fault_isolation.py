@@ -7,6 +7,7 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
+from campaigns.services import notification_payload
 from core.netsafety import UnsafeURLError, resolve_public_address
 from notifications import services
 from notifications.channels import _smtp_error
@@ -24,7 +25,7 @@ def _enqueue(campaign, people, *, teams=()):
         kind=Kind.ANNOUNCED,
         user_ids=[p.pk for p in people],
         webhook_team_ids=[t.pk for t in teams],
-        payload={"title": campaign.title, "path": f"/campaigns/{campaign.pk}/"},
+        payload=notification_payload(campaign),
     )
 
 

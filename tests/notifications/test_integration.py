@@ -18,7 +18,7 @@ from notifications.models import Channel, Kind, Notification
 from notifications.publish import publish_task
 from notifications.tokens import ack_token_read
 from tests.factories import make_marketer, team_with_members
-from tests.notifications.conftest import (
+from tests.support.servers import (
     announce,
     campaign_for,
     running_worker,

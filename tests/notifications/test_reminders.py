@@ -25,7 +25,7 @@ from tests.factories import (
     make_manager,
     make_marketer,
 )
-from tests.notifications.conftest import announce, campaign_for
+from tests.support.servers import announce, campaign_for
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,7 @@ from notifications.models import (
     Preference,
 )
 from tests.factories import CampaignFactory, UserFactory, make_marketer, team_with_members
-from tests.notifications.conftest import announce, campaign_for, free_port
+from tests.support.servers import announce, campaign_for, free_port
 
 pytestmark = pytest.mark.django_db
 Status = Notification.Status

@@ -10,7 +10,7 @@ from django.core import mail
 from notifications import tasks
 from notifications.models import Channel, DeliverySettings, Notification
 from tests.factories import make_marketer, team_with_members
-from tests.notifications.conftest import announce, campaign_for
+from tests.support.servers import announce, campaign_for
 
 pytestmark = pytest.mark.django_db
 Status = Notification.Status

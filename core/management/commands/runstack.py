@@ -137,7 +137,7 @@ class Command(BaseCommand):
             if "seed_demo" not in get_commands():
                 raise CommandError(
                     "The seed_demo command is not installed "
-                    "(campaigns/management/commands/seed_demo.py). "
+                    "(demo/management/commands/seed_demo.py). "
                     "Run `manage.py runstack --no-seed` to start without demo data."
                 )
             self._say("Loading demo data")

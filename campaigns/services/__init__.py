@@ -1,0 +1,76 @@
+"""Writes to the campaign domain, one module per feature; each function owns its
+transaction and enforces the rule book (campaigns.rules) before changing anything.
+
+- `editing`: create, edit (version bump after announcement), duplicate
+- `lifecycle`: announce, mark as done, override, cancel
+- `acknowledgements`: acknowledge, withdraw
+- `reminders`: reminders and escalations (beat), nudges
+- `feedback`: the campaign's thread
+- `results`: actual KPI values
+- `attachments`: files
+
+Callers use the names below (`services.campaign_announce(...)`).
+"""
+
+from campaigns.services.acknowledgements import (
+    AcknowledgementResult,
+    TeamAcknowledgement,
+    campaign_acknowledge,
+    campaign_acknowledgement_revoke,
+)
+from campaigns.services.attachments import (
+    ATTACHMENT_MAX_BYTES,
+    ATTACHMENT_TYPES,
+    attachment_add,
+    attachment_remove,
+)
+from campaigns.services.common import notification_payload
+from campaigns.services.editing import (
+    CampaignInput,
+    KpiInput,
+    campaign_create,
+    campaign_duplicate,
+    campaign_update,
+    campaign_validate,
+    kpis_validate,
+)
+from campaigns.services.feedback import FEEDBACK_MAX_LENGTH, feedback_post
+from campaigns.services.lifecycle import (
+    campaign_announce,
+    campaign_cancel,
+    campaign_mark_done,
+    campaign_override_done,
+)
+from campaigns.services.reminders import (
+    campaigns_send_due_reminders_and_escalations,
+    stakeholder_nudge,
+)
+from campaigns.services.results import campaign_record_results
+
+__all__ = [
+    "ATTACHMENT_MAX_BYTES",
+    "ATTACHMENT_TYPES",
+    "FEEDBACK_MAX_LENGTH",
+    "AcknowledgementResult",
+    "CampaignInput",
+    "KpiInput",
+    "TeamAcknowledgement",
+    "attachment_add",
+    "attachment_remove",
+    "campaign_acknowledge",
+    "campaign_acknowledgement_revoke",
+    "campaign_announce",
+    "campaign_cancel",
+    "campaign_create",
+    "campaign_duplicate",
+    "campaign_mark_done",
+    "campaign_override_done",
+    "campaign_record_results",
+    "campaign_update",
+    "campaign_validate",
+    "campaigns_send_due_reminders_and_escalations",
+    "feedback_post",
+    "kpis_validate",
+    "notification_payload",
+    "stakeholder_nudge",
+]

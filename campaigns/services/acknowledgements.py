@@ -1,0 +1,169 @@
+"""Stakeholders acknowledging a campaign's current version, and withdrawing it."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from campaigns.models import Acknowledgement, Campaign, Stakeholder
+from campaigns.rules import Action
+from campaigns.services.common import (
+    EventKind,
+    lock_campaign,
+    notify_owner,
+    record,
+    require,
+    stakeholders_with_acknowledgements,
+)
+from core.errors import DomainError
+from teams.models import Membership, Team
+from teams.roles import Actor
+
+
+@dataclass(frozen=True)
+class TeamAcknowledgement:
+    team: Team
+    newly_acknowledged: bool
+    acknowledged_by: User | None
+    acknowledged_at: datetime | None
+    acknowledgement_id: int | None = None
+
+
+@dataclass
+class AcknowledgementResult:
+    campaign: Campaign
+    teams: list[TeamAcknowledgement] = field(default_factory=list)
+
+    @property
+    def was_new(self) -> bool:
+        return any(t.newly_acknowledged for t in self.teams)
+
+
+def _every_member_acknowledged(stakeholder: Stakeholder, version: int) -> bool:
+    members = set(
+        Membership.objects.filter(team_id=stakeholder.team_id, user__is_active=True).values_list(
+            "user_id", flat=True
+        )
+    )
+    acknowledged = set(
+        stakeholder.acknowledgements.filter(version=version, revoked_at__isnull=True).values_list(
+            "user_id", flat=True
+        )
+    )
+    return bool(members) and members <= acknowledged
+
+
+def campaign_acknowledge(
+    *,
+    actor: User,
+    campaign_id: int,
+    version: int | None = None,
+    team_id: int | None = None,
+    note: str = "",
+) -> AcknowledgementResult:
+    """Acknowledge the current version for the actor's stakeholder teams (or one of them).
+
+    One transaction, the campaign and its stakeholder rows locked. Idempotent:
+    acknowledging again changes nothing and reports who acknowledged when. `version`
+    guards a stale link or page: if the campaign changed since, nothing happens. A note
+    reaches the owner once per new acknowledgement (outbox row, queued after commit).
+    """
+    note = note.strip()
+    with transaction.atomic():
+        campaign = lock_campaign(campaign_id)
+        stakeholders = stakeholders_with_acknowledgements(campaign, lock=True)
+        require(Action.ACKNOWLEDGE, actor, campaign, stakeholders=stakeholders, team_id=team_id)
+        if version is not None and version != campaign.version:
+            raise DomainError(
+                _(
+                    "This campaign changed since (now version %(current)s). Read the new "
+                    "version before acknowledging it."
+                )
+                % {"current": campaign.version},
+                code="stale_version",
+            )
+        my_teams = Actor.of(actor).team_ids
+        result = AcknowledgementResult(campaign=campaign)
+        now = timezone.now()
+        for stakeholder in stakeholders:
+            if stakeholder.team_id in my_teams and team_id in (None, stakeholder.team_id):
+                result.teams.append(
+                    _acknowledge_one(campaign, stakeholder, actor, note=note, now=now)
+                )
+        if note and result.was_new:
+            new = [t for t in result.teams if t.newly_acknowledged]
+            notify_owner(
+                campaign,
+                # One notice per acknowledgement: a later note (after a withdrawal, or for
+                # a second team) is a new message, not a duplicate.
+                occurrence="ack-note-" + "-".join(str(t.acknowledgement_id) for t in new),
+                note=note,
+                author_name=actor.display_name,
+                teams=[t.team.name for t in result.teams],
+            )
+    return result
+
+
+def _acknowledge_one(
+    campaign: Campaign, stakeholder: Stakeholder, actor: User, *, note: str, now: datetime
+) -> TeamAcknowledgement:
+    team = stakeholder.team
+    version = campaign.version
+    if team.ack_policy == Team.AckPolicy.ANY_MEMBER and stakeholder.acknowledged_version == version:
+        return TeamAcknowledgement(
+            team, False, stakeholder.acknowledged_by, stakeholder.acknowledged_at
+        )
+    existing = stakeholder.acknowledgements.filter(
+        user=actor, version=version, revoked_at__isnull=True
+    ).first()
+    if existing is not None:
+        return TeamAcknowledgement(team, False, actor, existing.created_at)
+    acknowledgement = Acknowledgement.objects.create(
+        stakeholder=stakeholder, user=actor, version=version, note=note
+    )
+    record(campaign, actor, EventKind.ACKNOWLEDGED, {"team": team.name, "note": note})
+    team_done = team.ack_policy == Team.AckPolicy.ANY_MEMBER or _every_member_acknowledged(
+        stakeholder, version
+    )
+    if team_done:
+        stakeholder.acknowledged_version = version
+        stakeholder.acknowledged_at = now
+        stakeholder.acknowledged_by = actor
+        stakeholder.save(
+            update_fields=["acknowledged_version", "acknowledged_at", "acknowledged_by"]
+        )
+        record(campaign, None, EventKind.TEAM_ACKNOWLEDGED, {"team": team.name})
+    return TeamAcknowledgement(team, True, actor, now, acknowledgement.pk)
+
+
+def campaign_acknowledgement_revoke(*, actor: User, campaign_id: int, team_id: int) -> Stakeholder:
+    """Withdraw the actor's acknowledgement of the current version for one team.
+
+    Takes the same locks as mark-done, so a withdrawal and a "mark done" cannot both win.
+    Withdrawing what is not acknowledged is refused and changes nothing.
+    """
+    with transaction.atomic():
+        campaign = lock_campaign(campaign_id)
+        stakeholders = stakeholders_with_acknowledgements(campaign, lock=True)
+        require(Action.WITHDRAW, actor, campaign, stakeholders=stakeholders, team_id=team_id)
+        stakeholder = next(s for s in stakeholders if s.team_id == team_id)
+        live = stakeholder.acknowledgements.filter(
+            version=campaign.version, revoked_at__isnull=True
+        )
+        live.filter(user=actor).update(revoked_at=timezone.now())
+        remaining = live.order_by("created_at").first()
+        if stakeholder.team.ack_policy == Team.AckPolicy.ANY_MEMBER and remaining is not None:
+            stakeholder.acknowledged_by_id = remaining.user_id
+            stakeholder.acknowledged_at = remaining.created_at
+        else:
+            stakeholder.acknowledged_version = None
+            stakeholder.acknowledged_at = None
+            stakeholder.acknowledged_by = None
+        stakeholder.save(
+            update_fields=["acknowledged_version", "acknowledged_at", "acknowledged_by"]
+        )
+        record(campaign, actor, EventKind.ACK_REVOKED, {"team": stakeholder.team.name})
+    return stakeholder

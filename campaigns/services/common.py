@@ -1,0 +1,176 @@
+"""What every campaign service shares: locking, the rule book's facts, the timeline, and
+the outbox payload.
+
+Rows are locked campaign first, then stakeholders, so concurrent services serialise in one
+order and cannot deadlock.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, Unpack
+
+from django.db.models import Prefetch
+from django.utils import translation
+
+from accounts.models import User
+from campaigns import rules
+from campaigns.models import Acknowledgement, Campaign, CampaignEvent, Stakeholder
+from campaigns.rules import Action, CampaignFacts
+from core.errors import NotFound
+from notifications import services as notifications
+from notifications.models import Kind as NotificationKind
+from notifications.payload import CampaignPayload, PayloadExtra
+from teams.models import Membership, Team
+from teams.roles import Actor
+
+Status = Campaign.Status
+EventKind = CampaignEvent.Kind
+
+
+def campaign_missing() -> NotFound:
+    return NotFound(translation.gettext("This campaign does not exist."))
+
+
+def lock_campaign(campaign_id: int) -> Campaign:
+    try:
+        return (
+            Campaign.objects.select_for_update(of=("self",))
+            .select_related("owner")
+            .get(pk=campaign_id)
+        )
+    except Campaign.DoesNotExist:
+        raise campaign_missing() from None
+
+
+def stakeholders_with_acknowledgements(
+    campaign: Campaign, *, lock: bool = False
+) -> list[Stakeholder]:
+    """The campaign's stakeholder rows with their teams and their live acknowledgements
+    of the current version (two queries); locked `FOR UPDATE` with `lock`, the order
+    every service locks them in."""
+    rows = Stakeholder.objects.filter(campaign=campaign).select_related("team")
+    if lock:
+        rows = rows.select_for_update(of=("self",))
+    live = Acknowledgement.objects.filter(version=campaign.version, revoked_at__isnull=True)
+    return list(
+        rows.prefetch_related(Prefetch("acknowledgements", queryset=live)).order_by("team__name")
+    )
+
+
+def facts_for(
+    campaign: Campaign, *, stakeholders: Sequence[Stakeholder] | None = None
+) -> CampaignFacts:
+    """The rule book's facts about a campaign a service holds (locked by the caller)."""
+    if stakeholders is None:
+        stakeholders = stakeholders_with_acknowledgements(campaign)
+    editor_ids = list(campaign.editors.values_list("pk", flat=True))
+    return rules.facts_of(campaign, stakeholders=stakeholders, editor_ids=editor_ids)
+
+
+def require(
+    action: Action,
+    actor: User,
+    campaign: Campaign,
+    *,
+    stakeholders: Sequence[Stakeholder] | None = None,
+    team_id: int | None = None,
+    now: datetime | None = None,
+) -> CampaignFacts:
+    """Enforce the rule book for `actor` on a campaign the caller locked; returns the facts
+    read. An "already done" refusal is worded with who did it and when (one more query,
+    only then)."""
+    facts = facts_for(campaign, stakeholders=stakeholders)
+    person = Actor.of(actor)
+    decision = rules.decide(action, person, facts, team_id=team_id, now=now)
+    if decision.info:
+        kinds = [kind for kinds in rules.TRANSITION_EVENTS.values() for kind in kinds]
+        events = campaign.events.filter(kind__in=kinds).select_related("actor")
+        facts = rules.facts_of(
+            campaign, stakeholders=stakeholders or [], editor_ids=facts.editor_ids, events=events
+        )
+        decision = rules.decide(action, person, facts, team_id=team_id, now=now)
+    decision.raise_if_refused()
+    return facts
+
+
+def record(
+    campaign: Campaign, actor: User | None, kind: str, details: dict[str, Any] | None = None
+) -> CampaignEvent:
+    """Append one event to the campaign's timeline (inside the caller's transaction)."""
+    return CampaignEvent.objects.create(
+        campaign=campaign, actor=actor, kind=kind, version=campaign.version, details=details or {}
+    )
+
+
+def due_at(team: Team, *, now: datetime, launch_at: datetime | None) -> datetime:
+    """Teams must acknowledge within their deadline, and before launch when launch comes first."""
+    due = now + timedelta(hours=team.ack_deadline_hours)
+    if launch_at is not None and now < launch_at < due:
+        return launch_at
+    return due
+
+
+def member_ids(team_ids: Sequence[int]) -> list[int]:
+    return list(
+        Membership.objects.filter(team_id__in=team_ids, user__is_active=True)
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+
+
+def notification_payload(campaign: Campaign, **extra: Unpack[PayloadExtra]) -> CampaignPayload:
+    """A plain-data snapshot of the campaign for the outbox (see notifications.payload)."""
+    # The label's source text: each reader's message translates it into their language.
+    with translation.override(None):
+        channel_label = str(Campaign.Channel(campaign.channel).label)
+    payload: CampaignPayload = {
+        "campaign_id": campaign.pk,
+        "version": campaign.version,
+        "title": campaign.title,
+        "channel": campaign.channel,
+        "channel_label": channel_label,
+        "status": campaign.status,
+        "audience": campaign.audience,
+        "estimated_recipients": campaign.estimated_recipients,
+        "launch_at": campaign.launch_at.isoformat() if campaign.launch_at else None,
+        "ends_at": campaign.ends_at.isoformat() if campaign.ends_at else None,
+        "summary": campaign.summary,
+        "body": campaign.body,
+        "owner_name": campaign.owner.display_name,
+        "owner_email": campaign.owner.email,
+        "path": campaign.get_absolute_url(),
+    }
+    payload.update(extra)
+    return payload
+
+
+def notify_owner(campaign: Campaign, *, occurrence: str, **extra: Unpack[PayloadExtra]) -> None:
+    """An outbox row for the campaign's owner: someone wrote to them (a note left while
+    acknowledging, a thread message). `occurrence` names the message, so each one is
+    told once however often the caller is retried."""
+    notifications.notifications_enqueue(
+        campaign_id=campaign.pk,
+        campaign_version=campaign.version,
+        kind=NotificationKind.FEEDBACK,
+        user_ids=[campaign.owner_id],
+        payload=notification_payload(campaign, **extra),
+        occurrence=occurrence,
+    )
+
+
+def notify_teams(
+    campaign: Campaign,
+    team_ids: Sequence[int],
+    *,
+    kind: str,
+    **extra: Unpack[PayloadExtra],
+) -> None:
+    """Outbox rows for every active member of `team_ids` and their chat webhooks."""
+    notifications.notifications_enqueue(
+        campaign_id=campaign.pk,
+        campaign_version=campaign.version,
+        kind=kind,
+        user_ids=member_ids(team_ids),
+        webhook_team_ids=list(team_ids),
+        payload=notification_payload(campaign, **extra),
+    )

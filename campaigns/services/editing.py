@@ -1,0 +1,332 @@
+"""Writing a campaign: create, edit (with the version bump after announcement), duplicate."""
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from campaigns import rules
+from campaigns.calendar import FIRST_YEAR, LAST_YEAR
+from campaigns.models import Campaign, Kpi, Stakeholder
+from campaigns.rules import Action
+from campaigns.services.common import (
+    EventKind,
+    campaign_missing,
+    due_at,
+    lock_campaign,
+    notify_teams,
+    record,
+    require,
+)
+from core.errors import DomainError
+from notifications.models import Kind as NotificationKind
+from teams.models import Team
+from teams.roles import Actor
+from teams.selectors import marketers
+
+_SCRIPT_TAG = re.compile(r"<\s*/?\s*script\b", re.IGNORECASE)
+# The ceiling of a PositiveIntegerField on every database.
+MAX_WHOLE_NUMBER = 2_147_483_647
+
+
+@dataclass(frozen=True, kw_only=True)
+class KpiInput:
+    name: str
+    target: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CampaignInput:
+    """What a marketer types in: the same fields for create and update."""
+
+    title: str
+    channel: str
+    audience: str = ""
+    estimated_recipients: int | None = 0
+    launch_at: datetime | None = None
+    ends_at: datetime | None = None
+    summary: str = ""
+    body: str = ""
+    objective: str = ""
+    team_ids: Sequence[int] = ()
+    kpis: Sequence[KpiInput] | None = None  # None leaves the KPIs as they are
+    editor_ids: Sequence[int] | None = None  # None leaves the co-editors as they are
+
+
+def campaign_validate(
+    data: CampaignInput, *, campaign: Campaign | None = None
+) -> dict[str, list[str]]:
+    """Every rule on what a marketer typed, as {field: [messages]}; empty means valid.
+
+    Read-only. campaign_create and campaign_update refuse with these errors, and the
+    campaign form runs the same function to show them next to each field as the marketer
+    types (campaigns.forms), so a rule lives here once. With `campaign`, the rules of
+    editing that campaign are added (an announced campaign keeps teams and a launch date).
+    """
+    errors: dict[str, list[str]] = {}
+
+    def add(name: str, message: str) -> None:
+        errors.setdefault(name, []).append(message)
+
+    if not data.title.strip():
+        add("title", _("Title is required."))
+    elif len(data.title) > 200:
+        add("title", _("Title must be at most 200 characters."))
+    if data.channel not in Campaign.Channel.values:
+        add("channel", _("Channel must be one of the listed channels."))
+    if data.estimated_recipients is None:
+        add("estimated_recipients", _("Estimated recipients is required (0 if unknown)."))
+    elif data.estimated_recipients < 0:
+        add("estimated_recipients", _("Estimated recipients cannot be negative."))
+    elif data.estimated_recipients > MAX_WHOLE_NUMBER:
+        add(
+            "estimated_recipients",
+            _("Estimated recipients must be at most %(max)s.") % {"max": f"{MAX_WHOLE_NUMBER:,}"},
+        )
+    for name, label, moment in (
+        ("launch_at", _("Launch date"), data.launch_at),
+        ("ends_at", _("End date"), data.ends_at),
+    ):
+        if moment is not None and not FIRST_YEAR <= moment.year <= LAST_YEAR:
+            add(
+                name,
+                _("%(field)s must be between the years %(first)s and %(last)s.")
+                % {"field": label, "first": FIRST_YEAR, "last": LAST_YEAR},
+            )
+    if data.launch_at and data.ends_at and data.ends_at < data.launch_at:
+        add("ends_at", _("End date must be after the launch date."))
+    for name, label, value in (
+        ("summary", _("Summary"), data.summary),
+        ("body", _("Body"), data.body),
+        ("objective", _("Objective"), data.objective),
+    ):
+        if _SCRIPT_TAG.search(value or ""):
+            add(name, _("%(field)s must not contain <script> tags.") % {"field": label})
+    if data.team_ids:
+        found = set(Team.objects.filter(pk__in=data.team_ids).values_list("pk", flat=True))
+        if missing := set(data.team_ids) - found:
+            add("teams", _("Unknown stakeholder team(s): %(ids)s.") % {"ids": sorted(missing)})
+    if data.editor_ids:
+        found = set(marketers().filter(pk__in=data.editor_ids).values_list("pk", flat=True))
+        if set(data.editor_ids) - found:
+            add("editors", _("Co-editors must be active marketers."))
+    if data.kpis:
+        for message in kpis_validate(data.kpis):
+            add("kpis", message)
+    if campaign is not None:
+        for name, messages in _edit_rules(campaign, data, now=timezone.now()).items():
+            for message in messages:
+                add(name, message)
+    return errors
+
+
+def kpis_validate(kpis: Sequence[KpiInput]) -> list[str]:
+    """The rules on a campaign's KPI rows, for the form's KPI rows (see campaign_validate)."""
+    messages = []
+    names = [k.name.strip().lower() for k in kpis]
+    if any(not n for n in names):
+        messages.append(_("Each KPI needs a name."))
+    elif len(set(names)) != len(names):
+        messages.append(_("Two KPIs have the same name."))
+    if any(k.target is not None and k.target < 0 for k in kpis):
+        messages.append(_("KPI targets cannot be negative."))
+    return messages
+
+
+def _edit_rules(campaign: Campaign, data: CampaignInput, *, now: datetime) -> dict[str, list[str]]:
+    """Editing an announced campaign: the teams were told a date, so it keeps a launch date
+    (not moved into the past) and at least one team."""
+    errors: dict[str, list[str]] = {}
+    if not campaign.phase.awaiting_acknowledgement:
+        return errors
+    if not data.team_ids:
+        errors["teams"] = [_("An announced campaign needs at least one stakeholder team.")]
+    if data.launch_at is None:
+        errors["launch_at"] = [_("An announced campaign needs a launch date.")]
+    elif data.launch_at != campaign.launch_at and data.launch_at < now:
+        errors["launch_at"] = [_("Launch date cannot be moved into the past after announcement.")]
+    return errors
+
+
+def _sync_stakeholders(
+    campaign: Campaign, team_ids: Sequence[int], *, now: datetime
+) -> tuple[list[int], list[int]]:
+    current = set(campaign.stakeholders.values_list("team_id", flat=True))
+    wanted = set(team_ids)
+    added, removed = sorted(wanted - current), sorted(current - wanted)
+    if removed:
+        campaign.stakeholders.filter(team_id__in=removed).delete()
+    if added:
+        teams = Team.objects.filter(pk__in=added)
+        told = campaign.phase.awaiting_acknowledgement
+        Stakeholder.objects.bulk_create(
+            Stakeholder(
+                campaign=campaign,
+                team=team,
+                due_at=due_at(team, now=now, launch_at=campaign.launch_at) if told else None,
+            )
+            for team in teams
+        )
+    return added, removed
+
+
+def _sync_editors(campaign: Campaign, editor_ids: Sequence[int]) -> tuple[list[int], list[int]]:
+    current = set(campaign.editors.values_list("pk", flat=True))
+    wanted = set(editor_ids) - {campaign.owner_id}
+    added, removed = sorted(wanted - current), sorted(current - wanted)
+    if removed:
+        campaign.editors.remove(*removed)
+    if added:
+        campaign.editors.add(*added)
+    return added, removed
+
+
+def _sync_kpis(campaign: Campaign, kpis: Sequence[KpiInput]) -> None:
+    keep = []
+    for position, item in enumerate(kpis):
+        kpi, _created = Kpi.objects.update_or_create(
+            campaign=campaign,
+            name=item.name.strip(),
+            defaults={"target": item.target, "position": position},
+        )
+        keep.append(kpi.pk)
+    campaign.kpis.exclude(pk__in=keep).delete()
+
+
+def _content(data: CampaignInput) -> dict[str, object]:
+    """The campaign's own fields from the input, cleaned as they are stored."""
+    return {
+        "title": data.title.strip(),
+        "channel": data.channel,
+        "audience": data.audience.strip(),
+        "estimated_recipients": data.estimated_recipients or 0,
+        "launch_at": data.launch_at,
+        "ends_at": data.ends_at,
+        "summary": data.summary,
+        "body": data.body,
+        "objective": data.objective,
+    }
+
+
+def campaign_create(*, actor: User, data: CampaignInput) -> Campaign:
+    """Create a draft with its stakeholder teams and co-editors, owned by the actor (a
+    marketer). One transaction; nothing is notified yet. Not idempotent."""
+    rules.require_can_create(Actor.of(actor))
+    if errors := campaign_validate(data):
+        raise DomainError.for_fields(errors)
+    with transaction.atomic():
+        campaign = Campaign.objects.create(owner=actor, **_content(data))
+        _sync_stakeholders(campaign, data.team_ids, now=timezone.now())
+        if data.editor_ids:
+            _sync_editors(campaign, data.editor_ids)
+        if data.kpis:
+            _sync_kpis(campaign, data.kpis)
+        record(campaign, actor, EventKind.CREATED, {"title": campaign.title})
+    return campaign
+
+
+def campaign_update(*, actor: User, campaign_id: int, data: CampaignInput) -> Campaign:
+    """Edit a draft or announced campaign (its owner, co-editors or a manager).
+
+    One transaction with the campaign row locked. After announcement a material change
+    (launch date, audience, body, channel) bumps the version: every team's
+    acknowledgement no longer matches, due dates restart and the teams get a "changed"
+    notice, queued after commit. Other edits are only recorded on the timeline. Saving the
+    same values again changes nothing and records nothing.
+    """
+    if errors := campaign_validate(data):
+        raise DomainError.for_fields(errors)
+    with transaction.atomic():
+        campaign = lock_campaign(campaign_id)
+        require(Action.EDIT, actor, campaign)
+        told = campaign.phase.awaiting_acknowledgement
+        if errors := _edit_rules(campaign, data, now=timezone.now()):
+            raise DomainError.for_fields(errors)
+        new_values = _content(data)
+        changed = [name for name, value in new_values.items() if getattr(campaign, name) != value]
+        for name in changed:
+            setattr(campaign, name, new_values[name])
+        material = [name for name in changed if name in Campaign.MATERIAL_FIELDS]
+        now = timezone.now()
+        if told and material:
+            campaign.version += 1
+        campaign.save()
+        added, removed = _sync_stakeholders(campaign, data.team_ids, now=now)
+        editors_added, editors_removed = (
+            _sync_editors(campaign, data.editor_ids) if data.editor_ids is not None else ([], [])
+        )
+        if data.kpis is not None:
+            _sync_kpis(campaign, data.kpis)
+        if changed or added or removed or editors_added or editors_removed:
+            details: dict[str, object] = {
+                "fields": changed,
+                "teams_added": added,
+                "teams_removed": removed,
+            }
+            if editors_added or editors_removed:
+                details["editors_added"] = _names(editors_added)
+                details["editors_removed"] = _names(editors_removed)
+            record(campaign, actor, EventKind.EDITED, details)
+        if told and material:
+            stakeholders = list(campaign.stakeholders.select_related("team"))
+            for stakeholder in stakeholders:
+                stakeholder.due_at = due_at(stakeholder.team, now=now, launch_at=campaign.launch_at)
+            Stakeholder.objects.bulk_update(stakeholders, ["due_at"])
+            record(campaign, actor, EventKind.VERSION_BUMPED, {"fields": material})
+            unchanged_teams = [s.team_id for s in stakeholders if s.team_id not in added]
+            notify_teams(campaign, unchanged_teams, kind=NotificationKind.CHANGED, changes=material)
+        if told and added:
+            notify_teams(campaign, added, kind=NotificationKind.ANNOUNCED)
+    return campaign
+
+
+def _names(user_ids: Sequence[int]) -> list[str]:
+    return [user.display_name for user in User.objects.filter(pk__in=user_ids)]
+
+
+def campaign_duplicate(*, actor: User, campaign_id: int) -> Campaign:
+    """A new draft with another campaign's content, KPI targets and stakeholder teams (next
+    year's greeting card), owned by the actor, at version 1, without dates, results,
+    attachments, co-editors or history; its timeline starts with a "duplicated" event
+    naming the source. One transaction; nobody is notified. Not idempotent: each call
+    makes a copy.
+    """
+    with transaction.atomic():
+        try:
+            source = Campaign.objects.select_related("owner").get(pk=campaign_id)
+        except Campaign.DoesNotExist:
+            raise campaign_missing() from None
+        require(Action.DUPLICATE, actor, source)
+        copy_of = _("%(title)s (copy)")
+        max_length = Campaign._meta.get_field("title").max_length or 200
+        room = max_length - len(copy_of % {"title": ""})
+        copy = Campaign.objects.create(
+            title=copy_of % {"title": source.title[:room].rstrip()},
+            channel=source.channel,
+            audience=source.audience,
+            estimated_recipients=source.estimated_recipients,
+            summary=source.summary,
+            body=source.body,
+            objective=source.objective,
+            owner=actor,
+        )
+        Stakeholder.objects.bulk_create(
+            Stakeholder(campaign=copy, team_id=team_id)
+            for team_id in source.stakeholders.values_list("team_id", flat=True)
+        )
+        Kpi.objects.bulk_create(
+            Kpi(campaign=copy, name=kpi.name, target=kpi.target, position=kpi.position)
+            for kpi in source.kpis.all()
+        )
+        record(
+            copy,
+            actor,
+            EventKind.DUPLICATED,
+            {"source_id": source.pk, "source_title": source.title},
+        )
+    return copy

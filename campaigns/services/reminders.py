@@ -1,0 +1,149 @@
+"""Reminders before a team's due date, escalations after it (beat), and nudges (managers
+and team leads, from the dashboard)."""
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F, Max, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from campaigns.models import Campaign, Stakeholder
+from campaigns.rules import Action
+from campaigns.selectors import nudge_occurrence
+from campaigns.services.common import (
+    Status,
+    campaign_missing,
+    notification_payload,
+    require,
+    stakeholders_with_acknowledgements,
+)
+from core.errors import DomainError
+from notifications import services as notifications
+from notifications.models import Kind as NotificationKind
+from teams.models import Membership, Team
+from teams.selectors import managers
+
+
+def campaigns_send_due_reminders_and_escalations(*, now: datetime | None = None) -> dict[str, int]:
+    """Remind members whose team's due date is near, escalate to leads and managers when it
+    has passed. Safe to run as often as beat likes: a team is reminded and escalated at
+    most once per campaign version (recorded on the stakeholder row, and each notice has
+    a dedupe key), and only teams with something left to send are read. One short
+    transaction per team."""
+    now = now or timezone.now()
+    longest_reminder = Team.objects.aggregate(hours=Max("reminder_hours_before"))["hours"] or 0
+    version = F("campaign__version")
+    not_reminded = Q(reminded_version__isnull=True) | ~Q(reminded_version=version)
+    not_escalated = Q(escalated_version__isnull=True) | ~Q(escalated_version=version)
+    candidates = (
+        Stakeholder.objects.filter(campaign__status=Status.ANNOUNCED, due_at__isnull=False)
+        .pending()
+        .filter(
+            (Q(due_at__lte=now) & not_escalated)
+            | (
+                Q(due_at__gt=now, due_at__lte=now + timedelta(hours=longest_reminder))
+                & not_reminded
+            )
+        )
+        .select_related("team", "campaign", "campaign__owner")
+        .order_by("due_at", "pk")
+    )
+    counts = {"reminders": 0, "escalations": 0}
+    manager_ids = list(managers().values_list("pk", flat=True))
+    for stakeholder in candidates.iterator(chunk_size=500):
+        campaign = stakeholder.campaign
+        team = stakeholder.team
+        assert stakeholder.due_at is not None
+        payload = notification_payload(
+            campaign, team=team.name, due_at=stakeholder.due_at.isoformat()
+        )
+        with transaction.atomic():
+            if stakeholder.due_at <= now:
+                lead_ids = list(
+                    Membership.objects.filter(
+                        team=team, role=Membership.Role.LEAD, user__is_active=True
+                    ).values_list("user_id", flat=True)
+                )
+                counts["escalations"] += notifications.notifications_enqueue(
+                    campaign_id=campaign.pk,
+                    campaign_version=campaign.version,
+                    kind=NotificationKind.ESCALATION,
+                    user_ids=sorted(set(lead_ids) | set(manager_ids)),
+                    payload=payload,
+                    occurrence=f"team-{team.pk}",
+                )
+                # Past the due date a reminder is pointless: the escalation replaces it.
+                Stakeholder.objects.filter(pk=stakeholder.pk).update(
+                    escalated_version=campaign.version, reminded_version=campaign.version
+                )
+            elif stakeholder.due_at - timedelta(hours=team.reminder_hours_before) <= now:
+                counts["reminders"] += notifications.notifications_enqueue(
+                    campaign_id=campaign.pk,
+                    campaign_version=campaign.version,
+                    kind=NotificationKind.REMINDER,
+                    user_ids=members_yet_to_acknowledge(stakeholder, campaign.version),
+                    payload=payload,
+                    # Per team: someone in two late teams hears about each of them.
+                    occurrence=f"team-{team.pk}",
+                )
+                Stakeholder.objects.filter(pk=stakeholder.pk).update(
+                    reminded_version=campaign.version
+                )
+    return counts
+
+
+def members_yet_to_acknowledge(stakeholder: Stakeholder, version: int) -> list[int]:
+    """Active members of the stakeholder's team without a live acknowledgement of `version`."""
+    acknowledged = stakeholder.acknowledgements.filter(
+        version=version, revoked_at__isnull=True
+    ).values("user_id")
+    return list(
+        Membership.objects.filter(team_id=stakeholder.team_id, user__is_active=True)
+        .exclude(user_id__in=acknowledged)
+        .values_list("user_id", flat=True)
+    )
+
+
+def stakeholder_nudge(*, actor: User, campaign_id: int, team_id: int, user_id: int) -> bool:
+    """Send one person a reminder now, on behalf of a manager or one of the team's leads.
+
+    Only for an announced campaign whose current version the team still owes, and only
+    to a member who has not acknowledged it. One transaction: the outbox row is the record
+    (nothing goes on the timeline) and delivery is queued on commit. At most once per hour
+    per person, team and campaign version: the dedupe key carries the UTC hour, so a
+    second nudge in the same hour writes nothing and returns False. A person who switched
+    off every channel for reminders cannot be nudged: that is a DomainError, so the
+    manager is not told "already nudged".
+    """
+    campaign = Campaign.objects.select_related("owner").filter(pk=campaign_id).first()
+    if campaign is None:
+        raise campaign_missing()
+    stakeholders = stakeholders_with_acknowledgements(campaign)
+    require(Action.NUDGE, actor, campaign, stakeholders=stakeholders, team_id=team_id)
+    stakeholder = next(s for s in stakeholders if s.team_id == team_id)
+    if user_id not in members_yet_to_acknowledge(stakeholder, campaign.version):
+        raise DomainError(
+            _("This person has nothing left to acknowledge for this team."), code="not_pending"
+        )
+    if not notifications.person_channels_open(user_id=user_id, kind=NotificationKind.REMINDER):
+        raise DomainError(
+            _("This person switched off reminders on every channel: reach them another way."),
+            code="reminders_off",
+        )
+    with transaction.atomic():
+        written = notifications.notifications_enqueue(
+            campaign_id=campaign.pk,
+            campaign_version=campaign.version,
+            kind=NotificationKind.REMINDER,
+            user_ids=[user_id],
+            payload=notification_payload(
+                campaign,
+                team=stakeholder.team.name,
+                due_at=stakeholder.due_at.isoformat() if stakeholder.due_at else None,
+                nudged_by=actor.display_name,
+            ),
+            occurrence=nudge_occurrence(team_id=team_id, at=timezone.now()),
+        )
+    return written > 0

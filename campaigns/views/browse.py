@@ -1,0 +1,56 @@
+"""Finding campaigns: the filtered list and the launch calendar."""
+
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from campaigns import selectors
+from campaigns.calendar import Period, calendar_weeks
+from campaigns.filters import CalendarForm, CampaignFilterForm
+from core.htmx import wants_fragment
+from core.http import AuthenticatedHttpRequest, actor_of
+
+PAGE_SIZE = 25
+
+
+@require_GET
+@vary_on_headers("HX-Request")  # one URL, two bodies: caches must not mix page and rows
+def campaign_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    form = CampaignFilterForm(request.GET)
+    form.is_valid()  # invalid fields are shown and ignored; the valid ones still filter
+    viewer = actor_of(request)
+    page = selectors.campaign_list(
+        viewer=viewer,
+        filters=form.to_filters(user=request.user),
+        cursor=request.GET.get("cursor", ""),
+        page_size=PAGE_SIZE,
+    )
+    template = "campaigns/list.html#rows" if wants_fragment(request) else "campaigns/list.html"
+    return render(request, template, {"form": form, "page": page, "can_create": viewer.is_marketer})
+
+
+@require_GET
+def campaign_calendar(request: AuthenticatedHttpRequest) -> HttpResponse:
+    form = CalendarForm(request.GET)
+    today = timezone.localdate()
+    period = form.period(today=today)
+    start, end = period.bounds()
+    launches = selectors.campaign_launches(viewer=actor_of(request), start=start, end=end)
+    weeks = calendar_weeks(period, launches, today=today)
+    return render(
+        request,
+        "campaigns/calendar.html",
+        {
+            "form": form,
+            "period": period,
+            "weeks": weeks,
+            "days": [day for week in weeks for day in week],
+            "launch_count": sum(len(d.launches) for week in weeks for d in week if d.in_period),
+            "this_month": Period.month_of(today),
+            "this_week": Period.week_of(today),
+            "month_view": period.as_month(),
+            "week_view": period.as_week(today),
+        },
+    )

@@ -1,0 +1,193 @@
+"""The campaign page, and the panels it refreshes while it is open."""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from campaigns import rules, selectors, services
+from campaigns.forms import AnnounceForm, OptionalReasonForm, ReasonForm
+from campaigns.models import Campaign, Feedback
+from core.errors import DomainError
+from core.htmx import wants_fragment
+from core.http import AuthenticatedHttpRequest, actor_of
+from notifications.selectors import failed_for_campaign
+
+
+@require_GET
+def campaign_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    return render(request, "campaigns/detail.html", detail_context(request, pk))
+
+
+def detail_context(
+    request: AuthenticatedHttpRequest, pk: int, **extra: object
+) -> dict[str, object]:
+    """Everything the campaign page shows; `extra` overrides parts (a form with errors)."""
+    viewer = actor_of(request)
+    campaign = selectors.campaign_detail(viewer=viewer, campaign_id=pk)
+    tally = selectors.feedback_tally(campaign_id=pk)
+    context = _panels_context(request, campaign, tally)
+    facts = rules.facts_of(campaign)
+    context.update(
+        {
+            "my_teams": selectors.my_teams(campaign=campaign, viewer=viewer),
+            "failed_notifications": (
+                list(failed_for_campaign(campaign_id=campaign.pk))
+                if rules.sees_delivery_failures(viewer, facts)
+                else []
+            ),
+            "events": campaign.events.all(),
+            "feedback": campaign.feedback.all(),
+            "feedback_form": feedback_form(),
+            "feedback_tags": Feedback.Tag.choices,
+            "feedback_posted": False,
+            "results": results_rows(campaign),
+            "results_error": "",
+            "results_saved": False,
+        }
+    )
+    context.update(extra)
+    return context
+
+
+def feedback_form(
+    tag: str = Feedback.Tag.MESSAGE, body: str = "", error: DomainError | None = None
+) -> dict[str, object]:
+    """The thread's form, by hand: the service is the one place its rules live."""
+    errors = error.field_errors if error else {}
+    return {
+        "tag": tag,
+        "body": body,
+        "errors": errors,
+        "error": error.message if error and not errors else "",
+        "max_length": services.FEEDBACK_MAX_LENGTH,
+    }
+
+
+def results_rows(
+    campaign: Campaign,
+    values: dict[str, str] | None = None,
+    errors: dict[str, list[str]] | None = None,
+) -> list[dict[str, object]]:
+    """Target against actual for each KPI, with what was typed and its error on a refusal."""
+    rows = []
+    for result in selectors.kpi_results(campaign=campaign):
+        name = f"kpi_{result.kpi.pk}"
+        actual = result.kpi.actual
+        rows.append(
+            {
+                "result": result,
+                "name": name,
+                "value": (values or {}).get(name, "" if actual is None else str(actual)),
+                "errors": (errors or {}).get(name, []),
+            }
+        )
+    return rows
+
+
+def _panels_context(
+    request: AuthenticatedHttpRequest, campaign: Campaign, tally: selectors.FeedbackTally
+) -> dict[str, object]:
+    """What the panels refreshed while the page is open need (see campaign_live)."""
+    stakeholders = list(campaign.stakeholders.all())
+    now = timezone.now()
+    return {
+        "campaign": campaign,
+        "stakeholders": stakeholders,
+        "actions": selectors.campaign_actions(campaign=campaign, viewer=actor_of(request), now=now),
+        "announce_form": AnnounceForm(),
+        "override_form": ReasonForm(),
+        "cancel_form": OptionalReasonForm(),
+        "now_value": now,
+        "progress": {
+            "acknowledged": sum(
+                1 for s in stakeholders if s.acknowledged_version == campaign.version
+            ),
+            "total": len(stakeholders),
+        },
+        "countdown": launch_countdown(campaign, now=now),
+        "tally": tally,
+        "live_state": selectors.campaign_live_state(campaign=campaign, tally=tally),
+        "poll_seconds": settings.CAMPAIGN_PAGE_POLL_SECONDS,
+    }
+
+
+def launch_countdown(campaign: Campaign, *, now: datetime) -> str:
+    """How far launch is ("launches in 3 days", "launched yesterday"): calendar days in the
+    reader's time zone, hours or minutes on the day itself. Empty without a launch date or
+    once cancelled."""
+    if campaign.launch_at is None or campaign.phase.cancelled:
+        return ""
+    launch = campaign.launch_at
+    days = (timezone.localdate(launch) - timezone.localdate(now)).days
+    if days == 1:
+        return _("launches tomorrow")
+    if days == -1:
+        return _("launched yesterday")
+    if days > 1:
+        return ngettext("launches in %(count)d day", "launches in %(count)d days", days) % {
+            "count": days
+        }
+    if days < -1:
+        return ngettext("launched %(count)d day ago", "launched %(count)d days ago", -days) % {
+            "count": -days
+        }
+    delta = launch - now
+    minutes = round(abs(delta) / timedelta(minutes=1))
+    if minutes < 1:
+        return _("launching now")
+    if minutes < 60:
+        if delta > timedelta(0):
+            text = ngettext(
+                "launches in %(count)d minute", "launches in %(count)d minutes", minutes
+            )
+        else:
+            text = ngettext(
+                "launched %(count)d minute ago", "launched %(count)d minutes ago", minutes
+            )
+        return text % {"count": minutes}
+    hours = round(minutes / 60)
+    if delta > timedelta(0):
+        text = ngettext("launches in %(count)d hour", "launches in %(count)d hours", hours)
+    else:
+        text = ngettext("launched %(count)d hour ago", "launched %(count)d hours ago", hours)
+    return text % {"count": hours}
+
+
+@require_GET
+@never_cache
+def campaign_live(request: AuthenticatedHttpRequest, pk: int) -> HttpResponseBase:
+    """The panels that change while the campaign page is open (summary, reactions tally,
+    next step, stakeholder teams, the feedback thread's messages, the timeline), polled by
+    htmx and swapped out of band; a constant number of queries.
+
+    The page sends the fingerprint of what it shows (`state`): when nothing changed the
+    answer is an empty 204, so a half-typed reason is not wiped every few seconds. Once
+    the campaign no longer awaits acknowledgements the answer is 286, htmx's "stop
+    polling".
+    """
+    if not wants_fragment(request):
+        return redirect("campaigns:detail", pk=pk)
+    campaign = selectors.campaign_live(viewer=actor_of(request), campaign_id=pk)
+    tally = selectors.feedback_tally(campaign_id=pk)
+    polling = campaign.phase.awaiting_acknowledgement
+    state = selectors.campaign_live_state(campaign=campaign, tally=tally)
+    if polling and request.GET.get("state") == state:
+        return HttpResponse(status=204)
+    context = _panels_context(request, campaign, tally)
+    # Lazy: read only when something changed and the panels are rendered.
+    context["feedback"] = selectors.feedback_thread(campaign_id=pk)
+    context["events"] = selectors.campaign_events(campaign_id=pk)
+    context["changed_since_loaded"] = request.GET.get("v", str(campaign.version)) != str(
+        campaign.version
+    )
+    response = render(request, "campaigns/partials/live.html", context)
+    if not polling:
+        response.status_code = 286
+    return response

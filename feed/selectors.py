@@ -1,0 +1,283 @@
+"""The stakeholders' weekly feed: what launches this week, in the reader's time zone.
+
+Reads only (selectors), each in a fixed number of queries whatever the number of
+campaigns or teams: the campaigns with their owners, the reader's stakeholder rows with
+their acknowledgement state, and one aggregate query for the reaction tallies.
+"""
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
+from itertools import groupby
+from typing import cast
+
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from campaigns import rules
+from campaigns.calendar import FIRST_YEAR, LAST_YEAR
+from campaigns.models import Acknowledgement, Campaign, Feedback, Stakeholder
+from campaigns.rules import Action
+from campaigns.search import campaigns_searched
+from campaigns.selectors import ActionState, FeedbackTally
+from core.cursors import Slot, cursor_read, cursor_write
+from core.errors import NotFound
+from teams.roles import Actor
+
+Status = Campaign.Status
+
+FEED_STATUSES = (Status.ANNOUNCED, Status.DONE, Status.CANCELLED)
+CURSOR_SALT = "campaigns.feed.cursor"  # kept: cursors in open pages stay readable
+_WEEK = re.compile(r"(\d{4})-W(\d{2})")
+
+
+# --- the week -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Week:
+    """An ISO week; its bounds depend on the time zone it is read in."""
+
+    year: int
+    number: int
+
+    @classmethod
+    def of(cls, day: date) -> "Week":
+        year, number, _ = day.isocalendar()
+        return cls(year, number)
+
+    @classmethod
+    def parse(cls, value: str) -> "Week":
+        """`2026-W48` → Week; ValueError for anything else, including "2026-W54"."""
+        match = _WEEK.fullmatch(value)
+        if not match or not FIRST_YEAR <= int(match[1]) <= LAST_YEAR:
+            raise ValueError(value)
+        monday = date.fromisocalendar(int(match[1]), int(match[2]), 1)  # ValueError if bad
+        return cls.of(monday)
+
+    def __str__(self) -> str:
+        return f"{self.year}-W{self.number:02d}"
+
+    @property
+    def monday(self) -> date:
+        return date.fromisocalendar(self.year, self.number, 1)
+
+    @property
+    def sunday(self) -> date:
+        return self.monday + timedelta(days=6)
+
+    @property
+    def previous(self) -> "Week":
+        return Week.of(self.monday - timedelta(days=7))
+
+    @property
+    def next(self) -> "Week":
+        return Week.of(self.monday + timedelta(days=7))
+
+    def bounds(self, tz: tzinfo) -> tuple[datetime, datetime]:
+        """[Monday 00:00, next Monday 00:00) in `tz`. Each bound gets the UTC offset in
+        force at that moment, so a week holding a DST change is 167 or 169 hours long."""
+        start = timezone.make_aware(datetime.combine(self.monday, time.min), tz)
+        end = timezone.make_aware(datetime.combine(self.monday + timedelta(days=7), time.min), tz)
+        return start, end
+
+
+# --- filters and search -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedFilters:
+    """What the feed is narrowed to; plain values, parsed by the view's form."""
+
+    my_teams: bool = False
+    channel: str = ""
+    status: str = ""
+    query: str = ""
+
+
+# --- the feed -----------------------------------------------------------------------------
+
+
+@dataclass
+class FeedItem:
+    campaign: Campaign
+    day: date  # the launch day in the reader's time zone
+    my_stakeholders: list[Stakeholder]
+    tally: FeedbackTally
+    acknowledge: ActionState  # the rule book's answer for the reader's teams
+
+
+@dataclass(frozen=True)
+class FeedDay:
+    day: date
+    items: list[FeedItem]
+    continued: bool = False  # the previous page ended on this day: no second heading
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    days: list[FeedDay] = field(default_factory=list)
+    next_cursor: str | None = None
+
+    @property
+    def items(self) -> Iterator[FeedItem]:
+        for day in self.days:
+            yield from day.items
+
+
+def _feed_queryset(*, viewer: Actor) -> QuerySet[Campaign]:
+    """Campaigns with their owner and the reader's stakeholder rows (two queries).
+
+    Each row says whether the reader acknowledged the current version themselves
+    (`mine`), which matters for teams where every member must acknowledge."""
+    mine = Acknowledgement.objects.filter(
+        stakeholder=OuterRef("pk"),
+        user_id=viewer.user_id,
+        version=OuterRef("campaign__version"),
+        revoked_at__isnull=True,
+    )
+    my_rows = (
+        Stakeholder.objects.filter(team_id__in=viewer.team_ids)
+        .select_related("team", "acknowledged_by")
+        .annotate(mine=Exists(mine))
+        .order_by("team__name")
+    )
+    return (
+        visible_campaigns(viewer)
+        .select_related("owner")
+        .prefetch_related(Prefetch("stakeholders", queryset=my_rows, to_attr="my_stakeholders"))
+    )
+
+
+def visible_campaigns(viewer: Actor) -> QuerySet[Campaign]:
+    """What the feed shows: campaigns that went out to the teams (campaigns.rules: drafts,
+    and drafts cancelled before anyone was told, are not news), to anyone signed in, so
+    no role is asked."""
+    if not viewer.is_active:
+        return Campaign.objects.none()
+    return Campaign.objects.exclude(rules.private_q())
+
+
+def _filtered(
+    campaigns: QuerySet[Campaign], *, viewer: Actor, filters: FeedFilters
+) -> QuerySet[Campaign]:
+    if filters.my_teams:
+        campaigns = campaigns.filter(
+            Exists(Stakeholder.objects.filter(campaign=OuterRef("pk"), team_id__in=viewer.team_ids))
+        )
+    if filters.channel:
+        campaigns = campaigns.filter(channel=filters.channel)
+    if filters.status:
+        campaigns = campaigns.filter(status=filters.status)
+    return campaigns_searched(campaigns, filters.query)
+
+
+def feed_tallies(*, campaign_ids: list[int]) -> dict[int, FeedbackTally]:
+    """Reaction counts for many campaigns in one aggregate query (GROUP BY campaign)."""
+    if not campaign_ids:
+        return {}
+    tag = Feedback.Tag
+    rows = (
+        Feedback.objects.filter(campaign_id__in=campaign_ids)
+        .values("campaign_id")
+        .order_by()
+        .annotate(
+            positive=Count("pk", filter=Q(tag=tag.POSITIVE)),
+            neutral=Count("pk", filter=Q(tag=tag.NEUTRAL)),
+            negative=Count("pk", filter=Q(tag=tag.NEGATIVE)),
+            question=Count("pk", filter=Q(tag=tag.QUESTION)),
+            total=Count("pk"),
+        )
+    )
+    return {row.pop("campaign_id"): FeedbackTally(**row) for row in rows}
+
+
+def _acknowledge_state(campaign: Campaign, viewer: Actor, now: datetime) -> ActionState:
+    """The rule book's answer for acknowledging from the feed. Only the reader's own
+    stakeholder rows are at hand, which is exactly what this rule reads (is the reader in
+    one of its teams), so it needs no other query."""
+    facts = rules.facts_of(
+        campaign, stakeholders=campaign.my_stakeholders, editor_ids=(), acknowledgers=False
+    )
+    return ActionState.of(rules.decide(Action.ACKNOWLEDGE, viewer, facts, now=now))
+
+
+def _items(campaigns: list[Campaign], tz: tzinfo, viewer: Actor) -> list[FeedItem]:
+    tallies = feed_tallies(campaign_ids=[c.pk for c in campaigns])
+    now = timezone.now()
+    return [
+        FeedItem(
+            campaign=c,
+            day=timezone.localtime(c.launch_at, tz).date(),
+            my_stakeholders=c.my_stakeholders,
+            tally=tallies.get(c.pk, FeedbackTally()),
+            acknowledge=_acknowledge_state(c, viewer, now),
+        )
+        for c in campaigns
+    ]
+
+
+_CURSOR_SHAPE = (Slot.TEXT, Slot.MOMENT, Slot.ID)
+
+
+def _cursor_write(campaign: Campaign, week: Week) -> str:
+    return cursor_write(salt=CURSOR_SALT, values=[str(week), campaign.launch_at, campaign.pk])
+
+
+def _cursor_read(token: str, week: Week) -> tuple[datetime, int] | None:
+    """(launch_at, id) the page starts after; None (first page) if unreadable or made for
+    another week."""
+    values = cursor_read(token, salt=CURSOR_SALT, shape=_CURSOR_SHAPE)
+    if values is None or values[0] != str(week):
+        return None
+    return cast(datetime, values[1]), cast(int, values[2])  # checked against the shape
+
+
+def feed_week(
+    *,
+    viewer: Actor,
+    week: Week,
+    filters: FeedFilters,
+    tz: tzinfo,
+    cursor: str = "",
+    page_size: int | None = None,
+) -> FeedPage:
+    """The week's campaigns, newest launch first, grouped by local day.
+
+    With `page_size`, one page of a keyset walk on (launch_at, id): `cursor` names the
+    last row of the previous page. Four queries, whatever the number of campaigns."""
+    start, end = week.bounds(tz)
+    campaigns = _filtered(_feed_queryset(viewer=viewer), viewer=viewer, filters=filters).filter(
+        launch_at__gte=start, launch_at__lt=end
+    )
+    position = _cursor_read(cursor, week)
+    previous_day = None
+    if position is not None:
+        launch_at, pk = position
+        campaigns = campaigns.filter(Q(launch_at__lt=launch_at) | Q(launch_at=launch_at, id__lt=pk))
+        previous_day = timezone.localtime(launch_at, tz).date()
+    campaigns = campaigns.order_by(F("launch_at").desc(), F("id").desc())
+    if page_size is None:
+        rows, has_more = list(campaigns), False
+    else:
+        rows = list(campaigns[: page_size + 1])
+        has_more = len(rows) > page_size
+        rows = rows[:page_size]
+    days = [
+        FeedDay(day=day, items=list(items), continued=day == previous_day)
+        for day, items in groupby(_items(rows, tz, viewer), key=lambda item: item.day)
+    ]
+    return FeedPage(
+        days=days, next_cursor=_cursor_write(rows[-1], week) if rows and has_more else None
+    )
+
+
+def feed_item(*, viewer: Actor, campaign_id: int, tz: tzinfo) -> FeedItem:
+    """One campaign of the feed, as feed_week shows it (after an inline acknowledgement).
+    NotFound for drafts and unknown ids."""
+    campaign = _feed_queryset(viewer=viewer).filter(pk=campaign_id).first()
+    if campaign is None:
+        raise NotFound(_("This campaign does not exist."))
+    return _items([campaign], tz, viewer)[0]

@@ -1,0 +1,189 @@
+"""A person's launches as an Atom feed (RFC 4287) and an iCalendar feed (RFC 5545).
+
+The launches are those of the campaigns their teams are stakeholders of, drafts excepted,
+from a little in the past to well ahead. Feed readers and calendar apps fetch these
+without a session, through the secret address of notifications.subscriptions; what is
+written here is read in the person's language and time zone, and links back to the app.
+"""
+
+import zoneinfo
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import icalendar
+from django.conf import settings
+from django.db.models import Exists, OuterRef
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import formats, timezone, translation
+from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from campaigns import rules
+from campaigns.models import Campaign, Stakeholder
+
+Status = Campaign.Status
+
+PAST_DAYS = 30
+AHEAD_DAYS = 180
+# A calendar app should not have to swallow years of launches in one fetch.
+MAX_LAUNCHES = 500
+# When a campaign has no end date, the event lasts this long.
+DEFAULT_DURATION = timedelta(hours=1)
+PRODID = "-//Passerelle//Campaign launches//EN"
+
+
+def subscription_launches(*, user: User, now: datetime | None = None) -> list[Campaign]:
+    """The person's teams' campaigns that launch, or are still running, within the window
+    (PAST_DAYS back, AHEAD_DAYS ahead), soonest first, owners joined. Drafts are left out,
+    and so are drafts cancelled before anyone was told.
+
+    One query whatever the number of campaigns or teams."""
+    now = now or timezone.now()
+    start, end = now - timedelta(days=PAST_DAYS), now + timedelta(days=AHEAD_DAYS)
+    for_my_teams = Stakeholder.objects.filter(campaign=OuterRef("pk"), team__memberships__user=user)
+    return list(
+        Campaign.objects.alias(last_day=Coalesce("ends_at", "launch_at"))
+        .filter(Exists(for_my_teams), launch_at__lt=end, last_day__gte=start)
+        # Drafts, and drafts cancelled before announcement, were never news to the teams.
+        .exclude(rules.private_q())
+        .select_related("owner")
+        .order_by("launch_at", "id")[:MAX_LAUNCHES]
+    )
+
+
+# --- what each entry says ---------------------------------------------------------------
+
+
+def _absolute(path: str) -> str:
+    return f"{settings.PASSERELLE_BASE_URL}{path}"
+
+
+def campaign_link(campaign: Campaign) -> str:
+    return _absolute(reverse("campaigns:detail", args=[campaign.pk]))
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """Whose feed it is: language and time zone for the words and dates in it."""
+
+    language: str
+    tz: zoneinfo.ZoneInfo
+
+    @classmethod
+    def of(cls, user: User) -> "_Reader":
+        return cls(language=user.language or settings.LANGUAGE_CODE, tz=user.tzinfo)
+
+    def datetime(self, value: datetime) -> str:
+        # Calendar apps show the description as is: name the zone the time is in.
+        local = formats.date_format(timezone.localtime(value, self.tz), "DATETIME_FORMAT")
+        return f"{local} ({self.tz.key})"
+
+
+def _title(campaign: Campaign) -> str:
+    if campaign.phase.cancelled:
+        return _("Cancelled: %(title)s") % {"title": campaign.title}
+    return campaign.title
+
+
+def _facts(campaign: Campaign, reader: _Reader) -> list[str]:
+    """The lines every entry starts with: launch, channel, audience, owner."""
+    facts = [_("Launch: %(date)s") % {"date": reader.datetime(campaign.launch_at)}]
+    if campaign.ends_at:
+        facts.append(_("Ends: %(date)s") % {"date": reader.datetime(campaign.ends_at)})
+    facts.append(_("Channel: %(channel)s") % {"channel": campaign.get_channel_display()})
+    if campaign.audience:
+        facts.append(_("Audience: %(audience)s") % {"audience": campaign.audience})
+    facts.append(_("Status: %(status)s") % {"status": campaign.get_status_display()})
+    return facts
+
+
+# --- Atom -------------------------------------------------------------------------------
+
+
+def launches_atom(*, user: User, campaigns: list[Campaign], feed_url: str) -> str:
+    """The Atom document. Ids never change: the feed's is the person's, each entry's the
+    campaign's, so a reader shows an edited campaign as updated rather than as new."""
+    reader = _Reader.of(user)
+    with translation.override(reader.language):
+        feed = Atom1Feed(
+            title=_("Passerelle: launches for %(name)s") % {"name": user.display_name},
+            link=_absolute(reverse("campaigns:calendar")),
+            description=_("Campaign launches your teams must know about."),
+            language=reader.language,
+            feed_url=feed_url,
+            feed_guid=f"urn:passerelle:launches:user:{user.pk}",
+        )
+        for campaign in campaigns:
+            link = campaign_link(campaign)
+            facts = format_html_join("", "<li>{}</li>", ((f,) for f in _facts(campaign, reader)))
+            summary = format_html("<ul>{}</ul>", facts)
+            if campaign.summary:
+                summary += format_html("<p>{}</p>", campaign.summary)
+            feed.add_item(
+                title=_title(campaign),
+                link=link,
+                description=summary,
+                unique_id=f"urn:passerelle:campaign:{campaign.pk}",
+                updateddate=campaign.updated_at,
+                pubdate=campaign.announced_at or campaign.created_at,
+                author_name=campaign.owner.display_name,
+                categories=[campaign.get_channel_display()],
+            )
+        return feed.writeString("utf-8")
+
+
+# --- iCalendar --------------------------------------------------------------------------
+
+
+def campaign_uid(campaign: Campaign) -> str:
+    return f"campaign-{campaign.pk}@passerelle"
+
+
+def _event(campaign: Campaign, reader: _Reader) -> icalendar.Event:
+    start = campaign.launch_at.astimezone(zoneinfo.ZoneInfo("UTC"))
+    end = campaign.ends_at.astimezone(start.tzinfo) if campaign.ends_at else None
+    if end is None or end <= start:
+        end = start + DEFAULT_DURATION
+    link = campaign_link(campaign)
+    description = "\n".join(
+        [*_facts(campaign, reader), *([campaign.summary] if campaign.summary else []), "", link]
+    )
+    cancelled = campaign.phase.cancelled
+    event = icalendar.Event()
+    event.add("uid", campaign_uid(campaign))
+    # A published calendar (no METHOD) takes DTSTAMP as the time the event last changed;
+    # using updated_at keeps the document identical between two fetches with no change.
+    event.add("dtstamp", campaign.updated_at)
+    event.add("last-modified", campaign.updated_at)
+    event.add("dtstart", start)
+    event.add("dtend", end)
+    event.add("summary", _title(campaign))
+    event.add("description", description)
+    event.add("url", link)
+    event.add("categories", [campaign.get_channel_display()])
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    # The version goes up with each material change. Cancelling keeps the version but is
+    # a significant revision too (RFC 5545 §3.8.7.4): one more, so clients replace it.
+    event.add("sequence", campaign.version + (1 if cancelled else 0))
+    return event
+
+
+def launches_ical(*, user: User, campaigns: list[Campaign]) -> bytes:
+    """The iCalendar document: one VEVENT per campaign, its UID stable across fetches."""
+    reader = _Reader.of(user)
+    with translation.override(reader.language):
+        calendar = icalendar.Calendar()
+        calendar.add("prodid", PRODID)
+        calendar.add("version", "2.0")
+        calendar.add("calscale", "GREGORIAN")
+        calendar.add("x-wr-calname", _("Passerelle launches"))
+        calendar.add("x-wr-caldesc", _("Campaign launches your teams must know about."))
+        # How often clients should fetch again (Outlook and Apple honour one or the other).
+        calendar.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
+        calendar.add("x-published-ttl", "PT1H")
+        for campaign in campaigns:
+            calendar.add_component(_event(campaign, reader))
+        return calendar.to_ical()

@@ -1,0 +1,110 @@
+"""Full-text search in the weekly feed: stemmed and accent-blind on PostgreSQL, a plain
+substring match (with œ/oe spelled either way) on SQLite."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+
+from campaigns.models import Campaign
+from campaigns.search import _search_query, search_document
+from feed import selectors as feed
+from feed.selectors import FeedFilters, Week
+from teams.roles import Actor
+from tests.factories import CampaignFactory
+
+pytestmark = pytest.mark.django_db
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@pytest.fixture
+def week_campaigns():
+    def live(title: str, **kwargs) -> Campaign:
+        return CampaignFactory(
+            title=title,
+            status=Campaign.Status.ANNOUNCED,
+            launch_at=datetime(2026, 11, 24, 9, tzinfo=PARIS),
+            summary=kwargs.pop("summary", ""),
+            body=kwargs.pop("body", ""),
+            **kwargs,
+        )
+
+    return {
+        "voeux": live("Carte de vœux 2027", summary="Les vœux du directeur"),
+        "campagnes": live("Relance", body="Toutes les campagnes de relance du trimestre"),
+        "spring": live("Offre", summary="Spring offers for new customers"),
+        "other": live("Rien à voir", summary="Facture électronique"),
+    }
+
+
+def search(user, text: str) -> set[str]:
+    page = feed.feed_week(
+        viewer=Actor.of(user), week=Week(2026, 48), filters=FeedFilters(query=text), tz=PARIS
+    )
+    return {item.campaign.title for item in page.items}
+
+
+@pytest.mark.postgres
+def test_postgres_search_ignores_ligatures_and_accents(advisor, week_campaigns):
+    assert search(advisor, "voeux") == {"Carte de vœux 2027"}
+    assert search(advisor, "VŒUX") == {"Carte de vœux 2027"}
+    assert search(advisor, "electronique") == {"Rien à voir"}
+
+
+@pytest.mark.postgres
+def test_postgres_search_stems_french_and_english(advisor, week_campaigns):
+    assert search(advisor, "campagne") == {"Relance"}
+    assert search(advisor, "offer") == {"Offre"}
+
+
+@pytest.mark.postgres
+def test_postgres_search_reads_web_search_syntax(advisor, week_campaigns):
+    assert search(advisor, '"carte de voeux"') == {"Carte de vœux 2027"}
+    assert search(advisor, "relance -campagnes") == set()
+    assert search(advisor, "voeux or facture") == {"Carte de vœux 2027", "Rien à voir"}
+
+
+@pytest.mark.postgres
+def test_postgres_search_has_its_gin_index(advisor):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'campaign_search_idx'")
+        (definition,) = cursor.fetchone()
+    assert "gin" in definition.lower()
+    assert "french_unaccent" in definition
+    assert "english_unaccent" in definition
+    # The query's expression is the indexed one, so the planner can use the index.
+    searched = Campaign.objects.alias(search=search_document()).filter(
+        search=_search_query("voeux")
+    )
+    with connection.cursor() as cursor:
+        # LOCAL: only for this test's transaction. With plain scans off the planner can
+        # only answer the text condition from a bitmap scan of the GIN index.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+    assert "campaign_search_idx" in searched.explain()
+
+
+@pytest.mark.postgres
+def test_the_feed_page_searches(client, advisor, week_campaigns):
+    client.force_login(advisor)
+    page = client.get("/feed/2026-W48/", {"q": "voeux"}).content.decode()
+    assert "Carte de vœux 2027" in page
+    assert "Rien à voir" not in page
+
+
+def test_sqlite_fallback_matches_substrings_and_ligatures(advisor, week_campaigns, settings):
+    settings.DATABASE_IS_POSTGRES = False  # the fallback's SQL runs on PostgreSQL too
+    assert search(advisor, "voeux") == {"Carte de vœux 2027"}
+    assert search(advisor, "VŒUX".lower()) == {"Carte de vœux 2027"}
+    assert search(advisor, "campagne") == {"Relance"}  # a substring of "campagnes"
+    assert search(advisor, "spring") == {"Offre"}
+    assert search(advisor, "introuvable") == set()
+
+
+def test_the_search_box_filters_the_feed_page(client, advisor, week_campaigns):
+    client.force_login(advisor)
+    page = client.get("/feed/2026-W48/", {"q": "relance"}).content.decode()
+    assert "Relance" in page
+    assert "Carte de vœux 2027" not in page
