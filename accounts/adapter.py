@@ -5,7 +5,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
 
-class AccountAdapter(DefaultAccountAdapter):
+class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth has no type hints
     """Sign-up is closed unless opened by setting, and then only to allowed domains."""
 
     def is_open_for_signup(self, request: HttpRequest) -> bool:

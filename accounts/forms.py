@@ -3,7 +3,7 @@ from django import forms
 from accounts.models import User
 
 
-class ProfileForm(forms.ModelForm):
+class ProfileForm(forms.ModelForm[User]):
     """What a person may change about themselves: their name, language and time zone."""
 
     class Meta:

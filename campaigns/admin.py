@@ -38,29 +38,35 @@ class ReadOnlyAdminMixin:
         return False
 
 
-class StakeholderInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
+class StakeholderInline(ReadOnlyAdminMixin, admin.TabularInline[Stakeholder, Campaign]):
     model = Stakeholder
     extra = 0
-    fields = ["team", "due_at", "acknowledged_version", "acknowledged_at", "acknowledged_by"]
-    readonly_fields = fields
+    readonly_fields = (
+        "team",
+        "due_at",
+        "acknowledged_version",
+        "acknowledged_at",
+        "acknowledged_by",
+    )
+    fields = readonly_fields
 
 
-class KpiInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
+class KpiInline(ReadOnlyAdminMixin, admin.TabularInline[Kpi, Campaign]):
     model = Kpi
     extra = 0
-    fields = ["name", "target", "actual"]
-    readonly_fields = fields
+    readonly_fields = ("name", "target", "actual")
+    fields = readonly_fields
 
 
-class EventInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
+class EventInline(ReadOnlyAdminMixin, admin.TabularInline[CampaignEvent, Campaign]):
     model = CampaignEvent
     extra = 0
-    fields = ["created_at", "kind", "actor", "version", "details"]
-    readonly_fields = fields
+    readonly_fields = ("created_at", "kind", "actor", "version", "details")
+    fields = readonly_fields
 
 
 @admin.register(Campaign)
-class CampaignAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class CampaignAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Campaign]):
     list_display = ["title", "channel", "status", "version", "launch_at", "owner"]
     list_filter = ["status", "channel"]
     search_fields = ["title", "summary"]
@@ -73,20 +79,20 @@ class CampaignAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-
 
 
 @admin.register(Acknowledgement)
-class AcknowledgementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class AcknowledgementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Acknowledgement]):
     list_display = ["stakeholder", "user", "version", "created_at", "revoked_at"]
     list_select_related = ["stakeholder__team", "stakeholder__campaign", "user"]
     raw_id_fields = ["stakeholder", "user"]
 
 
 @admin.register(ChannelDefaultTeam)
-class ChannelDefaultTeamAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ChannelDefaultTeamAdmin(admin.ModelAdmin[ChannelDefaultTeam]):
     list_display = ["channel", "team"]
     list_filter = ["channel"]
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class FeedbackAdmin(admin.ModelAdmin[Feedback]):
     """Read-only, but a message can be deleted (moderation)."""
 
     list_display = ["campaign", "author", "tag", "created_at"]
@@ -103,7 +109,7 @@ class FeedbackAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Attachment)
-class AttachmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class AttachmentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[Attachment]):
     list_display = ["original_name", "campaign", "content_type", "size", "created_at"]
     list_select_related = ["campaign"]
     raw_id_fields = ["campaign", "uploaded_by"]

@@ -4,6 +4,7 @@ a message next to the results, never a 500."""
 
 import re
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django import forms
 from django.utils import timezone
@@ -75,7 +76,7 @@ class CampaignFilterForm(forms.Form):
 
     error_messages = {"invalid_date": _("Enter a date as YYYY-MM-DD.")}
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name in ("launch_from", "launch_to"):
             self.fields[name].error_messages["invalid"] = self.error_messages["invalid_date"]
@@ -86,8 +87,8 @@ class CampaignFilterForm(forms.Form):
     def clean_launch_to(self) -> date | None:
         return _date_in_range(self.cleaned_data.get("launch_to"))
 
-    def clean(self) -> dict[str, object]:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
         start, end = cleaned.get("launch_from"), cleaned.get("launch_to")
         if start and end and end < start:
             self.add_error("launch_to", _("The end date is before the start date."))

@@ -9,10 +9,11 @@ date, a number that is not a number).
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
-from django.forms.utils import ErrorDict
+from django.forms.renderers import BaseRenderer
+from django.forms.utils import ErrorDict, ErrorList
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -30,32 +31,30 @@ KPI_PREFIX = "kpis"
 KPI_EXTRA_ROWS = 2  # always two empty rows: KPIs can be added without JavaScript
 KPI_MAX_ROWS = 20
 # Checked one by one as the marketer leaves them (see CampaignForm._wire_htmx).
-INLINE_FIELDS = (
-    "title",
-    "audience",
-    "estimated_recipients",
-    "launch_at",
-    "ends_at",
-    "summary",
-    "body",
-    "objective",
-)
+INLINE_FIELDS = tuple(name for name in Campaign.CONTENT_FIELDS if name != "channel")
 
 
-class DomainErrorFormMixin:
+if TYPE_CHECKING:
+    # What the mixins below are mixed into: they use the form's own API.
+    _FormMixinBase = forms.BaseForm
+else:
+    _FormMixinBase = object
+
+
+class DomainErrorFormMixin(_FormMixinBase):
     """Puts a service's DomainError back on the form, each message next to its field."""
 
     def add_domain_error(self, error: DomainError) -> None:
         if not error.field_errors:
-            self.add_error(None, error.message)  # type: ignore[attr-defined]
+            self.add_error(None, error.message)
             return
         for name, messages in error.field_errors.items():
-            target = name if name in self.fields else None  # type: ignore[attr-defined]
+            target = name if name in self.fields else None
             for message in messages:
-                self.add_error(target, message)  # type: ignore[attr-defined]
+                self.add_error(target, message)
 
 
-class QuietFormMixin:
+class QuietFormMixin(_FormMixinBase):
     """A bound form shown again as typed, without being checked: the no-JavaScript
     "Preview" and "Add a KPI" buttons re-render the page, and a half-filled form must not
     come back covered in errors. A quiet form is never valid, so it cannot be saved."""
@@ -64,13 +63,13 @@ class QuietFormMixin:
 
     def full_clean(self) -> None:
         if self.quiet:
-            self._errors = ErrorDict(renderer=self.renderer)  # type: ignore[attr-defined]
+            self._errors = ErrorDict(renderer=self.renderer)
             self.cleaned_data = {}
             return
-        super().full_clean()  # type: ignore[misc]
+        super().full_clean()
 
     def is_valid(self) -> bool:
-        return not self.quiet and super().is_valid()  # type: ignore[misc]
+        return not self.quiet and super().is_valid()
 
 
 # --- KPI rows ---------------------------------------------------------------------------
@@ -109,8 +108,12 @@ def _removed(form: forms.Form) -> bool:
     return bool(getattr(form, "cleaned_data", {}).get(forms.formsets.DELETION_FIELD_NAME))
 
 
-class BaseKpiFormSet(forms.BaseFormSet):
+class BaseKpiFormSet(forms.BaseFormSet[KpiForm]):
     quiet = False
+    # Set by BaseFormSet.__init__ and full_clean(), but missing from django-stubs.
+    renderer: BaseRenderer
+    _errors: list[ErrorDict] | None
+    _non_form_errors: ErrorList | None
 
     def __init__(self, *args: Any, quiet: bool = False, **kwargs: Any) -> None:
         self.quiet = quiet
@@ -145,13 +148,14 @@ class BaseKpiFormSet(forms.BaseFormSet):
 
     def messages(self) -> list[str]:
         """Every KPI error in one list, for the summary under the rows."""
-        found = list(self.non_form_errors())
+        # An ErrorList yields its messages as text (ErrorList.__getitem__).
+        found = [str(error) for error in self.non_form_errors()]
         for form in self.forms:
             if _removed(form):
                 continue
             for name, errors in form.errors.items():
                 label = form.fields[name].label if name in form.fields else ""
-                found.extend(f"{label}: {error}" if label else error for error in errors)
+                found.extend(f"{label}: {error}" if label else str(error) for error in errors)
         return found
 
     def new_row(self, index: int) -> KpiForm:
@@ -168,14 +172,18 @@ class BaseKpiFormSet(forms.BaseFormSet):
         return form
 
 
-KpiFormSet = forms.formset_factory(
-    KpiForm,
-    formset=BaseKpiFormSet,
-    extra=KPI_EXTRA_ROWS,
-    can_delete=True,
-    max_num=KPI_MAX_ROWS,
-    validate_max=True,
-    absolute_max=KPI_MAX_ROWS + KPI_EXTRA_ROWS,
+# formset_factory returns a subclass of `formset`; the stubs only know BaseFormSet.
+KpiFormSet = cast(
+    type[BaseKpiFormSet],
+    forms.formset_factory(
+        KpiForm,
+        formset=BaseKpiFormSet,
+        extra=KPI_EXTRA_ROWS,
+        can_delete=True,
+        max_num=KPI_MAX_ROWS,
+        validate_max=True,
+        absolute_max=KPI_MAX_ROWS + KPI_EXTRA_ROWS,
+    ),
 )
 
 
@@ -204,7 +212,7 @@ def teams_for_channel(*, channel: str, previous_channel: str, checked: Iterable[
     return sorted((set(checked) - previous) | defaults)
 
 
-class CampaignForm(DomainErrorFormMixin, QuietFormMixin, forms.ModelForm):
+class CampaignForm(DomainErrorFormMixin, QuietFormMixin, forms.ModelForm[Campaign]):
     teams = forms.ModelMultipleChoiceField(
         label=_("Stakeholder teams"),
         queryset=Team.objects.order_by("name"),
@@ -225,17 +233,7 @@ class CampaignForm(DomainErrorFormMixin, QuietFormMixin, forms.ModelForm):
 
     class Meta:
         model = Campaign
-        fields = [
-            "title",
-            "channel",
-            "audience",
-            "estimated_recipients",
-            "launch_at",
-            "ends_at",
-            "summary",
-            "body",
-            "objective",
-        ]
+        fields = Campaign.CONTENT_FIELDS
         widgets = {
             "launch_at": DATETIME_INPUT,
             "ends_at": DATETIME_INPUT,
@@ -265,9 +263,13 @@ class CampaignForm(DomainErrorFormMixin, QuietFormMixin, forms.ModelForm):
         # Any marketer but the owner may be a co-editor.
         editors = marketers()
         owner_id = self.instance.owner_id if self.instance.pk else (owner.pk if owner else None)
-        self.fields["editors"].queryset = editors.exclude(pk=owner_id) if owner_id else editors
-        self.fields["launch_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
-        self.fields["ends_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
+        editors_field = self.fields["editors"]
+        assert isinstance(editors_field, forms.ModelMultipleChoiceField)
+        editors_field.queryset = editors.exclude(pk=owner_id) if owner_id else editors
+        for name in ("launch_at", "ends_at"):
+            date_field = self.fields[name]
+            assert isinstance(date_field, forms.DateTimeField)
+            date_field.input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
         self.fields["estimated_recipients"].required = False
         kpis: list[dict[str, object]] = []
         if self.instance.pk:
@@ -337,8 +339,8 @@ class CampaignForm(DomainErrorFormMixin, QuietFormMixin, forms.ModelForm):
         # The widget shows dates to the minute. Saved back as shown, a date with seconds
         # (from the admin, the demo data, an import) must stay as it was: otherwise fixing
         # a typo would "move" the launch and ask every team to acknowledge again.
-        value = self.cleaned_data.get(name)
-        current = getattr(self.instance, name, None)
+        value: datetime | None = self.cleaned_data.get(name)
+        current: datetime | None = getattr(self.instance, name, None)
         if value and current and current.replace(second=0, microsecond=0) == value:
             return current
         return value

@@ -50,9 +50,23 @@ class Campaign(models.Model):
     Status = CampaignStatus
     Channel = CampaignChannel
 
+    # What a marketer writes: the form's fields, the services' input (CampaignInput).
+    CONTENT_FIELDS = (
+        "title",
+        "channel",
+        "audience",
+        "estimated_recipients",
+        "launch_at",
+        "ends_at",
+        "summary",
+        "body",
+        "objective",
+    )
     # Changing one of these after announcement changes what customers receive, so the
     # stakeholder teams must acknowledge again (see campaigns.services.campaign_update).
     MATERIAL_FIELDS = ("launch_at", "audience", "body", "channel")
+    # A campaign's dates: what a copy (campaign_duplicate) leaves out.
+    DATE_FIELDS = ("launch_at", "ends_at")
 
     title = models.CharField(_("title"), max_length=200)
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)

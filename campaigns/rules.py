@@ -209,7 +209,9 @@ TRANSITION_EVENTS = {
 def history_of(events: Iterable[CampaignEvent]) -> dict[str, tuple[str, datetime]]:
     """Who moved the campaign into each status and when, from its timeline events (the
     latest wins), for the "already announced by…" answers."""
-    kinds = {kind: status for status, kinds in TRANSITION_EVENTS.items() for kind in kinds}
+    kinds: dict[str, str] = {
+        kind: status for status, kinds in TRANSITION_EVENTS.items() for kind in kinds
+    }
     found: dict[str, tuple[str, datetime]] = {}
     for event in sorted(events, key=lambda e: (e.created_at, e.pk)):
         if event.kind in kinds:
@@ -669,9 +671,9 @@ def decide(
         refusal = rule.status_refused(facts)
         return Decision(False, shown, refusal.message, refusal, "status")
     if rule.ready is not None and (
-        refusal := rule.ready(actor, facts, team_id, now or timezone.now())
+        not_ready := rule.ready(actor, facts, team_id, now or timezone.now())
     ):
-        return Decision(False, shown, refusal.message, refusal, "ready")
+        return Decision(False, shown, not_ready.message, not_ready, "ready")
     return Decision(True, shown)
 
 

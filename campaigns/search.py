@@ -1,9 +1,12 @@
 """Full-text search over campaigns: title, summary and body, stemmed in French and in
 English and accent-blind on PostgreSQL, with a plain fallback on SQLite."""
 
+from typing import cast
+
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db.models import Q, QuerySet
+from django.db.models.expressions import CombinedExpression
 
 from campaigns.models import Campaign
 
@@ -13,7 +16,7 @@ SEARCH_CONFIGS = ("french_unaccent", "english_unaccent")
 SEARCH_FIELDS = ("title", "summary", "body")
 
 
-def search_document() -> SearchVector:
+def search_document() -> CombinedExpression:
     """Title, summary and body as one document, stemmed in French and in English.
 
     Migration 0005 indexes this very expression (GIN), so keep the two in step."""
@@ -37,12 +40,14 @@ def _ligature_variants(text: str) -> set[str]:
     return variants
 
 
-def campaigns_searched(campaigns: QuerySet[Campaign], text: str) -> QuerySet[Campaign]:
+def campaigns_searched[C: Campaign](campaigns: QuerySet[C], text: str) -> QuerySet[C]:
     text = text.strip()
     if not text:
         return campaigns
     if settings.DATABASE_IS_POSTGRES:
-        return campaigns.alias(search=search_document()).filter(search=_search_query(text))
+        searched = campaigns.alias(search=search_document()).filter(search=_search_query(text))
+        # alias() adds nothing to the rows, but the plugin types it like annotate().
+        return cast("QuerySet[C]", searched)
     # SQLite fallback (development only): substring match on the three fields, with
     # œ/oe spelled either way. No stemming; accents must match (SQLite's LIKE folds
     # ASCII case only).

@@ -194,7 +194,7 @@ def campaign_list(
     )
 
 
-def _stakeholders_prefetch() -> Prefetch:
+def _stakeholders_prefetch() -> Prefetch[str, QuerySet[Stakeholder]]:
     """Stakeholder teams with their live acknowledgements of the current version and their
     active member count ("2 of 3 members"): two queries, whatever the numbers."""
     acknowledgements = Acknowledgement.objects.filter(

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
         """A request behind the login (LoginRequiredMiddleware guards every view that is
         not marked `login_not_required`), so `user` is a real, signed-in User."""
 
-        user: User  # type: ignore[assignment]
+        user: User
 
 else:
     AuthenticatedHttpRequest = HttpRequest

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET
 
-from core.http import actor_of
+from core.http import AuthenticatedHttpRequest, actor_of
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def health(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"status": "ok"})
 
 
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Marketers and managers start on the campaign list; stakeholders on this week's feed."""
     if actor_of(request).writes_campaigns:
         return redirect("campaigns:list")

@@ -140,13 +140,13 @@ def line_chart(
         _svg_open(title, width, height, "chart-line"),
     ]
     for tick in (0, 0.25, 0.5, 0.75, 1):
-        value = y_max * tick
-        y = y_at(value)
+        level = y_max * tick
+        y = y_at(level)
         parts.append(
             f'<line x1="{left}" x2="{width - right}" y1="{_number(y)}" y2="{_number(y)}" '
             'stroke="#d1d5db" stroke-width="1"/>'
             f'<text x="{left - 6}" y="{_number(y + 4)}" text-anchor="end" font-size="11">'
-            f"{escape(_value_text(value, unit))}</text>"
+            f"{escape(_value_text(level, unit))}</text>"
         )
     for i, label in enumerate(tick_labels or labels):
         parts.append(

@@ -38,7 +38,7 @@ from teams.models import Membership, Team
 def team_can_view(*, user: User, team: Team) -> bool:
     """The overview's rule for one team: managers see every team, leads their own."""
     scope = dashboard_scope(user=user)
-    return scope is not None and (scope.is_everything or team.pk in scope.team_ids)
+    return scope is not None and (scope.team_ids is None or team.pk in scope.team_ids)
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """The overview's GET form: a period and optional filters, all kept in the URL."""
 
 from datetime import date, tzinfo
+from typing import Any
 
 from django import forms
 from django.http import QueryDict
@@ -48,9 +49,12 @@ class OverviewForm(forms.Form):
             data = data.copy()
             data["period"] = selectors.FOUR_WEEKS  # the default, shown as chosen
         super().__init__(data)
-        self.fields["owner"].queryset = selectors.campaign_owners()
+        owner_field, team_field = self.fields["owner"], self.fields["team"]
+        assert isinstance(owner_field, forms.ModelChoiceField)
+        assert isinstance(team_field, forms.ModelChoiceField)
+        owner_field.queryset = selectors.campaign_owners()
         # A lead can only pick among their own teams.
-        self.fields["team"].queryset = selectors.teams_in_scope(scope=scope)
+        team_field.queryset = selectors.teams_in_scope(scope=scope)
 
     def clean_date_from(self) -> date | None:
         return self._within_supported_years(self.cleaned_data.get("date_from"))
@@ -68,8 +72,8 @@ class OverviewForm(forms.Form):
             )
         return day
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         if data.get("period") != selectors.CUSTOM:
             return data  # dates left in the URL play no part: no message about them
         first, last = data.get("date_from"), data.get("date_to")

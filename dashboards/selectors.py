@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
@@ -37,6 +38,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Coalesce, Extract, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -68,7 +70,7 @@ class PercentileCont(Aggregate):
     template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)%(filter)s"
     output_field = FloatField()
 
-    def __init__(self, expression: object, fraction: float, **extra: object) -> None:
+    def __init__(self, expression: object, fraction: float, **extra: Any) -> None:
         fraction = float(fraction)
         if not 0 <= fraction <= 1:
             raise ValueError("fraction must be between 0 and 1")
@@ -90,7 +92,7 @@ def _uses_percentile_cont() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _ack_duration() -> ExpressionWrapper:
+def _ack_duration() -> ExpressionWrapper[CombinedExpression]:
     return ExpressionWrapper(
         F("acknowledged_at") - F("campaign__announced_at"), output_field=DurationField()
     )
@@ -547,7 +549,10 @@ def dashboard_campaigns(
                 campaign=campaign,
                 pending=pending,
                 teams=bars,
-                launched_uninformed=bool(pending) and campaign.launch_at <= now,
+                # Announced campaigns always have a launch date (a check constraint).
+                launched_uninformed=bool(pending)
+                and campaign.launch_at is not None
+                and campaign.launch_at <= now,
             )
         )
     return result

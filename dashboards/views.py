@@ -1,10 +1,10 @@
 """Dashboard pages: thin views over dashboards.selectors."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -18,14 +18,16 @@ from campaigns.services import stakeholder_nudge
 from core.csv_export import csv_download
 from core.errors import DomainError
 from core.htmx import wants_fragment
-from core.http import actor_of, parse_id
+from core.http import AuthenticatedHttpRequest, actor_of, parse_id
 from dashboards import charts, drilldown, selectors
 from dashboards.context_processors import remember_dashboard_access
 from dashboards.forms import OverviewForm
 from teams.models import Team
 
 
-def _csv_response(name: str, header: list[str], rows: Iterable[list[object]]) -> HttpResponseBase:
+def _csv_response(
+    name: str, header: list[str], rows: Iterable[Sequence[object]]
+) -> HttpResponseBase:
     return csv_download(f"passerelle-dashboard-{name}.csv", header, rows)
 
 
@@ -82,7 +84,7 @@ def _campaigns_csv(campaigns: list[selectors.CampaignRow]) -> HttpResponseBase:
 
 @require_GET
 @vary_on_headers("HX-Request")
-def overview(request: HttpRequest) -> HttpResponseBase:
+def overview(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     """The managers' overview: headline figures, per team, per campaign; or one table as CSV
     (`?format=csv&table=teams|campaigns`), with the same filters."""
     scope = selectors.dashboard_scope(user=request.user)
@@ -145,7 +147,7 @@ def overview(request: HttpRequest) -> HttpResponseBase:
 # --- team drill-down and nudges ------------------------------------------------------
 
 
-def _viewable_team(request: HttpRequest, slug: str) -> Team:
+def _viewable_team(request: AuthenticatedHttpRequest, slug: str) -> Team:
     team = get_object_or_404(Team, slug=slug)
     if not drilldown.team_can_view(user=request.user, team=team):
         raise PermissionDenied(_("Only managers and the team's leads can see this page."))
@@ -154,7 +156,7 @@ def _viewable_team(request: HttpRequest, slug: str) -> Team:
 
 @require_GET
 @vary_on_headers("HX-Request")
-def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
+def team_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """The team's pending acknowledgements (a page at a time) and its 12-week trend; an
     htmx "Show more" gets only the next rows."""
     team = _viewable_team(request, slug)
@@ -185,7 +187,7 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-def team_nudge(request: HttpRequest, slug: str) -> HttpResponseBase:
+def team_nudge(request: AuthenticatedHttpRequest, slug: str) -> HttpResponseBase:
     team = _viewable_team(request, slug)
     campaign_id = parse_id(request.POST.get("campaign", ""))
     user_id = parse_id(request.POST.get("user", ""))

@@ -139,7 +139,16 @@ STEP_KEYS: dict[str, frozenset[str]] = {
     "feedback": frozenset({"tag", "body"}),
 }
 _PLAIN_FIELDS = frozenset(
-    {"title", "channel", "audience", "estimated_recipients", "summary", "objective", "teams"}
+    {
+        "title",
+        "channel",
+        "audience",
+        "estimated_recipients",
+        "summary",
+        "objective",
+        "teams",
+        "editors",
+    }
 )
 _DATE_FIELDS = ("launch_at", "ends_at")
 
@@ -252,6 +261,11 @@ def _check(demo: Demo) -> None:
         ]
         if story.owner not in demo.people:
             problems.append(f"{where}: unknown owner {story.owner!r}")
+        problems += [
+            f"{where}: unknown co-editor {key!r}"
+            for key in story.fields.get("editors", [])
+            if key not in demo.people
+        ]
         previous = story.created
         for step in story.steps:
             if step.by not in demo.people:
@@ -376,7 +390,9 @@ def _seed_people(
 
 def _play(story: Story, *, users: Mapping[str, User], teams: Mapping[str, Team]) -> None:
     """Create one campaign and play its story; each step runs now and is then re-dated."""
-    fields = story.fields
+    fields = dict(story.fields)
+    # Co-editors are people's keys in the data, ids for the services.
+    fields["editor_ids"] = [users[key].pk for key in fields.pop("editors", [])]
     shift = timezone.now() - story.created
     campaign = services.campaign_create(
         actor=users[story.owner],

@@ -10,11 +10,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from itertools import groupby
-from typing import cast
+from typing import TypedDict, cast
 
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_stubs_ext import WithAnnotations
 
 from campaigns import rules
 from campaigns.calendar import FIRST_YEAR, LAST_YEAR
@@ -100,11 +101,26 @@ class FeedFilters:
 # --- the feed -----------------------------------------------------------------------------
 
 
+class _Mine(TypedDict):
+    mine: bool  # the reader acknowledged the current version themselves
+
+
+type ReaderStakeholder = WithAnnotations[Stakeholder, _Mine]
+
+
+class _ReaderRows(TypedDict):
+    my_stakeholders: list[ReaderStakeholder]
+
+
+# A campaign with the reader's own stakeholder rows (see _feed_queryset).
+type FeedCampaign = WithAnnotations[Campaign, _ReaderRows]
+
+
 @dataclass
 class FeedItem:
     campaign: Campaign
     day: date  # the launch day in the reader's time zone
-    my_stakeholders: list[Stakeholder]
+    my_stakeholders: list[ReaderStakeholder]
     tally: FeedbackTally
     acknowledge: ActionState  # the rule book's answer for the reader's teams
 
@@ -127,17 +143,18 @@ class FeedPage:
             yield from day.items
 
 
-def _feed_queryset(*, viewer: Actor) -> QuerySet[Campaign]:
+def _feed_queryset(*, viewer: Actor) -> QuerySet[FeedCampaign]:
     """Campaigns with their owner and the reader's stakeholder rows (two queries).
 
     Each row says whether the reader acknowledged the current version themselves
     (`mine`), which matters for teams where every member must acknowledge."""
     mine = Acknowledgement.objects.filter(
         stakeholder=OuterRef("pk"),
-        user_id=viewer.user_id,
         version=OuterRef("campaign__version"),
         revoked_at__isnull=True,
     )
+    # Nobody signed in acknowledged anything (nor sees any campaign: visible_campaigns).
+    mine = mine.filter(user_id=viewer.user_id) if viewer.user_id is not None else mine.none()
     my_rows = (
         Stakeholder.objects.filter(team_id__in=viewer.team_ids)
         .select_related("team", "acknowledged_by")
@@ -160,9 +177,9 @@ def visible_campaigns(viewer: Actor) -> QuerySet[Campaign]:
     return Campaign.objects.exclude(rules.private_q())
 
 
-def _filtered(
-    campaigns: QuerySet[Campaign], *, viewer: Actor, filters: FeedFilters
-) -> QuerySet[Campaign]:
+def _filtered[C: Campaign](
+    campaigns: QuerySet[C], *, viewer: Actor, filters: FeedFilters
+) -> QuerySet[C]:
     if filters.my_teams:
         campaigns = campaigns.filter(
             Exists(Stakeholder.objects.filter(campaign=OuterRef("pk"), team_id__in=viewer.team_ids))
@@ -191,10 +208,19 @@ def feed_tallies(*, campaign_ids: list[int]) -> dict[int, FeedbackTally]:
             total=Count("pk"),
         )
     )
-    return {row.pop("campaign_id"): FeedbackTally(**row) for row in rows}
+    return {
+        row["campaign_id"]: FeedbackTally(
+            positive=row["positive"],
+            neutral=row["neutral"],
+            negative=row["negative"],
+            question=row["question"],
+            total=row["total"],
+        )
+        for row in rows
+    }
 
 
-def _acknowledge_state(campaign: Campaign, viewer: Actor, now: datetime) -> ActionState:
+def _acknowledge_state(campaign: FeedCampaign, viewer: Actor, now: datetime) -> ActionState:
     """The rule book's answer for acknowledging from the feed. Only the reader's own
     stakeholder rows are at hand, which is exactly what this rule reads (is the reader in
     one of its teams), so it needs no other query."""
@@ -204,7 +230,7 @@ def _acknowledge_state(campaign: Campaign, viewer: Actor, now: datetime) -> Acti
     return ActionState.of(rules.decide(Action.ACKNOWLEDGE, viewer, facts, now=now))
 
 
-def _items(campaigns: list[Campaign], tz: tzinfo, viewer: Actor) -> list[FeedItem]:
+def _items(campaigns: list[FeedCampaign], tz: tzinfo, viewer: Actor) -> list[FeedItem]:
     tallies = feed_tallies(campaign_ids=[c.pk for c in campaigns])
     now = timezone.now()
     return [

@@ -32,7 +32,9 @@ def _private(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     # identical between fetches when nothing changed (DTSTAMP and <updated> come from the
     # campaigns), so its hash is the validator.
     set_response_etag(response)
-    return get_conditional_response(request, etag=response["ETag"], response=response)
+    conditional = get_conditional_response(request, etag=response["ETag"], response=response)
+    assert conditional is not None  # given a response, Django returns it or a 304/412
+    return conditional
 
 
 @login_not_required

@@ -90,6 +90,7 @@ def _title(campaign: Campaign) -> str:
 
 def _facts(campaign: Campaign, reader: _Reader) -> list[str]:
     """The lines every entry starts with: launch, channel, audience, owner."""
+    assert campaign.launch_at is not None  # subscription_launches: launch_at__lt
     facts = [_("Launch: %(date)s") % {"date": reader.datetime(campaign.launch_at)}]
     if campaign.ends_at:
         facts.append(_("Ends: %(date)s") % {"date": reader.datetime(campaign.ends_at)})
@@ -143,6 +144,7 @@ def campaign_uid(campaign: Campaign) -> str:
 
 
 def _event(campaign: Campaign, reader: _Reader) -> icalendar.Event:
+    assert campaign.launch_at is not None  # subscription_launches: launch_at__lt
     start = campaign.launch_at.astimezone(zoneinfo.ZoneInfo("UTC"))
     end = campaign.ends_at.astimezone(start.tzinfo) if campaign.ends_at else None
     if end is None or end <= start:
@@ -186,4 +188,5 @@ def launches_ical(*, user: User, campaigns: list[Campaign]) -> bytes:
         calendar.add("x-published-ttl", "PT1H")
         for campaign in campaigns:
             calendar.add_component(_event(campaign, reader))
-        return calendar.to_ical()
+        document: bytes = calendar.to_ical()
+        return document

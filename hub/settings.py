@@ -8,11 +8,16 @@ fresh machine needs neither PostgreSQL nor Redis.
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from hub.env import env_bool, env_int, env_list, env_str
+
+# Lets Django's generic classes (ModelAdmin[Campaign], ModelForm[User]) be subscripted at
+# runtime as they are for mypy; must run before any of them is subclassed.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data"))).resolve()
@@ -80,7 +85,7 @@ class InvalidTemplateVariable(str):
     __slots__ = ()
 
     def __mod__(self, other: object) -> str:
-        from django.template.base import TemplateSyntaxError
+        from django.template.exceptions import TemplateSyntaxError
 
         raise TemplateSyntaxError(f"Undefined template variable: {other!r}")
 
@@ -265,6 +270,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Celery ---------------------------------------------------------------------------
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object]
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # Above the longest task time limit, or Redis hands a slow task to a second worker.

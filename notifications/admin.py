@@ -4,7 +4,7 @@ from notifications.models import DeliverySettings, Notification, Preference
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(admin.ModelAdmin[Notification]):
     list_display = [
         "id",
         "kind",

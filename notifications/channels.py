@@ -195,7 +195,7 @@ def send_emails(notifications: Sequence[Notification]) -> dict[int, DeliveryErro
                     f"invalid message: {exc}", transient=False
                 )
     finally:
-        with contextlib.suppress(_SMTP_ERRORS):
+        with contextlib.suppress(*_SMTP_ERRORS):
             connection.close()
     return outcomes
 
@@ -293,12 +293,13 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """TLS to a checked address; the certificate is still verified against the host name."""
 
     def __init__(self, host: str, port: int, *, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self._tls)
         self._address = address
 
     def connect(self) -> None:
         sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
 
 
 def send_webhook(notification: Notification) -> None:

@@ -1,9 +1,11 @@
-from typing import Any
+from typing import cast
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from notifications.payload import CampaignPayload
 
 
 class Kind(models.TextChoices):
@@ -121,8 +123,9 @@ class Notification(models.Model):
         return self.dedupe_key
 
     @property
-    def payload(self) -> dict[str, Any]:
-        return self.dispatch.payload
+    def payload(self) -> CampaignPayload:
+        # Written only by notifications_enqueue, from a CampaignPayload.
+        return cast("CampaignPayload", self.dispatch.payload)
 
 
 class Preference(models.Model):

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -36,6 +37,7 @@ from notifications.models import (
     Notification,
     Preference,
 )
+from notifications.payload import CampaignPayload
 from notifications.publish import publish_task
 from teams.models import Team
 
@@ -80,7 +82,7 @@ def notifications_enqueue(
     campaign_version: int,
     kind: str,
     user_ids: Sequence[int],
-    payload: dict[str, Any],
+    payload: CampaignPayload,
     webhook_team_ids: Sequence[int] = (),
     occurrence: str = "",
 ) -> int:
@@ -542,7 +544,7 @@ def inbox_mark_read(*, user: User, notification_id: int | None = None) -> int:
 def preferences_save(
     *,
     user: User,
-    enabled: set[tuple[str, str]],
+    enabled: Collection[tuple[str, str]],
     daily_digest: bool | None,
     weekly_preview: bool | None = None,
 ) -> None:
@@ -577,6 +579,4 @@ def preferences_save(
                 status=Status.PENDING, next_attempt_at=timezone.now()
             )
             for batch in chunked(released, settings.NOTIFICATIONS_BATCH_SIZE):
-                transaction.on_commit(
-                    lambda batch=batch: publish_task("notifications.tasks.deliver", batch)
-                )
+                transaction.on_commit(partial(publish_task, "notifications.tasks.deliver", batch))

@@ -54,7 +54,8 @@ def subscription_user(*, token: str) -> User | None:
 
     The lookup goes through the unique index; the final comparison is constant-time so
     the answer's timing says nothing about how much of a stored token matched."""
-    if not token or len(token) > SubscriptionToken._meta.get_field("token").max_length:
+    max_length = SubscriptionToken._meta.get_field("token").max_length
+    if not token or (max_length is not None and len(token) > max_length):
         return None
     row = (
         SubscriptionToken.objects.select_related("user")

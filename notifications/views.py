@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -8,6 +8,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from core.htmx import wants_fragment
+from core.http import AuthenticatedHttpRequest
 from notifications import selectors, services, subscriptions
 from notifications.messages import ACKNOWLEDGEABLE, absolute_url, describe
 from notifications.models import Channel, Kind
@@ -16,7 +17,7 @@ from notifications.subjects import subject_states
 
 
 @vary_on_headers("HX-Request")
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     page = Paginator(selectors.inbox(user=request.user), 30).get_page(request.GET.get("page"))
     tz_name = request.user.time_zone
     notices = list(page.object_list)
@@ -36,7 +37,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     return render(request, template, {"page": page, "items": items})
 
 
-def unread_badge(request: HttpRequest) -> HttpResponse:
+def unread_badge(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The header's unread counter, polled by htmx."""
     return render(
         request,
@@ -46,7 +47,7 @@ def unread_badge(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def mark_read(request: HttpRequest, pk: int | None = None) -> HttpResponseBase:
+def mark_read(request: AuthenticatedHttpRequest, pk: int | None = None) -> HttpResponseBase:
     services.inbox_mark_read(user=request.user, notification_id=pk)
     if wants_fragment(request):
         # The header badge listens for this event and refreshes itself.
@@ -55,7 +56,7 @@ def mark_read(request: HttpRequest, pk: int | None = None) -> HttpResponseBase:
 
 
 @require_http_methods(["GET", "POST"])
-def preferences(request: HttpRequest) -> HttpResponse:
+def preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         enabled = {
             (kind, channel)
@@ -107,7 +108,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
 # --- subscriptions: secret calendar and feed addresses ----------------------------------
 
 
-def _subscription_addresses(request: HttpRequest) -> dict[str, str]:
+def _subscription_addresses(request: AuthenticatedHttpRequest) -> dict[str, str]:
     """The person's calendar (.ics) and feed (Atom) addresses, for the preferences page."""
     token = subscriptions.subscription_token_get_or_create(user=request.user).token
     return {
@@ -117,7 +118,7 @@ def _subscription_addresses(request: HttpRequest) -> dict[str, str]:
 
 
 @require_POST
-def subscriptions_regenerate(request: HttpRequest) -> HttpResponseBase:
+def subscriptions_regenerate(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     subscriptions.subscription_token_regenerate(user=request.user)
     messages.success(
         request,

@@ -10,7 +10,8 @@ def managers() -> QuerySet[User]:
 
 
 def marketers() -> QuerySet[User]:
-    """Active people who hold the marketer role (directly, by group, or as superusers),
-    by name: the co-editors a campaign can have."""
-    with_role = ModelBackend().with_perm(MARKETER_PERM, is_active=True, include_superusers=True)
+    """The co-editors a campaign can have, by name: active people who hold the marketer
+    role, directly or by group (a superuser is an administrator, not offered for that
+    alone)."""
+    with_role = ModelBackend().with_perm(MARKETER_PERM, is_active=True, include_superusers=False)
     return User.objects.filter(pk__in=with_role.values("pk")).order_by("full_name", "email")

@@ -134,18 +134,8 @@ def announced_campaign(
 
 def campaign_input(campaign: Campaign, **changes: Any) -> CampaignInput:
     """The campaign's current values as a service input, with `changes` applied."""
-    values: dict[str, Any] = {
-        "title": campaign.title,
-        "channel": campaign.channel,
-        "audience": campaign.audience,
-        "estimated_recipients": campaign.estimated_recipients,
-        "launch_at": campaign.launch_at,
-        "ends_at": campaign.ends_at,
-        "summary": campaign.summary,
-        "body": campaign.body,
-        "objective": campaign.objective,
-        "team_ids": list(campaign.stakeholders.values_list("team_id", flat=True)),
-    }
+    values: dict[str, Any] = {name: getattr(campaign, name) for name in Campaign.CONTENT_FIELDS}
+    values["team_ids"] = list(campaign.stakeholders.values_list("team_id", flat=True))
     values.update(changes)
     return CampaignInput(**values)
 

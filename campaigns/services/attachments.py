@@ -45,7 +45,7 @@ def _attachment_name(raw: str | None) -> str:
     return (name or "file")[:255]
 
 
-def _attachment_content_type(name: str, uploaded_file: UploadedFile) -> str:
+def _attachment_content_type(name: str, uploaded_file: UploadedFile[bytes]) -> str:
     """The checked content type, or a DomainError on `file` that names the file."""
 
     def refuse(message: str) -> DomainError:
@@ -90,7 +90,9 @@ def _storage_name(name: str) -> str:
     return f"{stem}{path.suffix.lower()}"
 
 
-def attachment_add(*, actor: User, campaign_id: int, uploaded_file: UploadedFile) -> Attachment:
+def attachment_add(
+    *, actor: User, campaign_id: int, uploaded_file: UploadedFile[bytes]
+) -> Attachment:
     """Attach a file to a draft or announced campaign: PDF, PNG, JPEG or WebP, at most
     10 MB, its type checked by extension *and* by its first bytes.
 
@@ -110,7 +112,7 @@ def attachment_add(*, actor: User, campaign_id: int, uploaded_file: UploadedFile
         campaign=campaign,
         original_name=name,
         content_type=content_type,
-        size=uploaded_file.size,
+        size=uploaded_file.size or 0,  # an empty or unsized file was refused above
         uploaded_by=actor,
     )
     attachment.file.save(_storage_name(name), uploaded_file, save=False)
@@ -123,7 +125,8 @@ def attachment_add(*, actor: User, campaign_id: int, uploaded_file: UploadedFile
             attachment.save()
             record(campaign, actor, EventKind.EDITED, {"attachment_added": name})
     except Exception:
-        attachment.file.storage.delete(attachment.file.name)
+        if attachment.file.name:  # set by save() above
+            attachment.file.storage.delete(attachment.file.name)
         raise
     return attachment
 
@@ -151,5 +154,6 @@ def attachment_remove(*, actor: User, attachment_id: int) -> Attachment:
         storage, stored_name = attachment.file.storage, attachment.file.name
         attachment.delete()
         record(campaign, actor, EventKind.EDITED, {"attachment_removed": attachment.original_name})
-        transaction.on_commit(lambda: storage.delete(stored_name), robust=True)
+        if stored_name:
+            transaction.on_commit(lambda: storage.delete(stored_name), robust=True)
     return attachment

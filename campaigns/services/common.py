@@ -139,8 +139,8 @@ def notification_payload(campaign: Campaign, **extra: Unpack[PayloadExtra]) -> C
         "owner_name": campaign.owner.display_name,
         "owner_email": campaign.owner.email,
         "path": campaign.get_absolute_url(),
+        **extra,
     }
-    payload.update(extra)
     return payload
 
 

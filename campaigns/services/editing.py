@@ -199,18 +199,15 @@ def _sync_kpis(campaign: Campaign, kpis: Sequence[KpiInput]) -> None:
 
 
 def _content(data: CampaignInput) -> dict[str, object]:
-    """The campaign's own fields from the input, cleaned as they are stored."""
-    return {
-        "title": data.title.strip(),
-        "channel": data.channel,
-        "audience": data.audience.strip(),
-        "estimated_recipients": data.estimated_recipients or 0,
-        "launch_at": data.launch_at,
-        "ends_at": data.ends_at,
-        "summary": data.summary,
-        "body": data.body,
-        "objective": data.objective,
-    }
+    """The campaign's own fields (Campaign.CONTENT_FIELDS) from the input, cleaned as
+    they are stored."""
+    content: dict[str, object] = {name: getattr(data, name) for name in Campaign.CONTENT_FIELDS}
+    content.update(
+        title=data.title.strip(),
+        audience=data.audience.strip(),
+        estimated_recipients=data.estimated_recipients or 0,
+    )
+    return content
 
 
 def campaign_create(*, actor: User, data: CampaignInput) -> Campaign:
@@ -305,16 +302,13 @@ def campaign_duplicate(*, actor: User, campaign_id: int) -> Campaign:
         copy_of = _("%(title)s (copy)")
         max_length = Campaign._meta.get_field("title").max_length or 200
         room = max_length - len(copy_of % {"title": ""})
-        copy = Campaign.objects.create(
-            title=copy_of % {"title": source.title[:room].rstrip()},
-            channel=source.channel,
-            audience=source.audience,
-            estimated_recipients=source.estimated_recipients,
-            summary=source.summary,
-            body=source.body,
-            objective=source.objective,
-            owner=actor,
-        )
+        content = {
+            name: getattr(source, name)
+            for name in Campaign.CONTENT_FIELDS
+            if name not in Campaign.DATE_FIELDS
+        }
+        content["title"] = copy_of % {"title": source.title[:room].rstrip()}
+        copy = Campaign.objects.create(owner=actor, **content)
         Stakeholder.objects.bulk_create(
             Stakeholder(campaign=copy, team_id=team_id)
             for team_id in source.stakeholders.values_list("team_id", flat=True)

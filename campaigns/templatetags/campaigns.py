@@ -1,5 +1,6 @@
 from django import template
 from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Field
 
 from campaigns.models import Campaign
 
@@ -12,7 +13,10 @@ def field_labels(names: list[str]) -> str:
     labels = []
     for name in names or []:
         try:
-            labels.append(str(Campaign._meta.get_field(name).verbose_name))
+            field = Campaign._meta.get_field(name)
         except FieldDoesNotExist:
             labels.append(name)
+        else:
+            # A reverse relation has no label of its own: shown by name, like unknown ones.
+            labels.append(str(field.verbose_name) if isinstance(field, Field) else name)
     return ", ".join(labels)

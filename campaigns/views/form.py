@@ -1,8 +1,9 @@
 """The campaign form: create and edit, with its inline checks, Markdown preview, channel
 default teams, KPI rows and the contact-pressure warning."""
 
+from django import forms
 from django.contrib import messages
-from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -54,7 +55,7 @@ def _campaign_form(request: AuthenticatedHttpRequest, campaign: Campaign | None)
     owner = campaign.owner if campaign else request.user
     if request.method != "POST":
         return CampaignForm(instance=campaign, owner=owner)
-    data = request.POST
+    data: QueryDict = request.POST
     if "add_kpi" in data:
         data = kpi_rows_plus_one(data)
     rerender = "preview" in data or "add_kpi" in data
@@ -198,6 +199,9 @@ def campaign_form_channel_teams(
     data["defaults_channel"] = channel
     owner = campaign.owner if campaign else request.user
     form = CampaignForm(data, instance=campaign, owner=owner)
+    teams_field = form.fields["teams"]
+    assert isinstance(teams_field, forms.ModelMultipleChoiceField)
+    assert teams_field.queryset is not None  # every team (CampaignForm.teams)
     defaults = set(selectors.channel_default_team_ids(channel)) if channel else set()
     return render(
         request,
@@ -208,7 +212,7 @@ def campaign_form_channel_teams(
             if channel in Campaign.Channel.values
             else "",
             "default_team_names": [
-                team.name for team in form.fields["teams"].queryset if team.pk in defaults
+                team.name for team in teams_field.queryset if team.pk in defaults
             ],
         },
     )

@@ -21,7 +21,7 @@ def campaign_announce(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))  # an ErrorList yields text
         return HttpResponseRedirect(_page(pk))
     reason = form.cleaned_data["already_sent_reason"] if form.cleaned_data["already_sent"] else ""
     return run_action(

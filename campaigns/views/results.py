@@ -24,10 +24,10 @@ def campaign_results_record(request: AuthenticatedHttpRequest, pk: int) -> HttpR
     actuals: dict[int, int | None] = {}
     values: dict[str, str] = {}
     errors: dict[str, list[str]] = {}
-    for key, raw in request.POST.items():
+    for key in request.POST:
         if not (match := _KPI_FIELD.fullmatch(key)):
             continue
-        values[key] = raw.strip()
+        values[key] = request.POST.get(key, "").strip()
         try:
             actuals[int(match[1])] = int(values[key]) if values[key] else None
         except ValueError:

@@ -80,8 +80,9 @@ class Command(BaseCommand):
             help="Do not run seed_demo (no demo users, teams or campaigns).",
         )
 
-    def handle(self, *args: object, port: int, seed: bool, **options: object) -> None:
-        verbosity = int(options["verbosity"])  # type: ignore[call-overload]
+    def handle(
+        self, *args: object, port: int, seed: bool, verbosity: int, **options: object
+    ) -> None:
         self._prepare(seed=seed, verbosity=verbosity)
 
         python, manage = sys.executable, str(settings.BASE_DIR / "manage.py")
