@@ -208,7 +208,9 @@ def stakeholder_pending_q() -> Q:
 
 def stakeholder_overdue_q(now: datetime) -> Q:
     """Pending on an announced campaign whose due date is at or before `now`."""
-    return Q(campaign__status=Campaign.Status.ANNOUNCED, due_at__lte=now) & stakeholder_pending_q()
+    from campaigns.rules import AWAITING, status_q  # the rule book imports this module
+
+    return status_q(AWAITING, "campaign__") & Q(due_at__lte=now) & stakeholder_pending_q()
 
 
 class StakeholderQuerySet(models.QuerySet["Stakeholder"]):

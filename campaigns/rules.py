@@ -75,6 +75,18 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+# The statuses each part of the product reads a campaign in, named once.
+OPEN = frozenset({Status.DRAFT, Status.ANNOUNCED})  # its content may still change
+AWAITING = frozenset({Status.ANNOUNCED})  # teams acknowledge; reminders, escalations, nudges
+WENT_OUT = frozenset({Status.ANNOUNCED, Status.DONE})  # told to the teams, not called off
+REACHES_CUSTOMERS = frozenset({Status.DRAFT, Status.ANNOUNCED, Status.DONE})  # not cancelled
+
+
+def status_q(statuses: frozenset[str], prefix: str = "") -> Q:
+    """Campaigns in one of `statuses`, as a filter (on a related model with `prefix`)."""
+    return Q(**{f"{prefix}status__in": sorted(statuses)})
+
+
 @dataclass(frozen=True)
 class Phase:
     """Where a campaign is in its life, as pages show it. Derived from the status only
@@ -91,7 +103,7 @@ class Phase:
     @property
     def awaiting_acknowledgement(self) -> bool:
         """Announced and not closed: teams acknowledge, the page updates itself."""
-        return self.status == Status.ANNOUNCED
+        return self.status in AWAITING
 
     @property
     def done(self) -> bool:
@@ -107,12 +119,12 @@ class Phase:
 
     @property
     def open_for_changes(self) -> bool:
-        return self.status in _EDITABLE
+        return self.status in OPEN
 
     @property
     def launched_to_teams(self) -> bool:
         """Announced or done: what stakeholders read as "went out"."""
-        return self.status in (Status.ANNOUNCED, Status.DONE)
+        return self.status in WENT_OUT
 
 
 def phase_of(status: str, *, announced: bool) -> Phase:
@@ -307,9 +319,6 @@ class Rule:
     shown_in: frozenset[str] | None = None  # statuses where it shows (default: statuses)
 
 
-_EDITABLE = frozenset({Status.DRAFT, Status.ANNOUNCED})
-_ANNOUNCED = frozenset({Status.ANNOUNCED})
-_LAUNCHED = frozenset({Status.ANNOUNCED, Status.DONE})
 _ALL = frozenset(Status.values)
 EDITORS = frozenset({Relation.OWNER, Relation.CO_EDITOR, Relation.MANAGER})
 
@@ -507,7 +516,7 @@ BOOK: dict[Action, Rule] = {
         status_refused=_never,
     ),
     Action.EDIT: Rule(
-        statuses=_EDITABLE,
+        statuses=OPEN,
         who=EDITORS,
         refused=_editors_only(
             _("Only the campaign's owner, its co-editors and managers can edit it.")
@@ -526,7 +535,7 @@ BOOK: dict[Action, Rule] = {
         ready=_announce_ready,
     ),
     Action.MARK_DONE: Rule(
-        statuses=_ANNOUNCED,
+        statuses=AWAITING,
         who=EDITORS,
         refused=_editors_only(
             _("Only the campaign's owner, its co-editors and managers can mark it as done.")
@@ -536,7 +545,7 @@ BOOK: dict[Action, Rule] = {
         ready=_done_ready,
     ),
     Action.OVERRIDE_DONE: Rule(
-        statuses=_ANNOUNCED,
+        statuses=AWAITING,
         who=frozenset({Relation.MANAGER}),
         refused=_editors_only(
             _("Only managers can mark a campaign as done without every acknowledgement.")
@@ -546,7 +555,7 @@ BOOK: dict[Action, Rule] = {
         ready=_override_ready,
     ),
     Action.CANCEL: Rule(
-        statuses=_EDITABLE,
+        statuses=OPEN,
         who=EDITORS,
         refused=_editors_only(
             _("Only the campaign's owner, its co-editors and managers can cancel it.")
@@ -555,14 +564,14 @@ BOOK: dict[Action, Rule] = {
         status_refused=_cancel_status,
     ),
     Action.ACKNOWLEDGE: Rule(
-        statuses=_ANNOUNCED,
+        statuses=AWAITING,
         who=frozenset({Relation.STAKEHOLDER_MEMBER}),
         refused=_acknowledge_refused,
         role_could=lambda actor: bool(actor.team_ids),
         status_refused=_acknowledge_status,
     ),
     Action.WITHDRAW: Rule(
-        statuses=_ANNOUNCED,
+        statuses=AWAITING,
         who=frozenset({Relation.STAKEHOLDER_MEMBER}),
         refused=lambda _t: _("You can only withdraw an acknowledgement for your own teams."),
         role_could=lambda actor: bool(actor.team_ids),
@@ -570,7 +579,7 @@ BOOK: dict[Action, Rule] = {
         ready=_withdraw_ready,
     ),
     Action.POST_FEEDBACK: Rule(
-        statuses=_LAUNCHED,
+        statuses=WENT_OUT,
         who=frozenset({Relation.READER}),
         refused=lambda _t: _("This campaign does not exist."),
         role_could=lambda actor: actor.is_active,
@@ -578,7 +587,7 @@ BOOK: dict[Action, Rule] = {
         shown_in=_ALL,
     ),
     Action.RECORD_RESULTS: Rule(
-        statuses=_LAUNCHED,
+        statuses=WENT_OUT,
         who=EDITORS,
         refused=_editors_only(
             _("Only the campaign's owner, its co-editors and managers can record its results.")
@@ -588,7 +597,7 @@ BOOK: dict[Action, Rule] = {
         ready=_results_ready,
     ),
     Action.ATTACH: Rule(
-        statuses=_EDITABLE,
+        statuses=OPEN,
         who=EDITORS,
         refused=_editors_only(
             _("Only the campaign's owner, its co-editors and managers can change its files.")
@@ -604,7 +613,7 @@ BOOK: dict[Action, Rule] = {
         status_refused=_never,
     ),
     Action.NUDGE: Rule(
-        statuses=_ANNOUNCED,
+        statuses=AWAITING,
         who=frozenset({Relation.MANAGER, Relation.LEAD}),
         refused=_editors_only(_("Only managers and the team's leads can nudge its members.")),
         role_could=lambda actor: actor.is_manager or bool(actor.lead_team_ids),

@@ -493,7 +493,7 @@ def campaigns_with_contact_pressure(
     if not words:
         return []
     candidates = (
-        Campaign.objects.exclude(status=Status.CANCELLED)
+        Campaign.objects.filter(rules.status_q(rules.REACHES_CUSTOMERS))
         .filter(
             rules.visible_q(viewer),
             launch_at__gte=launch_at - CONTACT_PRESSURE_WINDOW,

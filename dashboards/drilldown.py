@@ -15,6 +15,7 @@ from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
 from accounts.models import User
+from campaigns import rules
 from campaigns.models import (
     UNDATED_SORTS_AS,
     Acknowledgement,
@@ -111,7 +112,7 @@ def team_pending_acknowledgements(
     now = now or timezone.now()
     page_size = page_size or PENDING_PAGE_SIZE
     pending = Stakeholder.objects.filter(
-        team=team, campaign__status=Campaign.Status.ANNOUNCED
+        rules.status_q(rules.AWAITING, "campaign__"), team=team
     ).pending()
     totals = pending.aggregate(
         total=Count("pk"), overdue=Count("pk", filter=stakeholder_overdue_q(now))

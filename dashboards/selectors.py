@@ -44,6 +44,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from accounts.models import User
+from campaigns import rules
 from campaigns.models import (
     Acknowledgement,
     Campaign,
@@ -59,7 +60,7 @@ CAMPAIGN_ROWS = 25
 TREND_WEEKS = 12
 OVERRIDE_ROWS = 10
 # Cancelled campaigns never went out: they count nowhere.
-COUNTED_STATUSES = (Campaign.Status.ANNOUNCED, Campaign.Status.DONE)
+COUNTED_STATUSES = rules.WENT_OUT
 
 
 class PercentileCont(Aggregate):
@@ -477,7 +478,7 @@ def dashboard_campaigns(
     A team with the "any member" policy counts 0 or 1 of 1; an "every member" team counts
     its members who acknowledged the current version out of its members."""
     rows = _stakeholders(scope=scope, filters=filters)
-    visible = rows.filter(campaign__status=Campaign.Status.ANNOUNCED)
+    visible = rows.filter(rules.status_q(rules.AWAITING, "campaign__"))
     acknowledgers = (
         Acknowledgement.objects.filter(
             stakeholder_id=OuterRef("pk"),

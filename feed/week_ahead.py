@@ -15,11 +15,12 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from accounts.models import User, zone_named
+from campaigns import rules
 from campaigns.models import Campaign, Stakeholder
 from notifications import services as notification_services
 from teams.models import Membership
 
-WEEK_AHEAD_STATUSES = (Campaign.Status.ANNOUNCED, Campaign.Status.DONE)
+WEEK_AHEAD_STATUSES = rules.WENT_OUT
 
 
 def local_week(*, now: datetime, tz_name: str) -> tuple[datetime, datetime]:

@@ -10,10 +10,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from campaigns.models import Campaign, Stakeholder
-from campaigns.rules import Action
+from campaigns.rules import AWAITING, Action, status_q
 from campaigns.selectors import nudge_occurrence
 from campaigns.services.common import (
-    Status,
     campaign_missing,
     notification_payload,
     require,
@@ -38,7 +37,7 @@ def campaigns_send_due_reminders_and_escalations(*, now: datetime | None = None)
     not_reminded = Q(reminded_version__isnull=True) | ~Q(reminded_version=version)
     not_escalated = Q(escalated_version__isnull=True) | ~Q(escalated_version=version)
     candidates = (
-        Stakeholder.objects.filter(campaign__status=Status.ANNOUNCED, due_at__isnull=False)
+        Stakeholder.objects.filter(status_q(AWAITING, "campaign__"), due_at__isnull=False)
         .pending()
         .filter(
             (Q(due_at__lte=now) & not_escalated)
