@@ -16,8 +16,10 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 
-# Months show at most this many launches per day, then "+N more" (a link to the list).
+# At most this many launches per day, then "+N more" (a link to the list): a month's cell
+# has room for a few, a week's column for more. A large company launches hundreds a day.
 MONTH_DAY_LIMIT = 4
+WEEK_DAY_LIMIT = 25
 FIRST_YEAR = 1900
 LAST_YEAR = 2999
 
@@ -108,26 +110,33 @@ class Day:
     date: date
     in_period: bool
     is_today: bool
-    launches: list[Campaign] = field(default_factory=list)
-    limit: int | None = None
+    launches: list[Campaign] = field(default_factory=list)  # the first few, in time order
+    total: int = 0  # how many launch that day in all
 
     @property
     def shown(self) -> list[Campaign]:
-        return self.launches if self.limit is None else self.launches[: self.limit]
+        return self.launches
 
     @property
     def more(self) -> int:
-        return len(self.launches) - len(self.shown)
+        return self.total - len(self.launches)
+
+
+def day_limit(period: Period) -> int:
+    return MONTH_DAY_LIMIT if period.kind == "month" else WEEK_DAY_LIMIT
 
 
 def calendar_weeks(period: Period, launches: list[Campaign], *, today: date) -> list[list[Day]]:
     """The period's days, Monday to Sunday, one list per week, each with its launches in
-    time order (expects them sorted by launch_at)."""
+    time order. Expects them sorted by launch_at, each with `day_total`, the number of
+    launches that local day (see selectors.campaign_launches)."""
     by_day: dict[date, list[Campaign]] = defaultdict(list)
+    totals: dict[date, int] = {}
     for campaign in launches:
         if campaign.launch_at is not None:
-            by_day[timezone.localdate(campaign.launch_at)].append(campaign)
-    limit = MONTH_DAY_LIMIT if period.kind == "month" else None
+            local = timezone.localdate(campaign.launch_at)
+            by_day[local].append(campaign)
+            totals[local] = getattr(campaign, "day_total", len(by_day[local]))
     weeks: list[list[Day]] = []
     day = period.first_day
     while day <= period.last_day:
@@ -138,7 +147,7 @@ def calendar_weeks(period: Period, launches: list[Campaign], *, today: date) -> 
                     in_period=period.in_period(current),
                     is_today=current == today,
                     launches=by_day.get(current, []),
-                    limit=limit,
+                    total=totals.get(current, 0),
                 )
                 for current in (day + timedelta(days=offset) for offset in range(7))
             ]

@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
@@ -113,6 +114,10 @@ class Campaign(models.Model):
         related_name="campaigns",
         verbose_name=_("stakeholder teams"),
     )
+    # The text search document (campaigns.search), stored so a search reads it instead of
+    # stemming every candidate's body again. PostgreSQL keeps it current with a trigger
+    # (migration 0009), whatever writes the row; on SQLite it stays empty (no text search).
+    search_vector = SearchVectorField(null=True, blank=True, editable=False)
     # Marketers who may change the campaign as its owner does (see campaigns.rules).
     editors = models.ManyToManyField(
         settings.AUTH_USER_MODEL,

@@ -3,12 +3,23 @@
 import hashlib
 from collections.abc import Collection, Sequence
 from dataclasses import astuple, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import cast
 
 from django.db import models
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    Window,
+)
+from django.db.models.functions import Coalesce, RowNumber, TruncDate
 from django.db.models.lookups import GreaterThan, LessThan
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -231,16 +242,10 @@ def campaign_detail(*, viewer: Actor, campaign_id: int) -> Campaign:
     """One campaign with everything its page shows, in a fixed number of queries.
     NotFound for one that does not exist or that `viewer` may not see (a draft, for a
     stakeholder)."""
+    # The thread and the timeline are read apart, bounded (feedback_thread,
+    # campaign_events): a campaign may gather hundreds of messages and events.
     campaigns = Campaign.objects.select_related("owner").prefetch_related(
-        _stakeholders_prefetch(),
-        Prefetch(
-            "events",
-            queryset=CampaignEvent.objects.select_related("actor").order_by("-created_at", "-id"),
-        ),
-        "kpis",
-        "attachments",
-        "editors",
-        Prefetch("feedback", queryset=Feedback.objects.select_related("author")),
+        _stakeholders_prefetch(), "kpis", "attachments", "editors"
     )
     return _campaign_visible_to(viewer, campaigns, campaign_id)
 
@@ -409,22 +414,47 @@ def feedback_tally(*, campaign_id: int) -> FeedbackTally:
     return FeedbackTally(**counts)
 
 
-def feedback_thread(*, campaign_id: int) -> QuerySet[Feedback]:
-    """The thread's messages, oldest first, with their authors (one query)."""
-    return (
-        Feedback.objects.filter(campaign_id=campaign_id)
-        .select_related("author")
-        .order_by("created_at", "id")
-    )
+# What the campaign page shows of a long thread and a long timeline at first; the rest is
+# one click away ("Show the 250 earlier messages", "Show the whole timeline").
+THREAD_LATEST = 50
+TIMELINE_LATEST = 20
 
 
-def campaign_events(*, campaign_id: int) -> QuerySet[CampaignEvent]:
-    """The timeline, newest first, as campaign_detail prefetches it (one query)."""
-    return (
+@dataclass(frozen=True)
+class Thread:
+    messages: list[Feedback]  # oldest first
+    earlier: int  # how many older messages are not shown
+
+
+def feedback_thread(*, campaign_id: int, total: int, latest: int | None = THREAD_LATEST) -> Thread:
+    """The thread's latest messages (all with `latest=None`), oldest first, with their
+    authors: one query on the (campaign, created_at) index, whatever the thread's length.
+    `total` is the thread's size, which the page already has from its tally."""
+    messages = Feedback.objects.filter(campaign_id=campaign_id).select_related("author")
+    if latest is None:
+        return Thread(messages=list(messages.order_by("created_at", "id")), earlier=0)
+    newest = list(messages.order_by("-created_at", "-id")[:latest])
+    newest.reverse()
+    return Thread(messages=newest, earlier=max(0, total - len(newest)))
+
+
+@dataclass(frozen=True)
+class Timeline:
+    events: list[CampaignEvent]  # newest first
+    more: bool  # older events are not shown
+
+
+def campaign_events(*, campaign_id: int, latest: int | None = TIMELINE_LATEST) -> Timeline:
+    """The timeline, newest first (the latest `latest` events, or all): one query."""
+    events = (
         CampaignEvent.objects.filter(campaign_id=campaign_id)
         .select_related("actor")
         .order_by("-created_at", "-id")
     )
+    if latest is None:
+        return Timeline(events=list(events), more=False)
+    rows = list(events[: latest + 1])
+    return Timeline(events=rows[:latest], more=len(rows) > latest)
 
 
 def campaign_live_state(*, campaign: Campaign, tally: FeedbackTally) -> str:
@@ -473,11 +503,24 @@ def kpi_results(*, campaign: Campaign) -> list[KpiResult]:
 CONTACT_PRESSURE_WINDOW = timedelta(days=3)
 
 
-def campaign_launches(*, viewer: Actor, start: datetime, end: datetime) -> list[Campaign]:
-    """Campaigns `viewer` may see launching in [start, end), cancelled ones included, in
-    launch order. One query on the (launch_at, id) index."""
+def campaign_launches(
+    *, viewer: Actor, start: datetime, end: datetime, per_day: int, tz: tzinfo
+) -> list[Campaign]:
+    """The first `per_day` campaigns `viewer` may see launching each local day (in `tz`)
+    of [start, end), cancelled ones included, in launch order; each carries `day_total`,
+    how many launch that day in all. One query: the database numbers each day's launches
+    (a window function over the (launch_at, id) index range) and returns only the first
+    few, so a month with thousands of launches sends a calendar's worth of rows."""
+    local_day = TruncDate("launch_at", tzinfo=tz)
     return list(
         Campaign.objects.filter(rules.visible_q(viewer), launch_at__gte=start, launch_at__lt=end)
+        .annotate(
+            day_rank=Window(
+                RowNumber(), partition_by=[local_day], order_by=[F("launch_at"), F("id")]
+            ),
+            day_total=Window(Count("id"), partition_by=[local_day]),
+        )
+        .filter(day_rank__lte=per_day)
         .only("id", "title", "channel", "status", "announced_at", "launch_at")
         .order_by("launch_at", "id")
     )

@@ -404,6 +404,47 @@ def _overrides(*, scope: Scope, filters: DashboardFilters) -> QuerySet[CampaignE
     return events
 
 
+@dataclass(frozen=True)
+class OverviewFigures:
+    """Everything the overview shows, as plain values (kept in the cache, see
+    dashboards.cache)."""
+
+    headline: "Headline"
+    teams: list["TeamRow"]
+    overrides: list[CampaignEvent]
+    campaigns: list["CampaignRow"]
+
+
+def dashboard_overview(
+    *, scope: Scope, filters: DashboardFilters, now: datetime
+) -> OverviewFigures:
+    """The overview's figures: the teams, the headline (which reuses the teams' counts),
+    the latest overrides and the riskiest campaigns. A fixed number of queries."""
+    teams = dashboard_teams(scope=scope, filters=filters, now=now)
+    return OverviewFigures(
+        headline=dashboard_headline(scope=scope, filters=filters, now=now, teams=teams),
+        teams=teams,
+        overrides=dashboard_overrides(scope=scope, filters=filters),
+        campaigns=dashboard_campaigns(scope=scope, filters=filters, now=now),
+    )
+
+
+def overview_cache_key(*, scope: Scope, filters: DashboardFilters) -> tuple[object, ...]:
+    """What the overview's figures depend on, besides the data and the time."""
+    period = filters.period
+    teams = "all" if scope.team_ids is None else tuple(sorted(scope.team_ids))
+    return (
+        "overview",
+        teams,
+        period.first.isoformat(),
+        period.last.isoformat(),
+        str(period.tz),
+        filters.channel,
+        filters.owner_id,
+        filters.team_id,
+    )
+
+
 def dashboard_overrides(
     *, scope: Scope, filters: DashboardFilters, limit: int = OVERRIDE_ROWS
 ) -> list[CampaignEvent]:

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable, Sequence
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseBadRequest
@@ -20,8 +21,10 @@ from core.errors import DomainError
 from core.htmx import wants_fragment
 from core.http import AuthenticatedHttpRequest, actor_of, parse_id
 from dashboards import charts, drilldown, selectors
+from dashboards.cache import cached_figures
 from dashboards.context_processors import remember_dashboard_access
 from dashboards.forms import OverviewForm
+from hub.db_routing import reads_from_replica
 from teams.models import Team
 
 
@@ -84,6 +87,7 @@ def _campaigns_csv(campaigns: list[selectors.CampaignRow]) -> HttpResponseBase:
 
 @require_GET
 @vary_on_headers("HX-Request")
+@reads_from_replica
 def overview(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     """The managers' overview: headline figures, per team, per campaign; or one table as CSV
     (`?format=csv&table=teams|campaigns`), with the same filters."""
@@ -105,14 +109,18 @@ def overview(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     query = request.GET.copy()
     for key in ("format", "table"):
         query.pop(key, None)
-    teams = selectors.dashboard_teams(scope=scope, filters=filters, now=now)
+    figures = cached_figures(
+        selectors.overview_cache_key(scope=scope, filters=filters),
+        lambda: selectors.dashboard_overview(scope=scope, filters=filters, now=now),
+    )
+    teams = figures.value.teams
     context = {
         "form": form,
         "filters": filters,
         "query": query.urlencode(),
-        "headline": selectors.dashboard_headline(
-            scope=scope, filters=filters, now=now, teams=teams
-        ),
+        "computed_at": figures.computed_at,
+        "cache_seconds": settings.DASHBOARD_CACHE_SECONDS,
+        "headline": figures.value.headline,
         "teams": teams,
         "teams_chart": charts.bar_chart(
             title=_("On-time acknowledgement rate per team"),
@@ -132,8 +140,8 @@ def overview(request: AuthenticatedHttpRequest) -> HttpResponseBase:
             for t in teams
         ],
         "trend_weeks": teams[0].trend if teams else [],
-        "overrides": selectors.dashboard_overrides(scope=scope, filters=filters),
-        "campaigns": selectors.dashboard_campaigns(scope=scope, filters=filters, now=now),
+        "overrides": figures.value.overrides,
+        "campaigns": figures.value.campaigns,
         "is_manager": scope.is_everything,
         "can_override": rules.role_could(Action.OVERRIDE_DONE, actor_of(request)),
         "campaign_rows": selectors.CAMPAIGN_ROWS,
@@ -156,6 +164,7 @@ def _viewable_team(request: AuthenticatedHttpRequest, slug: str) -> Team:
 
 @require_GET
 @vary_on_headers("HX-Request")
+@reads_from_replica
 def team_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """The team's pending acknowledgements (a page at a time) and its 12-week trend; an
     htmx "Show more" gets only the next rows."""
@@ -168,7 +177,13 @@ def team_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
             return render(request, "dashboards/partials/pending_restart.html", {"team": team})
         context = {"team": team, "pending": pending}
         return render(request, "dashboards/team.html#pending_rows", context)
-    trend = drilldown.team_weekly_trend(team=team)
+    # The trend (12 weeks of due dates) is kept a minute; the pending list stays live,
+    # since it is what a lead nudges from.
+    cached_trend = cached_figures(
+        ("team-trend", team.pk, str(timezone.get_current_timezone())),
+        lambda: drilldown.team_weekly_trend(team=team),
+    )
+    trend = cached_trend.value
     chart = charts.line_chart(
         title=_("%(team)s: acknowledged on time, per week") % {"team": team.name},
         labels=[week.label for week in trend],
@@ -182,6 +197,7 @@ def team_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         "trend": trend,
         "has_trend": any(week.due for week in trend),
         "trend_chart": chart,
+        "trend_computed_at": cached_trend.computed_at,
     }
     return render(request, "dashboards/team.html", context)
 
@@ -189,8 +205,10 @@ def team_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def team_nudge(request: AuthenticatedHttpRequest, slug: str) -> HttpResponseBase:
     team = _viewable_team(request, slug)
-    campaign_id = parse_id(request.POST.get("campaign", ""))
-    user_id = parse_id(request.POST.get("user", ""))
+    # "campaign-user" from a nudge button; separate fields from an older page or a client.
+    campaign_raw, _sep, user_raw = request.POST.get("nudge", "").partition("-")
+    campaign_id = parse_id(campaign_raw or request.POST.get("campaign", ""))
+    user_id = parse_id(user_raw or request.POST.get("user", ""))
     if campaign_id is None or user_id is None:
         return HttpResponseBadRequest(_("Choose a campaign and a person."))
     state, message = "nudged", _("Nudged")

@@ -6,14 +6,14 @@ without a session, through the secret address of notifications.subscriptions; wh
 written here is read in the person's language and time zone, and links back to the app.
 """
 
+import hashlib
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import icalendar
 from django.conf import settings
 from django.db.models import Exists, OuterRef
-from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.feedgenerator import Atom1Feed
@@ -28,30 +28,62 @@ Status = Campaign.Status
 
 PAST_DAYS = 30
 AHEAD_DAYS = 180
-# A calendar app should not have to swallow years of launches in one fetch.
-MAX_LAUNCHES = 500
+# A calendar app should not have to swallow years of launches in one fetch: at most this
+# many, the upcoming ones first (what a subscriber needs), then the recent past.
+UPCOMING_MAX = 400
+RECENT_MAX = 100
+# Still running (ends within the window) though launched before it: looked for this far
+# back, so the query stays an index range.
+RUNNING_LOOKBACK_DAYS = 365
+RUNNING_MAX = 50
+MAX_LAUNCHES = UPCOMING_MAX + RECENT_MAX + RUNNING_MAX
 # When a campaign has no end date, the event lasts this long.
 DEFAULT_DURATION = timedelta(hours=1)
 PRODID = "-//Passerelle//Campaign launches//EN"
 
 
 def subscription_launches(*, user: User, now: datetime | None = None) -> list[Campaign]:
-    """The person's teams' campaigns that launch, or are still running, within the window
-    (PAST_DAYS back, AHEAD_DAYS ahead), soonest first, owners joined. Drafts are left out,
+    """The person's teams' campaigns around today, in launch order, owners joined: the
+    next UPCOMING_MAX launches within AHEAD_DAYS, the last RECENT_MAX of the past
+    PAST_DAYS, and campaigns launched earlier that are still running. Drafts are left out,
     and so are drafts cancelled before anyone was told.
 
-    One query whatever the number of campaigns or teams."""
+    However many campaigns the teams have (a large company launches thousands a month),
+    a subscriber sees what is coming, not the oldest of the window. Three queries, each an
+    index range on the launch date read in order and stopped at its limit."""
     now = now or timezone.now()
-    start, end = now - timedelta(days=PAST_DAYS), now + timedelta(days=AHEAD_DAYS)
+    start = now - timedelta(days=PAST_DAYS)
     for_my_teams = Stakeholder.objects.filter(campaign=OuterRef("pk"), team__memberships__user=user)
-    return list(
-        Campaign.objects.alias(last_day=Coalesce("ends_at", "launch_at"))
-        .filter(Exists(for_my_teams), launch_at__lt=end, last_day__gte=start)
+    mine = (
+        Campaign.objects.filter(Exists(for_my_teams))
         # Drafts, and drafts cancelled before announcement, were never news to the teams.
         .exclude(rules.private_q())
         .select_related("owner")
-        .order_by("launch_at", "id")[:MAX_LAUNCHES]
+        .defer("body", "objective", "already_sent_reason", "done_override_reason")
     )
+    upcoming = mine.filter(launch_at__gte=now, launch_at__lt=now + timedelta(days=AHEAD_DAYS))
+    recent = mine.filter(launch_at__gte=start, launch_at__lt=now)
+    running = mine.filter(
+        launch_at__gte=now - timedelta(days=RUNNING_LOOKBACK_DAYS),
+        launch_at__lt=start,
+        ends_at__gte=start,
+    )
+    found = [
+        *upcoming.order_by("launch_at", "id")[:UPCOMING_MAX],
+        *recent.order_by("-launch_at", "-id")[:RECENT_MAX],
+        *running.order_by("-launch_at", "-id")[:RUNNING_MAX],
+    ]
+    return sorted(found, key=lambda c: (c.launch_at, c.pk))
+
+
+def subscription_validator(*, user: User, campaigns: list[Campaign]) -> str:
+    """An ETag for the documents built from `campaigns`, computed before building them:
+    everything they show comes from these rows (and the reader's language and time zone),
+    so an unchanged list answers 304 without writing 500 entries again."""
+    parts: list[object] = [user.pk, user.display_name, user.language, user.time_zone]
+    for c in campaigns:
+        parts.append((c.pk, c.version, c.status, c.updated_at, c.owner.display_name))
+    return '"' + hashlib.sha256(repr(parts).encode()).hexdigest()[:32] + '"'
 
 
 # --- what each entry says ---------------------------------------------------------------
@@ -71,10 +103,20 @@ class _Reader:
 
     language: str
     tz: zoneinfo.ZoneInfo
+    # Labels in the reader's language, looked up once per document rather than once per
+    # entry (a feed holds hundreds of entries).
+    labels: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, user: User) -> "_Reader":
         return cls(language=user.language or settings.LANGUAGE_CODE, tz=user.tzinfo)
+
+    def label(self, kind: str, value: str) -> str:
+        key = f"{kind}:{value}"
+        if key not in self.labels:
+            choices = Campaign.Channel if kind == "channel" else Campaign.Status
+            self.labels[key] = str(choices(value).label)
+        return self.labels[key]
 
     def datetime(self, value: datetime) -> str:
         # Calendar apps show the description as is: name the zone the time is in.
@@ -94,10 +136,10 @@ def _facts(campaign: Campaign, reader: _Reader) -> list[str]:
     facts = [_("Launch: %(date)s") % {"date": reader.datetime(campaign.launch_at)}]
     if campaign.ends_at:
         facts.append(_("Ends: %(date)s") % {"date": reader.datetime(campaign.ends_at)})
-    facts.append(_("Channel: %(channel)s") % {"channel": campaign.get_channel_display()})
+    facts.append(_("Channel: %(channel)s") % {"channel": reader.label("channel", campaign.channel)})
     if campaign.audience:
         facts.append(_("Audience: %(audience)s") % {"audience": campaign.audience})
-    facts.append(_("Status: %(status)s") % {"status": campaign.get_status_display()})
+    facts.append(_("Status: %(status)s") % {"status": reader.label("status", campaign.status)})
     return facts
 
 
@@ -131,7 +173,7 @@ def launches_atom(*, user: User, campaigns: list[Campaign], feed_url: str) -> st
                 updateddate=campaign.updated_at,
                 pubdate=campaign.announced_at or campaign.created_at,
                 author_name=campaign.owner.display_name,
-                categories=[campaign.get_channel_display()],
+                categories=[reader.label("channel", campaign.channel)],
             )
         return feed.writeString("utf-8")
 
@@ -165,7 +207,7 @@ def _event(campaign: Campaign, reader: _Reader) -> icalendar.Event:
     event.add("summary", _title(campaign))
     event.add("description", description)
     event.add("url", link)
-    event.add("categories", [campaign.get_channel_display()])
+    event.add("categories", [reader.label("channel", campaign.channel)])
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     # The version goes up with each material change. Cancelling keeps the version but is
     # a significant revision too (RFC 5545 §3.8.7.4): one more, so clients replace it.

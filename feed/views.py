@@ -20,6 +20,7 @@ from core.http import AuthenticatedHttpRequest, actor_of, safe_next
 from feed import selectors
 from feed.forms import FeedFilterForm
 from feed.selectors import Week
+from hub.db_routing import reads_from_replica
 
 FEED_PAGE_SIZE = 20
 
@@ -44,6 +45,7 @@ def _bad_week(request: AuthenticatedHttpRequest, value: str) -> HttpResponse:
 
 @require_GET
 @vary_on_headers("HX-Request")
+@reads_from_replica
 def feed_week(request: AuthenticatedHttpRequest, week: str | None = None) -> HttpResponse:
     selected = _feed_week_or_none(week)
     if selected is None:
@@ -79,6 +81,7 @@ def feed_week(request: AuthenticatedHttpRequest, week: str | None = None) -> Htt
 
 
 @require_GET
+@reads_from_replica
 def feed_export(request: AuthenticatedHttpRequest, week: str) -> HttpResponseBase:
     selected = _feed_week_or_none(week)
     if selected is None:
@@ -166,6 +169,7 @@ def feed_acknowledge(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
 
 
 @require_GET
+@reads_from_replica
 def feed_item_body(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The talking points of one feed item, loaded when the reader opens them."""
     campaign = selectors.visible_campaigns(actor_of(request)).filter(pk=pk).first()

@@ -13,7 +13,10 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from hub.database_config import behind_pooler, database_pooler
+from hub.db_routing import replica_database
 from hub.env import env_bool, env_int, env_list, env_str
+from hub.redis_config import redis_broker_options, sentinel_settings
 
 # Lets Django's generic classes (ModelAdmin[Campaign], ModelForm[User]) be subscripted at
 # runtime as they are for mypy; must run before any of them is subclassed.
@@ -133,24 +136,53 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DATABASE_IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
+# "pgbouncer": PostgreSQL is reached through PgBouncer in transaction mode.
+DATABASE_POOLER = database_pooler(env_str("DATABASE_POOLER"))
 if DATABASE_IS_POSTGRES:
     # PostgreSQL's defaults cost a random read as on a spinning disk (4) and JIT-compile
     # any query estimated as large: on SSDs with a warm cache that makes the planner scan
     # whole tables where an index range is 5x faster, and JIT adds ~50 ms to dashboard
     # queries that run in 10. Set per connection so a stock server behaves; empty it to
-    # use the server's own settings (for a pooler that refuses startup options, say).
+    # use the server's own settings. Behind PgBouncer (which refuses startup options)
+    # they belong on the role or in PgBouncer's connect_query: see hub/database_config.py.
     connection_options = env_str(
-        "DATABASE_CONNECTION_OPTIONS", "-c random_page_cost=1.1 -c jit=off"
+        "DATABASE_CONNECTION_OPTIONS",
+        "" if DATABASE_POOLER else "-c random_page_cost=1.1 -c jit=off",
     )
     if connection_options:
         # Added to, not replacing, any `?options=` given in DATABASE_URL (a search_path).
         database_options = DATABASES["default"].setdefault("OPTIONS", {})
         given = database_options.get("options", "")
         database_options["options"] = f"{given} {connection_options}".strip()
+    behind_pooler(DATABASES["default"], pooler=DATABASE_POOLER)
+# Read replica for the pages that opt in (hub/db_routing.py, docs/scaling/replicas.md).
+# Unset: no router, no middleware, every query goes to DATABASE_URL.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
+DATABASE_REPLICA_STICKY_SECONDS = env_int("DATABASE_REPLICA_STICKY_SECONDS", 5)
+DATABASE_REPLICA_MAX_LAG_SECONDS = env_int("DATABASE_REPLICA_MAX_LAG_SECONDS", 10)
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = replica_database(
+        DATABASE_REPLICA_URL,
+        primary=DATABASES["default"],
+        connection_options=connection_options if DATABASE_IS_POSTGRES else "",
+    )
+    DATABASE_ROUTERS = ["hub.db_routing.ReplicaRouter"]
+    MIDDLEWARE.append("hub.db_routing.ReadYourWritesMiddleware")
 
 # --- Cache (allauth rate limits, notification throttles) ------------------------------
 REDIS_URL = env_str("REDIS_URL")
-if REDIS_URL:
+# Redis behind Sentinel instead of at one address, for both the cache and the broker.
+REDIS_SENTINEL = sentinel_settings(
+    sentinels=env_list("REDIS_SENTINELS"),
+    master=env_str("REDIS_SENTINEL_MASTER", "mymaster"),
+    db=env_int("REDIS_SENTINEL_DB", 0),
+    password=env_str("REDIS_PASSWORD"),
+    sentinel_password=env_str("REDIS_SENTINEL_PASSWORD"),
+    redis_url=REDIS_URL,
+)
+if REDIS_SENTINEL:
+    CACHES = {"default": REDIS_SENTINEL.cache(socket_timeout=1)}
+elif REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -269,16 +301,14 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Passerelle <passerelle@local
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Celery ---------------------------------------------------------------------------
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
+CELERY_BROKER_URL = env_str(
+    "CELERY_BROKER_URL",
+    REDIS_URL or (REDIS_SENTINEL.broker_url if REDIS_SENTINEL else "filesystem://"),
+)
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object]
-if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # Above the longest task time limit, or Redis hands a slow task to a second worker.
-        "visibility_timeout": 3600,
-        # Short socket timeouts keep a web request from waiting on a broker that is down.
-        "socket_connect_timeout": 0.3,
-        "socket_timeout": 2,
-    }
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "sentinel://")):
+    # A visibility timeout above the longest task time limit, short socket timeouts.
+    CELERY_BROKER_TRANSPORT_OPTIONS = redis_broker_options(CELERY_BROKER_URL, REDIS_SENTINEL)
 elif CELERY_BROKER_URL.startswith("filesystem://"):
     BROKER_DIR = DATA_DIR / "broker"
     BROKER_DIR.mkdir(parents=True, exist_ok=True)
@@ -340,6 +370,11 @@ NOTIFICATIONS_DIGEST_HOUR = env_int("NOTIFICATIONS_DIGEST_HOUR", 8)
 # How often an open campaign page asks whether acknowledgements changed (browser tests
 # lower it to see the page update without waiting).
 CAMPAIGN_PAGE_POLL_SECONDS = 10
+
+# --- Dashboards -------------------------------------------------------------------------
+# How long computed dashboard figures are kept (the page says when they were computed);
+# 0 computes them on every request.
+DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 60)
 
 # --- Logging --------------------------------------------------------------------------
 LOGGING = {

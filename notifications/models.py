@@ -117,6 +117,12 @@ class Notification(models.Model):
                 name="notification_inbox_idx",
             ),
             models.Index(fields=["campaign", "status"], name="notification_campaign_idx"),
+            # The unread badge counts only these, however many notices a person has read.
+            models.Index(
+                fields=["recipient"],
+                condition=Q(channel="in_app", read_at__isnull=True),
+                name="notification_unread_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,27 +1,62 @@
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Value
+from django.db.models.lookups import LessThan
 
 from accounts.models import User
+from core.cursors import Slot, cursor_read, cursor_write
+from core.db import RowValue
 from notifications.models import Channel, DeliverySettings, Kind, Notification, Preference
 from notifications.services import PERSON_CHANNELS, dedupe_key, digest_user_ids
 
+INBOX_CURSOR_SALT = "notifications.inbox.cursor"
+_INBOX_CURSOR = (Slot.MOMENT, Slot.ID)
 
-def inbox(*, user: User) -> QuerySet[Notification]:
-    """The person's in-app notices, newest first, with what they say (the dispatch).
-    What each campaign is now comes from notifications.subjects."""
-    return (
+
+@dataclass(frozen=True)
+class InboxPage:
+    notices: list[Notification]
+    older_cursor: str | None  # where "Older notifications" starts; None on the last page
+
+
+def inbox(*, user: User, cursor: str = "", page_size: int = 30) -> InboxPage:
+    """A page of the person's in-app notices, newest first, with what they say (the
+    dispatch). Keyset pagination on (created_at, id), read from the inbox's partial
+    index: the 300th page costs what the first does, and no notice is counted. What each
+    campaign is now comes from notifications.subjects. One query."""
+    notices = (
         Notification.objects.filter(recipient=user, channel=Channel.IN_APP)
         .select_related("dispatch")
         .order_by("-created_at", "-id")
     )
+    position = cursor_read(cursor, salt=INBOX_CURSOR_SALT, shape=_INBOX_CURSOR)
+    if position is not None:
+        before = RowValue(Value(position[0]), Value(position[1]))
+        notices = notices.filter(LessThan(RowValue(F("created_at"), F("id")), before))
+    rows = list(notices[: page_size + 1])
+    older = None
+    if len(rows) > page_size:
+        rows = rows[:page_size]
+        last = rows[-1]
+        older = cursor_write(salt=INBOX_CURSOR_SALT, values=[last.created_at, last.pk])
+    return InboxPage(notices=rows, older_cursor=older)
+
+
+# The badge says "99+" beyond this: nobody reads the exact number of a long backlog, and
+# counting it would read every unread notice.
+UNREAD_SHOWN_UP_TO = 99
 
 
 def unread_count(*, user: User) -> int:
-    return Notification.objects.filter(
+    """The person's unread in-app notices, counted up to UNREAD_SHOWN_UP_TO + 1, from the
+    partial index on unread in-app notices (one index-only query, however long the
+    backlog)."""
+    unread = Notification.objects.filter(
         recipient=user, channel=Channel.IN_APP, read_at__isnull=True
-    ).count()
+    ).values("pk")
+    return unread[: UNREAD_SHOWN_UP_TO + 1].count()
 
 
 def preferences_matrix(*, user: User) -> dict[tuple[str, str], bool]:

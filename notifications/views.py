@@ -1,5 +1,4 @@
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,9 +17,9 @@ from notifications.subjects import subject_states
 
 @vary_on_headers("HX-Request")
 def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
-    page = Paginator(selectors.inbox(user=request.user), 30).get_page(request.GET.get("page"))
+    page = selectors.inbox(user=request.user, cursor=request.GET.get("before", ""))
     tz_name = request.user.time_zone
-    notices = list(page.object_list)
+    notices = page.notices
     states = subject_states(user=request.user, campaign_ids={n.campaign_id for n in notices})
     items = [
         {
@@ -42,7 +41,10 @@ def unread_badge(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "partials/unread_badge.html",
-        {"unread_count": selectors.unread_count(user=request.user)},
+        {
+            "unread_count": selectors.unread_count(user=request.user),
+            "unread_shown_up_to": selectors.UNREAD_SHOWN_UP_TO,
+        },
     )
 
 

@@ -96,6 +96,13 @@ def _fast_password_hashing():
 
 
 @pytest.fixture(autouse=True)
+def _dashboard_figures_computed_each_time(settings):
+    # Figures cached across tests would describe another test's data (and xdist workers
+    # share Redis); the test of the cache turns it on with a cache of its own.
+    settings.DASHBOARD_CACHE_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _english_unless_a_test_says_otherwise():
     # Tests read English messages; a test about French switches explicitly.
     with translation.override("en"):

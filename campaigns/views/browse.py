@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from campaigns import selectors
-from campaigns.calendar import Period, calendar_weeks
+from campaigns.calendar import Period, calendar_weeks, day_limit
 from campaigns.filters import CalendarForm, CampaignFilterForm
 from core.htmx import wants_fragment
 from core.http import AuthenticatedHttpRequest, actor_of
@@ -37,7 +37,13 @@ def campaign_calendar(request: AuthenticatedHttpRequest) -> HttpResponse:
     today = timezone.localdate()
     period = form.period(today=today)
     start, end = period.bounds()
-    launches = selectors.campaign_launches(viewer=actor_of(request), start=start, end=end)
+    launches = selectors.campaign_launches(
+        viewer=actor_of(request),
+        start=start,
+        end=end,
+        per_day=day_limit(period),
+        tz=timezone.get_current_timezone(),
+    )
     weeks = calendar_weeks(period, launches, today=today)
     return render(
         request,
@@ -47,7 +53,7 @@ def campaign_calendar(request: AuthenticatedHttpRequest) -> HttpResponse:
             "period": period,
             "weeks": weeks,
             "days": [day for week in weeks for day in week],
-            "launch_count": sum(len(d.launches) for week in weeks for d in week if d.in_period),
+            "launch_count": sum(d.total for week in weeks for d in week if d.in_period),
             "this_month": Period.month_of(today),
             "this_week": Period.week_of(today),
             "month_view": period.as_month(),

@@ -33,6 +33,7 @@ def detail_context(
     campaign = selectors.campaign_detail(viewer=viewer, campaign_id=pk)
     tally = selectors.feedback_tally(campaign_id=pk)
     context = _panels_context(request, campaign, tally)
+    context.update(_thread_and_timeline(request, campaign, tally))
     facts = rules.facts_of(campaign)
     context.update(
         {
@@ -42,8 +43,6 @@ def detail_context(
                 if rules.sees_delivery_failures(viewer, facts)
                 else []
             ),
-            "events": campaign.events.all(),
-            "feedback": campaign.feedback.all(),
             "feedback_form": feedback_form(),
             "feedback_tags": Feedback.Tag.choices,
             "feedback_posted": False,
@@ -89,6 +88,31 @@ def results_rows(
             }
         )
     return rows
+
+
+def _thread_and_timeline(
+    request: AuthenticatedHttpRequest, campaign: Campaign, tally: selectors.FeedbackTally
+) -> dict[str, object]:
+    """The latest of the thread and of the timeline, or all of either when the reader
+    asked (`?thread=all`, `?timeline=all`: plain links, kept by the live poll)."""
+    whole_thread = request.GET.get("thread") == "all"
+    whole_timeline = request.GET.get("timeline") == "all"
+    thread = selectors.feedback_thread(
+        campaign_id=campaign.pk,
+        total=tally.total,
+        latest=None if whole_thread else selectors.THREAD_LATEST,
+    )
+    timeline = selectors.campaign_events(
+        campaign_id=campaign.pk, latest=None if whole_timeline else selectors.TIMELINE_LATEST
+    )
+    return {
+        "feedback": thread.messages,
+        "feedback_earlier": thread.earlier,
+        "events": timeline.events,
+        "events_more": timeline.more,
+        "whole_thread": whole_thread,
+        "whole_timeline": whole_timeline,
+    }
 
 
 def _panels_context(
@@ -181,9 +205,8 @@ def campaign_live(request: AuthenticatedHttpRequest, pk: int) -> HttpResponseBas
     if polling and request.GET.get("state") == state:
         return HttpResponse(status=204)
     context = _panels_context(request, campaign, tally)
-    # Lazy: read only when something changed and the panels are rendered.
-    context["feedback"] = selectors.feedback_thread(campaign_id=pk)
-    context["events"] = selectors.campaign_events(campaign_id=pk)
+    # Read only when something changed and the panels are rendered.
+    context.update(_thread_and_timeline(request, campaign, tally))
     context["changed_since_loaded"] = request.GET.get("v", str(campaign.version)) != str(
         campaign.version
     )

@@ -12,9 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import services
-from campaigns.calendar import MONTH_DAY_LIMIT, Period
+from campaigns import selectors, services
+from campaigns.calendar import MONTH_DAY_LIMIT, WEEK_DAY_LIMIT, Period
 from campaigns.models import Campaign
+from teams.roles import Actor
 from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db
@@ -185,6 +186,39 @@ class TestMonth:
             'href="/campaigns/?launch_from=2026-12-08&amp;launch_to=2026-12-08&amp;sort=launch"'
             in html
         )
+
+    def test_a_day_with_hundreds_of_launches_sends_only_what_is_shown(self, logged_in, marketer):
+        launch = paris(2026, 12, 9, 8, 0)
+        Campaign.objects.bulk_create(
+            Campaign(
+                title=f"Vague {i}",
+                channel=Campaign.Channel.EMAIL,
+                owner=marketer,
+                launch_at=launch + timedelta(minutes=i),
+            )
+            for i in range(200)
+        )
+        with CaptureQueriesContext(connection) as queries:
+            month = logged_in.get(URL, {"month": "2026-12"}).content.decode()
+        # Read before the next request, which empties the connection's query log.
+        launches = [q for q in queries.captured_queries if "campaigns_campaign" in q["sql"]]
+        week = logged_in.get(URL, {"week": "2026-W50"}).content.decode()
+
+        assert month.count('class="cal-launch ') == MONTH_DAY_LIMIT
+        assert f"+{200 - MONTH_DAY_LIMIT} more" in month
+        assert week.count('class="cal-launch ') == WEEK_DAY_LIMIT
+        assert f"+{200 - WEEK_DAY_LIMIT} more" in week
+        # one query: the database numbered the day's launches and sent the first few
+        assert len(launches) == 1
+        rows = selectors.campaign_launches(
+            viewer=Actor.of(marketer),
+            start=launch - timedelta(hours=8),
+            end=launch + timedelta(hours=16),
+            per_day=MONTH_DAY_LIMIT,
+            tz=PARIS,
+        )
+        assert [c.title for c in rows] == [f"Vague {i}" for i in range(MONTH_DAY_LIMIT)]
+        assert {c.day_total for c in rows} == {200}
 
     def test_empty_month_says_so(self, logged_in):
         html = logged_in.get(URL, {"month": "2031-05"}).content.decode()

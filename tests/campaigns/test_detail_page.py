@@ -8,11 +8,13 @@ from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import services
-from campaigns.models import Attachment, Campaign, Feedback, Kpi
+from campaigns import selectors, services
+from campaigns.models import Attachment, Campaign, CampaignEvent, Feedback, Kpi
 from campaigns.views.page import launch_countdown
 from teams.models import Team
 from tests.factories import (
@@ -571,3 +573,55 @@ class TestQueryCount:
 
         assert counts[0] == counts[1]
         assert response.content.decode().count("pill-ok") == 6
+
+
+class TestLongThreadAndTimeline:
+    """A busy campaign gathers hundreds of messages and events: the page shows the latest
+    and offers the rest, with the same number of queries."""
+
+    @pytest.fixture
+    def busy(self, marketer, advisor, support_team):
+        campaign = announced_campaign(owner=marketer, teams=[support_team])
+        Feedback.objects.bulk_create(
+            Feedback(campaign=campaign, author=advisor, tag="question", body=f"Question {i}")
+            for i in range(60)
+        )
+        CampaignEvent.objects.bulk_create(
+            CampaignEvent(campaign=campaign, actor=marketer, kind="edited", version=1)
+            for _ in range(30)
+        )
+        return campaign
+
+    def test_the_latest_messages_and_events_first(self, client, marketer, busy):
+        html = page(client, marketer, busy)
+        assert html.count('class="thread-item') == selectors.THREAD_LATEST
+        assert "Question 59" in html
+        assert "Question 9<" not in html
+        assert "Show the 10 earlier messages" in html
+        assert html.count('<li class="timeline-') == selectors.TIMELINE_LATEST
+        assert "Show the whole timeline" in html
+
+    def test_the_whole_thread_and_timeline_on_demand(self, client, marketer, busy):
+        client.force_login(marketer)
+        url = reverse("campaigns:detail", args=[busy.pk])
+        html = client.get(url, {"thread": "all", "timeline": "all"}).content.decode()
+        assert html.count('class="thread-item') == 60
+        assert "earlier messages" not in html
+        assert html.count('<li class="timeline-') == busy.events.count()
+        assert "thread=all&amp;timeline=all" in html  # the live poll keeps both open
+
+    def test_same_queries_with_300_messages(self, client, marketer, busy, advisor):
+        client.force_login(marketer)
+        url = reverse("campaigns:detail", args=[busy.pk])
+
+        def count() -> int:
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(url).status_code == 200
+            return len(queries)
+
+        before = count()
+        Feedback.objects.bulk_create(
+            Feedback(campaign=busy, author=advisor, tag="positive", body="Bien reçu")
+            for _ in range(240)
+        )
+        assert count() == before

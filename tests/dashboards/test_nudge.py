@@ -149,12 +149,12 @@ def test_the_team_page_remembers_who_was_nudged_this_hour(setting, client):
         after_cell = slow_cell(client.get(page_url).content.decode())
     assert "Nudged</button>" in after_cell
     assert "again from the next hour" in after_cell
-    assert 'name="user"' not in after_cell  # no Nudge form for Slow this hour
+    assert 'name="nudge"' not in after_cell  # no Nudge button for Slow this hour
 
     with time_machine.travel(NOW + timedelta(hours=1), tick=False):
         after_cell = slow_cell(client.get(page_url).content.decode())
     assert "Nudged</button>" not in after_cell  # a new hour: Nudge again
-    assert 'name="user"' in after_cell
+    assert 'name="nudge"' in after_cell
 
 
 def test_a_new_version_can_be_nudged_again_and_the_page_says_so(setting, client):
@@ -173,5 +173,5 @@ def test_a_new_version_can_be_nudged_again_and_the_page_says_so(setting, client)
         html = client.get(f"/dashboard/teams/{team.slug}/").content.decode()
         pattern = rf'<span class="nudge" id="nudge-{campaign.pk}-{slow.pk}"[^>]*>(.*?)</span>'
         cell = re.search(pattern, html, re.DOTALL).group(1)
-        assert 'name="user"' in cell  # a Nudge form, not "Nudged"
+        assert 'name="nudge"' in cell  # a Nudge button, not "Nudged"
         assert nudge(manager, setting) is True

@@ -368,3 +368,43 @@ def test_screenshot_of_the_overview(browser_page, live_server):  # noqa: F811
     page.get_by_label("Team", exact=True).select_option(label="All teams")
     expect(page.locator("#fig-announced")).to_have_text("4")
     shot(page, "dashboard-01-overview")
+
+
+def test_figures_are_kept_for_a_minute_and_say_when_they_were_computed(client, settings):
+    settings.DASHBOARD_CACHE_SECONDS = 60
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "dash"}
+    }
+    client.force_login(make_manager())
+    team = TeamFactory(name="Ventes")
+    announced_campaign(teams=[team])
+
+    first = client.get(reverse("dashboards:overview")).content.decode()
+    announced_campaign(teams=[team])  # the next minute's figures will count it
+    second = client.get(reverse("dashboards:overview")).content.decode()
+
+    def announced(html: str) -> str:
+        return html.split('id="fig-announced">')[1].split("<")[0]
+
+    assert announced(first) == announced(second) == "1"
+    assert "Figures as of" in second
+    assert "refreshed every 60 seconds" in second
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        client.force_login(make_manager())
+        assert announced(client.get(reverse("dashboards:overview")).content.decode()) == "2"
+
+
+def test_a_broken_cache_only_costs_the_computation(client, settings, monkeypatch):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from dashboards import cache as dashboard_cache
+
+    settings.DASHBOARD_CACHE_SECONDS = 60
+
+    def down(*args: object, **kwargs: object) -> None:
+        raise RedisConnectionError("Redis is down")
+
+    monkeypatch.setattr(dashboard_cache.cache, "get", down)
+    monkeypatch.setattr(dashboard_cache.cache, "set", down)
+    client.force_login(make_manager())
+    assert client.get(reverse("dashboards:overview")).status_code == 200

@@ -191,6 +191,10 @@ def test_nudge_without_javascript_redirects_with_a_message(client, team):
     )
     assert response.redirect_chain[-1][0] == url(team)
     assert "Reminder sent." in response.content.decode()
+    # What the page's buttons send without JavaScript: one form, "campaign-person".
+    other = MembershipFactory(team=team).user
+    plain = client.post(nudge_url(team), {"nudge": f"{campaign.pk}-{other.pk}"}, follow=True)
+    assert "Reminder sent." in plain.content.decode()
     outsider = MembershipFactory().user
     refused = client.post(
         nudge_url(team), {"campaign": campaign.pk, "user": outsider.pk}, follow=True

@@ -16,8 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Stakeholder
 from campaigns.services import campaign_cancel, campaign_update
+from feed import subscriptions
 from notifications.models import SubscriptionToken
 from notifications.subscriptions import (
     subscription_token_get_or_create,
@@ -379,7 +380,54 @@ def test_query_count_does_not_grow_with_campaigns(client, team, owner, token, ur
     for _ in range(6):
         announced_campaign(owner=make_marketer(), teams=[team, TeamFactory()])
 
-    assert count_queries() == with_one <= 2
+    # the token with its person, then the upcoming, recent and still-running launches
+    assert count_queries() == with_one <= 4
+
+
+@pytest.mark.parametrize("url", [atom_url, ical_url])
+def test_a_busy_month_keeps_the_upcoming_launches(client, team, owner, token, url):
+    """A large company launches more in a month than a feed holds: the feed must keep
+    what is coming, not the oldest launches of the window."""
+    now = timezone.now()
+    past = Campaign.objects.bulk_create(
+        Campaign(
+            title=f"Passée {i}",
+            channel=Campaign.Channel.EMAIL,
+            owner=owner,
+            status=Status.DONE,
+            announced_at=now - timedelta(days=29),
+            launch_at=now - timedelta(days=29) + timedelta(minutes=i),
+        )
+        for i in range(subscriptions.MAX_LAUNCHES + 50)
+    )
+    Stakeholder.objects.bulk_create(Stakeholder(campaign=c, team=team) for c in past)
+    coming = [announced_campaign(owner=owner, teams=[team], title=f"À venir {i}") for i in range(3)]
+
+    body = client.get(url(token)).content.decode()
+
+    for campaign in coming:
+        assert campaign.title in body
+    listed = body.count("urn:passerelle:campaign:") + body.count("UID:campaign-")
+    assert listed == 3 + subscriptions.RECENT_MAX
+    # the most recent of the past launches are kept, the oldest dropped
+    assert f"Passée {subscriptions.MAX_LAUNCHES + 49}" in body
+    assert "Passée 0<" not in body  # Atom
+    assert "Passée 0\r" not in body  # iCalendar
+
+
+@pytest.mark.parametrize("url", [atom_url, ical_url])
+def test_an_unchanged_feed_is_not_rebuilt(client, token, launches, url, monkeypatch):
+    etag = client.get(url(token))["ETag"]
+
+    def must_not_build(**kwargs: object) -> None:
+        raise AssertionError("an unchanged feed was built again")
+
+    monkeypatch.setattr(subscriptions, "launches_atom", must_not_build)
+    monkeypatch.setattr(subscriptions, "launches_ical", must_not_build)
+    response = client.get(url(token), headers={"if-none-match": etag})
+
+    assert response.status_code == 304
+    assert response["ETag"] == etag
 
 
 # --- the preferences page ---------------------------------------------------------------

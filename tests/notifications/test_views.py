@@ -281,6 +281,63 @@ def test_inbox_lists_my_notifications_with_bounded_queries(
     )
 
 
+def _many_notices(person: User, count: int) -> None:
+    """`count` in-app notices for `person`, one second apart, as the outbox writes them."""
+    campaign = CampaignFactory()
+    start = timezone.now() - timedelta(hours=1)
+    for i in range(count):
+        with time_machine.travel(start + timedelta(seconds=i), tick=False):
+            services.notifications_enqueue(
+                campaign_id=campaign.pk,
+                campaign_version=1,
+                kind=Kind.FEEDBACK,
+                user_ids=[person.pk],
+                payload={"title": f"Note {i}", "path": "/"},
+                occurrence=f"note-{i}",
+            )
+
+
+def test_inbox_pages_older_notices_with_a_cursor_and_constant_queries(
+    client, django_assert_max_num_queries
+):
+    person = UserFactory()
+    _many_notices(person, 65)
+    client.force_login(person)
+    seen: list[str] = []
+    url = reverse("notifications:inbox")
+    for expected in (30, 30, 5):
+        with django_assert_max_num_queries(8):
+            response = client.get(url, headers={"HX-Request": "true"})
+        html = response.content.decode()
+        ids = [part.split('"')[0] for part in html.split('id="notification-')[1:]]
+        assert len(ids) == expected
+        seen += ids
+        if expected == 5:
+            assert "Older notifications" not in html
+        else:
+            query = html.split('class="load-more" href="')[1].split('"')[0].replace("&amp;", "&")
+            url = reverse("notifications:inbox") + query
+    assert len(set(seen)) == 65  # every notice once, newest first
+    assert seen[0] == str(in_app(person).last().pk)
+
+
+def test_a_forged_inbox_cursor_gives_the_first_page(client, reader):
+    client.force_login(reader)
+    response = client.get(reverse("notifications:inbox"), {"before": "forged:cursor"})
+    assert response.status_code == 200
+    assert response.content.decode().count('class="inbox-item') == 3
+
+
+def test_the_unread_badge_stops_counting_at_99(client, django_assert_max_num_queries):
+    person = UserFactory()
+    _many_notices(person, 120)
+    client.force_login(person)
+    with django_assert_max_num_queries(3):  # session, user, the capped count
+        html = client.get(reverse("notifications:unread_badge")).content.decode()
+    assert ">99+</span>" in html
+    assert 'aria-label="More than 99 unread notifications"' in html
+
+
 def test_inbox_htmx_request_gets_only_the_items_fragment(client, reader):
     client.force_login(reader)
     response = client.get(reverse("notifications:inbox"), headers={"HX-Request": "true"})

@@ -1,0 +1,52 @@
+"""Dashboard figures kept for a minute.
+
+Every figure is an aggregate over the period's campaigns (hundreds of thousands of rows at
+a large company), and thirty managers opening the dashboard on Monday morning would each
+recompute the same ones. The figures are computed once per scope and filters and kept in
+the cache for DASHBOARD_CACHE_SECONDS; the page says when they were computed. A cache
+that is down or empty only costs the computation: the page never fails because of it.
+"""
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+# What a broken cache raises: Redis errors, and OS errors for the file cache.
+_CACHE_ERRORS = (RedisError, OSError)
+
+
+@dataclass(frozen=True)
+class Cached[T]:
+    value: T
+    computed_at: datetime
+
+
+def cached_figures[T](key_parts: tuple[object, ...], compute: Callable[[], T]) -> Cached[T]:
+    """`compute()`'s result, from the cache when it is younger than
+    DASHBOARD_CACHE_SECONDS (0: always computed), with the time it was computed."""
+    seconds = settings.DASHBOARD_CACHE_SECONDS
+    if seconds <= 0:
+        return Cached(compute(), timezone.now())
+    key = "dashboards:" + hashlib.sha256(repr(key_parts).encode()).hexdigest()[:40]
+    try:
+        hit = cache.get(key)
+    except _CACHE_ERRORS:
+        logger.warning("dashboard cache unreachable; computing the figures", exc_info=True)
+        hit = None
+    if isinstance(hit, Cached):
+        return hit
+    fresh = Cached(compute(), timezone.now())
+    try:
+        cache.set(key, fresh, seconds)
+    except _CACHE_ERRORS:
+        logger.warning("dashboard cache unreachable; figures not kept", exc_info=True)
+    return fresh
