@@ -51,6 +51,7 @@ class Action(StrEnum):
     ATTACH = "attach"
     DUPLICATE = "duplicate"
     NUDGE = "nudge"
+    RETRY_DELIVERIES = "retry_deliveries"
 
 
 class Relation(StrEnum):
@@ -503,6 +504,17 @@ def _nudge_ready(
     return None
 
 
+def _retry_status(facts: CampaignFacts) -> Refusal:
+    return Refusal(_("Nothing was sent for a campaign that was never announced."), "not_told")
+
+
+def _retry_ready(
+    actor: Actor, facts: CampaignFacts, team_id: int | None, now: datetime
+) -> Refusal | None:
+    # Cancelled before it was announced: nobody was ever told anything.
+    return None if facts.announced else _retry_status(facts)
+
+
 def _never(facts: CampaignFacts) -> Refusal:  # pragma: no cover - every status allows it
     return Refusal("", "invalid")
 
@@ -611,6 +623,17 @@ BOOK: dict[Action, Rule] = {
         refused=_editors_only(_("Only marketers can duplicate campaigns.")),
         role_could=lambda actor: actor.is_marketer,
         status_refused=_never,
+    ),
+    Action.RETRY_DELIVERIES: Rule(
+        # Anything told to the teams: an announcement, a change, a cancellation notice.
+        statuses=frozenset({Status.ANNOUNCED, Status.DONE, Status.CANCELLED}),
+        who=EDITORS,
+        refused=_editors_only(
+            _("Only the campaign's owner, its co-editors and managers can send it again.")
+        ),
+        role_could=lambda actor: actor.writes_campaigns,
+        status_refused=_retry_status,
+        ready=_retry_ready,
     ),
     Action.NUDGE: Rule(
         statuses=AWAITING,

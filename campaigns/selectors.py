@@ -284,6 +284,7 @@ class ActionState:
 
 # The buttons of the campaign page, by the rule book's action names.
 PAGE_ACTIONS = (
+    Action.RETRY_DELIVERIES,
     Action.EDIT,
     Action.ANNOUNCE,
     Action.MARK_DONE,

@@ -23,6 +23,11 @@ urlpatterns = [
     path("<int:pk>/override-done/", lifecycle.campaign_override_done, name="override_done"),
     path("<int:pk>/cancel/", lifecycle.campaign_cancel, name="cancel"),
     path("<int:pk>/duplicate/", lifecycle.campaign_duplicate, name="duplicate"),
+    path(
+        "<int:pk>/deliveries/retry/",
+        lifecycle.campaign_deliveries_retry,
+        name="deliveries_retry",
+    ),
     # acknowledgements
     path("<int:pk>/acknowledge/", acknowledgements.campaign_acknowledge, name="acknowledge"),
     path(

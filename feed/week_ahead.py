@@ -7,6 +7,7 @@ plus one claim per person e-mailed, whatever the number of campaigns.
 """
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -21,6 +22,8 @@ from notifications import services as notification_services
 from teams.models import Membership
 
 WEEK_AHEAD_STATUSES = rules.WENT_OUT
+# People per task (see notifications.services.digests.DIGEST_BATCH).
+WEEK_AHEAD_BATCH = 200
 
 
 def local_week(*, now: datetime, tz_name: str) -> tuple[datetime, datetime]:
@@ -77,16 +80,9 @@ def week_ahead_sections(
     return sorted(by_team.values(), key=lambda s: s["team"])
 
 
-def week_ahead_send_due(*, now: datetime | None = None) -> int:
-    """Send the week-ahead e-mail to each person for whom it is Monday, at or after the
-    digest hour, in their own time zone, and whose teams have something launching this
-    week. At most once per person and ISO week (notifications' DigestRun); one person's
-    failure never stops the others (see `week_ahead_send`). Returns how many were sent.
-
-    Reads only; each person's send runs outside any transaction."""
-    now = now or timezone.now()
+def _week_campaigns(now: datetime) -> list[Campaign]:
     # Wide enough to hold the current local week in every time zone.
-    campaigns = list(
+    return list(
         Campaign.objects.filter(
             status__in=WEEK_AHEAD_STATUSES,
             launch_at__gte=now - timedelta(days=8),
@@ -98,30 +94,71 @@ def week_ahead_send_due(*, now: datetime | None = None) -> int:
         )
         .order_by("launch_at", "id")
     )
-    stakeholder_team_ids = {s.team_id for c in campaigns for s in c.stakeholders.all()}
-    if not stakeholder_team_ids:
-        return 0
+
+
+def _teams_of(user_ids: Iterable[int] | None, team_ids: set[int]) -> dict[int, set[int]]:
+    """Each active person's teams among `team_ids` (only those of `user_ids` if given)."""
     teams_of: dict[int, set[int]] = defaultdict(set)
-    people: dict[int, User] = {}
-    memberships = Membership.objects.filter(
-        team_id__in=stakeholder_team_ids, user__is_active=True
-    ).select_related("user")
-    for membership in memberships:
-        teams_of[membership.user_id].add(membership.team_id)
-        people[membership.user_id] = membership.user
+    memberships = Membership.objects.filter(team_id__in=team_ids, user__is_active=True)
+    if user_ids is not None:
+        memberships = memberships.filter(user_id__in=list(user_ids))
+    for user_id, team_id in memberships.values_list("user_id", "team_id"):
+        teams_of[user_id].add(team_id)
+    return teams_of
+
+
+def week_ahead_batches_due(*, now: datetime | None = None) -> list[list[int]]:
+    """The people whose Monday e-mail may go out now (their teams have launches this
+    week, they did not opt out), in batches of WEEK_AHEAD_BATCH. Reads only."""
+    now = now or timezone.now()
+    campaigns = _week_campaigns(now)
+    team_ids = {s.team_id for c in campaigns for s in c.stakeholders.all()}
+    if not team_ids:
+        return []
+    people = sorted(_teams_of(None, team_ids))
     opted_out = notification_services.week_ahead_opted_out(user_ids=people)
+    served = notification_services.week_ahead_served(now=now)
+    due = []
+    for user in User.objects.filter(pk__in=people).only("pk", "time_zone").order_by("pk"):
+        period = notification_services.week_ahead_due(user=user, now=now)
+        if user.pk not in opted_out and period is not None and (user.pk, period) not in served:
+            due.append(user.pk)
+    return list(notification_services.chunked(due, WEEK_AHEAD_BATCH))
+
+
+def week_ahead_send_for(*, user_ids: Sequence[int], now: datetime | None = None) -> int:
+    """Send the week-ahead e-mail to each of `user_ids` for whom it is Monday, at or
+    after the digest hour, in their own time zone, and whose teams have something
+    launching this week. At most once per person and ISO week (notifications'
+    DigestRun); one person's failure never stops the others (see `week_ahead_send`).
+    Returns how many were sent. Each person's send runs outside any transaction."""
+    now = now or timezone.now()
+    campaigns = _week_campaigns(now)
+    team_ids = {s.team_id for c in campaigns for s in c.stakeholders.all()}
+    if not team_ids:
+        return 0
+    teams_of = _teams_of(user_ids, team_ids)
+    opted_out = notification_services.week_ahead_opted_out(user_ids=teams_of)
     sent = 0
-    for user_id in sorted(people):
-        user = people[user_id]
-        if user_id in opted_out:
+    for user in User.objects.filter(pk__in=list(teams_of), is_active=True).order_by("pk"):
+        if user.pk in opted_out:
             continue
         period = notification_services.week_ahead_due(user=user, now=now)
         if period is None:
             continue
         start, end = local_week(now=now, tz_name=user.time_zone)
         sections = week_ahead_sections(
-            campaigns=campaigns, team_ids=teams_of[user_id], start=start, end=end
+            campaigns=campaigns, team_ids=teams_of[user.pk], start=start, end=end
         )
         if notification_services.week_ahead_send(user=user, period=period, sections=sections):
             sent += 1
     return sent
+
+
+def week_ahead_send_due(*, now: datetime | None = None) -> int:
+    """Every due week-ahead e-mail, sent here batch after batch (the beat task hands the
+    batches to workers instead; see feed.tasks.send_week_ahead)."""
+    now = now or timezone.now()
+    return sum(
+        week_ahead_send_for(user_ids=batch, now=now) for batch in week_ahead_batches_due(now=now)
+    )

@@ -69,7 +69,7 @@ class SentinelSettings:
         if self.password:
             options["password"] = self.password
         return {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.ResilientRedisCache",
             # One location, never a list: RedisCache reads from the other entries of a
             # list as replicas. The sentinels are in OPTIONS.
             "LOCATION": f"sentinel://{quote(self.master, safe='')}/{self.db}",

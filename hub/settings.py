@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from hub.database_config import behind_pooler, database_pooler
 from hub.db_routing import replica_database
 from hub.env import env_bool, env_int, env_list, env_str
+from hub.queues import HOUSEKEEPING, task_queues, task_routes
 from hub.redis_config import redis_broker_options, sentinel_settings
 
 # Lets Django's generic classes (ModelAdmin[Campaign], ModelForm[User]) be subscripted at
@@ -185,7 +186,7 @@ if REDIS_SENTINEL:
 elif REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "OPTIONS": {"socket_connect_timeout": 0.3, "socket_timeout": 1},
         }
@@ -326,17 +327,29 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Each task sets its own limits (notifications.tasks); these cover any that would not.
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_QUEUES = task_queues()
+CELERY_TASK_ROUTES = task_routes()
+CELERY_TASK_DEFAULT_QUEUE = HOUSEKEEPING
+# What a worker publishes (deliveries, retries) rides out a Redis failover (~10 s);
+# a web request still fails fast (notifications.publish).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 8,
+    "interval_start": 0.5,
+    "interval_step": 1,
+    "interval_max": 3,
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "notifications-sweep": {
         "task": "notifications.tasks.sweep_stale_notifications",
-        "schedule": 60.0,
-        # A tick stuck behind a delivery backlog is useless once the next one is due.
-        "options": {"expires": 55},
+        "schedule": float(env_int("NOTIFICATIONS_SWEEP_SECONDS", 15)),
+        # A tick stuck behind a backlog is useless once the next one is due.
+        "options": {"expires": max(5, env_int("NOTIFICATIONS_SWEEP_SECONDS", 15) - 2)},
     },
     "campaigns-reminders-and-escalations": {
         "task": "campaigns.tasks.send_due_reminders_and_escalations",
@@ -357,10 +370,20 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Notifications --------------------------------------------------------------------
-NOTIFICATIONS_MAX_ATTEMPTS = env_int("NOTIFICATIONS_MAX_ATTEMPTS", 5)
+# Transient failures are retried for this long (backoff from the base, doubling, capped),
+# then the message fails for good as "gave up": an outage of hours still ends in delivery.
+NOTIFICATIONS_RETRY_WINDOW_HOURS = env_int("NOTIFICATIONS_RETRY_WINDOW_HOURS", 24)
 NOTIFICATIONS_RETRY_BASE_SECONDS = env_int("NOTIFICATIONS_RETRY_BASE_SECONDS", 30)
+NOTIFICATIONS_RETRY_MAX_DELAY_SECONDS = env_int("NOTIFICATIONS_RETRY_MAX_DELAY_SECONDS", 900)
 NOTIFICATIONS_BATCH_SIZE = env_int("NOTIFICATIONS_BATCH_SIZE", 100)
-NOTIFICATIONS_STALE_AFTER_SECONDS = env_int("NOTIFICATIONS_STALE_AFTER_SECONDS", 120)
+# A worker renews its claim on the rows it sends (a lease); one not renewed for this long
+# belonged to a dead worker, and the sweep gives its rows back.
+NOTIFICATIONS_LEASE_SECONDS = env_int("NOTIFICATIONS_LEASE_SECONDS", 30)
+# Pending rows nobody picked up for this long are queued again by the sweep.
+NOTIFICATIONS_STALE_AFTER_SECONDS = env_int("NOTIFICATIONS_STALE_AFTER_SECONDS", 30)
+# Up to this many people, an event's outbox rows are written with the change itself;
+# beyond, by a task after commit (the request only writes the event).
+NOTIFICATIONS_EXPAND_INLINE_MAX = env_int("NOTIFICATIONS_EXPAND_INLINE_MAX", 500)
 NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS = env_int("NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS", 5)
 NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = env_bool("NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE", default=False)
 NOTIFICATIONS_ACK_LINK_MAX_AGE_DAYS = env_int("NOTIFICATIONS_ACK_LINK_MAX_AGE_DAYS", 14)

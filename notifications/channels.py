@@ -9,7 +9,7 @@ import json
 import smtplib
 import socket
 import ssl
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -34,14 +34,19 @@ from notifications.messages import (
     describe,
     format_when,
 )
-from notifications.models import Notification
+from notifications.models import FailureReason, Notification
 from notifications.tokens import ack_token_make
 
 
 class DeliveryError(Exception):
-    def __init__(self, message: str, *, transient: bool) -> None:
+    """A message could not be delivered. `transient`: trying again later may work.
+    `reason` (a FailureReason) says why in words, for a permanent failure; the message
+    itself is the technical detail kept for operators."""
+
+    def __init__(self, message: str, *, transient: bool, reason: str = "") -> None:
         super().__init__(message)
         self.transient = transient
+        self.reason = reason
 
 
 # --- e-mail -----------------------------------------------------------------------------
@@ -53,12 +58,25 @@ def _smtp_error(exc: Exception) -> DeliveryError:
     failing the whole outbox for good over it would lose every message."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _msg in exc.recipients.values()]
+        detail = "; ".join(
+            f"{address}: {code} {message.decode(errors='replace')}"
+            for address, (code, message) in exc.recipients.items()
+        )
         return DeliveryError(
-            f"recipient refused: {exc.recipients}", transient=all(400 <= c < 500 for c in codes)
+            f"recipient refused: {detail}",
+            transient=all(400 <= c < 500 for c in codes),
+            reason=FailureReason.MAILBOX_UNAVAILABLE,
         )
     if isinstance(exc, smtplib.SMTPDataError):
+        text = (
+            exc.smtp_error.decode(errors="replace")
+            if isinstance(exc.smtp_error, bytes)
+            else str(exc.smtp_error)
+        )
         return DeliveryError(
-            f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", transient=exc.smtp_code < 500
+            f"SMTP {exc.smtp_code}: {text}",
+            transient=exc.smtp_code < 500,
+            reason=FailureReason.MESSAGE_REFUSED,
         )
     # Disconnections, refused connections, timeouts, authentication and sender refusals.
     return DeliveryError(f"{type(exc).__name__}: {exc}", transient=True)
@@ -156,48 +174,67 @@ def build_email(
     return email
 
 
-def send_emails(notifications: Sequence[Notification]) -> dict[int, DeliveryError | None]:
-    """Send over one SMTP connection; a connection-level failure marks the rest transient."""
-    outcomes: dict[int, DeliveryError | None] = {}
+@dataclass(frozen=True)
+class EmailOutcome:
+    notification: Notification
+    error: DeliveryError | None  # None: sent
+    provider_message_id: str = ""  # the provider's id, when its backend gives one (anymail)
+
+
+def send_emails(notifications: Sequence[Notification]) -> Iterator[EmailOutcome]:
+    """Send over one SMTP connection, yielding each message's outcome as soon as it is
+    known, so the caller records it before the next message goes out (a worker killed
+    mid-batch then resends at most the one in flight). A connection-level failure marks
+    the rest transient."""
     cache: RenderCache = {}
     connection = mailers.default
     try:
         connection.open()
     except _SMTP_ERRORS as exc:
         error = _smtp_error(exc)
-        return {n.pk: error for n in notifications}
+        for notification in notifications:
+            yield EmailOutcome(notification, error)
+        return
     try:
         broken: DeliveryError | None = None
         for notification in notifications:
             if broken is not None:
-                outcomes[notification.pk] = broken
+                yield EmailOutcome(notification, broken)
                 continue
             try:
-                sent = connection.send_messages([build_email(notification, cache)])
-                outcomes[notification.pk] = (
-                    None
-                    if sent
-                    else DeliveryError("the mail backend did not send it", transient=True)
-                )
+                email = build_email(notification, cache)
+                sent = connection.send_messages([email])
             except _SMTP_ERRORS as exc:
-                outcomes[notification.pk] = _smtp_error(exc)
+                error = _smtp_error(exc)
                 # SMTPException is an OSError too: only a lost connection or a socket
                 # error dooms the rest of the batch, not the refusal of one message.
                 if isinstance(exc, smtplib.SMTPServerDisconnected) or not isinstance(
                     exc, smtplib.SMTPException
                 ):
-                    broken = outcomes[notification.pk]
+                    broken = error
+                yield EmailOutcome(notification, error)
             except ValueError as exc:
                 # An address Django will not put on the wire (non-ASCII local part, line
-                # break): no retry can fix it, and letting it propagate would leave the
-                # whole batch in "sending", to be sent again by the sweep.
-                outcomes[notification.pk] = DeliveryError(
-                    f"invalid message: {exc}", transient=False
+                # break): no retry can fix it.
+                yield EmailOutcome(
+                    notification,
+                    DeliveryError(
+                        f"invalid message: {exc}",
+                        transient=False,
+                        reason=FailureReason.ADDRESS_INVALID,
+                    ),
                 )
+            else:
+                if not sent:
+                    failed = DeliveryError("the mail backend did not send it", transient=True)
+                    yield EmailOutcome(notification, failed)
+                    continue
+                status = getattr(email, "anymail_status", None)
+                message_id = str(getattr(status, "message_id", "") or "")
+                yield EmailOutcome(notification, None, message_id[:255])
     finally:
         with contextlib.suppress(*_SMTP_ERRORS):
             connection.close()
-    return outcomes
 
 
 # --- team chat webhooks -----------------------------------------------------------------
@@ -308,14 +345,22 @@ def send_webhook(notification: Notification) -> None:
     team = notification.team
     assert team is not None
     if not team.webhook_url:
-        raise DeliveryError("the team no longer has a webhook URL", transient=False)
+        raise DeliveryError(
+            "the team no longer has a webhook URL",
+            transient=False,
+            reason=FailureReason.WEBHOOK_REMOVED,
+        )
     try:
         parts, port = split_http_url(team.webhook_url)
         address = resolve_public_address(
             parts.hostname or "", port, allow_private=settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE
         )
     except UnsafeURLError as exc:
-        raise DeliveryError(f"webhook refused: {exc}", transient=exc.transient) from exc
+        raise DeliveryError(
+            f"webhook refused: {exc}",
+            transient=exc.transient,
+            reason=FailureReason.WEBHOOK_NOT_ALLOWED,
+        ) from exc
     body = json.dumps(webhook_payload(notification, webhook_format=team.webhook_format)).encode()
     connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
     connection = connection_class(
@@ -338,7 +383,11 @@ def send_webhook(notification: Notification) -> None:
         response.read(1024)
         status = response.status
     except (ValueError, UnicodeError) as exc:
-        raise DeliveryError(f"webhook URL cannot be used: {exc}", transient=False) from exc
+        raise DeliveryError(
+            f"webhook URL cannot be used: {exc}",
+            transient=False,
+            reason=FailureReason.WEBHOOK_NOT_ALLOWED,
+        ) from exc
     except (http.client.HTTPException, TimeoutError, OSError) as exc:
         raise DeliveryError(
             f"webhook unreachable: {type(exc).__name__}: {exc}", transient=True
@@ -347,7 +396,12 @@ def send_webhook(notification: Notification) -> None:
         connection.close()
     if status >= 300:
         transient = status >= 500 or status in {408, 429}
-        raise DeliveryError(f"webhook answered HTTP {status}", transient=transient)
+        gone = status in {404, 410}
+        raise DeliveryError(
+            f"webhook answered HTTP {status}",
+            transient=transient,
+            reason=FailureReason.WEBHOOK_GONE if gone else FailureReason.WEBHOOK_REFUSED,
+        )
 
 
 def send_digest(recipient: Any, notifications: Sequence[Notification]) -> None:
@@ -389,7 +443,9 @@ def _send_summary(recipient: Any, *, subject: str, text: str, html: str, unsubsc
     except _SMTP_ERRORS as exc:
         raise _smtp_error(exc) from exc
     except ValueError as exc:  # a header Django refuses (a newline in the address, say)
-        raise DeliveryError(f"invalid message: {exc}", transient=False) from exc
+        raise DeliveryError(
+            f"invalid message: {exc}", transient=False, reason=FailureReason.ADDRESS_INVALID
+        ) from exc
 
 
 def _feed_url() -> str:

@@ -115,6 +115,14 @@ def describe(notification: Notification, *, tz_name: str) -> Message:
             _("Note from %(author)s on %(title)s"),
             _("%(author)s left a note while acknowledging."),
         ),
+        Kind.WEBHOOK_BROKEN: (
+            _("The chat webhook of %(team)s no longer works"),
+            _(
+                "The chat server said the webhook of %(team)s no longer exists, so "
+                "nothing more is posted there. Give the team a working webhook address; "
+                "until then its members are told by e-mail and in the app."
+            ),
+        ),
     }
     subject, intro = texts[Kind(notification.kind)]
     if notification.kind == Kind.FEEDBACK and p.get("tag") in FEEDBACK_TEXTS:

@@ -16,6 +16,22 @@ class Kind(models.TextChoices):
     CANCELLED = "cancelled", _("Campaign cancelled")
     DONE = "done", _("Campaign done")
     FEEDBACK = "feedback", _("Feedback and notes")
+    WEBHOOK_BROKEN = "webhook_broken", _("Team chat webhook broken")
+
+
+class FailureReason(models.TextChoices):
+    """Why a message could not be delivered, in words its campaign's owner understands;
+    `Notification.last_error` keeps the technical details for operators."""
+
+    MAILBOX_UNAVAILABLE = "mailbox_unavailable", _("mailbox unavailable")
+    ADDRESS_INVALID = "address_invalid", _("e-mail address not valid")
+    MESSAGE_REFUSED = "message_refused", _("message refused by the mail server")
+    BOUNCED = "bounced", _("bounced by the recipient's mail server")
+    WEBHOOK_REFUSED = "webhook_refused", _("the team chat refused the message")
+    WEBHOOK_GONE = "webhook_gone", _("the team chat webhook no longer exists")
+    WEBHOOK_NOT_ALLOWED = "webhook_not_allowed", _("the team chat webhook address is not allowed")
+    WEBHOOK_REMOVED = "webhook_removed", _("the team no longer has a chat webhook")
+    GAVE_UP = "gave_up", _("could not be delivered for a day; the server kept failing")
 
 
 class Channel(models.TextChoices):
@@ -36,10 +52,27 @@ class Dispatch(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Who it is for, as committed with the change that caused it: people by id, the
+    # active members of teams (read when the dispatch is expanded), teams' chat webhooks,
+    # and what makes this occurrence of the event distinct (see dedupe_key).
+    user_ids = models.JSONField(default=list)
+    member_team_ids = models.JSONField(default=list)
+    webhook_team_ids = models.JSONField(default=list)
+    occurrence = models.CharField(max_length=100, blank=True)
+    # When its outbox rows were written; until then the sweep expands it (a large
+    # audience is expanded by a task, after the change committed).
+    expanded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("dispatch")
         verbose_name_plural = _("dispatches")
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=Q(expanded_at__isnull=True),
+                name="dispatch_unexpanded_idx",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.campaign_id}:{self.campaign_version}:{self.kind}"
@@ -75,8 +108,17 @@ class Notification(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    failure_reason = models.CharField(max_length=30, choices=FailureReason.choices, blank=True)
     next_attempt_at = models.DateTimeField()
+    # Transient failures are retried until this is NOTIFICATIONS_RETRY_WINDOW old; a
+    # manual retry starts a new window.
+    window_started_at = models.DateTimeField(null=True, blank=True)
+    # A worker's lease on a row it is sending: claimed, then renewed while the batch is
+    # sent (a heartbeat). A lease older than NOTIFICATIONS_LEASE_SECONDS belonged to a
+    # worker that died: the sweep gives the row back.
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The e-mail provider's id of the message, to match its bounce reports (anymail).
+    provider_message_id = models.CharField(max_length=255, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

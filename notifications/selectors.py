@@ -2,13 +2,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import F, QuerySet, Value
+from django.db.models import Count, F, Value
 from django.db.models.lookups import LessThan
+from django.utils.translation import gettext
 
 from accounts.models import User
 from core.cursors import Slot, cursor_read, cursor_write
 from core.db import RowValue
-from notifications.models import Channel, DeliverySettings, Kind, Notification, Preference
+from notifications.models import (
+    Channel,
+    DeliverySettings,
+    FailureReason,
+    Kind,
+    Notification,
+    Preference,
+)
 from notifications.services import PERSON_CHANNELS, dedupe_key, digest_user_ids
 
 INBOX_CURSOR_SALT = "notifications.inbox.cursor"
@@ -83,12 +91,37 @@ def wants_weekly_preview(*, user: User) -> bool:
     return not DeliverySettings.objects.filter(user=user, weekly_preview=False).exists()
 
 
-def failed_for_campaign(*, campaign_id: int) -> QuerySet[Notification]:
-    return (
-        Notification.objects.filter(campaign_id=campaign_id, status=Notification.Status.FAILED)
-        .select_related("recipient", "team")
-        .order_by("-created_at")
+@dataclass(frozen=True)
+class FailureSummary:
+    total: int
+    by_reason: list[tuple[str, int]]  # (why, in words; how many), most first
+    examples: list[Notification]  # a few rows, with their recipient or team
+
+
+def failures_for_campaign(*, campaign_id: int, examples: int = 10) -> FailureSummary:
+    """What could not be delivered for a campaign, counted by reason in the database
+    (one query when nothing failed, two however many rows failed)."""
+    failed = Notification.objects.filter(campaign_id=campaign_id, status=Notification.Status.FAILED)
+    counts = list(
+        failed.values("failure_reason").annotate(n=Count("pk")).order_by("-n", "failure_reason")
     )
+    total = sum(row["n"] for row in counts)
+    rows = (
+        list(failed.select_related("recipient", "team").order_by("-created_at")[:examples])
+        if total
+        else []
+    )
+    return FailureSummary(
+        total=total,
+        by_reason=[(_reason_label(row["failure_reason"]), row["n"]) for row in counts],
+        examples=rows,
+    )
+
+
+def _reason_label(code: str) -> str:
+    if code in FailureReason.values:
+        return str(FailureReason(code).label)
+    return gettext("could not be delivered")
 
 
 def first_notified_at(

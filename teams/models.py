@@ -53,6 +53,12 @@ class Team(models.Model):
             "Incoming-webhook URL of the team's chat channel (Slack, Mattermost or Teams)."
         ),
     )
+    # Set when the chat answered that the webhook is gone (HTTP 404/410): nothing more is
+    # posted to it until someone gives the team a working URL.
+    webhook_broken_at = models.DateTimeField(_("chat webhook broken since"), null=True, blank=True)
+    webhook_broken_reason = models.CharField(
+        _("why the chat webhook is broken"), max_length=300, blank=True
+    )
     webhook_format = models.CharField(
         _("chat webhook format"),
         max_length=20,

@@ -8,6 +8,7 @@ transaction and enforces the rule book (campaigns.rules) before changing anythin
 - `feedback`: the campaign's thread
 - `results`: actual KPI values
 - `attachments`: files
+- `deliveries`: failed messages sent again by hand
 
 Callers use the names below (`services.campaign_announce(...)`).
 """
@@ -25,6 +26,7 @@ from campaigns.services.attachments import (
     attachment_remove,
 )
 from campaigns.services.common import notification_payload
+from campaigns.services.deliveries import campaign_deliveries_retry
 from campaigns.services.editing import (
     CampaignInput,
     KpiInput,
@@ -62,6 +64,7 @@ __all__ = [
     "campaign_announce",
     "campaign_cancel",
     "campaign_create",
+    "campaign_deliveries_retry",
     "campaign_duplicate",
     "campaign_mark_done",
     "campaign_override_done",

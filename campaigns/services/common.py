@@ -20,7 +20,7 @@ from core.errors import NotFound
 from notifications import services as notifications
 from notifications.models import Kind as NotificationKind
 from notifications.payload import CampaignPayload, PayloadExtra
-from teams.models import Membership, Team
+from teams.models import Team
 from teams.roles import Actor
 
 Status = Campaign.Status
@@ -110,14 +110,6 @@ def due_at(team: Team, *, now: datetime, launch_at: datetime | None) -> datetime
     return due
 
 
-def member_ids(team_ids: Sequence[int]) -> list[int]:
-    return list(
-        Membership.objects.filter(team_id__in=team_ids, user__is_active=True)
-        .values_list("user_id", flat=True)
-        .distinct()
-    )
-
-
 def notification_payload(campaign: Campaign, **extra: Unpack[PayloadExtra]) -> CampaignPayload:
     """A plain-data snapshot of the campaign for the outbox (see notifications.payload)."""
     # The label's source text: each reader's message translates it into their language.
@@ -165,12 +157,13 @@ def notify_teams(
     kind: str,
     **extra: Unpack[PayloadExtra],
 ) -> None:
-    """Outbox rows for every active member of `team_ids` and their chat webhooks."""
+    """The event, for every active member of `team_ids` and their chat webhooks (the
+    outbox expands the members: a large audience after commit)."""
     notifications.notifications_enqueue(
         campaign_id=campaign.pk,
         campaign_version=campaign.version,
         kind=kind,
-        user_ids=member_ids(team_ids),
+        member_team_ids=list(team_ids),
         webhook_team_ids=list(team_ids),
         payload=notification_payload(campaign, **extra),
     )

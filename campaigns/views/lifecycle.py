@@ -4,11 +4,13 @@ from django.contrib import messages
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from campaigns import services
 from campaigns.forms import AnnounceForm
-from core.http import AuthenticatedHttpRequest, run_action
+from core.errors import DomainError
+from core.http import AuthenticatedHttpRequest, parse_id, run_action, show_refusal
 
 
 def _page(pk: int) -> str:
@@ -64,6 +66,29 @@ def campaign_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         success=_("Campaign cancelled."),
         redirect_to=_page(pk),
     )
+
+
+@require_POST
+def campaign_deliveries_retry(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """ "Send again": every failed message of the campaign, or the one named."""
+    notification_id = parse_id(request.POST.get("notification", ""))
+    try:
+        count = services.campaign_deliveries_retry(
+            actor=request.user, campaign_id=pk, notification_id=notification_id
+        )
+    except DomainError as error:
+        show_refusal(request, error)
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "%(count)s message is being sent again.",
+                "%(count)s messages are being sent again.",
+                count,
+            )
+            % {"count": count},
+        )
+    return HttpResponseRedirect(_page(pk))
 
 
 @require_POST

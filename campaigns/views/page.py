@@ -17,7 +17,7 @@ from campaigns.models import Campaign, Feedback
 from core.errors import DomainError
 from core.htmx import wants_fragment
 from core.http import AuthenticatedHttpRequest, actor_of
-from notifications.selectors import failed_for_campaign
+from notifications.selectors import failures_for_campaign
 
 
 @require_GET
@@ -38,10 +38,10 @@ def detail_context(
     context.update(
         {
             "my_teams": selectors.my_teams(campaign=campaign, viewer=viewer),
-            "failed_notifications": (
-                list(failed_for_campaign(campaign_id=campaign.pk))
+            "delivery_failures": (
+                failures_for_campaign(campaign_id=campaign.pk)
                 if rules.sees_delivery_failures(viewer, facts)
-                else []
+                else None
             ),
             "feedback_form": feedback_form(),
             "feedback_tags": Feedback.Tag.choices,

@@ -93,6 +93,7 @@ def expected(action: Action, state: str, relation: str) -> bool:
         Action.ATTACH: relation in EDITORS and state in EDITABLE,
         Action.DUPLICATE: relation in MARKETERS,
         Action.NUDGE: relation in {"manager", "lead"} and state in {"announced", "launched"},
+        Action.RETRY_DELIVERIES: relation in EDITORS and state in AWAITING | {"done", "cancelled"},
     }[action]
 
 
@@ -185,6 +186,9 @@ def service_call(action: Action, world: World, actor: object) -> Callable[[], ob
         Action.DUPLICATE: lambda: services.campaign_duplicate(actor=actor, campaign_id=pk),
         Action.NUDGE: lambda: services.stakeholder_nudge(
             actor=actor, campaign_id=pk, team_id=world.team_a_id, user_id=world.colleague_id
+        ),
+        Action.RETRY_DELIVERIES: lambda: services.campaign_deliveries_retry(
+            actor=actor, campaign_id=pk
         ),
     }
     return calls[action]

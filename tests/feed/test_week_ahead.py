@@ -1,7 +1,7 @@
 """The Monday "week ahead" e-mail: who gets it, when (in their time zone), in which
 language, once per ISO week, and how one person's failure stays theirs."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,9 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from campaigns.models import Campaign
 from feed import tasks
 from feed import week_ahead as digests
-from notifications import services
 from notifications.channels import _feed_url
 from notifications.models import DeliverySettings, DigestRun
+from notifications.services import digests as digest_services
 from tests.factories import (
     CampaignFactory,
     MembershipFactory,
@@ -219,14 +219,14 @@ def test_an_unexpected_error_for_one_person_spares_the_others(monkeypatch, mailo
     team = TeamFactory()
     broken, reader = member(team), member(team)
     launching(team, at(MONDAY + timedelta(days=2), 10, 0))
-    real = services.send_week_ahead
+    real = digest_services.send_week_ahead
 
     def flaky(recipient, sections):
         if recipient.pk == broken.pk:
             raise RuntimeError("template bug")
         real(recipient, sections)
 
-    monkeypatch.setattr(services, "send_week_ahead", flaky)
+    monkeypatch.setattr(digest_services, "send_week_ahead", flaky)
     assert send(at(MONDAY, HOUR)) == 1
     assert [m.to for m in mailoutbox] == [[reader.email]]
     # The claim stays: a bug is logged once, not retried every hour of the Monday.
@@ -250,18 +250,31 @@ def test_query_count_does_not_grow_with_the_number_of_campaigns(mailoutbox):
     few = queries_for_a_monday(MONDAY, 1)
     many = queries_for_a_monday(MONDAY + timedelta(days=14), 8)
     assert many == few
-    # The reads, then per person a claim: savepoint, select, insert, release.
-    assert few <= 4 + 2 * 4
+    # Who is due (campaigns, their teams, members, opt-outs, already served, time zones),
+    # the batch's own reads (it runs on another worker), then per person a claim:
+    # savepoint, select, insert, release.
+    assert few <= 6 + 5 + 2 * 4
 
 
-def test_the_task_and_its_beat_entry():
+def test_the_beat_task_hands_batches_to_workers_and_each_batch_sends_once(publish_spy):
     team = TeamFactory()
-    member(team)
+    reader = member(team)
     launching(team, at(MONDAY + timedelta(days=2), 10, 0))
-    with time_machine.travel(at(MONDAY, HOUR), tick=False):
+    nine = at(MONDAY, HOUR)
+    with time_machine.travel(nine, tick=False):
         assert tasks.send_week_ahead() == 1
+        assert [(c.task_name, c.args) for c in publish_spy] == [
+            ("feed.tasks.send_week_ahead_batch", ([reader.pk], nine.astimezone(UTC).isoformat()))
+        ]
+        assert tasks.send_week_ahead_batch([reader.pk], nine.astimezone(UTC).isoformat()) == 1
+        # A batch delivered twice (a worker lost before its ack) sends nothing more...
+        assert tasks.send_week_ahead_batch([reader.pk], nine.astimezone(UTC).isoformat()) == 0
+        # ...and the next hourly tick has nobody left to hand out.
         assert tasks.send_week_ahead() == 0
+    assert len(publish_spy) == 1
 
+
+def test_the_beat_entry():
     entry = settings.CELERY_BEAT_SCHEDULE["campaigns-week-ahead"]
     assert entry["task"] == "feed.tasks.send_week_ahead"
     assert entry["schedule"] == crontab(minute=5)

@@ -14,7 +14,7 @@ from django.utils import formats, timezone, translation
 from accounts.models import User
 from campaigns.models import Campaign
 from notifications import services, tasks
-from notifications.models import Channel, Kind, Notification
+from notifications.models import Channel, Dispatch, Kind, Notification
 from notifications.publish import publish_task
 from notifications.tokens import ack_token_read
 from tests.factories import make_marketer, team_with_members
@@ -51,9 +51,10 @@ def test_announce_to_50_people_through_a_real_worker_sends_each_one_email(
     campaign = campaign_for(owner=make_marketer(), teams=teams)
 
     announce(campaign)  # transaction=True: on_commit really fires and publishes fan_out
+    dispatch = Dispatch.objects.get(campaign=campaign)
     # Two more fan-outs racing the first one: the same rows get queued up to three times.
-    tasks.fan_out.delay(campaign.pk, 1, Kind.ANNOUNCED)
-    tasks.fan_out.delay(campaign.pk, 1, Kind.ANNOUNCED)
+    tasks.fan_out.delay(dispatch.pk)
+    tasks.fan_out.delay(dispatch.pk)
 
     assert wait_until(lambda: len(smtp_server.messages) >= 50, timeout=30), (
         f"only {len(smtp_server.messages)} e-mails arrived"
@@ -70,11 +71,11 @@ def test_announce_to_50_people_through_a_real_worker_sends_each_one_email(
     assert set(in_app.values_list("status", flat=True)) == {Status.SENT}
 
     # Fan out once more, through the worker and directly: nothing is pending, nothing sent.
-    tasks.fan_out.delay(campaign.pk, 1, Kind.ANNOUNCED)
+    tasks.fan_out.delay(dispatch.pk)
     assert wait_until(
         lambda: celery_worker.finished["notifications.tasks.fan_out"] == 4, timeout=10
     )
-    assert tasks.fan_out(campaign.pk, 1, Kind.ANNOUNCED) == 0
+    assert tasks.fan_out(dispatch.pk) == 0
     celery_worker.wait_settled()
     time.sleep(0.3)  # a duplicate would have had time to arrive
 
@@ -207,9 +208,9 @@ def test_announce_succeeds_and_publishes_fast_when_redis_is_unreachable(
     assert len(smtp_server.messages) == 0
 
     # Broker back; the beat sweep finds the rows once they are stale, and they go out once.
-    assert services.notifications_sweep() == []
+    assert services.notifications_sweep().count == 0
     later = timezone.now() + timedelta(seconds=settings.NOTIFICATIONS_STALE_AFTER_SECONDS + 1)
-    ids = services.notifications_sweep(now=later)
+    ids = services.notifications_sweep(now=later).by_channel[Channel.EMAIL]
     assert ids == sorted(emails.values_list("pk", flat=True))
 
     with time_machine.travel(later, tick=False):  # the sweep's clock, for the delivery too
@@ -217,7 +218,7 @@ def test_announce_succeeds_and_publishes_fast_when_redis_is_unreachable(
         assert sorted(report.sent) == ids
         assert sorted(smtp_server.handler.recipients()) == sorted(u.email for u in members + others)
 
-        assert services.notifications_sweep(now=later) == []
+        assert services.notifications_sweep(now=later).count == 0
         assert services.notifications_deliver(notification_ids=ids).sent == []
     assert len(smtp_server.messages) == 5
 

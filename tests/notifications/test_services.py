@@ -10,12 +10,14 @@ from django.core import mail
 from django.utils import timezone
 
 from accounts.models import User
-from campaigns.services import campaign_acknowledge
+from campaigns.services import campaign_acknowledge, notification_payload
 from notifications import services
 from notifications.models import (
     Channel,
     DeliverySettings,
     DigestRun,
+    Dispatch,
+    FailureReason,
     Kind,
     Notification,
     Preference,
@@ -79,9 +81,54 @@ def test_enqueue_publishes_fan_out_only_after_commit(
     with django_capture_on_commit_callbacks(execute=True):
         enqueue(campaign, [UserFactory()])
         assert publish_spy == []
+    dispatch = Dispatch.objects.get(campaign=campaign)
     assert [(c.task_name, c.args) for c in publish_spy] == [
-        ("notifications.tasks.fan_out", (campaign.pk, 1, Kind.ANNOUNCED))
+        ("notifications.tasks.fan_out", (dispatch.pk,))
     ]
+
+
+def test_a_large_audience_is_expanded_after_commit_by_a_task(
+    publish_spy, use_broker, django_capture_on_commit_callbacks, settings
+):
+    """The request commits the event (one row); the rows per person come after."""
+    settings.NOTIFICATIONS_EXPAND_INLINE_MAX = 2
+    use_broker("redis://127.0.0.1:6390/0")
+    team, people = team_with_members(3)
+    campaign = CampaignFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        written = services.notifications_enqueue(
+            campaign_id=campaign.pk,
+            campaign_version=1,
+            kind=Kind.ANNOUNCED,
+            member_team_ids=[team.pk],
+            payload=notification_payload(campaign),
+        )
+        assert written == 0
+        assert not Notification.objects.exists()
+    dispatch = Dispatch.objects.get(campaign=campaign)
+    assert [(c.task_name, c.args) for c in publish_spy] == [
+        ("notifications.tasks.expand_dispatch", (dispatch.pk,))
+    ]
+
+    assert services.dispatch_expand(dispatch_id=dispatch.pk) == 2 * len(people)
+    assert services.dispatch_expand(dispatch_id=dispatch.pk) == 0  # idempotent
+    assert Notification.objects.filter(channel=Channel.EMAIL).count() == len(people)
+
+
+def test_the_sweep_expands_a_dispatch_whose_task_was_lost(settings):
+    settings.NOTIFICATIONS_EXPAND_INLINE_MAX = 0
+    team, _people = team_with_members(2)
+    campaign = CampaignFactory()
+    services.notifications_enqueue(
+        campaign_id=campaign.pk,
+        campaign_version=1,
+        kind=Kind.ANNOUNCED,
+        member_team_ids=[team.pk],
+        payload=notification_payload(campaign),
+    )
+    dispatch = Dispatch.objects.get()
+    later = timezone.now() + timedelta(seconds=settings.NOTIFICATIONS_STALE_AFTER_SECONDS + 1)
+    assert services.notifications_sweep(now=later).dispatch_ids == [dispatch.pk]
 
 
 def test_enqueue_with_only_in_app_rows_publishes_nothing(django_capture_on_commit_callbacks):
@@ -216,24 +263,47 @@ def test_backoff_grows_with_each_attempt(settings):
             assert ceiling / 2 <= services.retry_delay(attempt).total_seconds() <= ceiling
 
 
-def test_smtp_answering_451_forever_fails_after_max_attempts(smtp_server, settings):
-    settings.NOTIFICATIONS_MAX_ATTEMPTS = 3
+def test_smtp_answering_451_is_retried_for_a_day_then_given_up(smtp_server, settings):
+    settings.NOTIFICATIONS_RETRY_WINDOW_HOURS = 24
     notification = one_pending_email()
     smtp_server.handler.data_reply = "451 4.3.0 try later"
-
-    for _attempt in range(3):
+    tries = 0
+    while True:
         notification.refresh_from_db()
+        if notification.status != Status.PENDING:
+            break
         with time_machine.travel(notification.next_attempt_at + timedelta(seconds=1)):
             services.notifications_deliver(notification_ids=[notification.pk])
-    notification.refresh_from_db()
-    assert (notification.status, notification.attempts) == (Status.FAILED, 3)
+        tries += 1
+        assert tries < 200
+    # backoff capped at NOTIFICATIONS_RETRY_MAX_DELAY_SECONDS: dozens of tries in a day
+    assert tries > 24
+    assert notification.status == Status.FAILED
+    assert notification.failure_reason == FailureReason.GAVE_UP
     assert "451" in notification.last_error
-
-    with time_machine.travel(timezone.now() + timedelta(days=1)):
-        assert services.notifications_deliver(notification_ids=[notification.pk]).failed == []
-        assert services.notifications_sweep() == []
-    assert smtp_server.handler.data_commands == 3
     assert smtp_server.messages == []
+
+
+def test_a_failed_row_is_sent_again_by_hand_with_a_new_window(
+    smtp_server, django_capture_on_commit_callbacks
+):
+    notification = one_pending_email()
+    Notification.objects.filter(pk=notification.pk).update(
+        status=Status.FAILED, failure_reason=FailureReason.GAVE_UP, attempts=40
+    )
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert services.notifications_retry(campaign_id=notification.campaign_id) == 1
+    assert services.notifications_retry(campaign_id=notification.campaign_id) == 0
+    notification.refresh_from_db()
+    assert (notification.status, notification.attempts, notification.failure_reason) == (
+        Status.PENDING,
+        0,
+        "",
+    )
+    assert len(callbacks) == 1
+    services.notifications_deliver(notification_ids=[notification.pk])
+    assert len(smtp_server.messages) == 1
 
 
 def test_smtp_answering_550_fails_at_once(smtp_server):
@@ -279,7 +349,7 @@ def test_an_address_that_cannot_be_sent_fails_alone_and_nobody_gets_a_duplicate(
     assert "non-ASCII" in bad.last_error
     # Nothing is left in "sending" for the sweep to send a second time.
     later = timezone.now() + timedelta(hours=1)
-    assert services.notifications_sweep(now=later) == []
+    assert services.notifications_sweep(now=later).count == 0
     assert sorted(smtp_server.handler.recipients()) == sorted([members[0].email, members[2].email])
 
 
@@ -329,18 +399,20 @@ def test_sweep_frees_rows_stuck_in_sending_and_returns_stale_pending_ones():
     enqueue(campaign, UserFactory.create_batch(4))
     stuck, recent, overdue, fresh = email_rows().order_by("pk")
     now = timezone.now()
-    stuck_for = timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 61)
+    stuck_for = timedelta(seconds=settings.NOTIFICATIONS_LEASE_SECONDS + 1)
     Notification.objects.filter(pk=stuck.pk).update(
         status=Status.SENDING, claimed_at=now - stuck_for, attempts=1
     )
     Notification.objects.filter(pk=recent.pk).update(
-        status=Status.SENDING, claimed_at=now - timedelta(seconds=30)
+        status=Status.SENDING,
+        claimed_at=now - timedelta(seconds=5),  # a live lease
     )
     Notification.objects.filter(pk=overdue.pk).update(
         next_attempt_at=now - timedelta(seconds=settings.NOTIFICATIONS_STALE_AFTER_SECONDS + 1)
     )
 
-    assert services.notifications_sweep(now=now) == sorted([stuck.pk, overdue.pk])
+    report = services.notifications_sweep(now=now)
+    assert report.by_channel == {Channel.EMAIL: sorted([stuck.pk, overdue.pk])}
 
     stuck.refresh_from_db()
     recent.refresh_from_db()
@@ -357,7 +429,7 @@ def test_a_row_freed_by_the_sweep_is_delivered_once(smtp_server):
         status=Status.SENDING, claimed_at=long_ago, attempts=1
     )
 
-    ids = services.notifications_sweep()
+    ids = services.notifications_sweep().by_channel[Channel.EMAIL]
     assert ids == [notification.pk]
     services.notifications_deliver(notification_ids=ids)
     services.notifications_deliver(notification_ids=ids)

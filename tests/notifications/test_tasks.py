@@ -1,6 +1,6 @@
 """The Celery tasks called directly (a real worker runs them in test_integration)."""
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -57,12 +57,20 @@ def test_deliver_task_reports_a_permanent_failure_without_scheduling_a_retry(
     assert publish_spy == []
 
 
-def test_send_daily_digests_task_sends_once_per_day():
+def test_the_daily_digest_beat_task_hands_batches_to_workers_once_a_day(publish_spy):
     team, (member,) = team_with_members(1)
     DeliverySettings.objects.create(user=member, daily_digest=True)
     announce(campaign_for(owner=make_marketer(), teams=[team]))
     nine = datetime(2026, 3, 3, 9, tzinfo=ZoneInfo("Europe/Paris"))
-    with time_machine.travel(nine):
+    with time_machine.travel(nine, tick=False):
         assert tasks.send_daily_digests() == 1
+        [call] = publish_spy
+        assert (call.task_name, call.args) == (
+            "notifications.tasks.send_digest_batch",
+            ([member.pk], nine.astimezone(UTC).isoformat()),
+        )
+        assert tasks.send_digest_batch(*call.args) == 1
+        assert tasks.send_digest_batch(*call.args) == 0  # a batch redelivered sends nothing
         assert tasks.send_daily_digests() == 0
     assert [m.to for m in mail.outbox] == [[member.email]]
+    assert len(publish_spy) == 1

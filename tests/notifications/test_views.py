@@ -414,9 +414,11 @@ def test_the_owner_sees_failed_deliveries_on_the_campaign_page(client, failed_ca
     campaign, failed = failed_campaign
     client.force_login(campaign.owner)
     content = client.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
-    assert "1 notification could not be delivered." in content
+    assert "1 message could not be delivered." in content
+    assert "Mailbox unavailable" in content
     assert failed.recipient.display_name in content
     assert "5.1.1 mailbox unknown" in content
+    assert "Send it again" in content
 
 
 def test_a_stakeholder_does_not_see_delivery_failures(client, failed_campaign):

@@ -30,8 +30,9 @@ from django.db import connections
 from accounts.models import User
 from campaigns.models import Campaign
 from campaigns.services import campaign_announce
+from hub import queues
 from hub.celery import app
-from notifications import services, tasks
+from notifications import tasks
 from teams.models import Team
 from tests.factories import CampaignFactory, StakeholderFactory
 
@@ -203,8 +204,12 @@ class PublishCall:
 def publish_spy(monkeypatch) -> list[PublishCall]:
     """Records each publish from the notification services and tasks, and still really
     publishes (to whatever broker the test points the app at)."""
+    from feed import tasks as feed_tasks
+    from notifications import publish
+    from notifications.services import delivery, inbox, outbox
+
     calls: list[PublishCall] = []
-    real = services.publish_task
+    real = publish.publish_task
 
     def spy(task_name: str, *args: Any, countdown: float | None = None) -> bool:
         start = time.monotonic()
@@ -212,8 +217,8 @@ def publish_spy(monkeypatch) -> list[PublishCall]:
         calls.append(PublishCall(task_name, args, countdown, published, time.monotonic() - start))
         return published
 
-    monkeypatch.setattr(services, "publish_task", spy)
-    monkeypatch.setattr(tasks, "publish_task", spy)
+    for module in (outbox, delivery, inbox, tasks, feed_tasks):
+        monkeypatch.setattr(module, "publish_task", spy)
     return calls
 
 
@@ -382,28 +387,41 @@ def running_worker(app: Any, *, concurrency: int = 4) -> Iterator[TaskTracker]:
 
 
 def _forget_queues(app: Any) -> None:
-    # Celery caches the queue table, exchange and router built from task_default_queue.
+    # Celery caches the queue table, exchange and router built from its queue settings.
     for name in ("queues", "default_queue", "default_exchange", "router"):
         app.amqp.__dict__.pop(name, None)
+    app.amqp._rtable = None  # the routes table, built once from task_routes
 
 
 @pytest.fixture
 def private_queue(celery_app) -> Iterator[str]:
-    """A queue of this test's own on the shared Redis: another test run's worker (or a
-    developer's) must not take our tasks, nor ours theirs, and no purge of a shared
-    queue is needed. Deleted afterwards with whatever is left in it."""
-    name = f"passerelle-test-{uuid.uuid4().hex[:12]}"
-    before = celery_app.conf.task_default_queue
-    celery_app.conf.task_default_queue = name
+    """Queues of this test's own on the shared Redis (every queue of hub.queues, with a
+    prefix): another test run's worker (or a developer's) must not take our tasks, nor
+    ours theirs, and no purge of a shared queue is needed. Deleted afterwards with
+    whatever is left in them. Yields the prefix."""
+    prefix = f"passerelle-test-{uuid.uuid4().hex[:12]}-"
+    conf = celery_app.conf
+    before = (conf.task_default_queue, conf.task_queues, conf.task_routes)
+    conf.task_default_queue = prefix + queues.HOUSEKEEPING
+    conf.task_queues = queues.task_queues(prefix)
+    conf.task_routes = queues.task_routes(prefix)
     _forget_queues(celery_app)
     try:
-        yield name
+        yield prefix
     finally:
         with celery_app.connection_for_write() as connection, suppress(Exception):
             # kombu's queue_delete only knows what this connection declared: go to Redis.
-            keys = [name, f"_kombu.binding.{name}", f"_kombu.binding_permanent.{name}"]
+            keys = [
+                key
+                for name in queues.QUEUE_NAMES
+                for key in (
+                    prefix + name,
+                    f"_kombu.binding.{prefix}{name}",
+                    f"_kombu.binding_permanent.{prefix}{name}",
+                )
+            ]
             connection.default_channel.client.delete(*keys)
-        celery_app.conf.task_default_queue = before
+        conf.task_default_queue, conf.task_queues, conf.task_routes = before
         _forget_queues(celery_app)
 
 

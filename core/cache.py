@@ -1,0 +1,58 @@
+"""A Redis cache that degrades instead of failing.
+
+The cache holds nothing the app cannot do without: login rate limits (allauth), kept
+dashboard figures, throttles. With Redis unreachable, Django's RedisCache raises on every
+call, and a person could not even log in to acknowledge a campaign. This backend answers
+as an empty cache instead (a read finds nothing, a write is dropped, a lock is granted)
+and logs the outage once a minute, so every page works while Redis is down; the rate
+limits simply do not count during the outage.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+_ERRORS = (RedisError, OSError)
+_last_warning = [0.0]
+
+
+def _degraded[T](name: str, fallback: Callable[..., T]) -> Callable[..., T]:
+    method = getattr(RedisCache, name)
+
+    def call(self: RedisCache, *args: Any, **kwargs: Any) -> T:
+        try:
+            result: T = method(self, *args, **kwargs)
+        except _ERRORS:
+            if time.monotonic() - _last_warning[0] > 60:
+                _last_warning[0] = time.monotonic()
+                logger.warning("cache unreachable: answering as an empty cache", exc_info=True)
+            return fallback(*args, **kwargs)
+        return result
+
+    call.__name__ = name
+    return call
+
+
+def _default(key: str, default: Any = None, *args: Any, **kwargs: Any) -> Any:
+    return default
+
+
+class ResilientRedisCache(RedisCache):
+    get = _degraded("get", _default)
+    get_many = _degraded("get_many", lambda *a, **k: {})
+    has_key = _degraded("has_key", lambda *a, **k: False)
+    # A lock taken through the cache (allauth's rate limit) must not spin forever.
+    add = _degraded("add", lambda *a, **k: True)
+    set = _degraded("set", lambda *a, **k: None)
+    set_many = _degraded("set_many", lambda *a, **k: [])
+    touch = _degraded("touch", lambda *a, **k: False)
+    delete = _degraded("delete", lambda *a, **k: False)
+    delete_many = _degraded("delete_many", lambda *a, **k: None)
+    incr = _degraded("incr", lambda key, delta=1, *a, **k: delta)
+    clear = _degraded("clear", lambda *a, **k: None)

@@ -1,0 +1,40 @@
+"""The Celery queues, one per kind of work, and which task goes to which.
+
+Kinds are kept apart so one cannot starve another: a 10,000-person fan-out queues two
+hundred e-mail batches, and the sweep, a slow chat server or the Monday digests must not
+wait behind them. A worker started without `-Q` consumes every queue; a large
+installation runs workers per queue (README, docs/OPERATIONS.md).
+"""
+
+from kombu import Queue
+
+FANOUT = "fanout"  # expanding a large audience, splitting it into deliveries
+EMAIL = "email"
+WEBHOOKS = "webhooks"
+DIGESTS = "digests"  # daily digests and the Monday e-mail, in batches of people
+HOUSEKEEPING = "housekeeping"  # beat's ticks: the sweep, reminders, scheduling digests
+
+QUEUE_NAMES = (FANOUT, EMAIL, WEBHOOKS, DIGESTS, HOUSEKEEPING)
+
+ROUTES = {
+    "notifications.tasks.expand_dispatch": FANOUT,
+    "notifications.tasks.fan_out": FANOUT,
+    "notifications.tasks.deliver": EMAIL,
+    "notifications.tasks.deliver_webhook": WEBHOOKS,
+    "notifications.tasks.send_digest_batch": DIGESTS,
+    "feed.tasks.send_week_ahead_batch": DIGESTS,
+    "notifications.tasks.sweep_stale_notifications": HOUSEKEEPING,
+    "notifications.tasks.send_daily_digests": HOUSEKEEPING,
+    "feed.tasks.send_week_ahead": HOUSEKEEPING,
+    "campaigns.tasks.send_due_reminders_and_escalations": HOUSEKEEPING,
+    "core.tasks.ping": HOUSEKEEPING,
+}
+
+
+def task_queues(prefix: str = "") -> list[Queue]:
+    """The queues, each name prefixed (tests give each run queues of its own)."""
+    return [Queue(prefix + name, routing_key=prefix + name) for name in QUEUE_NAMES]
+
+
+def task_routes(prefix: str = "") -> dict[str, dict[str, str]]:
+    return {task: {"queue": prefix + queue} for task, queue in ROUTES.items()}

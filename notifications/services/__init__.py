@@ -1,0 +1,78 @@
+"""Writes to the notification outbox, its delivery, digests and a person's settings.
+
+- `outbox`: an event and its audience, committed with the change; expansion into rows
+- `delivery`: claiming, sending, outcomes, leases, the sweep, retries by hand
+- `digests`: the daily digest and the Monday "week ahead", in batches of people
+- `inbox`: read marks and notification preferences
+"""
+
+from notifications.services.delivery import (
+    DELIVERY_TASKS,
+    DeliveryReport,
+    SweepReport,
+    notifications_deliver,
+    notifications_retry,
+    notifications_sweep,
+    pending_by_channel,
+    publish_deliveries,
+    retry_delay,
+    team_webhook_mark_broken,
+    team_webhook_repaired,
+)
+from notifications.services.digests import (
+    DIGEST_DEFAULT_KINDS,
+    digest_batches_due,
+    digest_user_ids,
+    digest_wanted,
+    digests_send_due,
+    digests_send_for,
+    week_ahead_due,
+    week_ahead_opted_out,
+    week_ahead_period,
+    week_ahead_send,
+    week_ahead_served,
+)
+from notifications.services.inbox import inbox_mark_read, preferences_save
+from notifications.services.outbox import (
+    MANDATORY,
+    PERSON_CHANNELS,
+    chunked,
+    dedupe_key,
+    dispatch_expand,
+    notifications_enqueue,
+    person_channels_open,
+)
+
+__all__ = [
+    "DELIVERY_TASKS",
+    "DIGEST_DEFAULT_KINDS",
+    "MANDATORY",
+    "PERSON_CHANNELS",
+    "DeliveryReport",
+    "SweepReport",
+    "chunked",
+    "dedupe_key",
+    "digest_batches_due",
+    "digest_user_ids",
+    "digest_wanted",
+    "digests_send_due",
+    "digests_send_for",
+    "dispatch_expand",
+    "inbox_mark_read",
+    "notifications_deliver",
+    "notifications_enqueue",
+    "notifications_retry",
+    "notifications_sweep",
+    "pending_by_channel",
+    "person_channels_open",
+    "preferences_save",
+    "publish_deliveries",
+    "retry_delay",
+    "team_webhook_mark_broken",
+    "team_webhook_repaired",
+    "week_ahead_due",
+    "week_ahead_opted_out",
+    "week_ahead_period",
+    "week_ahead_send",
+    "week_ahead_served",
+]
