@@ -20,9 +20,11 @@ def test_every_task_is_routed_to_one_of_the_queues():
 
 def test_every_task_has_its_own_time_limits_and_survives_a_lost_worker():
     for name, task in our_tasks().items():
-        assert task.time_limit and task.soft_time_limit, name
+        assert task.time_limit, name
+        assert task.soft_time_limit, name
         assert task.soft_time_limit < task.time_limit, name
-        assert task.acks_late and task.reject_on_worker_lost, name
+        assert task.acks_late, name
+        assert task.reject_on_worker_lost, name
 
 
 def test_the_broker_visibility_timeout_outlasts_the_longest_task(settings):

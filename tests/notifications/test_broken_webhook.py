@@ -28,7 +28,9 @@ def deliver_webhooks() -> services.DeliveryReport:
 @pytest.fixture
 def hooked_team(webhook_server, settings):
     settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = True
-    team = Team.objects.create(name="Conseillers", slug="conseillers", webhook_url=webhook_server.url)
+    team = Team.objects.create(
+        name="Conseillers", slug="conseillers", webhook_url=webhook_server.url
+    )
     lead = MembershipFactory(team=team, role=Membership.Role.LEAD).user
     MembershipFactory(team=team)
     return team, lead
