@@ -169,6 +169,10 @@ class Campaign(models.Model):
             models.Index(F("owner"), launch_sort_key(), F("id"), name="campaign_list_owner_idx"),
             # The dashboard's period: campaigns announced between two dates.
             models.Index(fields=["announced_at"], name="campaign_announced_idx"),
+            # Subscriptions' "still running" slice: the few campaigns ending after a date.
+            models.Index(
+                fields=["ends_at"], condition=Q(ends_at__isnull=False), name="campaign_ends_idx"
+            ),
         ]
 
     def __str__(self) -> str:

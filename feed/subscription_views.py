@@ -9,6 +9,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.views.decorators.http import require_safe
 
@@ -41,15 +42,16 @@ def _feed(
 ) -> HttpResponse:
     """The person's launches as one document, or 304 when nothing they show changed.
 
-    Clients poll every hour or so. The validator is computed from the campaign rows before
-    any entry is written (see subscriptions.subscription_validator), so an unchanged feed
-    costs its three small queries and no rendering."""
+    Clients poll every hour or so. The validator is computed from a few columns of the
+    campaign rows before any campaign is loaded (subscriptions.subscription_validator),
+    so an unchanged feed costs three narrow queries and no rendering."""
     user = _owner_of(token)
-    campaigns = subscriptions.subscription_launches(user=user)
-    etag = subscriptions.subscription_validator(user=user, campaigns=campaigns)
+    now = timezone.now()
+    etag = subscriptions.subscription_validator(user=user, now=now)
     not_modified = get_conditional_response(request, etag=etag)
     if not_modified is not None:
         return _private(not_modified, etag)
+    campaigns = subscriptions.subscription_launches(user=user, now=now)
     return _private(build(user, campaigns), etag)
 
 

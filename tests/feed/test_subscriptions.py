@@ -380,8 +380,24 @@ def test_query_count_does_not_grow_with_campaigns(client, team, owner, token, ur
     for _ in range(6):
         announced_campaign(owner=make_marketer(), teams=[team, TeamFactory()])
 
-    # the token with its person, then the upcoming, recent and still-running launches
-    assert count_queries() == with_one <= 4
+    # the token with its person; the upcoming, recent and still-running launches for the
+    # validator, then again, whole, for the document
+    assert count_queries() == with_one <= 7
+
+
+@pytest.mark.parametrize("url", [atom_url, ical_url])
+def test_an_unchanged_feed_costs_only_the_validator_queries(client, team, owner, token, url):
+    for _ in range(3):
+        announced_campaign(owner=owner, teams=[team])
+    etag = client.get(url(token))["ETag"]
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url(token), headers={"if-none-match": etag})
+
+    assert response.status_code == 304
+    # the token with its person, then one narrow read per slice of launches
+    assert len(queries) == 4
+    assert all('"campaigns_campaign"."body"' not in q["sql"] for q in queries)
 
 
 @pytest.mark.parametrize("url", [atom_url, ical_url])
@@ -467,3 +483,16 @@ def test_unchanged_feed_answers_304(client, owner, token, launches, url):
             data=campaign_input(campaign, audience="Nouveaux clients"),
         )
     assert client.get(url(token), headers={"if-none-match": etag}).status_code == 200
+
+
+@pytest.mark.parametrize("url", [atom_url, ical_url])
+def test_a_renamed_owner_changes_the_feed(client, owner, token, launches, url):
+    etag = client.get(url(token))["ETag"]
+    campaign_owner = launches["listed"][0].owner
+    campaign_owner.full_name = "Nom Tout Neuf"
+    campaign_owner.save(update_fields=["full_name"])
+
+    response = client.get(url(token), headers={"if-none-match": etag})
+
+    assert response.status_code == 200  # the owner is named in entries (the contact)
+    assert response["ETag"] != etag

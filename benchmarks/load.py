@@ -1,0 +1,920 @@
+"""Load benchmark: the pages people open all day, under load, at a real company's size.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/passerelle_load_bench DATA_DIR=/tmp/load \
+        uv run python benchmarks/load.py --campaigns 100000
+
+Why it is built this way: a page's speed in-process (benchmarks/dashboard.py) says
+nothing about how many people a server serves at once, and absolute requests per second
+on a shared 2-core machine change from one minute to the next. So this script runs the
+real server (gunicorn, sync workers, DEBUG off) on a large data set, drives each page with
+`wrk`, and reports each page's throughput as a ratio to a trivial "ceiling" view measured
+on the same server just before it: the ratio is what the page's own work costs, and it
+survives the machine's noise.
+
+What one run does:
+1. seeds (or, with `--reuse`, keeps) the PostgreSQL database named in DATABASE_URL, whose
+   name must end in "_bench": the dashboard's data set (benchmarks/seed.py: 5 teams, 62
+   people, N campaigns over two years with their stakeholder rows, acknowledgements and
+   timeline) with Markdown bodies, ~8,000 in-app notices for every team member, the
+   manager and a marketer (`--notices`), one announced campaign with 300 thread messages
+   and ~150 timeline events (0 to 4 messages on the others), and the advisor's
+   subscription token; then VACUUM ANALYZE;
+2. starts gunicorn (`--workers` sync workers, default 2) with production settings plus
+   the bench URLconf (benchmarks/bench_settings.py: the ceiling views /trivial/ and
+   /trivial-auth/), Redis as the cache (REDIS_URL, or `--redis-url`);
+3. logs an advisor, a marketer, a manager and a team lead in through the real login form;
+4. for `--rounds` rounds, runs `wrk` (`--connections` 32, `--threads` 2, `--duration`
+   10 s) on each page of `PAGES`, each time right after its ceiling (/trivial-auth/ with
+   the same session for signed-in pages, /trivial/ for anonymous ones), and keeps the
+   medians; then reads the RSS of the gunicorn workers and stops the server;
+5. requests each page once in-process through Django's test client with the same
+   session, to count its SQL queries and its body size, and runs each query under
+   `EXPLAIN (FORMAT JSON)` to tell whether a plan reads one of the big tables
+   sequentially;
+6. prints a Markdown table with a PASS/FAIL per page against the targets (`--json PATH`
+   writes the raw numbers). It exits 0 whatever the results: it measures, it does not
+   test (tests/benchmarks/test_load_smoke.py checks that it runs).
+
+A full run at 100,000 campaigns takes 20 to 25 minutes on 2 cores: 1.5 to seed (most of
+it the full-text index), then 15 pages x 2 measures x 10 s x 3 rounds, plus the time the
+server takes to finish what each measure left queued. BENCH_COMMIT names the commit
+measured when the code is not a git checkout (a `git archive` of an older commit).
+`--reuse` skips the seed; `--only WORD` (repeatable) keeps the pages whose name contains
+WORD. Adding a page is one line in `PAGES`.
+"""
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import recreate_bench_database  # noqa: E402
+from benchmarks.seed import (  # noqa: E402
+    BENCH_PASSWORD,
+    LOGINS,
+    LoadFixtures,
+    has_load_extras,
+    load_fixtures,
+    print_sizes,
+    seed_campaigns,
+    seed_load_extras,
+)
+
+# Tables big enough that a sequential scan of one, on every request, is a bug waiting for
+# the data to grow.
+BIG_TABLES = (
+    "campaigns_campaign",
+    "campaigns_stakeholder",
+    "campaigns_acknowledgement",
+    "notifications_notification",
+    "campaigns_campaignevent",
+    "campaigns_feedback",
+)
+P95_LIMIT = 3.0  # a page's p95 latency at most 3 times its ceiling's
+RSS_LIMIT_MB = 250.0
+
+
+@dataclass(frozen=True)
+class Page:
+    """One row of the benchmark. `path` may name {campaign}, {month}, {team}, {token} and
+    {word} (benchmarks.seed.LoadFixtures); `role` is a key of benchmarks.seed.LOGINS, or
+    None for an anonymous request. `conditional` sends If-None-Match with the ETag the
+    page returned to a first plain request (the "nothing changed" poll of a feed reader)."""
+
+    name: str
+    path: str
+    role: str | None
+    min_ratio: float | None  # target: throughput at least this share of the ceiling's
+    expect: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    conditional: bool = False
+
+
+PAGES = [
+    Page("feed, this week", "/feed/", "advisor", 0.35),
+    Page("feed, search", "/feed/?q={word}", "advisor", 0.25),
+    Page("campaign list", "/campaigns/", "marketer", 0.35),
+    Page("campaign page, 300 messages", "/campaigns/{campaign}/", "advisor", 0.35),
+    Page(
+        "campaign live panels (htmx)",
+        "/campaigns/{campaign}/live/",
+        "advisor",
+        0.35,
+        headers={"HX-Request": "true"},
+    ),
+    Page("inbox", "/notifications/", "advisor", 0.35),
+    Page("unread badge", "/notifications/unread/", "advisor", 0.35),
+    Page("dashboard, quarter", "/dashboard/?period=quarter", "manager", 0.2),
+    Page("dashboard, team page", "/dashboard/teams/{team}/", "lead", 0.2),
+    Page("calendar, busiest month", "/campaigns/calendar/?month={month}", "marketer", 0.35),
+    Page("Atom feed", "/subscriptions/{token}/launches.atom", None, 0.1),
+    Page(
+        "Atom feed, unchanged",
+        "/subscriptions/{token}/launches.atom",
+        None,
+        0.35,
+        expect=304,
+        conditional=True,
+    ),
+    Page("iCal feed", "/subscriptions/{token}/launches.ics", None, 0.1),
+    Page(
+        "iCal feed, unchanged",
+        "/subscriptions/{token}/launches.ics",
+        None,
+        0.35,
+        expect=304,
+        conditional=True,
+    ),
+    Page("health check", "/health/", None, None),
+]
+
+# Prints wrk's summary as one JSON line, and counts answers whose status is not the
+# expected one: wrk counts any 3xx as a success, and a 302 to the login page (a lost
+# session) must count as an error. `unexpected` is a global of each thread's Lua state,
+# read back with thread:get() in done().
+WRK_SCRIPT = """
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  expected = tonumber(args[1]) or 200
+  unexpected = 0
+end
+
+function response(status, headers, body)
+  if status ~= expected then
+    unexpected = unexpected + 1
+  end
+end
+
+done = function(summary, latency, requests)
+  local wrong = 0
+  for _, thread in ipairs(threads) do
+    wrong = wrong + (thread:get("unexpected") or 0)
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'WRK_JSON {"requests": %d, "duration_us": %d, "bytes": %d, "p50_us": %d, ' ..
+    '"p95_us": %d, "p99_us": %d, "max_us": %d, "connect_errors": %d, ' ..
+    '"read_errors": %d, "write_errors": %d, "timeouts": %d, "non_2xx_3xx": %d, ' ..
+    '"unexpected_status": %d}\\n',
+    summary.requests, summary.duration, summary.bytes,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max,
+    e.connect, e.read, e.write, e.timeout, e.status, wrong))
+end
+"""
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    requests: int
+    duration_us: int
+    bytes: int
+    p50_us: int
+    p95_us: int
+    p99_us: int
+    max_us: int
+    connect_errors: int
+    read_errors: int
+    write_errors: int
+    timeouts: int
+    non_2xx_3xx: int
+    unexpected_status: int
+
+    @property
+    def rps(self) -> float:
+        return self.requests / (self.duration_us / 1e6) if self.duration_us else 0.0
+
+    @property
+    def errors(self) -> int:
+        """Failed requests: socket errors, timeouts and any status but the expected one
+        (which includes every non-2xx/3xx answer)."""
+        return (
+            self.connect_errors
+            + self.read_errors
+            + self.write_errors
+            + self.timeouts
+            + self.unexpected_status
+        )
+
+
+@dataclass(frozen=True)
+class Round:
+    ceiling: WrkResult
+    page: WrkResult
+
+    @property
+    def ratio(self) -> float:
+        return self.page.rps / self.ceiling.rps if self.ceiling.rps else 0.0
+
+    @property
+    def p95_ratio(self) -> float:
+        return self.page.p95_us / self.ceiling.p95_us if self.ceiling.p95_us else 0.0
+
+
+@dataclass
+class PageResult:
+    page: Page
+    url_path: str
+    headers: dict[str, str]
+    rounds: list[Round] = field(default_factory=list)
+    problem: str = ""
+    queries: int | None = None
+    body_bytes: int | None = None
+    plan: str = ""
+    failures: list[str] = field(default_factory=list)
+
+    def median(self, value: str) -> float:
+        return statistics.median(getattr(r, value) for r in self.rounds)
+
+    def median_page(self, value: str) -> float:
+        return statistics.median(getattr(r.page, value) for r in self.rounds)
+
+    @property
+    def errors(self) -> int:
+        return sum(r.page.errors for r in self.rounds)
+
+
+def main() -> None:
+    args = _arguments()
+    _configure_environment(args)
+    # Stopped by the smoke test (or Ctrl-C): unwind, so gunicorn is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+    import django
+
+    django.setup()
+    fixtures = _prepare_database(args)
+    pages = [p for p in PAGES if not args.only or any(w in p.name for w in args.only)]
+    results = [_result_for(page, fixtures) for page in pages]
+
+    started = time.perf_counter()
+    try:
+        with _server(workers=args.workers) as server:
+            base = server.base
+            cookies = {role: _login(base, email) for role, email in LOGINS.items()}
+            for result in results:
+                _prepare_page(base, result, cookies)
+            for number in range(1, args.rounds + 1):
+                print(f"\nround {number}/{args.rounds}", flush=True)
+                for result in results:
+                    result.rounds.append(_measure_round(base, result, cookies, args))
+            rss = server.workers_rss_mb()
+        load_seconds = time.perf_counter() - started
+
+        print("\nqueries, body sizes and plans (in-process)…", flush=True)
+        for result in results:
+            _measure_in_process(result, cookies)
+    finally:
+        _clear_cache_namespace()
+
+    for result in results:
+        result.failures = _check(result)
+    meta = _metadata(args, fixtures, load_seconds)
+    _print_report(results, rss, meta)
+    if args.json:
+        _write_json(Path(args.json), results, rss, meta)
+
+
+# --- set-up ------------------------------------------------------------------------------
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--campaigns", type=int, default=100_000)
+    parser.add_argument(
+        "--notices", type=int, default=8_000, help="in-app notices per person (about)"
+    )
+    parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument("--duration", type=int, default=10, help="seconds of wrk per measure")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        help="the cache's Redis (default: REDIS_URL, else local db 0); empty: no Redis",
+    )
+    parser.add_argument("--only", action="append", help="only pages whose name contains this")
+    parser.add_argument("--json", metavar="PATH", help="write the raw numbers here")
+    args = parser.parse_args()
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        sys.exit("Set DATABASE_URL to a PostgreSQL database whose name ends in _bench.")
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed (Debian: apt-get install wrk).")
+    return args
+
+
+def _configure_environment(args: argparse.Namespace) -> None:
+    """Production-like settings, shared by this process and the gunicorn it starts."""
+    if not os.environ.get("DATA_DIR"):
+        # Never the repository's ./data, which belongs to a developer's own stack.
+        os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix="passerelle-load-")
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "benchmarks.bench_settings",
+            "DEBUG": "0",
+            "PASSERELLE_REQUIRE_SECRET_KEY": "1",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "LOG_LEVEL": "WARNING",
+            "BENCH_CACHE_PREFIX": f"bench-{secrets.token_hex(4)}",
+        }
+    )
+    if args.redis_url:
+        os.environ["REDIS_URL"] = args.redis_url
+    else:
+        os.environ.pop("REDIS_URL", None)
+
+
+def _prepare_database(args: argparse.Namespace) -> LoadFixtures:
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection
+
+    db_name = settings.DATABASES["default"]["NAME"]
+    if args.reuse and has_load_extras():
+        # Migrations added since the seed (an index, say) are part of what is measured.
+        call_command("migrate", verbosity=0)
+        print(f"reusing {db_name}")
+    else:
+        recreate_bench_database(db_name)
+        started = time.perf_counter()
+        call_command("migrate", verbosity=0)
+        print(f"migrated in {time.perf_counter() - started:.1f} s", flush=True)
+        started = time.perf_counter()
+        seed_campaigns(args.campaigns, bodies=True)
+        print(f"campaigns seeded in {time.perf_counter() - started:.1f} s", flush=True)
+        started = time.perf_counter()
+        seed_load_extras(notices_per_person=args.notices)
+        print(f"notices and thread seeded in {time.perf_counter() - started:.1f} s", flush=True)
+    # VACUUM as well as ANALYZE: a database that has been running for months has its
+    # visibility map set (index-only scans skip the heap) and its statistics current;
+    # autovacuum catching up on the fresh rows in the middle of a measure would not be.
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE)")
+    print(f"VACUUM ANALYZE in {time.perf_counter() - started:.1f} s")
+    print_sizes()
+    return load_fixtures()
+
+
+def _result_for(page: Page, fixtures: LoadFixtures) -> PageResult:
+    path = page.path.format(
+        campaign=fixtures.busy_campaign_id,
+        month=fixtures.busy_month,
+        team=fixtures.team_slug,
+        token=fixtures.subscription_token,
+        word=fixtures.search_word,
+    )
+    return PageResult(page=page, url_path=path, headers=dict(page.headers))
+
+
+# --- the server ---------------------------------------------------------------------------
+
+
+class Server:
+    """A gunicorn master and its sync workers, on a free loopback port."""
+
+    def __init__(self, process: subprocess.Popen[bytes], port: int, log: Path) -> None:
+        self.process = process
+        self.port = port
+        self.log = log
+        self.base = f"127.0.0.1:{port}"
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in children.read_text().split()]
+
+    def workers_rss_mb(self) -> dict[int, float]:
+        """VmRSS of each worker (the master forks them and serves nothing itself)."""
+        sizes = {}
+        for pid in self.worker_pids():
+            status = Path(f"/proc/{pid}/status").read_text()
+            match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+            if match:
+                sizes[pid] = int(match[1]) / 1024
+        return sizes
+
+
+@contextlib.contextmanager
+def _server(*, workers: int) -> Iterator[Server]:
+    port = _free_port()
+    log = Path(os.environ["DATA_DIR"]) / "gunicorn.log"
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "hub.wsgi:application",
+        f"--workers={workers}",
+        "--worker-class=sync",
+        f"--bind=127.0.0.1:{port}",
+        # Longer than any page may take: a worker killed mid-request would show up as
+        # errors that say nothing about the page.
+        "--timeout=120",
+        "--log-level=warning",
+        f"--error-logfile={log}",
+        f"--chdir={ROOT}",
+        # gunicorn 27 listens on a control socket at a fixed path in $HOME by default,
+        # which a second server on the machine (another run, the smoke test) would take.
+        "--no-control-socket",
+    ]
+    process = subprocess.Popen(command, cwd=ROOT)
+    server = Server(process, port, log)
+    try:
+        _wait_until_serving(server)
+        print(f"gunicorn: {workers} sync workers on {server.base}", flush=True)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_serving(server: Server) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            sys.exit(f"gunicorn exited ({server.process.returncode}); see {server.log}")
+        with contextlib.suppress(OSError):
+            status, _headers, _body = _fetch(server.base, "/health/")
+            if status == 200:
+                return
+        time.sleep(0.2)
+    sys.exit(f"gunicorn did not answer /health/ within 60 s; see {server.log}")
+
+
+# --- HTTP: logins and single requests ------------------------------------------------------
+
+
+def _fetch(
+    base: str,
+    path: str,
+    *,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+) -> tuple[int, http.client.HTTPMessage, bytes]:
+    host, port = base.split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=120)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
+def _cookies(headers: http.client.HTTPMessage) -> dict[str, str]:
+    jar: SimpleCookie = SimpleCookie()
+    for header in headers.get_all("Set-Cookie") or []:
+        jar.load(header)
+    return {name: morsel.value for name, morsel in jar.items()}
+
+
+def _login(base: str, email: str) -> str:
+    """Log in through the allauth form as a browser does; returns the Cookie header."""
+    status, headers, body = _fetch(base, "/accounts/login/")
+    match = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body)
+    csrf_cookie = _cookies(headers).get("csrftoken")
+    if status != 200 or not match or not csrf_cookie:
+        sys.exit(f"login page: HTTP {status}, no CSRF token to log {email} in")
+    form = {"login": email, "password": BENCH_PASSWORD, "csrfmiddlewaretoken": match[1].decode()}
+    status, headers, _body = _fetch(
+        base,
+        "/accounts/login/",
+        method="POST",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": f"csrftoken={csrf_cookie}",
+        },
+        body=urlencode(form).encode(),
+    )
+    session = _cookies(headers).get("sessionid")
+    if status != 302 or not session:
+        sys.exit(f"logging {email} in: HTTP {status}, no session cookie")
+    cookie = f"sessionid={session}; csrftoken={csrf_cookie}"
+    status, _headers, _body = _fetch(base, "/trivial-auth/", headers={"Cookie": cookie})
+    if status != 200:
+        sys.exit(f"{email}'s session does not open /trivial-auth/ (HTTP {status})")
+    return cookie
+
+
+def _request_headers(result: PageResult, cookies: dict[str, str]) -> dict[str, str]:
+    headers = dict(result.headers)
+    if result.page.role:
+        headers["Cookie"] = cookies[result.page.role]
+    return headers
+
+
+def _prepare_page(base: str, result: PageResult, cookies: dict[str, str]) -> None:
+    """A few requests that must answer as expected (they also load each worker's
+    templates before anything is measured)."""
+    if result.page.conditional:
+        _refresh_etag(base, result, cookies)
+    headers = _request_headers(result, cookies)
+    for _ in range(2):
+        status, _headers, _body = _fetch(base, result.url_path, headers=headers)
+        if status != result.page.expect:
+            result.problem = f"HTTP {status}, expected {result.page.expect}"
+            print(f"  ! {result.page.name}: {result.problem}", flush=True)
+            return
+
+
+def _refresh_etag(base: str, result: PageResult, cookies: dict[str, str]) -> None:
+    """Ask for the document, and send its ETag from now on.
+
+    Fetched again right before each measure: the feeds cover a window that slides with
+    the clock (launches from some days ago to some days ahead), so on 100,000 campaigns
+    a launch enters or leaves it every few minutes and the ETag of a few minutes ago no
+    longer matches (the first baseline run got no 304 at all in its later rounds)."""
+    headers = _request_headers(result, cookies)
+    headers.pop("If-None-Match", None)
+    status, response_headers, _body = _fetch(base, result.url_path, headers=headers)
+    etag = response_headers.get("ETag")
+    if status != 200 or not etag:
+        result.problem = f"no ETag to send (HTTP {status})"
+        result.headers.pop("If-None-Match", None)
+    else:
+        result.headers["If-None-Match"] = etag
+
+
+# --- load -------------------------------------------------------------------------------
+
+
+def _measure_round(
+    base: str, result: PageResult, cookies: dict[str, str], args: argparse.Namespace
+) -> Round:
+    """The page's ceiling, then the page, back to back so that both see the same machine."""
+    page = result.page
+    ceiling_headers = {"Cookie": cookies[page.role]} if page.role else {}
+    ceiling_path = "/trivial-auth/" if page.role else "/trivial/"
+    ceiling = _wrk(base, ceiling_path, ceiling_headers, expect=200, args=args)
+    _drain(base, args.workers)
+    if page.conditional:
+        _refresh_etag(base, result, cookies)
+    measured = _wrk(
+        base, result.url_path, _request_headers(result, cookies), expect=page.expect, args=args
+    )
+    _drain(base, args.workers)
+    one = Round(ceiling=ceiling, page=measured)
+    print(
+        f"  {page.name:<32} {measured.rps:8.1f} req/s  ceiling {ceiling.rps:8.1f}  "
+        f"ratio {one.ratio:5.2f}  p95 {measured.p95_us / 1000:7.1f} ms"
+        + (f"  errors {measured.errors}" if measured.errors else ""),
+        flush=True,
+    )
+    return one
+
+
+def _drain(base: str, workers: int) -> None:
+    """Wait until the server has worked through what wrk left behind.
+
+    When wrk stops, up to `--connections` requests are still queued in gunicorn's accept
+    backlog, and sync workers answer each of them to a closed socket: 32 requests to a
+    500 ms page keep 2 workers busy for 8 s, which the next measure would pay for. The
+    backlog is first in, first out, so one request per worker sent now returns once the
+    queue ahead of it is done."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(lambda _: _fetch(base, "/trivial/"), range(workers)))
+
+
+def _wrk(
+    base: str, path: str, headers: dict[str, str], *, expect: int, args: argparse.Namespace
+) -> WrkResult:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT)
+    command = [
+        "wrk",
+        f"--threads={args.threads}",
+        f"--connections={args.connections}",
+        f"--duration={args.duration}s",
+        # Requests wait in gunicorn's backlog behind 32 connections: a slow page's
+        # latency is mostly queueing, and must not be cut off as a "timeout".
+        "--timeout=60s",
+        f"--script={script.name}",
+    ]
+    for name, value in headers.items():
+        command.append(f"--header={name}: {value}")
+    command += [f"http://{base}{path}", "--", str(expect)]
+    try:
+        completed = subprocess.run(
+            command, capture_output=True, text=True, check=False, timeout=args.duration + 120
+        )
+    finally:
+        Path(script.name).unlink()
+    for line in completed.stdout.splitlines():
+        if line.startswith("WRK_JSON "):
+            return WrkResult(**json.loads(line.removeprefix("WRK_JSON ")))
+    sys.exit(f"wrk gave no summary for {path}:\n{completed.stdout}\n{completed.stderr}")
+
+
+# --- in-process: queries, body size, plans ------------------------------------------------
+
+
+def _measure_in_process(result: PageResult, cookies: dict[str, str]) -> None:
+    from django.conf import settings
+    from django.db import connection, reset_queries
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    # An exception becomes the 500 page, as on the server, and the row says so.
+    client = Client(raise_request_exception=False, HTTP_HOST="127.0.0.1")
+    if result.page.role:
+        session = SimpleCookie(cookies[result.page.role])[settings.SESSION_COOKIE_NAME].value
+        client.cookies[settings.SESSION_COOKIE_NAME] = session
+    headers = dict(result.headers)
+    if result.page.conditional:
+        # A fresh ETag, as for each measure (see _refresh_etag).
+        first = client.get(result.url_path)
+        if "ETag" in first:
+            headers["If-None-Match"] = first["ETag"]
+    # Each request starts by emptying the connection's query log (request_started).
+    reset_queries()
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(result.url_path, headers=headers)
+        body = (
+            b"".join(response.streaming_content)  # type: ignore[arg-type]
+            if response.streaming
+            else response.content
+        )
+    queries = list(captured.captured_queries)  # read now: the next request empties the log
+    if response.status_code != result.page.expect and not result.problem:
+        result.problem = f"in-process: HTTP {response.status_code}"
+    result.queries = len(queries)
+    result.body_bytes = len(body)
+    result.plan = _plan_summary([q["sql"] for q in queries])
+
+
+def _plan_summary(statements: list[str]) -> str:
+    """ "seq scan on X, Y" when a plan of one of the statements reads a big table
+    sequentially, else "index only" (small tables may be scanned: that is cheaper)."""
+    from django.db import DatabaseError, connection
+
+    scanned: set[str] = set()
+    failed = 0
+    for sql in statements:
+        if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+            continue
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN (FORMAT JSON) " + sql)
+                (plan,) = cursor.fetchone()
+        except DatabaseError:
+            failed += 1
+            continue
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        scanned |= _seq_scans(plan[0]["Plan"])
+    summary = f"seq scan on {', '.join(sorted(scanned))}" if scanned else "index only"
+    return summary + (f" ({failed} not explained)" if failed else "")
+
+
+def _seq_scans(node: dict[str, Any]) -> set[str]:
+    found = set()
+    if node.get("Node Type") == "Seq Scan" and node.get("Relation Name") in BIG_TABLES:
+        found.add(node["Relation Name"])
+    for child in node.get("Plans", []):
+        found |= _seq_scans(child)
+    return found
+
+
+def _clear_cache_namespace() -> None:
+    """Delete the run's cache keys (its own prefix, see bench_settings)."""
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        return
+    import redis
+
+    prefix = os.environ["BENCH_CACHE_PREFIX"]
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    keys = list(client.scan_iter(match=f"*{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+# --- report -----------------------------------------------------------------------------
+
+
+def _check(result: PageResult) -> list[str]:
+    failures = []
+    page = result.page
+    if result.problem:
+        failures.append(result.problem)
+    if not result.rounds:
+        return [*failures, "not measured"]
+    ratio = result.median("ratio")
+    if page.min_ratio is not None and ratio < page.min_ratio:
+        failures.append(f"ratio {_ratio(ratio)} < {page.min_ratio}")
+    p95_ratio = result.median("p95_ratio")
+    if p95_ratio > P95_LIMIT:
+        failures.append(f"p95 {p95_ratio:.1f}x ceiling > {P95_LIMIT:.0f}x")
+    if result.errors:
+        failures.append(f"{result.errors} errors")
+    return failures
+
+
+def _ratio(value: float) -> str:
+    # Two decimals, or three below 0.1, where a page far from its target still shows.
+    return f"{value:.2f}" if value >= 0.1 else f"{value:.3f}"
+
+
+def _ms(microseconds: float) -> str:
+    return (
+        f"{microseconds / 1000:.0f} ms"
+        if microseconds >= 10_000
+        else f"{microseconds / 1000:.1f} ms"
+    )
+
+
+def _print_report(results: list[PageResult], rss: dict[int, float], meta: dict[str, Any]) -> None:
+    print(
+        f"\n{meta['campaigns']:,} campaigns, {meta['notifications']:,} notifications; "
+        f"{meta['workers']} gunicorn sync workers; wrk {meta['connections']} connections, "
+        f"{meta['threads']} threads, {meta['duration_s']} s x {meta['rounds']} rounds "
+        f"(medians); commit {meta['commit']}, {meta['date']}\n"
+    )
+    print(
+        "| page | rps | ratio to ceiling | p50 | p95 | p99 | p95 / ceiling p95 | queries "
+        "| bytes | errors | plan | target | check |"
+    )
+    print(
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |"
+    )
+    for result in results:
+        page = result.page
+        target = f"≥ {page.min_ratio}" if page.min_ratio is not None else "–"
+        check = "PASS" if not result.failures else "FAIL: " + "; ".join(result.failures)
+        if not result.rounds:
+            print(f"| {page.name} | | | | | | | | | | | {target} | {check} |")
+            continue
+        print(
+            f"| {page.name} | {result.median_page('rps'):.1f} | {_ratio(result.median('ratio'))} "
+            f"| {_ms(result.median_page('p50_us'))} | {_ms(result.median_page('p95_us'))} "
+            f"| {_ms(result.median_page('p99_us'))} | {result.median('p95_ratio'):.1f} "
+            f"| {result.queries} | {result.body_bytes:,} | {result.errors} | {result.plan} "
+            f"| {target} | {check} |"
+        )
+    ceilings = {}
+    for result in results:
+        kind = "/trivial-auth/" if result.page.role else "/trivial/"
+        ceilings.setdefault(kind, []).extend(r.ceiling for r in result.rounds)
+    for kind, runs in ceilings.items():
+        print(
+            f"\nceiling {kind}: {statistics.median(r.rps for r in runs):.1f} req/s, "
+            f"p95 {_ms(statistics.median(r.p95_us for r in runs))} "
+            f"(median of {len(runs)} measures)",
+            end="",
+        )
+    print()
+    largest = max(rss.values(), default=0.0)
+    verdict = "PASS" if largest < RSS_LIMIT_MB else "FAIL"
+    sizes = ", ".join(f"{mb:.0f} MB" for mb in rss.values())
+    print(f"gunicorn worker RSS after the run: {sizes} (target < {RSS_LIMIT_MB:.0f} MB): {verdict}")
+    failed = sum(1 for r in results if r.failures)
+    print(f"{len(results) - failed}/{len(results)} pages meet their targets.")
+
+
+def _metadata(
+    args: argparse.Namespace, fixtures: LoadFixtures, load_seconds: float
+) -> dict[str, Any]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM campaigns_campaign")
+        (campaigns,) = cursor.fetchone()
+        cursor.execute("SELECT count(*) FROM notifications_notification")
+        (notifications,) = cursor.fetchone()
+        cursor.execute("SHOW server_version")
+        (postgres,) = cursor.fetchone()
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": _commit(),
+        "machine": _machine(),
+        "postgres": postgres,
+        "python": platform.python_version(),
+        "campaigns": campaigns,
+        "notifications": notifications,
+        "busy_campaign_id": fixtures.busy_campaign_id,
+        "busy_month": fixtures.busy_month,
+        "workers": args.workers,
+        "connections": args.connections,
+        "threads": args.threads,
+        "duration_s": args.duration,
+        "rounds": args.rounds,
+        "load_seconds": round(load_seconds),
+    }
+
+
+def _commit() -> str:
+    """The commit measured; BENCH_COMMIT names it for a copy that is not a git checkout
+    (`git archive` of an older commit, to measure a baseline)."""
+    if os.environ.get("BENCH_COMMIT"):
+        return os.environ["BENCH_COMMIT"]
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{out}{' (with uncommitted changes)' if dirty else ''}"
+
+
+def _machine() -> str:
+    cpu = ""
+    with contextlib.suppress(OSError):
+        match = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
+        cpu = match[1] if match else ""
+    memory = ""
+    with contextlib.suppress(OSError):
+        match = re.search(r"^MemTotal:\s+(\d+) kB", Path("/proc/meminfo").read_text(), re.M)
+        memory = f"{int(match[1]) / 1024**2:.0f} GiB" if match else ""
+    return f"{os.cpu_count()} cores ({cpu}), {memory}".strip()
+
+
+def _write_json(
+    path: Path, results: list[PageResult], rss: dict[int, float], meta: dict[str, Any]
+) -> None:
+    data = {
+        "meta": meta,
+        "rss_mb": {str(pid): round(mb, 1) for pid, mb in rss.items()},
+        "pages": [
+            {
+                "name": r.page.name,
+                "path": r.url_path,
+                "role": r.page.role,
+                "expect": r.page.expect,
+                "min_ratio": r.page.min_ratio,
+                "rps": r.median_page("rps") if r.rounds else None,
+                "ratio": r.median("ratio") if r.rounds else None,
+                "p50_ms": r.median_page("p50_us") / 1000 if r.rounds else None,
+                "p95_ms": r.median_page("p95_us") / 1000 if r.rounds else None,
+                "p99_ms": r.median_page("p99_us") / 1000 if r.rounds else None,
+                "p95_ratio": r.median("p95_ratio") if r.rounds else None,
+                "queries": r.queries,
+                "bytes": r.body_bytes,
+                "errors": r.errors,
+                "plan": r.plan,
+                "problem": r.problem,
+                "failures": r.failures,
+                "rounds": [
+                    {"ceiling": asdict(one.ceiling), "page": asdict(one.page)} for one in r.rounds
+                ],
+            }
+            for r in results
+        ],
+    }
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    print(f"raw numbers written to {path}")
+
+
+if __name__ == "__main__":
+    main()
