@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
 
-from django.db.models import Count, DateTimeField, F, Value
+from django.db.models import Count, DateTimeField, Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThan
 from django.utils import timezone
@@ -33,6 +33,7 @@ from dashboards.selectors import (
     empty_weeks,
     weekly_on_time_by_team,
 )
+from notifications.models import Notification
 from teams.models import Membership, Team
 
 
@@ -195,3 +196,51 @@ def team_weekly_trend(
     return weekly_on_time_by_team(rows, now=now, weeks=weeks).get(team.pk) or empty_weeks(
         now=now, weeks=weeks
     )
+
+
+UNDELIVERED_ROWS = 50
+
+
+@dataclass(frozen=True)
+class UndeliveredPage:
+    """Messages about announced campaigns that never reached the team, and how many."""
+
+    rows: list[Notification]
+    total: int
+
+
+def team_undelivered(*, team: Team, limit: int = UNDELIVERED_ROWS) -> UndeliveredPage:
+    """What never reached the team about its announced campaigns: failed messages to its
+    chat webhook or to its current members (the overview's `undelivered_q`, for one
+    team), soonest launch first, each with its campaign and person; the first `limit`
+    and the total. Two queries, whatever the team's size: the campaigns come from the
+    team's stakeholder rows, and their failed messages from the outbox's (campaign,
+    status) index."""
+    campaign_ids = Stakeholder.objects.filter(
+        rules.status_q(rules.AWAITING, "campaign__"), team=team
+    ).values("campaign_id")
+    member = Membership.objects.filter(team=team, user_id=OuterRef("recipient_id"))
+    failed = Notification.objects.filter(
+        Q(team=team) | Exists(member),
+        campaign_id__in=campaign_ids,
+        status=Notification.Status.FAILED,
+    )
+    rows = list(
+        failed.select_related("campaign", "recipient")
+        .only(
+            "pk",
+            "channel",
+            "kind",
+            "failure_reason",
+            "team_id",
+            "campaign__id",
+            "campaign__title",
+            "campaign__launch_at",
+            "recipient__id",
+            "recipient__full_name",
+            "recipient__email",
+        )
+        .order_by("campaign__launch_at", "campaign_id", "recipient__full_name", "pk")[:limit]
+    )
+    total = len(rows) if len(rows) < limit else failed.count()
+    return UndeliveredPage(rows=rows, total=total)

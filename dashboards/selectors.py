@@ -53,6 +53,7 @@ from campaigns.models import (
     StakeholderQuerySet,
     stakeholder_pending_q,
 )
+from notifications.models import Notification
 from teams.models import Membership, Team
 from teams.roles import Perm
 
@@ -251,6 +252,9 @@ class TeamRow:
     on_time: int
     overdue: int
     median_seconds: float | None = None
+    # Messages about announced campaigns that never reached the team (see
+    # undelivered_q), whatever the period.
+    undelivered: int = 0
     # On-time rate of each of the last 12 weeks.
     trend: list[WeekRate] = field(default_factory=list)
 
@@ -294,6 +298,17 @@ def _stakeholders(*, scope: Scope, filters: DashboardFilters) -> StakeholderQuer
     if filters.owner_id is not None:
         rows = rows.filter(campaign__owner_id=filters.owner_id)
     return rows
+
+
+def undelivered_q() -> Q:
+    """On a stakeholder row: a message about its campaign that failed for good (a bounce,
+    a refused address, a webhook gone, retries given up) and was for its team, on the
+    team's chat webhook or to a current member, whatever the kind (announced, changed,
+    reminder…). The same rows the campaign page lists with "Send again"."""
+    return Q(campaign__notifications__status=Notification.Status.FAILED) & (
+        Q(campaign__notifications__team_id=F("team_id"))
+        | Q(campaign__notifications__recipient__memberships__team_id=F("team_id"))
+    )
 
 
 def _in_period(period: Period) -> Q:
@@ -461,8 +476,9 @@ def dashboard_teams(*, scope: Scope, filters: DashboardFilters, now: datetime) -
     """Per team, over campaigns announced in the period: how many were due (the due date
     passed, or the team acknowledged), how many acknowledged on time
     (`acknowledged_at <= due_at`, current version), the median time to acknowledge; and,
-    whatever the period, how many acknowledgements are overdue now and the on-time rate
-    of each of the last 12 weeks (by due date). Three queries, whatever the teams."""
+    whatever the period, how many acknowledgements are overdue now, how many messages
+    about announced campaigns never reached the team (`undelivered_q`), and the on-time
+    rate of each of the last 12 weeks (by due date). Four queries, whatever the teams."""
     rows = _stakeholders(scope=scope, filters=filters)
     acknowledged = _acknowledged_q()
     aggregates: dict[str, Aggregate] = {
@@ -476,6 +492,16 @@ def dashboard_teams(*, scope: Scope, filters: DashboardFilters, now: datetime) -
     grouped = in_period.values(*columns).annotate(**aggregates).order_by()
     # As in the headline, "overdue now" is its own query so each one keeps its index.
     overdue = rows.overdue(now).values(*columns).annotate(n=Count("pk")).order_by()
+    # One Q, one filter(): the notification join is the one Count reads. PostgreSQL
+    # reaches the failed rows of each announced campaign through the outbox's
+    # (campaign, status) index, never the whole outbox.
+    undelivered = (
+        rows.filter(rules.status_q(rules.AWAITING, "campaign__"))
+        .filter(undelivered_q())
+        .values(*columns)
+        .annotate(n=Count("campaign__notifications", distinct=True))
+        .order_by()
+    )
     teams: dict[int, TeamRow] = {}
     for g in grouped:
         teams[g["team_id"]] = TeamRow(
@@ -493,6 +519,12 @@ def dashboard_teams(*, scope: Scope, filters: DashboardFilters, now: datetime) -
             TeamRow(g["team_id"], g["team__name"], g["team__slug"], due=0, on_time=0, overdue=0),
         )
         team.overdue = g["n"]
+    for g in undelivered:
+        team = teams.setdefault(
+            g["team_id"],
+            TeamRow(g["team_id"], g["team__name"], g["team__slug"], due=0, on_time=0, overdue=0),
+        )
+        team.undelivered = g["n"]
     if not _uses_percentile_cont():
         durations = _durations(in_period, by_team=True)
         for team in teams.values():

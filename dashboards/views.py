@@ -46,6 +46,7 @@ def _teams_csv(teams: list[selectors.TeamRow]) -> HttpResponseBase:
         _("On-time rate (%)"),
         _("Median time to acknowledge (hours)"),
         _("Overdue now"),
+        _("Undelivered messages now"),
     ]
     weeks = teams[0].trend if teams else []
     header += [_("On-time rate (%%), week %(week)s") % {"week": week.label} for week in weeks]
@@ -57,6 +58,7 @@ def _teams_csv(teams: list[selectors.TeamRow]) -> HttpResponseBase:
             "" if t.on_time_rate is None else round(100 * t.on_time_rate),
             _hours(t.median_seconds),
             t.overdue,
+            t.undelivered,
             *("" if week.rate is None else week.rate for week in t.trend),
         ]
         for t in teams
@@ -166,8 +168,8 @@ def _viewable_team(request: AuthenticatedHttpRequest, slug: str) -> Team:
 @vary_on_headers("HX-Request")
 @reads_from_replica
 def team_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
-    """The team's pending acknowledgements (a page at a time) and its 12-week trend; an
-    htmx "Show more" gets only the next rows."""
+    """The team's pending acknowledgements (a page at a time), the messages that never
+    reached it, and its 12-week trend; an htmx "Show more" gets only the next rows."""
     team = _viewable_team(request, slug)
     cursor = request.GET.get("after", "")
     pending = drilldown.team_pending_acknowledgements(team=team, cursor=cursor)
@@ -193,6 +195,7 @@ def team_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     context = {
         "team": team,
         "pending": pending,
+        "undelivered": drilldown.team_undelivered(team=team),
         "is_later_page": bool(cursor) and not pending.restarted,
         "trend": trend,
         "has_trend": any(week.due for week in trend),

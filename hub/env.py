@@ -41,3 +41,13 @@ def env_int(name: str, default: int) -> int:
 def env_list(name: str, default: str = "") -> list[str]:
     raw = os.environ.get(name, default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_prefixed(prefix: str) -> dict[str, str]:
+    """Every variable whose name starts with `prefix`, keyed by the rest of its name
+    (`ANYMAIL_MAILGUN_API_KEY` → `MAILGUN_API_KEY` for the prefix `ANYMAIL_`)."""
+    return {
+        name.removeprefix(prefix): value
+        for name, value in os.environ.items()
+        if name.startswith(prefix) and name != prefix
+    }

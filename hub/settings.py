@@ -5,6 +5,7 @@ embedded defaults: a SQLite file and a filesystem Celery broker under `DATA_DIR`
 fresh machine needs neither PostgreSQL nor Redis.
 """
 
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -15,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from hub.database_config import behind_pooler, database_pooler
 from hub.db_routing import replica_database
-from hub.env import env_bool, env_int, env_list, env_str
+from hub.env import env_bool, env_int, env_list, env_prefixed, env_str
 from hub.queues import HOUSEKEEPING, task_queues, task_routes
 from hub.redis_config import redis_broker_options, sentinel_settings
 
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "allauth",
     "allauth.account",
+    "anymail",
     "core",
     "accounts",
     "teams",
@@ -275,11 +277,16 @@ STORAGES = {
 # --- E-mail ---------------------------------------------------------------------------
 # Django 6.1 mailers. With EMAIL_HOST set, mail goes out over SMTP; without it, each
 # message is written to a file under DATA_DIR/sent-mail (the embedded development stack).
+# An anymail backend (EMAIL_BACKEND=anymail.backends.<esp>.EmailBackend) calls the
+# provider's API instead, with the credentials in ANYMAIL below (docs/EMAIL.md).
 _EMAIL_HOST = env_str("EMAIL_HOST")
-if _EMAIL_HOST:
+_EMAIL_BACKEND = env_str("EMAIL_BACKEND")
+if _EMAIL_BACKEND.startswith("anymail."):
+    MAILERS = {"default": {"BACKEND": _EMAIL_BACKEND, "OPTIONS": {}}}
+elif _EMAIL_HOST:
     MAILERS = {
         "default": {
-            "BACKEND": env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"),
+            "BACKEND": _EMAIL_BACKEND or "django.core.mail.backends.smtp.EmailBackend",
             "OPTIONS": {
                 "host": _EMAIL_HOST,
                 "port": env_int("EMAIL_PORT", 25),
@@ -294,10 +301,37 @@ if _EMAIL_HOST:
 else:
     MAILERS = {
         "default": {
-            "BACKEND": env_str("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend"),
+            "BACKEND": _EMAIL_BACKEND or "django.core.mail.backends.filebased.EmailBackend",
             "OPTIONS": {"file_path": str(DATA_DIR / "sent-mail")},
         }
     }
+
+# Anymail: each ANYMAIL_<SETTING> variable is anymail's <SETTING>, named as in its
+# documentation (ANYMAIL_POSTMARK_SERVER_TOKEN, ANYMAIL_MAILGUN_API_KEY…). Only settings
+# whose value is a string (keys, tokens, URLs, names): a boolean or a number read from
+# the environment would still be a string ("false" is true), so others stop start-up.
+_ANYMAIL_STRINGS = (
+    *("_KEY", "_SECRET", "_TOKEN", "_PASSWORD", "_USERNAME", "_URL", "_DOMAIN"),
+    *("_ID", "_NAME", "_REGION", "_STREAM", "_MODE", "_FORMAT", "_SUBACCOUNT"),
+)
+ANYMAIL: dict[str, object] = {**env_prefixed("ANYMAIL_")}
+for _name in ANYMAIL:
+    if not _name.endswith(_ANYMAIL_STRINGS):
+        raise ImproperlyConfigured(
+            f"ANYMAIL_{_name} cannot come from the environment: only anymail's string "
+            "settings can (keys, tokens, URLs, names); EMAIL_TIMEOUT sets its timeout"
+        )
+ANYMAIL["REQUESTS_TIMEOUT"] = env_int("EMAIL_TIMEOUT", 10)
+# The provider's bounce reports (/anymail/<esp>/tracking/) authenticate with HTTP basic
+# auth, "user:password" (several, comma-separated, while rotating). Without one, anymail
+# would accept reports from anyone, who could then mark any message as bounced: an
+# unguessable secret nobody knows keeps the webhooks closed until one is set.
+_WEBHOOK_SECRETS = env_list("ANYMAIL_WEBHOOK_SECRET")
+for _secret in _WEBHOOK_SECRETS:
+    if ":" not in _secret:
+        raise ImproperlyConfigured("ANYMAIL_WEBHOOK_SECRET must be user:password (comma-separated)")
+ANYMAIL["WEBHOOK_SECRET"] = _WEBHOOK_SECRETS or [f"closed:{secrets.token_urlsafe(32)}"]
+
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Passerelle <passerelle@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -342,6 +376,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 3,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker keeps reconnecting to a lost broker for as long as it takes (Celery's default
+# gives up after 100 attempts, about 45 minutes, and the worker exits).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
@@ -399,11 +436,37 @@ CAMPAIGN_PAGE_POLL_SECONDS = 10
 # 0 computes them on every request.
 DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 60)
 
-# --- Logging --------------------------------------------------------------------------
+# --- Logging and metrics (docs/OPERATIONS.md) -----------------------------------------
+# "json": one JSON object per line, with campaign, notification and task ids (core/logs.py).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
+# Celery's worker and beat use this too (core.logs.keep_django_logging).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "core.logs.JsonFormatter"},
+    },
+    "filters": {
+        "task_context": {"()": "core.logs.TaskContextFilter"},
+        "broker_ack_lost": {"()": "core.logs.BrokerAckLostFilter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["task_context"],
+        }
+    },
+    "loggers": {
+        # kombu's CRITICAL "Couldn't ack" after a Redis loss is harmless here: a WARNING.
+        "celery.worker.request": {"filters": ["broker_ack_lost"]},
+        "celery.worker.consumer.consumer": {"filters": ["broker_ack_lost"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+# /metrics answers only requests bearing this token (`Authorization: Bearer …`); unset,
+# it answers 404, so the figures are never public by accident.
+METRICS_TOKEN = env_str("METRICS_TOKEN")

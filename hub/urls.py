@@ -10,6 +10,8 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("dashboard/", include("dashboards.urls")),
     path("admin/", admin.site.urls),
+    # The e-mail provider's delivery reports (bounces), behind basic auth (docs/EMAIL.md).
+    path("anymail/", include("anymail.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("subscriptions/", include("feed.subscription_urls")),
 ]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from anymail.exceptions import AnymailError, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.template.loader import render_to_string
@@ -83,6 +84,22 @@ def _smtp_error(exc: Exception) -> DeliveryError:
 
 
 _SMTP_ERRORS = (smtplib.SMTPException, OSError)
+
+
+def _anymail_error(exc: Exception) -> DeliveryError:
+    """An API backend's (anymail's) error that is not a network one (those are OSErrors,
+    handled as SMTP's). The provider refusing the recipient (its suppression list after
+    earlier bounces, an address it deems invalid) is permanent; anything else is a
+    provider or configuration problem, so transient, as a session problem is for SMTP."""
+    if isinstance(exc, AnymailRecipientsRefused):
+        status = getattr(getattr(exc, "email_message", None), "anymail_status", None)
+        invalid = "invalid" in (getattr(status, "status", None) or ())
+        return DeliveryError(
+            f"recipient refused by the provider: {exc}",
+            transient=False,
+            reason=FailureReason.ADDRESS_INVALID if invalid else FailureReason.MAILBOX_UNAVAILABLE,
+        )
+    return DeliveryError(f"{type(exc).__name__}: {exc}", transient=True)
 
 
 # Stands in for the per-person acknowledge link while a message is rendered once for
@@ -224,6 +241,8 @@ def send_emails(notifications: Sequence[Notification]) -> Iterator[EmailOutcome]
                         reason=FailureReason.ADDRESS_INVALID,
                     ),
                 )
+            except AnymailError as exc:
+                yield EmailOutcome(notification, _anymail_error(exc))
             else:
                 if not sent:
                     failed = DeliveryError("the mail backend did not send it", transient=True)
@@ -377,7 +396,13 @@ def send_webhook(notification: Notification) -> None:
             "POST",
             path,
             body=body,
-            headers={"Content-Type": "application/json", "User-Agent": "Passerelle/1.0"},
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": "Passerelle/1.0",
+                # Which outbox row this post is, as on e-mails: lets an operator (and the
+                # fault drills) tell a repeated post from a new one.
+                "X-Passerelle-Notification": str(notification.pk),
+            },
         )
         response = connection.getresponse()
         response.read(1024)
@@ -446,6 +471,8 @@ def _send_summary(recipient: Any, *, subject: str, text: str, html: str, unsubsc
         raise DeliveryError(
             f"invalid message: {exc}", transient=False, reason=FailureReason.ADDRESS_INVALID
         ) from exc
+    except AnymailError as exc:
+        raise _anymail_error(exc) from exc
 
 
 def _feed_url() -> str:

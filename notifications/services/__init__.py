@@ -4,8 +4,10 @@
 - `delivery`: claiming, sending, outcomes, leases, the sweep, retries by hand
 - `digests`: the daily digest and the Monday "week ahead", in batches of people
 - `inbox`: read marks and notification preferences
+- `bounces`: what the e-mail provider reports later (bounces, refusals)
 """
 
+from notifications.services.bounces import UNDELIVERED_EVENTS, notification_bounced
 from notifications.services.delivery import (
     DELIVERY_TASKS,
     DeliveryReport,
@@ -48,6 +50,7 @@ __all__ = [
     "DIGEST_DEFAULT_KINDS",
     "MANDATORY",
     "PERSON_CHANNELS",
+    "UNDELIVERED_EVENTS",
     "DeliveryReport",
     "SweepReport",
     "chunked",
@@ -59,6 +62,7 @@ __all__ = [
     "digests_send_for",
     "dispatch_expand",
     "inbox_mark_read",
+    "notification_bounced",
     "notifications_deliver",
     "notifications_enqueue",
     "notifications_retry",

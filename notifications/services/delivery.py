@@ -149,6 +149,12 @@ def _record(
     connection if need be)."""
     now = timezone.now()
     pk = notification.pk
+    # For structured logs (LOG_FORMAT=json): each outcome is one line with these ids.
+    context = {
+        "notification_id": pk,
+        "campaign_id": notification.campaign_id,
+        "dispatch_id": notification.dispatch_id,
+    }
     if error is None:
         _with_database_retry(
             lambda: _still_ours([pk]).update(
@@ -160,6 +166,7 @@ def _record(
             )
         )
         report.sent.append(pk)
+        logger.info("notification %s sent (%s)", pk, notification.channel, extra=context)
         return
     detail = str(error)[:2000]
     if error.transient and not _window_closed(notification, now):
@@ -171,6 +178,13 @@ def _record(
         )
         report.retry.append(pk)
         report.retry_at = max(report.retry_at or retry_at, retry_at)
+        logger.info(
+            "notification %s not delivered, retried at %s: %s",
+            pk,
+            retry_at.isoformat(),
+            detail,
+            extra=context,
+        )
         return
     reason = FailureReason.GAVE_UP if error.transient else (error.reason or "")
     _with_database_retry(
@@ -185,6 +199,7 @@ def _record(
         notification.attempts,
         reason,
         error,
+        extra=context,
     )
     if error.reason == FailureReason.WEBHOOK_GONE and notification.team_id is not None:
         team_webhook_mark_broken(
@@ -243,7 +258,11 @@ def notifications_deliver(*, notification_ids: Sequence[int]) -> DeliveryReport:
                     )
                 )
             except DatabaseError:
-                logger.exception("could not give back %s unsent notification(s)", len(remaining))
+                logger.exception(
+                    "could not give back %s unsent notification(s)",
+                    len(remaining),
+                    extra={"notification_ids": remaining},
+                )
     return report
 
 

@@ -185,9 +185,10 @@ def test_csv_export_of_teams_and_campaigns(client, world):
     client.force_login(make_manager())
     teams = read_csv(client.get(URL, {"format": "csv", "table": "teams"}))
     assert teams[0][0] == "Team"
-    assert teams[0][6] == "On-time rate (%), week 2025-W51"
+    assert teams[0][6] == "Undelivered messages now"
+    assert teams[0][7] == "On-time rate (%), week 2025-W51"
     assert teams[0][-1] == "On-time rate (%), week 2026-W10"
-    assert teams[1] == ["Alpha", "2", "2", "100", "1.5", "0", *[""] * 11, "100"]
+    assert teams[1] == ["Alpha", "2", "2", "100", "1.5", "0", "0", *[""] * 11, "100"]
     assert [row[0] for row in teams[1:]] == ["Alpha", "Bravo", "Charlie", "Delta"]
 
     response = client.get(URL, {"format": "csv", "table": "campaigns", "channel": "sms"})

@@ -7,7 +7,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from pathlib import Path
 
@@ -36,12 +36,20 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 class Process:
     """One child process with its output in a file (read back when a test fails)."""
 
-    def __init__(self, name: str, args: Sequence[str], *, log: Path, cwd: Path) -> None:
+    def __init__(
+        self,
+        name: str,
+        args: Sequence[str],
+        *,
+        log: Path,
+        cwd: Path,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.name = name
         self.log = log
         with log.open("ab") as out:
             self.popen = subprocess.Popen(  # noqa: S603 - our own arguments
-                list(args), cwd=cwd, stdout=out, stderr=subprocess.STDOUT
+                list(args), cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env
             )
 
     @property
