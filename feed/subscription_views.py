@@ -4,10 +4,12 @@ Anyone holding the address reads the feed, so an unknown or revoked token gets t
 404 page and nothing else, and answers are never cached by shared caches.
 """
 
+import hashlib
 from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
@@ -38,21 +40,46 @@ def _private(response: HttpResponse, etag: str) -> HttpResponse:
 
 
 def _feed(
-    request: HttpRequest, token: str, build: Callable[[User, list[Campaign]], HttpResponse]
+    request: HttpRequest,
+    token: str,
+    *,
+    kind: str,
+    build: Callable[[User, list[Campaign]], HttpResponse],
 ) -> HttpResponse:
     """The person's launches as one document, or 304 when nothing they show changed.
 
     Clients poll every hour or so. The validator is computed from a few columns of the
     campaign rows before any campaign is loaded (subscriptions.subscription_validator),
-    so an unchanged feed costs three narrow queries and no rendering."""
+    so an unchanged feed costs three narrow queries and no rendering. A client without
+    the validator (a new device, a reader that ignores ETags) gets the document built
+    for that validator the last time, from the cache, for SUBSCRIPTION_CACHE_SECONDS."""
     user = _owner_of(token)
     now = timezone.now()
     etag = subscriptions.subscription_validator(user=user, now=now)
     not_modified = get_conditional_response(request, etag=etag)
     if not_modified is not None:
         return _private(not_modified, etag)
+    # The address (hashed: it is a credential) is part of the key, as the Atom document
+    # names it; the validator covers everything else the document shows.
+    key = "subscription:{}:{}:{}".format(
+        kind, hashlib.sha256(token.encode()).hexdigest()[:32], etag.strip('"')
+    )
+    cached = cache.get(key)
+    if isinstance(cached, tuple):
+        body, headers = cached
+        response = HttpResponse(body)
+        for name, value in headers:
+            response[name] = value
+        return _private(response, etag)
     campaigns = subscriptions.subscription_launches(user=user, now=now)
-    return _private(build(user, campaigns), etag)
+    response = build(user, campaigns)
+    seconds = settings.SUBSCRIPTION_CACHE_SECONDS
+    if seconds:
+        headers = [
+            (n, response[n]) for n in ("Content-Type", "Content-Disposition") if n in response
+        ]
+        cache.set(key, (response.content, headers), seconds)
+    return _private(response, etag)
 
 
 @login_not_required
@@ -65,7 +92,7 @@ def launches_atom(request: HttpRequest, token: str) -> HttpResponse:
         body = subscriptions.launches_atom(user=user, campaigns=campaigns, feed_url=feed_url)
         return HttpResponse(body, content_type="application/atom+xml; charset=utf-8")
 
-    return _feed(request, token, atom)
+    return _feed(request, token, kind="atom", build=atom)
 
 
 @login_not_required
@@ -80,4 +107,4 @@ def launches_ical(request: HttpRequest, token: str) -> HttpResponse:
         response["Content-Disposition"] = 'inline; filename="passerelle-launches.ics"'
         return response
 
-    return _feed(request, token, ical)
+    return _feed(request, token, kind="ical", build=ical)

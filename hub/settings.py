@@ -435,6 +435,9 @@ CAMPAIGN_PAGE_POLL_SECONDS = 10
 # How long computed dashboard figures are kept (the page says when they were computed);
 # 0 computes them on every request.
 DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 60)
+# How long an Atom or iCalendar document is kept for the next client that asks for the
+# same version of it (its key holds the validator: any change makes a new one). 0: off.
+SUBSCRIPTION_CACHE_SECONDS = env_int("SUBSCRIPTION_CACHE_SECONDS", 3600)
 
 # --- Logging and metrics (docs/OPERATIONS.md) -----------------------------------------
 # "json": one JSON object per line, with campaign, notification and task ids (core/logs.py).

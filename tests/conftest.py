@@ -100,6 +100,9 @@ def _dashboard_figures_computed_each_time(settings):
     # Figures cached across tests would describe another test's data (and xdist workers
     # share Redis); the test of the cache turns it on with a cache of its own.
     settings.DASHBOARD_CACHE_SECONDS = 0
+    # Likewise documents kept for the next reader (frozen clocks and reused ids would let
+    # one test's document be served in another).
+    settings.SUBSCRIPTION_CACHE_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)

@@ -496,3 +496,47 @@ def test_a_renamed_owner_changes_the_feed(client, owner, token, launches, url):
 
     assert response.status_code == 200  # the owner is named in entries (the contact)
     assert response["ETag"] != etag
+
+
+@pytest.fixture
+def kept_documents(settings):
+    settings.SUBSCRIPTION_CACHE_SECONDS = 3600
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "s"}
+    }
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.mark.parametrize("url", [atom_url, ical_url])
+def test_a_reader_without_the_validator_gets_the_kept_document(
+    client, owner, token, launches, url, monkeypatch, kept_documents
+):
+    first = client.get(url(token))
+
+    def must_not_build(**kwargs: object) -> None:
+        raise AssertionError("a document of the same version was built again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(subscriptions, "launches_atom", must_not_build)
+        patched.setattr(subscriptions, "launches_ical", must_not_build)
+        again = client.get(url(token))
+    assert again.status_code == 200
+    assert again.content == first.content
+    assert again["Content-Type"] == first["Content-Type"]
+    assert again["ETag"] == first["ETag"]
+    assert "no-referrer" in again["Referrer-Policy"]
+
+    campaign = launches["listed"][0]
+    with time_machine.travel(timezone.now() + timedelta(minutes=5)):
+        campaign_update(
+            actor=owner,
+            campaign_id=campaign.pk,
+            data=campaign_input(campaign, audience="Nouveaux clients"),
+        )
+    changed = client.get(url(token))
+    assert changed["ETag"] != first["ETag"]
+    assert changed.content != first.content  # built again (iCal folds long lines)
