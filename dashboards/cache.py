@@ -16,6 +16,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -50,3 +51,27 @@ def cached_figures[T](key_parts: tuple[object, ...], compute: Callable[[], T]) -
     except _CACHE_ERRORS:
         logger.warning("dashboard cache unreachable; figures not kept", exc_info=True)
     return fresh
+
+
+def cached_fragment(key_parts: tuple[object, ...], render: Callable[[], str]) -> str:
+    """`render()`'s HTML, from the cache for DASHBOARD_CACHE_SECONDS (0: always rendered).
+    The key must hold everything the HTML shows: the figures' own key and the time they
+    were computed (so new figures make new HTML), the reader's language and time zone,
+    what their role shows, and the filters echoed in links."""
+    seconds = settings.DASHBOARD_CACHE_SECONDS
+    if seconds <= 0:
+        return render()
+    key = "dashboards:html:" + hashlib.sha256(repr(key_parts).encode()).hexdigest()[:40]
+    try:
+        hit = cache.get(key)
+    except _CACHE_ERRORS:
+        logger.warning("dashboard cache unreachable; rendering the figures", exc_info=True)
+        hit = None
+    if isinstance(hit, str):
+        return mark_safe(hit)  # noqa: S308 - our own rendered template, kept as it was
+    html = render()
+    try:
+        cache.set(key, str(html), seconds)
+    except _CACHE_ERRORS:
+        logger.warning("dashboard cache unreachable; HTML not kept", exc_info=True)
+    return html

@@ -8,7 +8,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -21,7 +22,7 @@ from core.errors import DomainError
 from core.htmx import wants_fragment
 from core.http import AuthenticatedHttpRequest, actor_of, parse_id
 from dashboards import charts, drilldown, selectors
-from dashboards.cache import cached_figures
+from dashboards.cache import cached_figures, cached_fragment
 from dashboards.context_processors import remember_dashboard_access
 from dashboards.forms import OverviewForm
 from hub.db_routing import reads_from_replica
@@ -115,43 +116,61 @@ def overview(request: AuthenticatedHttpRequest) -> HttpResponseBase:
         selectors.overview_cache_key(scope=scope, filters=filters),
         lambda: selectors.dashboard_overview(scope=scope, filters=filters, now=now),
     )
-    teams = figures.value.teams
-    context = {
+    base = {
         "form": form,
         "filters": filters,
         "query": query.urlencode(),
         "computed_at": figures.computed_at,
         "cache_seconds": settings.DASHBOARD_CACHE_SECONDS,
-        "headline": figures.value.headline,
-        "teams": teams,
-        "teams_chart": charts.bar_chart(
-            title=_("On-time acknowledgement rate per team"),
-            bars=[
-                (t.name, None if t.on_time_rate is None else round(100 * t.on_time_rate))
+    }
+    can_override = rules.role_could(Action.OVERRIDE_DONE, actor_of(request))
+
+    def render_figures() -> str:
+        teams = figures.value.teams
+        context = base | {
+            "headline": figures.value.headline,
+            "teams": teams,
+            "teams_chart": charts.bar_chart(
+                title=_("On-time acknowledgement rate per team"),
+                bars=[
+                    (t.name, None if t.on_time_rate is None else round(100 * t.on_time_rate))
+                    for t in teams
+                ],
+            ),
+            "team_rows": [
+                (
+                    t,
+                    charts.sparkline(
+                        title=_("%(team)s: acknowledged on time, last 12 weeks") % {"team": t.name},
+                        points=[(week.short_label, week.rate) for week in t.trend],
+                    ),
+                )
                 for t in teams
             ],
+            "trend_weeks": teams[0].trend if teams else [],
+            "overrides": figures.value.overrides,
+            "campaigns": figures.value.campaigns,
+            "is_manager": scope.is_everything,
+            "can_override": can_override,
+            "campaign_rows": selectors.CAMPAIGN_ROWS,
+        }
+        return render_to_string("dashboards/overview.html#figures", context, request=request)
+
+    # The figures' HTML (charts, tables: most of the page's cost) is kept with them.
+    figures_html = cached_fragment(
+        (
+            *selectors.overview_cache_key(scope=scope, filters=filters),
+            figures.computed_at.isoformat(),
+            translation.get_language(),
+            timezone.get_current_timezone_name(),
+            can_override,
+            base["query"],
         ),
-        "team_rows": [
-            (
-                t,
-                charts.sparkline(
-                    title=_("%(team)s: acknowledged on time, last 12 weeks") % {"team": t.name},
-                    points=[(week.short_label, week.rate) for week in t.trend],
-                ),
-            )
-            for t in teams
-        ],
-        "trend_weeks": teams[0].trend if teams else [],
-        "overrides": figures.value.overrides,
-        "campaigns": figures.value.campaigns,
-        "is_manager": scope.is_everything,
-        "can_override": rules.role_could(Action.OVERRIDE_DONE, actor_of(request)),
-        "campaign_rows": selectors.CAMPAIGN_ROWS,
-    }
-    template = "dashboards/overview.html"
+        render_figures,
+    )
     if wants_fragment(request):
-        template += "#figures"
-    return render(request, template, context)
+        return HttpResponse(figures_html)
+    return render(request, "dashboards/overview.html", base | {"figures_html": figures_html})
 
 
 # --- team drill-down and nudges ------------------------------------------------------

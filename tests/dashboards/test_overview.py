@@ -395,6 +395,37 @@ def test_figures_are_kept_for_a_minute_and_say_when_they_were_computed(client, s
         assert announced(client.get(reverse("dashboards:overview")).content.decode()) == "2"
 
 
+def test_the_figures_html_is_kept_with_them_per_language(client, settings, monkeypatch):
+    from dashboards import views
+
+    settings.DASHBOARD_CACHE_SECONDS = 60
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "html"}
+    }
+    manager = make_manager()
+    client.force_login(manager)
+    announced_campaign(teams=[TeamFactory(name="Ventes")])
+    first = client.get(reverse("dashboards:overview"))
+
+    def must_not_draw(**kwargs: object) -> None:
+        raise AssertionError("the kept figures were drawn again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(views.charts, "bar_chart", must_not_draw)
+        again = client.get(reverse("dashboards:overview"))
+        fragment = client.get(reverse("dashboards:overview"), headers={"HX-Request": "true"})
+
+    marker = 'id="dashboard-figures"'  # the page around it has its own CSRF token
+    assert again.content.decode().split(marker)[1] == first.content.decode().split(marker)[1]
+    assert 'id="fig-announced">1<' in fragment.content.decode()
+    assert "<html" not in fragment.content.decode()
+
+    manager.language = "fr"
+    manager.save(update_fields=["language"])
+    french = client.get(reverse("dashboards:overview")).content.decode()
+    assert "campagnes annoncées" in french
+
+
 def test_a_broken_cache_only_costs_the_computation(client, settings, monkeypatch):
     from redis.exceptions import ConnectionError as RedisConnectionError
 
