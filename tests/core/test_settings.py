@@ -1,31 +1,16 @@
 """Settings read from the environment, checked in a fresh interpreter each time."""
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.processes import settings_in_fresh_interpreter
 
 
 def database_options(**env: str) -> dict[str, object]:
-    code = (
-        "import json, django; from django.conf import settings; django.setup(); "
-        "print(json.dumps(settings.DATABASES['default'].get('OPTIONS', {})))"
+    # DATABASE_CONNECTION_OPTIONS: the default unless a test sets it.
+    options: dict[str, object] = settings_in_fresh_interpreter(
+        "settings.DATABASES['default'].get('OPTIONS', {})",
+        env,
+        keep=lambda name: name != "DATABASE_CONNECTION_OPTIONS",
     )
-    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "hub.settings"}
-    environment.pop("DATABASE_CONNECTION_OPTIONS", None)  # the default unless a test sets it
-    environment.update(env)
-    result = subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return options
 
 
 def test_postgres_connections_get_the_planner_settings():

@@ -2,12 +2,7 @@
 interpreter), what they refuse, and a publish and a cache read that fail fast when no
 sentinel answers (no Redis needed)."""
 
-import json
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,34 +12,21 @@ from django.core.exceptions import ImproperlyConfigured
 from hub.database_config import behind_pooler, database_pooler
 from hub.redis_config import SentinelSettings, redis_broker_options, sentinel_settings
 from notifications.publish import publish_task
+from tests.support.processes import settings_in_fresh_interpreter
 from tests.support.servers import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 NAMES = ("DATABASES", "CACHES", "CELERY_BROKER_URL", "CELERY_BROKER_TRANSPORT_OPTIONS")
 POSTGRES = "postgres://u@db.invalid:6432/passerelle"
 
 
 def settings_with(**env: str) -> dict[str, Any]:
-    code = (
-        "import json, django; from django.conf import settings; django.setup(); "
-        f"print(json.dumps({{n: getattr(settings, n) for n in {NAMES!r}}}, default=str))"
-    )
     # Only what the test sets: not the outer run's database, Redis or replica.
-    environment = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("DATABASE_", "REDIS_", "CELERY_"))
-    }
-    environment.update(env, DJANGO_SETTINGS_MODULE="hub.settings")
-    result = subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=True,
+    values: dict[str, Any] = settings_in_fresh_interpreter(
+        f"{{n: getattr(settings, n) for n in {NAMES!r}}}",
+        env,
+        keep=lambda name: not name.startswith(("DATABASE_", "REDIS_", "CELERY_")),
     )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return values
 
 
 def test_behind_pgbouncer_no_server_side_cursors_and_no_startup_options():

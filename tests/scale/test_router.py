@@ -8,13 +8,9 @@ streaming replica is in test_replicas.py.
 
 import json
 import logging
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import suppress
-from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -39,8 +35,8 @@ from hub.db_routing import (
     replica_database,
 )
 from teams.models import Team
+from tests.support.processes import settings_in_fresh_interpreter
 
-ROOT = Path(__file__).resolve().parents[2]
 POSTGRES = {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": 60}
 
 
@@ -426,24 +422,14 @@ def test_a_replica_needs_postgresql_on_both_sides():
 
 
 def installed(**env: str) -> dict[str, object]:
-    code = (
-        "import json, django; from django.conf import settings; django.setup(); "
-        "print(json.dumps({'replica': settings.DATABASES.get('replica'), "
-        "'routers': settings.DATABASE_ROUTERS, 'middleware': settings.MIDDLEWARE}))"
+    left_out = ("DATABASE_REPLICA_URL", "DATABASE_CONNECTION_OPTIONS", "DATABASE_POOLER")
+    result: dict[str, object] = settings_in_fresh_interpreter(
+        "{'replica': settings.DATABASES.get('replica'), "
+        "'routers': settings.DATABASE_ROUTERS, 'middleware': settings.MIDDLEWARE}",
+        env,
+        keep=lambda name: name not in left_out,
     )
-    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "hub.settings"}
-    for name in ("DATABASE_REPLICA_URL", "DATABASE_CONNECTION_OPTIONS", "DATABASE_POOLER"):
-        environment.pop(name, None)
-    environment.update(env)
-    result = subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return result
 
 
 def test_without_a_replica_url_nothing_is_installed():

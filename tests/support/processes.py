@@ -1,15 +1,18 @@
 """Servers run as child processes by the scale-out tests (PgBouncer, Redis, Sentinel):
 find the binary, wait for the port, and always stop what was started."""
 
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,3 +90,26 @@ class Process:
     def output(self, lines: int = 40) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
+
+
+def settings_in_fresh_interpreter(
+    expression: str, env: Mapping[str, str], *, keep: Callable[[str], bool] = lambda _: True
+) -> Any:
+    """`expression` (Python over `settings`, JSON-serialisable) evaluated in a new
+    interpreter whose environment is this one's, filtered by `keep`, plus `env`:
+    settings.py reads the environment once, at import, so each case needs its own."""
+    code = (
+        "import json, django; from django.conf import settings; django.setup(); "
+        f"print(json.dumps({expression}, default=str))"
+    )
+    environment = {name: value for name, value in os.environ.items() if keep(name)}
+    environment.update(env, DJANGO_SETTINGS_MODULE="hub.settings")
+    result = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[2],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
