@@ -72,6 +72,10 @@ def campaign_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 def campaign_deliveries_retry(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """ "Send again": every failed message of the campaign, or the one named."""
     notification_id = parse_id(request.POST.get("notification", ""))
+    if "notification" in request.POST and notification_id is None:
+        # One row was meant: an unreadable id must not become "all of them".
+        messages.error(request, _("That message could not be found; nothing was sent again."))
+        return HttpResponseRedirect(_page(pk))
     try:
         count = services.campaign_deliveries_retry(
             actor=request.user, campaign_id=pk, notification_id=notification_id
@@ -79,6 +83,12 @@ def campaign_deliveries_retry(request: AuthenticatedHttpRequest, pk: int) -> Htt
     except DomainError as error:
         show_refusal(request, error)
     else:
+        if not count:
+            messages.info(
+                request,
+                _("Nothing to send again: those messages were already sent again or delivered."),
+            )
+            return HttpResponseRedirect(_page(pk))
         messages.success(
             request,
             ngettext(
