@@ -68,21 +68,24 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import recreate_bench_database  # noqa: E402
-from benchmarks.load import (  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    WRK_REPORT_LUA,
     Server,
     WrkResult,
-    _commit,
-    _fetch,
-    _free_port,
-    _login,
-    _machine,
+    commit,
+    fetch,
+    free_port,
+    login,
+    machine,
+    parse_wrk_output,
+    recreate_bench_database,
+    stop_server,
 )
+from benchmarks.seed import BENCH_PASSWORD  # noqa: E402
 
 TARGET_MS = 200.0
 TEAM_SIZE = 2_000  # the largest team; bigger audiences are several stakeholder teams
 MARKETER_EMAIL = "marketer@announce.bench"
-PASSWORD = "bench-password"  # noqa: S105 - benchmark data only
 CEILING_PATH = "/trivial-auth/"
 BODY = """## Ce que reçoivent les clients
 
@@ -110,8 +113,8 @@ accessible depuis l'espace personnel.
 # written but its answer never read, so it does not count) and says so on stdout: wrk's
 # main thread sleeps for the whole --duration whatever its threads do, so the script
 # interrupts it (SIGINT, after which wrk reports as usual) once every thread is done.
-# `unexpected` counts answers whose status is not the expected one (wrk counts any 3xx
-# as a success).
+# `expected` is the status each answer must have (benchmarks.common.WRK_REPORT_LUA,
+# appended once this is formatted, counts the others and prints wrk's summary).
 WRK_SCRIPT = """
 local paths = {%(paths)s}
 local method = "%(method)s"
@@ -148,28 +151,6 @@ function request()
   local path = paths[position]
   position = position + stride
   return wrk.format(method, path, headers, body)
-end
-
-function response(status, headers, body)
-  if status ~= expected then
-    unexpected = unexpected + 1
-  end
-end
-
-done = function(summary, latency, requests)
-  local wrong = 0
-  for _, thread in ipairs(threads) do
-    wrong = wrong + (thread:get("unexpected") or 0)
-  end
-  local e = summary.errors
-  io.write(string.format(
-    'WRK_JSON {"requests": %%d, "duration_us": %%d, "bytes": %%d, "p50_us": %%d, ' ..
-    '"p95_us": %%d, "p99_us": %%d, "max_us": %%d, "connect_errors": %%d, ' ..
-    '"read_errors": %%d, "write_errors": %%d, "timeouts": %%d, "non_2xx_3xx": %%d, ' ..
-    '"unexpected_status": %%d}\\n',
-    summary.requests, summary.duration, summary.bytes,
-    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max,
-    e.connect, e.read, e.write, e.timeout, e.status, wrong))
 end
 """
 
@@ -276,7 +257,7 @@ class RedisServer:
 def _start_redis() -> RedisServer:
     """A Redis of the run's own: the tasks the announces publish pile up in it unread,
     and must not land in a shared Redis's queues."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [
             *("redis-server", "--port", str(port), "--bind", "127.0.0.1"),
@@ -360,7 +341,7 @@ def _seed(sizes: list[int], *, drafts: int) -> list[Audience]:
 
     with transaction.atomic():
         marketer = User.objects.create(
-            email=MARKETER_EMAIL, full_name="Bench Marketer", password=make_password(PASSWORD)
+            email=MARKETER_EMAIL, full_name="Bench Marketer", password=make_password(BENCH_PASSWORD)
         )
         marketer.groups.add(Group.objects.get(name=MARKETER))
         EmailAddress.objects.create(
@@ -425,7 +406,7 @@ class Gunicorn(Server):
 def _server(args: argparse.Namespace) -> Iterator[Gunicorn]:
     """gunicorn as the image starts it (`gunicorn hub.wsgi`, reading ./gunicorn.conf.py),
     on a free loopback port. Nothing is sent to it here: see `_held_connections`."""
-    port = _free_port()
+    port = free_port()
     log = Path(os.environ["DATA_DIR"]) / "gunicorn-announce.log"
     command = [
         sys.executable,
@@ -454,12 +435,7 @@ def _server(args: argparse.Namespace) -> Iterator[Gunicorn]:
         try:
             yield server
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_server(process)
 
 
 def _held_connections(server: Gunicorn, count: int) -> tuple[list[socket.socket], float]:
@@ -542,7 +518,7 @@ def _measure_servers(
         held, boot = _held_connections(server, args.workers)
         for connection in held:
             connection.close()
-        cookie = _login(server.base, MARKETER_EMAIL)
+        cookie = login(server.base, MARKETER_EMAIL)
         headers, body = _announce_form(cookie)
         _warm_up(server, args, audiences, headers, body)
         print(
@@ -599,14 +575,14 @@ def _warm_up(
     paths = [f"/campaigns/{pk}/announce/" for pk in audiences[0].take(args.workers * 3)]
 
     def announce(path: str) -> int:
-        status, _headers, _body = _fetch(
+        status, _headers, _body = fetch(
             server.base, path, method="POST", headers=headers, body=body.encode()
         )
         return status
 
     with ThreadPoolExecutor(max_workers=args.workers) as pool:
         statuses = list(pool.map(announce, paths))
-        list(pool.map(lambda _: _fetch(server.base, CEILING_PATH, headers=headers), range(6)))
+        list(pool.map(lambda _: fetch(server.base, CEILING_PATH, headers=headers), range(6)))
     if set(statuses) != {302}:
         sys.exit(f"warm-up announces answered {statuses}; see {server.log}")
 
@@ -653,6 +629,7 @@ def _wrk(
         "body": json.dumps(body) if body is not None else "nil",
         "headers": ", ".join(f"[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()),
     }
+    script_text += WRK_REPORT_LUA  # after the formatting: its own % are wrk's
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(script_text)
     command = [
@@ -682,10 +659,10 @@ def _wrk(
         process.wait(timeout=60)
     finally:
         Path(script.name).unlink()
-    for line in output:
-        if line.startswith("WRK_JSON "):
-            return WrkResult(**json.loads(line.removeprefix("WRK_JSON ")))
-    sys.exit("wrk gave no summary:\n" + "".join(output))
+    result = parse_wrk_output(output)
+    if result is None:
+        sys.exit("wrk gave no summary:\n" + "".join(output))
+    return result
 
 
 def _first_requests(
@@ -863,8 +840,8 @@ def _metadata(args: argparse.Namespace, boots: list[float]) -> dict[str, Any]:
         (postgres,) = cursor.fetchone()
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": _commit(),
-        "machine": _machine(),
+        "commit": commit(),
+        "machine": machine(),
         "load_average": os.getloadavg(),
         "postgres": postgres,
         "python": platform.python_version(),

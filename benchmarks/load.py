@@ -45,15 +45,12 @@ WORD. Adding a page is one line in `PAGES`.
 
 import argparse
 import contextlib
-import http.client
 import json
 import os
 import platform
-import re
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -65,14 +62,24 @@ from datetime import UTC, datetime
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import recreate_bench_database  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    WRK_REPORT_LUA,
+    Server,
+    WrkResult,
+    commit,
+    fetch,
+    free_port,
+    login,
+    machine,
+    parse_wrk_output,
+    recreate_bench_database,
+    stop_server,
+)
 from benchmarks.seed import (  # noqa: E402
-    BENCH_PASSWORD,
     LOGINS,
     LoadFixtures,
     has_load_extras,
@@ -150,11 +157,10 @@ PAGES = [
     Page("health check", "/health/", None, None),
 ]
 
-# Prints wrk's summary as one JSON line, and counts answers whose status is not the
-# expected one: wrk counts any 3xx as a success, and a 302 to the login page (a lost
-# session) must count as an error. `unexpected` is a global of each thread's Lua state,
-# read back with thread:get() in done().
-WRK_SCRIPT = """
+# Sets the status each answer must have (benchmarks.common.WRK_REPORT_LUA, appended,
+# counts the others and prints wrk's summary as one JSON line).
+WRK_SCRIPT = (
+    """
 local threads = {}
 
 function setup(thread)
@@ -165,62 +171,9 @@ function init(args)
   expected = tonumber(args[1]) or 200
   unexpected = 0
 end
-
-function response(status, headers, body)
-  if status ~= expected then
-    unexpected = unexpected + 1
-  end
-end
-
-done = function(summary, latency, requests)
-  local wrong = 0
-  for _, thread in ipairs(threads) do
-    wrong = wrong + (thread:get("unexpected") or 0)
-  end
-  local e = summary.errors
-  io.write(string.format(
-    'WRK_JSON {"requests": %d, "duration_us": %d, "bytes": %d, "p50_us": %d, ' ..
-    '"p95_us": %d, "p99_us": %d, "max_us": %d, "connect_errors": %d, ' ..
-    '"read_errors": %d, "write_errors": %d, "timeouts": %d, "non_2xx_3xx": %d, ' ..
-    '"unexpected_status": %d}\\n',
-    summary.requests, summary.duration, summary.bytes,
-    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max,
-    e.connect, e.read, e.write, e.timeout, e.status, wrong))
-end
 """
-
-
-@dataclass(frozen=True)
-class WrkResult:
-    requests: int
-    duration_us: int
-    bytes: int
-    p50_us: int
-    p95_us: int
-    p99_us: int
-    max_us: int
-    connect_errors: int
-    read_errors: int
-    write_errors: int
-    timeouts: int
-    non_2xx_3xx: int
-    unexpected_status: int
-
-    @property
-    def rps(self) -> float:
-        return self.requests / (self.duration_us / 1e6) if self.duration_us else 0.0
-
-    @property
-    def errors(self) -> int:
-        """Failed requests: socket errors, timeouts and any status but the expected one
-        (which includes every non-2xx/3xx answer)."""
-        return (
-            self.connect_errors
-            + self.read_errors
-            + self.write_errors
-            + self.timeouts
-            + self.unexpected_status
-        )
+    + WRK_REPORT_LUA
+)
 
 
 @dataclass(frozen=True)
@@ -277,7 +230,7 @@ def main() -> None:
     try:
         with _server(workers=args.workers) as server:
             base = server.base
-            cookies = {role: _login(base, email) for role, email in LOGINS.items()}
+            cookies = {role: login(base, email) for role, email in LOGINS.items()}
             for result in results:
                 _prepare_page(base, result, cookies)
             for number in range(1, args.rounds + 1):
@@ -398,33 +351,9 @@ def _result_for(page: Page, fixtures: LoadFixtures) -> PageResult:
 # --- the server ---------------------------------------------------------------------------
 
 
-class Server:
-    """A gunicorn master and its sync workers, on a free loopback port."""
-
-    def __init__(self, process: subprocess.Popen[bytes], port: int, log: Path) -> None:
-        self.process = process
-        self.port = port
-        self.log = log
-        self.base = f"127.0.0.1:{port}"
-
-    def worker_pids(self) -> list[int]:
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in children.read_text().split()]
-
-    def workers_rss_mb(self) -> dict[int, float]:
-        """VmRSS of each worker (the master forks them and serves nothing itself)."""
-        sizes = {}
-        for pid in self.worker_pids():
-            status = Path(f"/proc/{pid}/status").read_text()
-            match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
-            if match:
-                sizes[pid] = int(match[1]) / 1024
-        return sizes
-
-
 @contextlib.contextmanager
 def _server(*, workers: int) -> Iterator[Server]:
-    port = _free_port()
+    port = free_port()
     log = Path(os.environ["DATA_DIR"]) / "gunicorn.log"
     command = [
         sys.executable,
@@ -451,18 +380,7 @@ def _server(*, workers: int) -> Iterator[Server]:
         print(f"gunicorn: {workers} sync workers on {server.base}", flush=True)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        stop_server(process)
 
 
 def _wait_until_serving(server: Server) -> None:
@@ -471,7 +389,7 @@ def _wait_until_serving(server: Server) -> None:
         if server.process.poll() is not None:
             sys.exit(f"gunicorn exited ({server.process.returncode}); see {server.log}")
         with contextlib.suppress(OSError):
-            status, _headers, _body = _fetch(server.base, "/health/")
+            status, _headers, _body = fetch(server.base, "/health/")
             if status == 200:
                 return
         time.sleep(0.2)
@@ -479,59 +397,6 @@ def _wait_until_serving(server: Server) -> None:
 
 
 # --- HTTP: logins and single requests ------------------------------------------------------
-
-
-def _fetch(
-    base: str,
-    path: str,
-    *,
-    method: str = "GET",
-    headers: dict[str, str] | None = None,
-    body: bytes | None = None,
-) -> tuple[int, http.client.HTTPMessage, bytes]:
-    host, port = base.split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=120)
-    try:
-        connection.request(method, path, body=body, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, response.headers, response.read()
-    finally:
-        connection.close()
-
-
-def _cookies(headers: http.client.HTTPMessage) -> dict[str, str]:
-    jar: SimpleCookie = SimpleCookie()
-    for header in headers.get_all("Set-Cookie") or []:
-        jar.load(header)
-    return {name: morsel.value for name, morsel in jar.items()}
-
-
-def _login(base: str, email: str) -> str:
-    """Log in through the allauth form as a browser does; returns the Cookie header."""
-    status, headers, body = _fetch(base, "/accounts/login/")
-    match = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body)
-    csrf_cookie = _cookies(headers).get("csrftoken")
-    if status != 200 or not match or not csrf_cookie:
-        sys.exit(f"login page: HTTP {status}, no CSRF token to log {email} in")
-    form = {"login": email, "password": BENCH_PASSWORD, "csrfmiddlewaretoken": match[1].decode()}
-    status, headers, _body = _fetch(
-        base,
-        "/accounts/login/",
-        method="POST",
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Cookie": f"csrftoken={csrf_cookie}",
-        },
-        body=urlencode(form).encode(),
-    )
-    session = _cookies(headers).get("sessionid")
-    if status != 302 or not session:
-        sys.exit(f"logging {email} in: HTTP {status}, no session cookie")
-    cookie = f"sessionid={session}; csrftoken={csrf_cookie}"
-    status, _headers, _body = _fetch(base, "/trivial-auth/", headers={"Cookie": cookie})
-    if status != 200:
-        sys.exit(f"{email}'s session does not open /trivial-auth/ (HTTP {status})")
-    return cookie
 
 
 def _request_headers(result: PageResult, cookies: dict[str, str]) -> dict[str, str]:
@@ -548,7 +413,7 @@ def _prepare_page(base: str, result: PageResult, cookies: dict[str, str]) -> Non
         _refresh_etag(base, result, cookies)
     headers = _request_headers(result, cookies)
     for _ in range(2):
-        status, _headers, _body = _fetch(base, result.url_path, headers=headers)
+        status, _headers, _body = fetch(base, result.url_path, headers=headers)
         if status != result.page.expect:
             result.problem = f"HTTP {status}, expected {result.page.expect}"
             print(f"  ! {result.page.name}: {result.problem}", flush=True)
@@ -564,7 +429,7 @@ def _refresh_etag(base: str, result: PageResult, cookies: dict[str, str]) -> Non
     longer matches (the first baseline run got no 304 at all in its later rounds)."""
     headers = _request_headers(result, cookies)
     headers.pop("If-None-Match", None)
-    status, response_headers, _body = _fetch(base, result.url_path, headers=headers)
+    status, response_headers, _body = fetch(base, result.url_path, headers=headers)
     etag = response_headers.get("ETag")
     if status != 200 or not etag:
         result.problem = f"no ETag to send (HTTP {status})"
@@ -612,7 +477,7 @@ def _drain(base: str, workers: int) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(lambda _: _fetch(base, "/trivial/"), range(workers)))
+        list(pool.map(lambda _: fetch(base, "/trivial/"), range(workers)))
 
 
 def _wrk(
@@ -639,10 +504,10 @@ def _wrk(
         )
     finally:
         Path(script.name).unlink()
-    for line in completed.stdout.splitlines():
-        if line.startswith("WRK_JSON "):
-            return WrkResult(**json.loads(line.removeprefix("WRK_JSON ")))
-    sys.exit(f"wrk gave no summary for {path}:\n{completed.stdout}\n{completed.stderr}")
+    result = parse_wrk_output(completed.stdout.splitlines())
+    if result is None:
+        sys.exit(f"wrk gave no summary for {path}:\n{completed.stdout}\n{completed.stderr}")
+    return result
 
 
 # --- in-process: queries, body size, plans ------------------------------------------------
@@ -826,8 +691,8 @@ def _metadata(
         (postgres,) = cursor.fetchone()
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": _commit(),
-        "machine": _machine(),
+        "commit": commit(),
+        "machine": machine(),
         "postgres": postgres,
         "python": platform.python_version(),
         "campaigns": campaigns,
@@ -841,43 +706,6 @@ def _metadata(
         "rounds": args.rounds,
         "load_seconds": round(load_seconds),
     }
-
-
-def _commit() -> str:
-    """The commit measured; BENCH_COMMIT names it for a copy that is not a git checkout
-    (`git archive` of an older commit, to measure a baseline)."""
-    if os.environ.get("BENCH_COMMIT"):
-        return os.environ["BENCH_COMMIT"]
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{out}{' (with uncommitted changes)' if dirty else ''}"
-
-
-def _machine() -> str:
-    cpu = ""
-    with contextlib.suppress(OSError):
-        match = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
-        cpu = match[1] if match else ""
-    memory = ""
-    with contextlib.suppress(OSError):
-        match = re.search(r"^MemTotal:\s+(\d+) kB", Path("/proc/meminfo").read_text(), re.M)
-        memory = f"{int(match[1]) / 1024**2:.0f} GiB" if match else ""
-    return f"{os.cpu_count()} cores ({cpu}), {memory}".strip()
 
 
 def _write_json(

@@ -52,14 +52,13 @@ class TeamAdmin(admin.ModelAdmin[Team]):
         super().save_model(request, obj, form, change)
         # A new address is the repair: posting resumes without a second step to forget.
         if change and "webhook_url" in getattr(form, "changed_data", ()) and obj.webhook_broken_at:
-            team_webhook_repaired(team_id=obj.pk)
+            team_webhook_repaired(team_ids=[obj.pk])
             obj.refresh_from_db(fields=["webhook_broken_at", "webhook_broken_reason"])
 
     @admin.action(description=_("Post to the chat webhook again (it was fixed)"))
     def mark_webhook_repaired(self, request: HttpRequest, queryset: QuerySet[Team]) -> None:
         broken = list(queryset.filter(webhook_broken_at__isnull=False).values_list("pk", flat=True))
-        for team_id in broken:
-            team_webhook_repaired(team_id=team_id)
+        team_webhook_repaired(team_ids=broken)
         self.message_user(
             request,
             ngettext(

@@ -23,7 +23,7 @@ Guarantees, and why they hold:
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -412,6 +412,8 @@ def team_webhook_mark_broken(*, team_id: int, reason: str, notification: Notific
     return True
 
 
-def team_webhook_repaired(*, team_id: int) -> int:
-    """Post to the team's webhook again (its URL was fixed)."""
-    return Team.objects.filter(pk=team_id).update(webhook_broken_at=None, webhook_broken_reason="")
+def team_webhook_repaired(*, team_ids: Collection[int]) -> int:
+    """Post to these teams' webhooks again (their URLs were fixed), in one UPDATE."""
+    return Team.objects.filter(pk__in=team_ids).update(
+        webhook_broken_at=None, webhook_broken_reason=""
+    )

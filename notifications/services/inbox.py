@@ -3,15 +3,14 @@
 from collections.abc import Collection
 from functools import partial
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
 from notifications.models import Channel, DeliverySettings, Kind, Notification, Preference
-from notifications.publish import publish_task
+from notifications.services.delivery import publish_deliveries
 from notifications.services.digests import DIGEST_DEFAULT_KINDS, digest_wanted
-from notifications.services.outbox import MANDATORY, PERSON_CHANNELS, chunked
+from notifications.services.outbox import MANDATORY, PERSON_CHANNELS
 
 Status = Notification.Status
 
@@ -63,5 +62,4 @@ def preferences_save(
             Notification.objects.filter(pk__in=released).update(
                 status=Status.PENDING, next_attempt_at=timezone.now()
             )
-            for batch in chunked(released, settings.NOTIFICATIONS_BATCH_SIZE):
-                transaction.on_commit(partial(publish_task, "notifications.tasks.deliver", batch))
+            transaction.on_commit(partial(publish_deliveries, {Channel.EMAIL: released}))

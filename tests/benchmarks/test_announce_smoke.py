@@ -11,20 +11,15 @@ only three. The script stops its servers; the test drops the database.
 """
 
 import json
-import os
-import signal
-import subprocess
-import sys
 
 import pytest
 from django.conf import settings
 
-from tests.benchmarks.test_load_smoke import ROOT, _connection_url, _drop_database
 from tests.support.processes import binary
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-TIMEOUT_SECONDS = 240  # under a minute on an idle 2-core machine; the margin is for a busy one
+BENCH_DATABASE = "passerelle_announce_smoke"  # the bench_database fixture's prefix
 INLINE = (20,)  # at most NOTIFICATIONS_EXPAND_INLINE_MAX people: rows written in the request
 EXPANDED = (600, 2_100)  # above it: expanded by a task; 2,100 people are two teams
 WORKERS = 1
@@ -32,25 +27,12 @@ REQUESTS = 6
 COLD_RUNS = 1
 
 
-@pytest.fixture
-def bench_database():
-    # Per process: two runs of the suite on one server (xdist, a colleague) never share it.
-    name = f"passerelle_announce_smoke_{os.getpid()}_bench"
-    yield name
-    _drop_database(name)
-
-
-def test_announce_benchmark_runs_and_counts_what_it_should(bench_database, tmp_path):
-    binary("wrk")
+def test_announce_benchmark_runs_and_counts_what_it_should(run_benchmark, tmp_path):
     binary("redis-server")  # the script runs one of its own for the tasks it publishes
     assert max(INLINE) <= settings.NOTIFICATIONS_EXPAND_INLINE_MAX < min(EXPANDED)
     report = tmp_path / "announce.json"
-    env = {**os.environ, "DATABASE_URL": _connection_url(bench_database)}
-    env["DATA_DIR"] = str(tmp_path / "data")
-    env.pop("DJANGO_SETTINGS_MODULE", None)  # the script runs on its own settings
-    command = [
-        sys.executable,
-        "benchmarks/announce.py",
+    returncode, output = run_benchmark(
+        "announce.py",
         f"--sizes={','.join(str(size) for size in INLINE + EXPANDED)}",
         f"--workers={WORKERS}",
         "--connections=1",
@@ -58,25 +40,9 @@ def test_announce_benchmark_runs_and_counts_what_it_should(bench_database, tmp_p
         "--rounds=1",
         f"--cold-runs={COLD_RUNS}",
         f"--json={report}",
-    ]
-    # Its own process group, so that a timeout stops gunicorn, wrk and Redis with it.
-    process = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
-        command,
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
     )
-    try:
-        output, _ = process.communicate(timeout=TIMEOUT_SECONDS)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        pytest.fail(f"announce.py took over {TIMEOUT_SECONDS} s:\n{output[-3000:]}")
 
-    assert process.returncode == 0, output[-3000:]
+    assert returncode == 0, output[-3000:]
     assert "| people | warm p50 | warm p95 |" in output, output[-3000:]
     data = json.loads(report.read_text())
     assert data["meta"]["gunicorn_config"] is True

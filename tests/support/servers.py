@@ -206,7 +206,7 @@ def publish_spy(monkeypatch) -> list[PublishCall]:
     publishes (to whatever broker the test points the app at)."""
     from feed import tasks as feed_tasks
     from notifications import publish
-    from notifications.services import delivery, inbox, outbox
+    from notifications.services import delivery, outbox
 
     calls: list[PublishCall] = []
     real = publish.publish_task
@@ -217,7 +217,7 @@ def publish_spy(monkeypatch) -> list[PublishCall]:
         calls.append(PublishCall(task_name, args, countdown, published, time.monotonic() - start))
         return published
 
-    for module in (outbox, delivery, inbox, tasks, feed_tasks):
+    for module in (outbox, delivery, tasks, feed_tasks):
         monkeypatch.setattr(module, "publish_task", spy)
     return calls
 
