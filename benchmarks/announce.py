@@ -49,7 +49,6 @@ import contextlib
 import json
 import math
 import os
-import secrets
 import shutil
 import signal
 import socket
@@ -73,6 +72,7 @@ from benchmarks.common import (  # noqa: E402
     Server,
     WrkResult,
     commit,
+    configure_production_environment,
     fetch,
     free_port,
     login,
@@ -276,9 +276,7 @@ def _start_redis() -> RedisServer:
 
 def _configure_environment(args: argparse.Namespace, *, redis_port: int) -> None:
     """Production-like settings, shared by this process and the gunicorn it starts."""
-    if not os.environ.get("DATA_DIR"):
-        # Never the repository's ./data, which belongs to a developer's own stack.
-        os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix="passerelle-announce-")
+    configure_production_environment("announce", REDIS_URL=f"redis://127.0.0.1:{redis_port}/0")
     for name in ("CELERY_BROKER_URL", "REDIS_SENTINELS", "DATABASE_REPLICA_URL"):
         os.environ.pop(name, None)
     # The image's dependencies are byte-compiled (UV_COMPILE_BYTECODE=1). A development
@@ -288,16 +286,6 @@ def _configure_environment(args: argparse.Namespace, *, redis_port: int) -> None
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     os.environ["PYTHONPYCACHEPREFIX"] = str(
         Path(tempfile.gettempdir()) / "passerelle-bench-pycache"
-    )
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "benchmarks.bench_settings",
-            "DEBUG": "0",
-            "PASSERELLE_REQUIRE_SECRET_KEY": "1",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "LOG_LEVEL": "WARNING",
-            "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-        }
     )
 
 

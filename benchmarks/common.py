@@ -6,9 +6,11 @@ import http.client
 import json
 import os
 import re
+import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
@@ -20,6 +22,24 @@ from benchmarks.seed import BENCH_PASSWORD
 ROOT = Path(__file__).resolve().parent.parent
 
 BENCH_SUFFIX = "_bench"
+
+
+def configure_production_environment(name: str, **extra: str) -> None:
+    """Production-like settings (plus `extra`), shared by this process and the gunicorn
+    it starts; DATA_DIR, unless set, a fresh temporary folder named after `name`."""
+    if not os.environ.get("DATA_DIR"):
+        # Never the repository's ./data, which belongs to a developer's own stack.
+        os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix=f"passerelle-{name}-")
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "benchmarks.bench_settings",
+            "DEBUG": "0",
+            "PASSERELLE_REQUIRE_SECRET_KEY": "1",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "LOG_LEVEL": "WARNING",
+            **extra,
+        }
+    )
 
 
 def recreate_bench_database(name: str) -> None:

@@ -71,6 +71,7 @@ from benchmarks.common import (  # noqa: E402
     Server,
     WrkResult,
     commit,
+    configure_production_environment,
     fetch,
     free_port,
     login,
@@ -286,19 +287,7 @@ def _arguments() -> argparse.Namespace:
 
 def _configure_environment(args: argparse.Namespace) -> None:
     """Production-like settings, shared by this process and the gunicorn it starts."""
-    if not os.environ.get("DATA_DIR"):
-        # Never the repository's ./data, which belongs to a developer's own stack.
-        os.environ["DATA_DIR"] = tempfile.mkdtemp(prefix="passerelle-load-")
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "benchmarks.bench_settings",
-            "DEBUG": "0",
-            "PASSERELLE_REQUIRE_SECRET_KEY": "1",
-            "SECRET_KEY": secrets.token_urlsafe(50),
-            "LOG_LEVEL": "WARNING",
-            "BENCH_CACHE_PREFIX": f"bench-{secrets.token_hex(4)}",
-        }
-    )
+    configure_production_environment("load", BENCH_CACHE_PREFIX=f"bench-{secrets.token_hex(4)}")
     if args.redis_url:
         os.environ["REDIS_URL"] = args.redis_url
     else:
