@@ -40,7 +40,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 PASSERELLE_BASE_URL = env_str("PASSERELLE_BASE_URL", "http://localhost:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "core.admin_site.PasserelleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
