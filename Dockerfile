@@ -21,22 +21,23 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 
 COPY . .
 
-# Hashed, compressed static files baked into the image; WhiteNoise serves them. Settings
-# need no secret or database to collect them.
+# Hashed, compressed static files baked into the image; WhiteNoise serves them. DEBUG=1
+# for this one command only: settings then need no secret, database or mail server (with
+# DEBUG=0 they refuse to load without a real SECRET_KEY).
 # The user has fixed ids so that a bind mount or a restored backup can be handed to it
 # (`chown -R 10001:10001`). /app/data/media is created, owned by it, before any volume is
 # mounted on /app/data: a new named volume takes the ownership of the directory it is
 # mounted on, so web and worker can write uploads there from the first start.
-RUN STATIC_MANIFEST=1 python manage.py collectstatic --noinput -v0 \
+RUN DEBUG=1 STATIC_MANIFEST=1 python manage.py collectstatic --noinput -v0 \
     && groupadd --gid 10001 passerelle \
     && useradd --uid 10001 --gid passerelle --home-dir /app --no-create-home passerelle \
     && mkdir -p /app/data/media \
     && chown -R passerelle:passerelle /app/data
 
 # Production defaults; the deploy sets the rest (.env.example; docker-compose.yml passes
-# its .env whole). WEB_CONCURRENCY is gunicorn's number of worker processes.
+# its .env whole). DEBUG is off unless set, so a real SECRET_KEY is required.
+# WEB_CONCURRENCY is gunicorn's number of worker processes.
 ENV STATIC_MANIFEST=1 \
-    PASSERELLE_REQUIRE_SECRET_KEY=1 \
     WEB_CONCURRENCY=3
 
 # The code stays root-owned and read-only for the app; only DATA_DIR is writable.

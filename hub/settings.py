@@ -6,6 +6,7 @@ fresh machine needs neither PostgreSQL nor Redis.
 """
 
 import secrets
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -17,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from hub.database_config import behind_pooler, database_pooler
 from hub.db_routing import replica_database
 from hub.env import env_bool, env_int, env_list, env_prefixed, env_str
+from hub.production import production_secret_key
 from hub.queues import HOUSEKEEPING, task_queues, task_routes
 from hub.redis_config import redis_broker_options, sentinel_settings
 
@@ -28,12 +30,16 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data"))).resolve()
 
 DEBUG = env_bool("DEBUG", default=False)
-SECRET_KEY = env_str("SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG and env_bool("PASSERELLE_REQUIRE_SECRET_KEY", default=False):
-        raise ImproperlyConfigured("SECRET_KEY must be set in production.")
-    # Only the embedded development stack and the tests get here.
-    SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105
+# django-stubs imports these settings inside mypy to read the app registry: nothing is
+# served, signed or sent there, so `uv run mypy .` needs no production key.
+_TYPE_CHECKING_ONLY = "mypy" in sys.modules
+# With DEBUG=0 a missing, blank, public, short or low-entropy key stops start-up
+# (hub/production.py); SECRET_KEY_FILE reads it from a container secret instead.
+SECRET_KEY = production_secret_key(
+    debug=DEBUG or _TYPE_CHECKING_ONLY,
+    key=env_str("SECRET_KEY"),
+    key_file=env_str("SECRET_KEY_FILE"),
+)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -225,7 +231,7 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Passerelle] "
-ACCOUNT_DEFAULT_HTTP_PROTOCOL = env_str("ACCOUNT_DEFAULT_HTTP_PROTOCOL", "http")
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = env_str("ACCOUNT_DEFAULT_HTTP_PROTOCOL", "http")  # https: below
 ACCOUNT_RATE_LIMITS = {
     # allauth's defaults, stated so they are visibly on.
     "login": "30/m/ip",
@@ -240,12 +246,37 @@ ACCOUNT_RATE_LIMITS = {
 PASSERELLE_SIGNUP_OPEN = env_bool("PASSERELLE_SIGNUP_OPEN", default=False)
 PASSERELLE_SIGNUP_DOMAINS = [d.lower() for d in env_list("PASSERELLE_SIGNUP_DOMAINS")]
 
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=False)
+# --- Production profile: HTTPS (README "Production profile") --------------------------
+# On when PASSERELLE_BASE_URL is https://… (or PASSERELLE_HTTPS=1): HSTS, redirect to
+# HTTPS, cookies only over HTTPS, https links in account e-mails. `check --deploy` then
+# reports nothing (tests/core/test_production_profile.py).
+PASSERELLE_HTTPS = env_bool("PASSERELLE_HTTPS", default=PASSERELLE_BASE_URL.startswith("https://"))
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=PASSERELLE_HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # Only behind a proxy that sets (and strips incoming) X-Forwarded-Proto; otherwise any
-# client could claim to be on HTTPS.
-if env_bool("BEHIND_HTTPS_PROXY", default=False):
+# client could claim to be on HTTPS. The profile assumes TLS ends at a proxy.
+if env_bool("BEHIND_HTTPS_PROXY", default=PASSERELLE_HTTPS):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+if PASSERELLE_HTTPS:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=True)
+    # Load balancers probe over plain HTTP and do not follow redirects.
+    SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)  # one year
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
+    ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https"
+SILENCED_SYSTEM_CHECKS: list[str] = []
+if not env_bool("SECURE_HSTS_PRELOAD", default=False):
+    # Preloading is a promise to browsers' lists that is slow to take back (hstspreload.org):
+    # the operator's decision, not a default; without it the warning is noise.
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
+
+# Reverse proxies in front of the app, each appending to X-Forwarded-For: allauth's rate
+# limits (the only reader of the client address) take the address that many entries from
+# the right. 0: REMOTE_ADDR, the header is ignored (any client could forge it). Wrong by
+# one either way, and behind a proxy every login counts against the proxy's address.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 
 # --- Internationalisation -------------------------------------------------------------
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "en")
@@ -275,12 +306,15 @@ STORAGES = {
 }
 
 # --- E-mail ---------------------------------------------------------------------------
-# Django 6.1 mailers. With EMAIL_HOST set, mail goes out over SMTP; without it, each
-# message is written to a file under DATA_DIR/sent-mail (the embedded development stack).
-# An anymail backend (EMAIL_BACKEND=anymail.backends.<esp>.EmailBackend) calls the
-# provider's API instead, with the credentials in ANYMAIL below (docs/EMAIL.md).
+# Django 6.1 mailers. With EMAIL_HOST set, mail goes out over SMTP. An anymail backend
+# (EMAIL_BACKEND=anymail.backends.<esp>.EmailBackend) calls the provider's API instead,
+# with the credentials in ANYMAIL below (docs/EMAIL.md). Otherwise each message is written
+# to a file under EMAIL_FILE_PATH (default DATA_DIR/sent-mail): the embedded development
+# stack. With DEBUG=0 that fallback would silently send nothing, so files must then be
+# chosen explicitly (EMAIL_FILE_PATH or EMAIL_BACKEND set).
 _EMAIL_HOST = env_str("EMAIL_HOST")
 _EMAIL_BACKEND = env_str("EMAIL_BACKEND")
+_EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH")
 if _EMAIL_BACKEND.startswith("anymail."):
     MAILERS = {"default": {"BACKEND": _EMAIL_BACKEND, "OPTIONS": {}}}
 elif _EMAIL_HOST:
@@ -299,10 +333,16 @@ elif _EMAIL_HOST:
         }
     }
 else:
+    if not (DEBUG or _TYPE_CHECKING_ONLY or _EMAIL_BACKEND or _EMAIL_FILE_PATH):
+        raise ImproperlyConfigured(
+            "With DEBUG=0 e-mails need a way out: set EMAIL_HOST (SMTP) or an anymail "
+            "EMAIL_BACKEND; to write them to files on purpose, set EMAIL_FILE_PATH."
+        )
     MAILERS = {
         "default": {
             "BACKEND": _EMAIL_BACKEND or "django.core.mail.backends.filebased.EmailBackend",
-            "OPTIONS": {"file_path": str(DATA_DIR / "sent-mail")},
+            # A relative path is under DATA_DIR.
+            "OPTIONS": {"file_path": str(DATA_DIR / (_EMAIL_FILE_PATH or "sent-mail"))},
         }
     }
 

@@ -113,3 +113,23 @@ def settings_in_fresh_interpreter(
         check=True,
     )
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def manage_in_fresh_interpreter(
+    args: Sequence[str], env: Mapping[str, str], *, keep: Callable[[str], bool] = lambda _: True
+) -> subprocess.CompletedProcess[str]:
+    """`manage.py <args>` in a new interpreter, environment as in
+    settings_in_fresh_interpreter; the result is returned whatever its exit code, for
+    tests of what the settings refuse."""
+    environment = {name: value for name, value in os.environ.items() if keep(name)}
+    environment.update(env, DJANGO_SETTINGS_MODULE="hub.settings")
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        [sys.executable, str(root / "manage.py"), *args],
+        cwd=root,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
