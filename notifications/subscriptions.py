@@ -37,6 +37,11 @@ def subscription_token_get_or_create(*, user: User) -> SubscriptionToken:
         return SubscriptionToken.objects.get(user=user)
 
 
+def subscription_token_find(*, user: User) -> SubscriptionToken | None:
+    """The person's token if they created one; a read, never a write (GET pages call it)."""
+    return SubscriptionToken.objects.filter(user=user).first()
+
+
 def subscription_token_regenerate(*, user: User) -> SubscriptionToken:
     """Replace the person's token: every address built on the old one stops working.
 

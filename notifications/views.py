@@ -111,12 +111,22 @@ def preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 def _subscription_addresses(request: AuthenticatedHttpRequest) -> dict[str, str]:
-    """The person's calendar (.ics) and feed (Atom) addresses, for the preferences page."""
-    token = subscriptions.subscription_token_get_or_create(user=request.user).token
+    """The person's calendar (.ics) and feed (Atom) addresses, for the preferences page;
+    empty until they ask for them (a GET writes nothing, so no token row is made here)."""
+    found = subscriptions.subscription_token_find(user=request.user)
+    if found is None:
+        return {"subscription_ical_url": "", "subscription_atom_url": ""}
     return {
-        "subscription_ical_url": absolute_url(reverse("subscriptions:ical", args=[token])),
-        "subscription_atom_url": absolute_url(reverse("subscriptions:atom", args=[token])),
+        "subscription_ical_url": absolute_url(reverse("subscriptions:ical", args=[found.token])),
+        "subscription_atom_url": absolute_url(reverse("subscriptions:atom", args=[found.token])),
     }
+
+
+@require_POST
+def subscriptions_create(request: AuthenticatedHttpRequest) -> HttpResponseBase:
+    # Idempotent: a second click (or a stale page) shows the same addresses, never new ones.
+    subscriptions.subscription_token_get_or_create(user=request.user)
+    return redirect(reverse("notifications:preferences") + "#subscriptions")
 
 
 @require_POST

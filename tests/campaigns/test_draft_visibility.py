@@ -162,11 +162,12 @@ def requests_for(name: str, world: dict, campaign: Campaign) -> list[tuple[str, 
         "notifications:mark_all_read",
         "notifications:preferences",
         "notifications:subscriptions_regenerate",
+        "notifications:subscriptions_create",
         "dashboards:overview",
         *pages,
     ):
         if name == simple:
-            method = "post" if name in ("campaigns:preview",) or "regenerate" in name else "get"
+            method = "post" if name in ("campaigns:preview",) or "subscriptions_" in name else "get"
             return [(method, reverse(name) + pages.get(name, ""))]
     return None
 

@@ -449,8 +449,36 @@ def test_an_unchanged_feed_is_not_rebuilt(client, token, launches, url, monkeypa
 # --- the preferences page ---------------------------------------------------------------
 
 
+def test_preferences_page_writes_nothing_and_offers_to_create_addresses(client, person):
+    client.force_login(person)
+
+    response = client.get(reverse("notifications:preferences"))
+
+    assert not SubscriptionToken.objects.exists()
+    body = response.content.decode()
+    assert "Create my addresses" in body
+    assert reverse("notifications:subscriptions_create") in body
+    assert 'id="subscription-ical"' not in body
+
+
+def test_create_addresses_is_a_post_and_idempotent(client, person):
+    url = reverse("notifications:subscriptions_create")
+    assert client.post(url).status_code == 302  # to the login page
+    client.force_login(person)
+    assert client.get(url).status_code == 405
+    assert not SubscriptionToken.objects.exists()
+
+    response = client.post(url)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("notifications:preferences") + "#subscriptions"
+    token = SubscriptionToken.objects.get(user=person).token
+    client.post(url)  # a second click keeps the addresses already handed out
+    assert SubscriptionToken.objects.get(user=person).token == token
+
+
 def test_preferences_page_shows_both_addresses_and_regenerate(client, person):
     client.force_login(person)
+    client.post(reverse("notifications:subscriptions_create"))
 
     response = client.get(reverse("notifications:preferences"))
 
