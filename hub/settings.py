@@ -294,6 +294,17 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles"))).resolv
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns at start-up without it
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
+# Uploads (core/uploads.py): a file is cut off as soon as it passes FILE_UPLOAD_MAX_BYTES
+# (campaign attachments' limit), before Django's handlers keep it whole. Fields other
+# than files stay under Django's 2.5 MB, and one form sends one file: a few is plenty.
+FILE_UPLOAD_MAX_BYTES = 10 * 1024 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "core.uploads.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
 MEDIA_ROOT = DATA_DIR / "media"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

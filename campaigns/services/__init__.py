@@ -23,6 +23,7 @@ from campaigns.services.attachments import (
     ATTACHMENT_MAX_BYTES,
     ATTACHMENT_TYPES,
     attachment_add,
+    attachment_cut_off_error,
     attachment_remove,
 )
 from campaigns.services.common import notification_payload
@@ -58,6 +59,7 @@ __all__ = [
     "KpiInput",
     "TeamAcknowledgement",
     "attachment_add",
+    "attachment_cut_off_error",
     "attachment_remove",
     "campaign_acknowledge",
     "campaign_acknowledgement_revoke",

@@ -2,6 +2,7 @@
 
 from pathlib import PurePosixPath
 
+from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -15,7 +16,8 @@ from campaigns.rules import Action
 from campaigns.services.common import EventKind, campaign_missing, lock_campaign, record, require
 from core.errors import DomainError, NotFound
 
-ATTACHMENT_MAX_BYTES = 10 * 1024 * 1024
+# One limit for the rule and for the upload handler that stops reading past it.
+ATTACHMENT_MAX_BYTES: int = settings.FILE_UPLOAD_MAX_BYTES
 # What each accepted extension must contain, and the name shown when it does not.
 ATTACHMENT_TYPES: dict[str, tuple[str, str]] = {
     ".pdf": ("application/pdf", "PDF"),
@@ -79,6 +81,20 @@ def _attachment_content_type(name: str, uploaded_file: UploadedFile[bytes]) -> s
             % {"name": name, "kind": kind}
         )
     return expected
+
+
+def attachment_cut_off_error(*, file_name: str) -> DomainError:
+    """The error for a file the upload handler stopped reading past ATTACHMENT_MAX_BYTES
+    (core.uploads): its real size is unknown, only that it is over the limit."""
+    name = _attachment_name(file_name)
+    return DomainError.for_fields(
+        {
+            "file": [
+                _("“%(name)s” was refused: it is larger than %(max)s, the limit.")
+                % {"name": name, "max": filesizeformat(ATTACHMENT_MAX_BYTES)}
+            ]
+        }
+    )
 
 
 def _storage_name(name: str) -> str:

@@ -14,6 +14,7 @@ from campaigns.views.form import form_context
 from core.errors import DomainError
 from core.htmx import wants_fragment
 from core.http import AuthenticatedHttpRequest, actor_of, safe_next, show_refusal
+from core.uploads import cut_off_uploads
 
 
 def _attachments_panel(
@@ -39,8 +40,15 @@ def _attachments_panel(
 
 @require_POST
 def attachment_add(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    cut_off = cut_off_uploads(request).get("file")
     upload_form = AttachmentForm(request.POST, request.FILES)
-    if upload_form.is_valid():
+    if cut_off is not None:
+        # Stopped at the limit while it arrived: the same error under the field as a file
+        # refused by the service.
+        upload_form.is_valid()
+        upload_form.errors.pop("file", None)
+        upload_form.add_domain_error(services.attachment_cut_off_error(file_name=cut_off))
+    elif upload_form.is_valid():
         try:
             attachment = services.attachment_add(
                 actor=request.user,
