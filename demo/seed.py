@@ -31,8 +31,9 @@ from typing import Any
 from allauth.account.models import EmailAddress
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
-from django.db import models, transaction
+from django.db import DatabaseError, models, transaction
 from django.db.models import F
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import User
@@ -281,6 +282,24 @@ def _check(demo: Demo) -> None:
 
 
 # --- seeding ------------------------------------------------------------------------------
+
+
+def demo_foreign_accounts(demo: Demo, *, sample: int = 3) -> tuple[int, list[str]]:
+    """How many accounts are not demo people, and the e-mails of the first few.
+
+    Any such account means the database holds someone's real data: the seed would add a
+    superuser with a public password to it, and runstack would serve it with DEBUG on.
+    A read only; a database not migrated yet has no accounts at all."""
+    demo_emails = [person.email.lower() for person in demo.people.values()]
+    others = (
+        User.objects.annotate(email_lower=Lower("email"))
+        .exclude(email_lower__in=demo_emails)
+        .order_by("pk")
+    )
+    try:
+        return others.count(), list(others.values_list("email", flat=True)[:sample])
+    except DatabaseError:  # no accounts table yet: a brand-new database
+        return 0, []
 
 
 def demo_seed(demo: Demo | None = None) -> dict[str, int]:

@@ -74,6 +74,19 @@ class Command(BaseCommand):
             "--port", type=int, default=8000, help="Web server port (default 8000)."
         )
         parser.add_argument(
+            "--host",
+            default="127.0.0.1",
+            help=(
+                "Address the web server listens on (default 127.0.0.1: this machine only; "
+                "0.0.0.0 opens the debug server to the network)."
+            ),
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Run even though the database holds accounts that are not demo accounts.",
+        )
+        parser.add_argument(
             "--no-seed",
             action="store_false",
             dest="seed",
@@ -81,14 +94,24 @@ class Command(BaseCommand):
         )
 
     def handle(
-        self, *args: object, port: int, seed: bool, verbosity: int, **options: object
+        self,
+        *args: object,
+        port: int,
+        host: str,
+        force: bool,
+        seed: bool,
+        verbosity: int,
+        **options: object,
     ) -> None:
-        self._prepare(seed=seed, verbosity=verbosity)
+        if not force:
+            self._refuse_foreign_data()
+        self._prepare(seed=seed, force=force, verbosity=verbosity)
 
         python, manage = sys.executable, str(settings.BASE_DIR / "manage.py")
         celery = [python, "-m", "celery", "-A", "hub"]
         schedule = str(settings.DATA_DIR / "celerybeat-schedule")
-        web = [python, manage, "runserver", f"0.0.0.0:{port}", "--noreload"]
+        address = f"[{host}]" if ":" in host else host
+        web = [python, manage, "runserver", f"{address}:{port}", "--noreload"]
         worker = [*celery, "worker", "-l", "info", "--concurrency", "2", "--pool", "prefork"]
         beat = [*celery, "beat", "-l", "info", "-s", schedule]
         children = [
@@ -114,7 +137,7 @@ class Command(BaseCommand):
         try:
             self._spawn(children, env)
             self._say(
-                f"Passerelle is starting at http://localhost:{port}/ (DEBUG={env['DEBUG']}, "
+                f"Passerelle is starting at http://{address}:{port}/ (DEBUG={env['DEBUG']}, "
                 f"data in {settings.DATA_DIR}). Ctrl-C stops web, worker and beat."
             )
             failed = self._watch(children, stopping)
@@ -131,7 +154,21 @@ class Command(BaseCommand):
             )
         self._say("Stopped.")
 
-    def _prepare(self, *, seed: bool, verbosity: int) -> None:
+    def _refuse_foreign_data(self) -> None:
+        """The stack serves DEBUG=1 and (with the seed) a superuser with a public password:
+        never on a database holding real accounts, unless --force says it is disposable."""
+        if "seed_demo" not in get_commands():
+            return  # no demo app: nothing tells demo accounts from others
+        from demo.management.commands.seed_demo import refuse_foreign_data
+        from demo.seed import DemoDataError, demo_load
+
+        try:
+            demo = demo_load()
+        except DemoDataError as error:
+            raise CommandError(f"The demo data cannot be played: {error}") from error
+        refuse_foreign_data(demo, command="runstack")
+
+    def _prepare(self, *, seed: bool, force: bool, verbosity: int) -> None:
         self._say("Applying migrations")
         call_command("migrate", interactive=False, verbosity=verbosity)
         if seed:
@@ -142,7 +179,7 @@ class Command(BaseCommand):
                     "Run `manage.py runstack --no-seed` to start without demo data."
                 )
             self._say("Loading demo data")
-            call_command("seed_demo", verbosity=verbosity)
+            call_command("seed_demo", force=force, verbosity=verbosity)
         # DEBUG serves static files straight from the apps, but with DEBUG=0 WhiteNoise
         # serves only what is in STATIC_ROOT.
         self._say("Collecting static files")
