@@ -169,3 +169,16 @@ def test_the_profile_settings():
         "SECURE_REDIRECT_EXEMPT": [r"^health/", r"^metrics$"],
         "ALLAUTH_TRUSTED_PROXY_COUNT": 1,
     }
+
+
+def test_the_redirect_spares_load_balancer_probes(client, settings):
+    # In-process, with the profile's redirect settings: probes over plain HTTP get their
+    # answer, pages go to HTTPS.
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
+
+    page = client.get("/accounts/login/")
+    assert page.status_code == 301
+    assert page["Location"] == "https://testserver/accounts/login/"
+    assert client.get("/health/live/").status_code == 200
+    assert client.get("/metrics").status_code != 301
