@@ -277,6 +277,8 @@ if not env_bool("SECURE_HSTS_PRELOAD", default=False):
 # the right. 0: REMOTE_ADDR, the header is ignored (any client could forge it). Wrong by
 # one either way, and behind a proxy every login counts against the proxy's address.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT must be 0 or more, got {TRUSTED_PROXY_COUNT}")
 ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
 
 # --- Internationalisation -------------------------------------------------------------
