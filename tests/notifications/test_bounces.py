@@ -396,7 +396,8 @@ def run_settings(code: str, **env: str) -> subprocess.CompletedProcess[str]:
         for name, value in os.environ.items()
         if not name.startswith(("ANYMAIL_", "EMAIL_"))
     }
-    environment |= {"DJANGO_SETTINGS_MODULE": "hub.settings", **env}
+    # With DEBUG=0 and no mail server, writing e-mails to files must be chosen explicitly.
+    environment |= {"DJANGO_SETTINGS_MODULE": "hub.settings", "EMAIL_FILE_PATH": "sent-mail", **env}
     return subprocess.run(  # noqa: S603 - our own interpreter and code
         [sys.executable, "-c", f"import django; django.setup(); {code}"],
         cwd=Path(__file__).resolve().parents[2],
