@@ -28,12 +28,50 @@ def browser_page(live_server):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+        violations = watch_csp_violations(context)
         page = context.new_page()
         page.set_default_timeout(10_000)
         yield page
         context.close()
         browser.close()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    # Every journey doubles as a Content-Security-Policy check: anything the policy
+    # blocked (an inline handler, a style attribute, htmx evaluating code) is a bug the
+    # user would see as a dead button or an unstyled bar.
+    if violations:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(violations))
+
+
+# Reports each violation the moment it happens, so one on a page the journey has left is
+# not lost with that page's window.
+CSP_VIOLATION_SCRIPT = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__passerelleCspViolation(
+    `${event.violatedDirective} blocked ${event.blockedURI || "inline"} ` +
+    `at ${event.sourceFile || document.location.href}:${event.lineNumber} ` +
+    `(${event.sample || "no sample"})`
+  );
+});
+"""
+
+
+def watch_csp_violations(context) -> list[str]:
+    """Record, for every page of `context`, the CSP violations the page reports and the
+    ones Chromium logs to the console; the returned list fills as they happen."""
+    violations: list[str] = []
+
+    def record(report: str) -> None:
+        violations.append(report)
+
+    context.expose_function("__passerelleCspViolation", record)
+    context.add_init_script(CSP_VIOLATION_SCRIPT)
+
+    def on_console(message) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(f"console: {message.text}")
+
+    context.on("console", on_console)
+    return violations
 
 
 def shot(page, name: str) -> None:
