@@ -20,6 +20,7 @@ from tests.factories import (
     CampaignFactory,
     StakeholderFactory,
     TeamFactory,
+    UserFactory,
     announced_campaign,
 )
 from tests.support.browser import log_in, shot, watch_csp_violations
@@ -138,3 +139,29 @@ def test_the_watch_reports_what_the_policy_blocks(browser_page, live_server, adv
     blocked = "\n".join(violations)
     assert "style-src" in blocked
     assert "script-src" in blocked
+
+
+def test_the_admin_scripts_run_under_the_policy(browser_page, live_server):
+    """Django's admin keeps its behaviour (prepopulated slug, inline rows, the action
+    bar's counter) under the policy: its scripts are files and its data is JSON."""
+    UserFactory(email="root@example.test", is_staff=True, is_superuser=True)
+    page = browser_page
+    page.goto(f"{live_server.url}/admin/login/")
+    page.locator("#id_username").fill("root@example.test")
+    page.locator("#id_password").fill(DEFAULT_PASSWORD)
+    page.locator("input[type=submit]").click()
+    page.wait_for_url(f"{live_server.url}/admin/")
+
+    page.goto(f"{live_server.url}/admin/teams/team/add/")
+    page.locator("#id_name").press_sequentially("Équipe Ventes Sud")  # prepopulate.js: keyup
+    expect(page.locator("#id_slug")).to_have_value("equipe-ventes-sud")
+    rows = page.locator(".dynamic-memberships, .dynamic-membership_set")
+    before = rows.count()
+    page.locator(".add-row a").first.click()
+    expect(rows).to_have_count(before + 1)
+    shot(page, "csp-03-admin-team-add")
+
+    TeamFactory(name="Ventes Nord")
+    page.goto(f"{live_server.url}/admin/teams/team/")
+    page.locator("input.action-select").first.check()
+    expect(page.locator(".action-counter")).to_contain_text("1 of 1 selected")
