@@ -66,8 +66,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Before whitenoise would be pointless (static files need no policy); early enough that
-    # every page, error pages included, gets the header.
+    # Outermost but one, so every response gets the header, error pages included.
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

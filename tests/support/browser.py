@@ -1,5 +1,6 @@
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,14 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def browser_page(live_server):
+def csp_violations() -> list[str]:
+    """The Content-Security-Policy violations seen so far by any page of browser_page's
+    browser. Non-empty at the end of the test fails it."""
+    return []
+
+
+@pytest.fixture
+def browser_page(live_server, csp_violations):
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; the ORM calls the test
@@ -27,8 +35,16 @@ def browser_page(live_server):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # Contexts a test opens itself (a phone, a second person) are watched too.
+        new_context = browser.new_context
+
+        def watched_new_context(**options: Any) -> Any:
+            context = new_context(**options)
+            watch_csp_violations(context, into=csp_violations)
+            return context
+
+        browser.new_context = watched_new_context  # type: ignore[method-assign]
         context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-        violations = watch_csp_violations(context)
         page = context.new_page()
         page.set_default_timeout(10_000)
         yield page
@@ -38,8 +54,8 @@ def browser_page(live_server):
     # Every journey doubles as a Content-Security-Policy check: anything the policy
     # blocked (an inline handler, a style attribute, htmx evaluating code) is a bug the
     # user would see as a dead button or an unstyled bar.
-    if violations:
-        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(violations))
+    if csp_violations:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(csp_violations))
 
 
 # Reports each violation the moment it happens, so one on a page the journey has left is
@@ -55,23 +71,21 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
-def watch_csp_violations(context) -> list[str]:
-    """Record, for every page of `context`, the CSP violations the page reports and the
-    ones Chromium logs to the console; the returned list fills as they happen."""
-    violations: list[str] = []
+def watch_csp_violations(context: Any, *, into: list[str]) -> None:
+    """Append to `into`, as they happen, the CSP violations every page of `context`
+    reports and the ones Chromium logs to the console."""
 
     def record(report: str) -> None:
-        violations.append(report)
+        into.append(report)
 
     context.expose_function("__passerelleCspViolation", record)
     context.add_init_script(CSP_VIOLATION_SCRIPT)
 
     def on_console(message) -> None:
         if "Content Security Policy" in message.text:
-            violations.append(f"console: {message.text}")
+            into.append(f"console: {message.text}")
 
     context.on("console", on_console)
-    return violations
 
 
 def shot(page, name: str) -> None:
