@@ -1,1 +1,1 @@
-from tests.support.browser import browser_page, csp_violations  # noqa: F401 - fixtures
+from tests.support.browser import browser_page  # noqa: F401 - the fixture

@@ -23,7 +23,7 @@ from tests.factories import (
     UserFactory,
     announced_campaign,
 )
-from tests.support.browser import log_in, shot
+from tests.support.browser import csp_violations, log_in, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -117,9 +117,7 @@ def test_inbox_and_feed_interactions_work_under_the_policy(
     shot(page, "csp-02-feed")
 
 
-def test_the_watch_reports_what_the_policy_blocks(
-    browser_page, live_server, advisor, csp_violations
-):
+def test_the_watch_reports_what_the_policy_blocks(browser_page, live_server, advisor):
     """The fixture's watch does catch violations, on its first page and on a context the
     test opens itself: an inline style and an inline script are both reported (then
     forgotten, so this deliberate breach does not fail the test)."""
@@ -136,10 +134,10 @@ def test_the_watch_reports_what_the_policy_blocks(
         )
         page.wait_for_timeout(300)
         assert page.evaluate("() => window.__ran === undefined"), "the inline script ran"
-        blocked = "\n".join(csp_violations)
+        blocked = "\n".join(csp_violations(page))
         assert "style-src" in blocked
         assert "script-src" in blocked
-        csp_violations.clear()
+        csp_violations(page).clear()
     second.close()
 
 

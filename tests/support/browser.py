@@ -1,4 +1,5 @@
 import os
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +19,18 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
-def csp_violations() -> list[str]:
-    """The Content-Security-Policy violations seen so far by any page of browser_page's
-    browser. Non-empty at the end of the test fails it."""
-    return []
+# Per browser: the Content-Security-Policy violations its pages reported so far.
+_CSP_VIOLATIONS: "weakref.WeakKeyDictionary[Any, list[str]]" = weakref.WeakKeyDictionary()
+
+
+def csp_violations(page: Any) -> list[str]:
+    """The CSP violations seen so far by any page of `page`'s browser (browser_page's
+    contexts and any the test opened). Non-empty at the end of the test fails it."""
+    return _CSP_VIOLATIONS[page.context.browser]
 
 
 @pytest.fixture
-def browser_page(live_server, csp_violations):
+def browser_page(live_server):
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; the ORM calls the test
@@ -35,12 +39,13 @@ def browser_page(live_server, csp_violations):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        violations = _CSP_VIOLATIONS.setdefault(browser, [])
         # Contexts a test opens itself (a phone, a second person) are watched too.
         new_context = browser.new_context
 
         def watched_new_context(**options: Any) -> Any:
             context = new_context(**options)
-            watch_csp_violations(context, into=csp_violations)
+            watch_csp_violations(context, into=violations)
             return context
 
         browser.new_context = watched_new_context  # type: ignore[method-assign]
@@ -54,8 +59,8 @@ def browser_page(live_server, csp_violations):
     # Every journey doubles as a Content-Security-Policy check: anything the policy
     # blocked (an inline handler, a style attribute, htmx evaluating code) is a bug the
     # user would see as a dead button or an unstyled bar.
-    if csp_violations:
-        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(csp_violations))
+    if violations:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(violations))
 
 
 # Reports each violation the moment it happens, so one on a page the journey has left is
