@@ -306,3 +306,5 @@ def test_htmx_is_configured_to_run_without_eval(client, world):
     assert values["allowEval"] is False
     assert values["includeIndicatorStyles"] is False
     assert values["allowScriptTags"] is False
+    # Settling copies attributes with setAttribute; a style one would be refused.
+    assert "style" not in values["attributesToSettle"]
