@@ -13,6 +13,7 @@ import dj_database_url
 import django_stubs_ext
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 from hub.database_config import behind_pooler, database_pooler
@@ -71,6 +72,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outermost but one, so every response gets the header, error pages included.
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -117,6 +120,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "django.template.context_processors.tz",
+                "django.template.context_processors.csp",
                 "core.context_processors.passerelle",
                 "dashboards.context_processors.dashboard",
             ],
@@ -280,6 +284,34 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 if TRUSTED_PROXY_COUNT < 0:
     raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT must be 0 or more, got {TRUSTED_PROXY_COUNT}")
 ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+
+# --- Content-Security-Policy ----------------------------------------------------------
+# No inline scripts, styles or handlers anywhere: scripts come from our origin with the
+# per-response nonce (htmx, static/js/app.js), styles only from our stylesheets. Campaign
+# Markdown never shows remote images, so img-src stays on our origin (plus data: for the
+# inline SVG icons in the CSS). CSP_REPORT_ONLY=1 sends the same policy as
+# Content-Security-Policy-Report-Only, to try a change on production traffic first.
+CSP_REPORT_URI = env_str("CSP_REPORT_URI", "")
+PASSERELLE_CSP: dict[str, list[str]] = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "object-src": [CSP.NONE],
+}
+if CSP_REPORT_URI:
+    PASSERELLE_CSP["report-uri"] = [CSP_REPORT_URI]
+if env_bool("CSP_REPORT_ONLY", default=False):
+    SECURE_CSP: dict[str, list[str]] = {}
+    SECURE_CSP_REPORT_ONLY: dict[str, list[str]] = PASSERELLE_CSP
+else:
+    SECURE_CSP = PASSERELLE_CSP
+    SECURE_CSP_REPORT_ONLY = {}
 
 # --- Internationalisation -------------------------------------------------------------
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "en")

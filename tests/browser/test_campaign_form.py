@@ -45,8 +45,10 @@ def teams():
 def _settled(page) -> None:
     # The channel select itself is swapped back in out of band: choosing again before
     # htmx has processed the new element would change a select nobody listens to yet.
+    # A function, not a bare expression: Playwright evaluates an expression with eval(),
+    # which the page's Content-Security-Policy refuses.
     page.wait_for_function(
-        "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
         " && !!htmx.find('#id_channel[hx-get]')"
         " && htmx.find('#id_channel')['htmx-internal-data'] !== undefined"
     )
@@ -172,7 +174,7 @@ def test_marketer_fills_previews_saves_attaches_and_duplicates(
     page.get_by_text("“visuel-voeux.png” attached.").wait_for()
     thumbnail = page.locator("#attachments img")
     thumbnail.wait_for()
-    page.wait_for_function("document.querySelector('#attachments img').naturalWidth > 0")
+    page.wait_for_function("() => document.querySelector('#attachments img').naturalWidth > 0")
     assert _no_page_reload_since_marked(page)
     assert Attachment.objects.get().original_name == "visuel-voeux.png"
     shot(page, "form-04-edit-with-attachment")

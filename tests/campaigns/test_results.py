@@ -225,9 +225,9 @@ class TestPage:
         assert f'name="kpi_{orders.pk}" value="900"' in results
         assert f'name="kpi_{unsubscribes.pk}" value=""' in results
         assert "75%" in results
-        assert 'style="width: 75%"' in results
+        assert '<rect class="kpi-bar-fill" width="75"' in results
         assert "120%" in results
-        assert 'style="width: 100%"' in results  # capped
+        assert '<rect class="kpi-bar-fill" width="100"' in results  # capped
         assert "kpi-progress is-met" in results
         assert "Save results" in results
 

@@ -343,5 +343,7 @@ class TestMarkdownIsSanitised:
         assert "<h2>Offre</h2>" in prose
         assert "<strong>gras</strong>" in prose
         assert 'href="https://example.com"' in prose
-        # Outside the vendored htmx tag, the page has no script element at all.
-        assert html.lower().count("<script") == 1
+        # Outside the vendored htmx tag and the page script (static/js/app.js), the page
+        # has no script element at all.
+        assert html.lower().count("<script") == 2
+        assert html.lower().count("<script src=") == 2
