@@ -16,7 +16,7 @@ _ALLOWED_TAGS = {
 _ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}}
 
 
-class _ImagesAsLinks(Treeprocessor):
+class _ImagesAsLinks(Treeprocessor):  # type: ignore[misc]  # markdown is untyped
     """`![alt](url)` becomes a link to the image: an image loaded from the writer's host
     would tell them who opened the page or the e-mail, and when (a tracking pixel).
     Raw `<img>` tags are dropped by the sanitiser (no `img` allowed)."""
@@ -31,7 +31,7 @@ class _ImagesAsLinks(Treeprocessor):
             image.text = label
 
 
-class _ImagesAsLinksExtension(Extension):
+class _ImagesAsLinksExtension(Extension):  # type: ignore[misc]  # markdown is untyped
     def extendMarkdown(self, md: markdown.Markdown) -> None:  # noqa: N802 - Markdown's API
         md.treeprocessors.register(_ImagesAsLinks(md), "images_as_links", 0)
 
