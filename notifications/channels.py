@@ -27,6 +27,7 @@ from core.netsafety import (
     resolve_public_address,
     split_http_url,
 )
+from core.text import header_safe
 from notifications.chat_text import chat_escape
 from notifications.messages import (
     ACKNOWLEDGEABLE,
@@ -179,7 +180,7 @@ def build_email(
         ack_url = absolute_url(reverse("campaigns:acknowledge_link", args=[token]))
         text, html = text.replace(_ACK_URL_SLOT, ack_url), html.replace(_ACK_URL_SLOT, ack_url)
     email = EmailMultiAlternatives(
-        subject=rendered.subject,
+        subject=header_safe(rendered.subject),
         body=text,
         to=[recipient.email],
         headers={
@@ -467,7 +468,7 @@ def _send_summary(recipient: Any, *, subject: str, text: str, html: str, unsubsc
     """Send one of the summary e-mails (digest, week ahead): automatic, with a link to the
     preferences that turn it off. Raises DeliveryError, transient or not."""
     email = EmailMultiAlternatives(
-        subject=subject,
+        subject=header_safe(subject),
         body=text,
         to=[recipient.email],
         headers={"List-Unsubscribe": f"<{unsubscribe}>", "Auto-Submitted": "auto-generated"},
