@@ -4,6 +4,36 @@ import ipaddress
 import socket
 from urllib.parse import SplitResult, urlsplit
 
+# IPv6 forms that carry an IPv4 address a gateway may forward to: the embedded address
+# decides. NAT64 (RFC 6052) puts it in the last 32 bits, as do the IPv4-mapped form and
+# the deprecated IPv4-compatible `::a.b.c.d` (which `is_global` reads as public).
+_EMBEDS_IPV4_IN_LAST_32_BITS = (
+    ipaddress.IPv6Network("64:ff9b::/96"),
+    ipaddress.IPv6Network("::ffff:0:0/96"),
+    ipaddress.IPv6Network("::ffff:0:0:0/96"),  # IPv4-translated (RFC 2765)
+    ipaddress.IPv6Network("::/96"),
+)
+# Tunnels and local NAT64 whose far end cannot be judged from here (6to4 relays, Teredo
+# servers, a site's own translator): no chat service is reached that way, refuse them.
+_REFUSED_IPV6 = (
+    ipaddress.IPv6Network("64:ff9b:1::/48"),
+    ipaddress.IPv6Network("2002::/16"),
+    ipaddress.IPv6Network("2001::/32"),
+)
+
+
+def is_public_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether a request may go to `address`: globally reachable, and for the IPv6 forms
+    that wrap an IPv4 address, that address globally reachable too. `is_global` alone
+    passes `64:ff9b::a9fe:a9fe` (169.254.169.254 behind NAT64) and `::127.0.0.1`."""
+    if isinstance(address, ipaddress.IPv4Address):
+        return address.is_global
+    if any(address in network for network in _REFUSED_IPV6):
+        return False
+    if any(address in network for network in _EMBEDS_IPV4_IN_LAST_32_BITS):
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF).is_global
+    return address.is_global
+
 
 class UnsafeURLError(ValueError):
     def __init__(self, message: str, *, transient: bool = False) -> None:
@@ -36,9 +66,7 @@ def resolve_public_address(host: str, port: int, *, allow_private: bool) -> str:
     addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
     if not allow_private:
         for address in addresses:
-            # is_global misses NAT64/6to4 forms that embed a private IPv4 address.
-            embedded = getattr(address, "ipv4_mapped", None) or getattr(address, "sixtofour", None)
-            if not address.is_global or (embedded is not None and not embedded.is_global):
+            if not is_public_address(address):
                 raise UnsafeURLError(f"{host} resolves to a private address ({address})")
     return str(addresses[0])
 

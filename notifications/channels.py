@@ -27,6 +27,8 @@ from core.netsafety import (
     resolve_public_address,
     split_http_url,
 )
+from core.text import header_safe
+from notifications.chat_text import chat_escape
 from notifications.messages import (
     ACKNOWLEDGEABLE,
     absolute_url,
@@ -178,7 +180,7 @@ def build_email(
         ack_url = absolute_url(reverse("campaigns:acknowledge_link", args=[token]))
         text, html = text.replace(_ACK_URL_SLOT, ack_url), html.replace(_ACK_URL_SLOT, ack_url)
     email = EmailMultiAlternatives(
-        subject=rendered.subject,
+        subject=header_safe(rendered.subject),
         body=text,
         to=[recipient.email],
         headers={
@@ -260,20 +262,23 @@ def send_emails(notifications: Sequence[Notification]) -> Iterator[EmailOutcome]
 
 
 def webhook_payload(notification: Notification, *, webhook_format: str) -> dict[str, Any]:
-    """The JSON body for Slack, Mattermost or a Microsoft Teams workflow."""
+    """The JSON body for Slack, Mattermost or a Microsoft Teams workflow. Every value a
+    person typed is escaped for the format (notifications.chat_text); the markup around
+    it and the "Open in Passerelle" link are the app's own."""
     payload = notification.payload
+    escape = chat_escape(webhook_format)
     with translation.override(settings.LANGUAGE_CODE):
-        message = describe(notification, tz_name=settings.TIME_ZONE)
+        message = describe(notification, tz_name=settings.TIME_ZONE, escape=escape)
         url = campaign_url(notification)
         facts = [
             (translation.gettext("Channel"), channel_label(payload)),
-            (translation.gettext("Audience"), payload.get("audience") or "–"),
+            (translation.gettext("Audience"), escape(payload.get("audience") or "") or "–"),
             (translation.gettext("Recipients"), f"{payload.get('estimated_recipients', 0):,}"),
             (translation.gettext("Launch"), message.launch),
-            (translation.gettext("Contact"), payload.get("owner_name", "")),
+            (translation.gettext("Contact"), escape(payload.get("owner_name", ""))),
         ]
         open_label = translation.gettext("Open in Passerelle")
-    summary = payload.get("summary", "")
+    summary = escape(payload.get("summary", ""))
     if webhook_format == "msteams":
         return {
             "type": "message",
@@ -308,13 +313,19 @@ def webhook_payload(notification: Notification, *, webhook_format: str) -> dict[
         return {
             "username": "Passerelle",
             "text": f"#### {message.subject}\n{message.intro}\n\n{summary}\n\n"
-            + fact_lines.replace("*", "**")
+            + "\n".join(f"**{k}:** {v}" for k, v in facts)
             + f"\n\n[{open_label}]({url})",
         }
+    with translation.override(settings.LANGUAGE_CODE):
+        # A header block is plain text: Slack shows it as typed, so it needs no escaping.
+        plain_subject = describe(notification, tz_name=settings.TIME_ZONE).subject
     return {
         "text": message.subject,
+        # No preview cards: a title's URL must not make Slack fetch (and show) that page.
+        "unfurl_links": False,
+        "unfurl_media": False,
         "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "text": message.subject[:150]}},
+            {"type": "header", "text": {"type": "plain_text", "text": plain_subject[:150]}},
             {
                 "type": "section",
                 "text": {"type": "mrkdwn", "text": f"{message.intro}\n{summary}".strip()},
@@ -457,7 +468,7 @@ def _send_summary(recipient: Any, *, subject: str, text: str, html: str, unsubsc
     """Send one of the summary e-mails (digest, week ahead): automatic, with a link to the
     preferences that turn it off. Raises DeliveryError, transient or not."""
     email = EmailMultiAlternatives(
-        subject=subject,
+        subject=header_safe(subject),
         body=text,
         to=[recipient.email],
         headers={"List-Unsubscribe": f"<{unsubscribe}>", "Auto-Submitted": "auto-generated"},

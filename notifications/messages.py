@@ -1,6 +1,6 @@
 """What a notification says, in the reader's language: shared by e-mail, inbox and chat."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,8 +64,16 @@ def channel_label(data: Mapping[str, Any]) -> str:
     return _(label) if label else ""
 
 
-def describe(notification: Notification, *, tz_name: str) -> Message:
-    """Build the subject and opening line. Call under translation.override(reader's language)."""
+# The values of a message that people typed (as opposed to dates the app formats).
+_USER_VALUES = ("title", "team", "owner", "author", "reason")
+
+
+def describe(
+    notification: Notification, *, tz_name: str, escape: Callable[[str], str] | None = None
+) -> Message:
+    """Build the subject and opening line. Call under translation.override(reader's language).
+    `escape` (a chat format's, notifications.chat_text) is applied to what people typed,
+    not to the sentence around it."""
     p = notification.payload
     title = p.get("title", "")
     launch = format_when(p.get("launch_at"), tz_name)
@@ -130,6 +138,8 @@ def describe(notification: Notification, *, tz_name: str) -> Message:
         subject, intro = (_(text) for text in FEEDBACK_TEXTS[p["tag"]])
     # A line break (or U+2028) pasted into a title would make the e-mail header invalid.
     values["title"] = " ".join(str(title).split())
+    if escape is not None:
+        values |= {key: escape(str(values[key])) for key in _USER_VALUES}
     if notification.kind == Kind.CANCELLED and values["reason"]:
         intro = f"{intro % values} " + _("Reason: %(reason)s") % values
         return Message(subject=subject % values, intro=intro, launch=launch, due=due)

@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.text import NameField
 from teams.validators import validate_webhook_url
 
 
@@ -23,7 +24,7 @@ class Team(models.Model):
         MATTERMOST = "mattermost", _("Mattermost")
         MSTEAMS = "msteams", _("Microsoft Teams")
 
-    name = models.CharField(_("name"), max_length=100, unique=True)
+    name = NameField(_("name"), max_length=100, unique=True)
     slug = models.SlugField(_("slug"), max_length=100, unique=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.OTHER)
     ack_deadline_hours = models.PositiveIntegerField(

@@ -24,6 +24,7 @@ from campaigns.services.common import (
     require,
 )
 from core.errors import DomainError
+from core.text import has_control_characters, strip_bidi
 from notifications.models import Kind as NotificationKind
 from teams.models import Team
 from teams.roles import Actor
@@ -77,6 +78,13 @@ def campaign_validate(
         add("title", _("Title is required."))
     elif len(data.title) > 200:
         add("title", _("Title must be at most 200 characters."))
+    elif has_control_characters(data.title.strip()):
+        add("title", _("The title must fit on one line, without tabs or control characters."))
+    if has_control_characters(data.audience.strip()):
+        add(
+            "audience",
+            _("The audience must fit on one line, without tabs or control characters."),
+        )
     if data.channel not in Campaign.Channel.values:
         add("channel", _("Channel must be one of the listed channels."))
     if data.estimated_recipients is None:
@@ -200,11 +208,14 @@ def _sync_kpis(campaign: Campaign, kpis: Sequence[KpiInput]) -> None:
 
 def _content(data: CampaignInput) -> dict[str, object]:
     """The campaign's own fields (Campaign.CONTENT_FIELDS) from the input, cleaned as
-    they are stored."""
+    they are stored: bidi controls (a right-to-left override reversing part of a title)
+    stripped from the title, audience and summary, which every list, e-mail and chat
+    message shows."""
     content: dict[str, object] = {name: getattr(data, name) for name in Campaign.CONTENT_FIELDS}
     content.update(
-        title=data.title.strip(),
-        audience=data.audience.strip(),
+        title=strip_bidi(data.title).strip(),
+        audience=strip_bidi(data.audience).strip(),
+        summary=strip_bidi(data.summary),
         estimated_recipients=data.estimated_recipients or 0,
     )
     return content

@@ -1,7 +1,10 @@
 import csv
 import io
+from decimal import Decimal
 
-from core.csv_export import csv_download, csv_safe
+import pytest
+
+from core.csv_export import FORMULA_PREFIXES, csv_download, csv_line, csv_safe
 
 
 def test_cells_that_would_run_as_formulas_are_quoted():
@@ -10,6 +13,66 @@ def test_cells_that_would_run_as_formulas_are_quoted():
     assert csv_safe("Vœux 2027") == "Vœux 2027"
     assert csv_safe(None) == ""
     assert csv_safe(40_000) == "40000"
+
+
+def test_numbers_are_written_as_text_and_negative_ones_defused():
+    assert csv_safe(7) == "7"
+    assert csv_safe(-5) == "'-5"
+    assert csv_safe(Decimal("-1.5")) == "'-1.5"
+
+
+@pytest.mark.parametrize(
+    ("cell", "safe"),
+    [
+        ("Promo;=2+5", "Promo;'=2+5"),
+        ("Promo,=2+5", "Promo,'=2+5"),
+        ("a: 1/2; =cmd: 0/1", "a: 1/2; '=cmd: 0/1"),
+        ("x;+1;-2,@3", "x;'+1;'-2,'@3"),
+        ("  =1+1", "'  =1+1"),
+        ("=1;=2", "'=1;'=2"),
+        ("Soldes; 20 %", "Soldes; 20 %"),
+        ("a;\r=1", "a;\r'=1"),
+        ("line\n-2", "line\n'-2"),
+    ],
+)
+def test_a_formula_after_either_separator_is_defused_too(cell, safe):
+    assert csv_safe(cell) == safe
+
+
+def test_cells_with_either_separator_a_quote_or_a_defused_start_are_quoted():
+    assert csv_line(["plain", "a;b", "a,b", 'say "hi"', "=1", 3]) == (
+        'plain,"a;b","a,b","say ""hi""","\'=1",3\r\n'
+    )
+
+
+HOSTILE_ROW = [
+    "Promo;=2+5",
+    "Promo,=2+5",
+    "Team A: 1/2; =cmd|' /C calc'!A0: 0/1",
+    "@SUM(A1)",
+    "-2+3",
+    "\t=1",
+    "a;\r=1",
+    'quote"; =1',
+    -7,
+]
+
+
+@pytest.mark.parametrize("separator", [",", ";"])
+@pytest.mark.parametrize("position", [0, 1, 4])
+def test_no_cell_starts_a_formula_whichever_separator_the_reader_splits_on(separator, position):
+    """Our file is `,`-separated; French Excel opens it splitting on `;`. Either way, no
+    piece a spreadsheet sees as a cell may start with a formula character, wherever the
+    hostile text sits in the row."""
+    row: list[object] = ["lead"] * 5
+    for cell in HOSTILE_ROW:
+        row[position] = cell
+        text = csv_line(row)
+        for parsed in csv.reader(io.StringIO(text, newline=""), delimiter=separator):
+            for piece in parsed:
+                assert not piece.lstrip(' "\t\r\n').startswith(FORMULA_PREFIXES[:4]), (cell, piece)
+        if separator == ",":
+            assert next(csv.reader(io.StringIO(text, newline="")))[position] == csv_safe(cell)
 
 
 def test_download_streams_a_bom_the_header_and_safe_rows():

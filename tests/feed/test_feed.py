@@ -415,6 +415,25 @@ def test_csv_export_defuses_formulas(client, advisor):
     assert row[6] == "'@dmin -1"
 
 
+@pytest.mark.parametrize("separator", [",", ";"])
+def test_csv_export_is_safe_when_split_on_either_separator(client, advisor, separator):
+    """French Excel splits the file on `;`, ignoring quotes that do not open a field."""
+    live(
+        title="Promo;=2+5",
+        audience="Tous, -HYPERLINK()",
+        launch_at=paris(2026, 11, 24, 9),
+        owner=UserFactory(full_name="Zoé; @SUM(A1)"),
+    )
+    client.force_login(advisor)
+    response = client.get("/feed/2026-W48/export.csv")
+    text = b"".join(response.streaming_content).decode().removeprefix("\ufeff")
+    rows = list(csv.reader(io.StringIO(text), delimiter=separator))
+    cells = [cell.lstrip(' "') for row in rows for cell in row]
+    assert not [cell for cell in cells if cell.startswith(("=", "+", "-", "@"))]
+    if separator == ",":
+        assert rows[1][1] == "Promo;'=2+5"  # whole, and visibly defused
+
+
 # --- access and home ------------------------------------------------------------------------
 
 

@@ -314,3 +314,26 @@ def test_a_retried_webhook_is_posted_again_after_its_backoff(webhook_server, set
         "",
     )
     assert len(webhook_server.received) == 2
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["64:ff9b::a9fe:a9fe", "::ffff:7f00:1", "::127.0.0.1", "2002:a9fe:a9fe::", "2001:0:a9fe::1"],
+)
+def test_delivery_refuses_a_name_now_resolving_to_a_wrapped_private_address(
+    webhook_server, settings, monkeypatch, address
+):
+    """The connect-time pinning judges the same IPv6 forms as the save-time validator."""
+    import socket
+
+    settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = False
+    notification = webhook_notification("https://chat.example.com/hook")
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda *a, **k: [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, 443, 0, 0))],
+    )
+
+    assert deliver(notification).failed == [notification.pk]
+    assert "private address" in notification.last_error
+    assert webhook_server.received == []
