@@ -12,6 +12,7 @@ from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.options import TO_FIELD_VAR
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.template.response import SimpleTemplateResponse
 from django.utils.translation import gettext as _
 
 
@@ -24,14 +25,24 @@ class PasserelleAdminSite(admin.AdminSite):
         self, view: Callable[..., HttpResponse], cacheable: bool = False
     ) -> Callable[..., HttpResponse]:
         """Every admin view (each ModelAdmin's included: they all come through here)
-        refuses an empty `_to_field` with a 400. Django checks a `_to_field` only when it
-        is not empty, then looks up a field named "" and fails with a 500."""
+        refuses an empty `_to_field` with a 400: Django checks a `_to_field` only when it
+        is not empty, then looks up a field named "" and fails with a 500. And the
+        "invalid lookup" page gets the context its template needs."""
 
         @functools.wraps(view)
         def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.GET.get(TO_FIELD_VAR) == "" or request.POST.get(TO_FIELD_VAR) == "":
                 return HttpResponseBadRequest(_("The _to_field parameter cannot be empty."))
-            return view(request, *args, **kwargs)
+            response = view(request, *args, **kwargs)
+            if (
+                isinstance(response, SimpleTemplateResponse)
+                and response.template_name == "admin/invalid_setup.html"
+                and response.context_data is not None
+            ):
+                # A changelist given lookups it cannot use twice (`?e=1`) renders this
+                # page with a title only: its base template needs the site's context.
+                response.context_data = {**self.each_context(request), **response.context_data}
+            return response
 
         return super().admin_view(checked, cacheable)
 

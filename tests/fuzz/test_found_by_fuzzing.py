@@ -274,3 +274,12 @@ def test_campaign_page_with_an_id_beyond_bigint_is_not_found(lenient_client, mar
     assert lenient_client.get(f"/campaigns/{2**64}/").status_code == 404
     response = lenient_client.post(f"/campaigns/{10**30}/acknowledge/", {"version": "1"})
     assert response.status_code == 404
+
+
+def test_admin_changelist_with_bad_lookups_twice_renders(lenient_client):
+    # `?e=` is the changelist's "the lookups were wrong" flag: its page rendered without
+    # the site's context (site_title), a missing variable under strict templates.
+    lenient_client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    response = lenient_client.get("/admin/campaigns/campaign/", {"e": "", "nonsense__gt": "x"})
+    assert response.status_code == 200
+    assert "Database error" in response.text
