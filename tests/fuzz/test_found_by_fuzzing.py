@@ -283,3 +283,36 @@ def test_admin_changelist_with_bad_lookups_twice_renders(lenient_client):
     response = lenient_client.get("/admin/campaigns/campaign/", {"e": "", "nonsense__gt": "x"})
     assert response.status_code == 200
     assert "Database error" in response.text
+
+
+ABSURD_CURSORS = [
+    ["0001-01-01T00:00:00+00:00", "0001-01-01T00:00:00+00:00", 1],
+    ["9999-12-31T23:59:59+14:00", "9999-12-31T23:59:59-14:00", 2**63],
+    ["2026-W01", "9999-12-31T23:59:59+14:00", 1],
+    ["x", None, -1],
+    [1, 2, 3],
+]
+
+
+@pytest.mark.parametrize("values", ABSURD_CURSORS)
+def test_forged_cursors_on_every_keyset_page_give_a_page(
+    client, manager, advisor, support_team, announced, values
+):
+    from dashboards.drilldown import PENDING_CURSOR_SALT
+    from feed.selectors import CURSOR_SALT as FEED_SALT
+    from notifications.selectors import INBOX_CURSOR_SALT
+
+    pages = [
+        (advisor, reverse("feed:this_week"), "cursor", FEED_SALT),
+        (advisor, reverse("notifications:inbox"), "before", INBOX_CURSOR_SALT),
+        (
+            manager,
+            reverse("dashboards:team", args=[support_team.slug]),
+            "after",
+            PENDING_CURSOR_SALT,
+        ),
+    ]
+    for user, url, name, salt in pages:
+        client.force_login(user)
+        response = client.get(url, {name: signing.dumps(values, salt=salt)})
+        assert response.status_code == 200, url

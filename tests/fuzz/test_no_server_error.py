@@ -114,7 +114,7 @@ def _walk(
             inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
             yield from _walk(entry.url_patterns, here, inner)
         else:
-            route = "".join(s.text or f"<{s.converter}:{s.name}>" for s in here)
+            route = "".join(f"<{s.converter}:{s.name}>" if s.converter else s.text for s in here)
             yield Pattern(route, here, entry.callback, f"{namespace}{entry.name or ''}")
 
 
@@ -337,6 +337,7 @@ QUERY_NAMES = [
     "next",
     "cursor",
     "after",
+    "before",
     "page",
     "p",
     "q",
