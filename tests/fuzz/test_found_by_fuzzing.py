@@ -316,3 +316,41 @@ def test_forged_cursors_on_every_keyset_page_give_a_page(
         client.force_login(user)
         response = client.get(url, {name: signing.dumps(values, salt=salt)})
         assert response.status_code == 200, url
+
+
+# --- a NUL character in a bare posted field (PostgreSQL refuses it in text and JSON) ----
+
+
+def test_cancel_with_a_nul_in_the_reason_is_refused_and_changes_nothing(
+    client, marketer, announced
+):
+    client.force_login(marketer)
+    response = client.post(
+        reverse("campaigns:cancel", args=[announced.pk]), {"reason": "Budget\x00"}, follow=True
+    )
+    assert response.status_code == 200
+    assert "cannot be stored" in response.text
+    assert Campaign.objects.get(pk=announced.pk).status == Campaign.Status.ANNOUNCED
+
+
+def test_override_done_with_a_nul_in_the_reason_is_refused(manager, announced):
+    from campaigns import services
+    from core.errors import DomainError
+
+    with pytest.raises(DomainError) as refused:
+        services.campaign_override_done(
+            actor=manager, campaign_id=announced.pk, reason="Urgent\x00"
+        )
+    assert "reason" in refused.value.field_errors
+    assert Campaign.objects.get(pk=announced.pk).status == Campaign.Status.ANNOUNCED
+
+
+def test_ack_link_note_with_a_nul_is_refused_on_the_page(client, advisor, announced):
+    from notifications.tokens import ack_token_make
+
+    client.force_login(advisor)
+    token = ack_token_make(user_id=advisor.pk, campaign_id=announced.pk, version=announced.version)
+    response = client.post(reverse("campaigns:acknowledge_link", args=[token]), {"note": "ok\x00"})
+    assert response.status_code == 200
+    assert "cannot be stored" in response.text
+    assert Stakeholder.objects.get(campaign=announced).acknowledged_version is None
