@@ -354,3 +354,36 @@ def test_ack_link_note_with_a_nul_is_refused_on_the_page(client, advisor, announ
     assert response.status_code == 200
     assert "cannot be stored" in response.text
     assert Stakeholder.objects.get(campaign=announced).acknowledged_version is None
+
+
+def test_admin_action_with_unreadable_selected_rows_is_a_400(lenient_client, announced):
+    lenient_client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    response = lenient_client.post(
+        "/admin/campaigns/feedback/",
+        {"action": "delete_selected", "index": "0", "_selected_action": ["1", "abc"]},
+    )
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("user", ["0001-01-01", "abc", str(10**30)])
+def test_admin_team_inline_with_an_unreadable_user_shows_the_form(client, user):
+    # The membership inline's autocomplete widget looked the posted user up as it was.
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    team = TeamFactory()
+    response = client.post(
+        f"/admin/teams/team/{team.pk}/change/",
+        {
+            "name": team.name,
+            "slug": team.slug,
+            "kind": team.kind,
+            "ack_deadline_hours": "48",
+            "reminder_hours_before": "12",
+            "ack_policy": team.ack_policy,
+            "memberships-TOTAL_FORMS": "1",
+            "memberships-INITIAL_FORMS": "0",
+            "memberships-0-user": user,
+            "memberships-0-role": "member",
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["inline_admin_formsets"][0].formset.errors
