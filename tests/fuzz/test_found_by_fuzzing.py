@@ -387,3 +387,12 @@ def test_admin_team_inline_with_an_unreadable_user_shows_the_form(client, user):
     )
     assert response.status_code == 200
     assert response.context["inline_admin_formsets"][0].formset.errors
+
+
+@pytest.mark.parametrize("token", ["\x00", "abc\x00def"])
+def test_subscription_token_with_a_nul_is_not_found(lenient_client, token):
+    from notifications.subscriptions import subscription_user
+
+    assert subscription_user(token=token) is None
+    response = lenient_client.get(reverse("subscriptions:atom", args=[token]))
+    assert response.status_code == 404
