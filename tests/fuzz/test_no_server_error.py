@@ -597,6 +597,10 @@ def test_no_server_error(role: str) -> None:
             fuzz_pattern(client, data, pattern, recorder)
     finally:
         got_request_exception.disconnect(recorder)
+    print(  # noqa: T201 - the run's size, for the report: shown with -s
+        f"\nfuzz as {role}: {recorder.requests} requests over {len(patterns)} URL patterns, "
+        f"{len(recorder.errors)} server errors"
+    )
     assert recorder.requests >= len(patterns)
     assert not recorder.errors, (
         f"{len(recorder.errors)} server errors as {role}:\n\n"
