@@ -3,10 +3,11 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from core.admin_site import SafeAutocompleteMixin
 from teams.models import Membership
 
 
-class MembershipInline(admin.TabularInline[Membership, User]):
+class MembershipInline(SafeAutocompleteMixin, admin.TabularInline[Membership, User]):
     model = Membership
     extra = 0
     autocomplete_fields = ["team"]

@@ -11,6 +11,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core import bounds
+
 if TYPE_CHECKING:
     from campaigns.rules import Phase
 
@@ -77,7 +79,9 @@ class Campaign(models.Model):
         blank=True,
         help_text=_("Segment or list the campaign targets."),
     )
-    estimated_recipients = models.PositiveIntegerField(_("estimated recipients"), default=0)
+    estimated_recipients = models.PositiveIntegerField(
+        _("estimated recipients"), default=0, validators=bounds.positive_int4()
+    )
     launch_at = models.DateTimeField(_("launch date"), null=True, blank=True)
     ends_at = models.DateTimeField(_("end date"), null=True, blank=True)
     owner = models.ForeignKey(
@@ -96,7 +100,9 @@ class Campaign(models.Model):
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT
     )
-    version = models.PositiveIntegerField(_("version"), default=1)
+    version = models.PositiveIntegerField(
+        _("version"), default=1, validators=bounds.positive_int4()
+    )
     already_sent_reason = models.TextField(
         _("reason for announcing after launch"),
         blank=True,
@@ -194,9 +200,13 @@ class Kpi(models.Model):
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="kpis")
     name = models.CharField(_("indicator"), max_length=100)
-    target = models.PositiveIntegerField(_("target"), null=True, blank=True)
-    actual = models.PositiveIntegerField(_("actual"), null=True, blank=True)
-    position = models.PositiveSmallIntegerField(default=0)
+    target = models.PositiveIntegerField(
+        _("target"), null=True, blank=True, validators=bounds.positive_int4()
+    )
+    actual = models.PositiveIntegerField(
+        _("actual"), null=True, blank=True, validators=bounds.positive_int4()
+    )
+    position = models.PositiveSmallIntegerField(default=0, validators=bounds.positive_smallint())
 
     class Meta:
         verbose_name = _("KPI")
@@ -237,15 +247,21 @@ class Stakeholder(models.Model):
     team = models.ForeignKey("teams.Team", on_delete=models.PROTECT, related_name="stakeholdings")
     due_at = models.DateTimeField(_("due"), null=True, blank=True)
     # The team counts as acknowledged when this equals the campaign's version.
-    acknowledged_version = models.PositiveIntegerField(null=True, blank=True)
+    acknowledged_version = models.PositiveIntegerField(
+        null=True, blank=True, validators=bounds.positive_int4()
+    )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     # The versions the reminder and the escalation went out for: beat only looks at teams
     # with something left to send, so its work does not grow with every late team.
-    reminded_version = models.PositiveIntegerField(null=True, blank=True)
-    escalated_version = models.PositiveIntegerField(null=True, blank=True)
+    reminded_version = models.PositiveIntegerField(
+        null=True, blank=True, validators=bounds.positive_int4()
+    )
+    escalated_version = models.PositiveIntegerField(
+        null=True, blank=True, validators=bounds.positive_int4()
+    )
 
     objects = StakeholderQuerySet.as_manager()
 
@@ -286,7 +302,7 @@ class Acknowledgement(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="acknowledgements"
     )
-    version = models.PositiveIntegerField()
+    version = models.PositiveIntegerField(validators=bounds.positive_int4())
     note = models.TextField(_("note"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -329,7 +345,7 @@ class CampaignEvent(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     kind = models.CharField(max_length=30, choices=Kind.choices)
-    version = models.PositiveIntegerField()
+    version = models.PositiveIntegerField(validators=bounds.positive_int4())
     details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -385,7 +401,7 @@ class Attachment(models.Model):
     file = models.FileField(_("file"), upload_to=attachment_path, max_length=300)
     original_name = models.CharField(_("file name"), max_length=255)
     content_type = models.CharField(max_length=100)
-    size = models.PositiveIntegerField()
+    size = models.PositiveIntegerField(validators=bounds.positive_int4())
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

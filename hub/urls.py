@@ -10,8 +10,9 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("dashboard/", include("dashboards.urls")),
     path("admin/", admin.site.urls),
-    # The e-mail provider's delivery reports (bounces), behind basic auth (docs/EMAIL.md).
-    path("anymail/", include("anymail.urls")),
+    # The e-mail provider's delivery reports (bounces), behind basic auth (docs/EMAIL.md);
+    # 404 for a provider that is not configured (notifications/anymail_urls.py).
+    path("anymail/", include("notifications.anymail_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("subscriptions/", include("feed.subscription_urls")),
 ]

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core import bounds
 from notifications.payload import CampaignPayload
 
 
@@ -48,7 +49,7 @@ class Dispatch(models.Model):
     campaign = models.ForeignKey(
         "campaigns.Campaign", on_delete=models.CASCADE, related_name="dispatches"
     )
-    campaign_version = models.PositiveIntegerField()
+    campaign_version = models.PositiveIntegerField(validators=bounds.positive_int4())
     kind = models.CharField(max_length=20, choices=Kind.choices)
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -102,11 +103,11 @@ class Notification(models.Model):
     campaign = models.ForeignKey(
         "campaigns.Campaign", on_delete=models.CASCADE, related_name="notifications"
     )
-    campaign_version = models.PositiveIntegerField()
+    campaign_version = models.PositiveIntegerField(validators=bounds.positive_int4())
     kind = models.CharField(max_length=20, choices=Kind.choices)
     channel = models.CharField(max_length=20, choices=Channel.choices)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0, validators=bounds.positive_smallint())
     last_error = models.TextField(blank=True)
     failure_reason = models.CharField(max_length=30, choices=FailureReason.choices, blank=True)
     next_attempt_at = models.DateTimeField()

@@ -62,6 +62,9 @@ def subscription_user(*, token: str) -> User | None:
     max_length = SubscriptionToken._meta.get_field("token").max_length
     if not token or (max_length is not None and len(token) > max_length):
         return None
+    if "\x00" in token:
+        # No token holds one, and PostgreSQL refuses it in a query (an error, not "none").
+        return None
     row = (
         SubscriptionToken.objects.select_related("user")
         .filter(token=token, user__is_active=True)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core import signing
 
+from core.bounds import BIGINT_MAX, INT4_MAX
+
 _SALT = "passerelle.notifications.ack-link"
 
 
@@ -38,6 +40,21 @@ def ack_token_read(token: str) -> AckToken:
     except signing.BadSignature:
         raise AckTokenError("invalid") from None
     try:
-        return AckToken(user_id=int(data["u"]), campaign_id=int(data["c"]), version=int(data["v"]))
+        claim = AckToken(
+            user_id=_claim(data["u"], BIGINT_MAX),
+            campaign_id=_claim(data["c"], BIGINT_MAX),
+            version=_claim(data["v"], INT4_MAX),
+        )
     except (KeyError, TypeError, ValueError):
         raise AckTokenError("invalid") from None
+    return claim
+
+
+def _claim(raw: object, ceiling: int) -> int:
+    """One number of a token, as the columns it is looked up in can hold it. A token
+    signed with a leaked or development key may carry anything: text, floats, or numbers
+    beyond the column, which the database would refuse with an error instead of "no
+    such row"."""
+    if not isinstance(raw, int) or isinstance(raw, bool) or not 0 < raw <= ceiling:
+        raise ValueError(raw)
+    return raw

@@ -4,11 +4,12 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from core.admin_site import SafeAutocompleteMixin
 from notifications.services import team_webhook_repaired
 from teams.models import Membership, Team
 
 
-class MembershipInline(admin.TabularInline[Membership, Team]):
+class MembershipInline(SafeAutocompleteMixin, admin.TabularInline[Membership, Team]):
     model = Membership
     extra = 1
     autocomplete_fields = ["user"]

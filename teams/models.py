@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core import bounds
 from core.text import NameField
 from teams.validators import validate_webhook_url
 
@@ -31,6 +32,7 @@ class Team(models.Model):
         _("acknowledgement deadline (hours)"),
         default=48,
         help_text=_("Hours after an announcement by which the team must have acknowledged."),
+        validators=bounds.hours(),
     )
     reminder_hours_before = models.PositiveIntegerField(
         _("reminder (hours before the deadline)"),
@@ -38,6 +40,7 @@ class Team(models.Model):
         help_text=_(
             "Members who have not acknowledged get a reminder this long before the due date."
         ),
+        validators=bounds.hours(),
     )
     ack_policy = models.CharField(
         _("acknowledgement policy"),

@@ -12,6 +12,7 @@ from campaigns.models import Acknowledgement, Campaign, Stakeholder
 from campaigns.rules import Action
 from campaigns.services.common import (
     EventKind,
+    free_text,
     lock_campaign,
     notify_owner,
     record,
@@ -71,7 +72,7 @@ def campaign_acknowledge(
     guards a stale link or page: if the campaign changed since, nothing happens. A note
     reaches the owner once per new acknowledgement (outbox row, queued after commit).
     """
-    note = note.strip()
+    note = free_text(note, field="note", label=_("Note"))
     with transaction.atomic():
         campaign = lock_campaign(campaign_id)
         stakeholders = stakeholders_with_acknowledgements(campaign, lock=True)

@@ -11,12 +11,13 @@ from typing import Any, Unpack
 
 from django.db.models import Prefetch
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from campaigns import rules
 from campaigns.models import Acknowledgement, Campaign, CampaignEvent, Stakeholder
 from campaigns.rules import Action, CampaignFacts
-from core.errors import NotFound
+from core.errors import DomainError, NotFound
 from notifications import services as notifications
 from notifications.models import Kind as NotificationKind
 from notifications.payload import CampaignPayload, PayloadExtra
@@ -167,3 +168,17 @@ def notify_teams(
         webhook_team_ids=list(team_ids),
         payload=notification_payload(campaign, **extra),
     )
+
+
+def free_text(value: str, *, field: str, label: str) -> str:
+    """A reason or note typed by a person, stripped, as the database can store it.
+
+    PostgreSQL refuses a NUL character in text and in JSON (the timeline's details, the
+    notification payloads), and the error would come after the row lock, as a 500.
+    Forms refuse it already; buttons that post a bare field (cancel, override, the
+    e-mail's acknowledge page) come through here."""
+    if "\x00" in value:
+        raise DomainError.for_fields(
+            {field: [_("%(label)s contains a character that cannot be stored.") % {"label": label}]}
+        )
+    return value.strip()

@@ -18,6 +18,7 @@ from campaigns.services.common import (
     EventKind,
     Status,
     due_at,
+    free_text,
     lock_campaign,
     notification_payload,
     notify_teams,
@@ -87,6 +88,7 @@ def campaign_override_done(*, actor: User, campaign_id: int, reason: str) -> Cam
         campaign = lock_campaign(campaign_id)
         stakeholders = stakeholders_with_acknowledgements(campaign, lock=True)
         facts = require(Action.OVERRIDE_DONE, actor, campaign, stakeholders=stakeholders)
+        reason = free_text(reason, field="reason", label=_("Reason"))
         if not reason.strip():
             raise DomainError.for_fields(
                 {"reason": [_("Reason is required to override the done gate.")]}
@@ -122,6 +124,7 @@ def campaign_cancel(*, actor: User, campaign_id: int, reason: str = "") -> Campa
     with transaction.atomic():
         campaign = lock_campaign(campaign_id)
         require(Action.CANCEL, actor, campaign)
+        reason = free_text(reason, field="reason", label=_("Reason"))
         was_told = campaign.phase.awaiting_acknowledgement
         campaign.status = Status.CANCELLED
         campaign.cancelled_at = timezone.now()
