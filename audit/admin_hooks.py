@@ -20,8 +20,8 @@ from django.db import models, router, transaction
 from django.forms import BaseForm
 from django.forms.models import BaseModelFormSet
 from django.http import HttpRequest
-from django.http.response import HttpResponseBase
 
+from accounts.models import User
 from audit.models import AuditAction, AuditEvent
 from audit.services import record_audit_event
 
@@ -83,7 +83,8 @@ def _related(obj: models.Model, name: str, old: Any) -> Any:
     """The initial value of a many-to-many field as objects (forms may hold ids)."""
     ids = [v.pk if isinstance(v, models.Model) else v for v in old]
     model = obj._meta.get_field(name).related_model
-    assert isinstance(model, type) and issubclass(model, models.Model)
+    assert isinstance(model, type)
+    assert issubclass(model, models.Model)
     return list(model._default_manager.filter(pk__in=ids))
 
 
@@ -163,7 +164,7 @@ class AuditedModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def _record(self, request: HttpRequest, entries: Iterable[Entry]) -> None:
         user = getattr(request, "user", None)
-        actor = user if user is not None and user.is_authenticated else None
+        actor = user if isinstance(user, User) else None
         # Already inside the admin's transaction; a savepoint, or its own transaction for
         # the rare admin view that saves without one (the password form).
         with transaction.atomic(using=router.db_for_write(AuditEvent)):
@@ -229,9 +230,9 @@ class AuditedModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         self._record(request, [e for obj in queryset for e in describe("delete", obj, None)])
         return super().log_deletions(request, queryset)
 
-    def response_action(self, request: HttpRequest, queryset: Any) -> HttpResponseBase | None:
+    def response_action(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         with transaction.atomic(using=router.db_for_write(self.model)):
-            return super().response_action(request, queryset)
+            return super().response_action(request, *args, **kwargs)
 
 
 def audited(admin_class: type[admin.ModelAdmin]) -> type[admin.ModelAdmin]:  # type: ignore[type-arg]

@@ -18,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.db import models, transaction
 from django.http import HttpRequest
 
+from accounts.models import User
 from audit.models import AuditAction, AuditEvent
 
 REDACTED = "[redacted]"
@@ -95,7 +96,7 @@ def client_ip(request: HttpRequest | None) -> str | None:
 
 def record_audit_event(
     *,
-    actor: models.Model | None,
+    actor: User | None,
     action: AuditAction | str,
     target: models.Model | None = None,
     target_label: str | None = None,
@@ -114,8 +115,6 @@ def record_audit_event(
             "record_audit_event runs inside the transaction of the change it records."
         )
     action = AuditAction(action)
-    if actor is not None and not _is_person(actor):
-        raise TypeError(f"actor must be a user, not {type(actor).__name__}")
     target_type, target_id = "", None
     if target is not None:
         target_type = target._meta.label_lower
