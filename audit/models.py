@@ -90,12 +90,14 @@ class AuditEvent(models.Model):
     class Meta:
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
-        ordering = ["-occurred_at", "-id"]
+        # Newest first is the order of insertion: the id is the log's sequence. (Paging
+        # on the timestamp would need it compared exactly as stored, which SQLite's
+        # text timestamps from the database clock do not allow.)
+        ordering = ["-id"]
         indexes = [
-            models.Index(fields=["-occurred_at", "-id"], name="audit_newest_first"),
-            models.Index(fields=["action", "-occurred_at"], name="audit_action_newest"),
-            models.Index(fields=["actor", "-occurred_at"], name="audit_actor_newest"),
-            models.Index(fields=["target_type", "target_id"], name="audit_target"),
+            models.Index(fields=["action", "-id"], name="audit_action_newest"),
+            models.Index(fields=["actor", "-id"], name="audit_actor_newest"),
+            models.Index(fields=["target_type", "-id"], name="audit_target_type_newest"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -22,7 +22,7 @@ from core.cursors import Slot, cursor_read, cursor_write
 PAGE_SIZE = 50
 CSV_CHUNK = 500
 CURSOR_SALT = "audit.events"
-_CURSOR_SHAPE = (Slot.MOMENT, Slot.ID)
+_CURSOR_SHAPE = (Slot.ID,)
 PERSON_TYPE = get_user_model()._meta.label_lower
 # Keys of `details` that hold a person's id, shown as that person's current name.
 PERSON_KEYS = frozenset({"user_id"})
@@ -72,7 +72,7 @@ def _filtered(filters: AuditFilters) -> QuerySet[AuditEvent]:
         events = events.filter(occurred_at__gte=filters.since)
     if filters.until is not None:
         events = events.filter(occurred_at__lt=filters.until)
-    return events.select_related("actor").order_by("-occurred_at", "-id")
+    return events.select_related("actor").order_by("-id")
 
 
 def type_label(target_type: str) -> str:
@@ -156,22 +156,21 @@ def _rows(events: list[AuditEvent]) -> list[AuditRow]:
 
 
 def audit_page(*, filters: AuditFilters, cursor: str = "", size: int = PAGE_SIZE) -> AuditPage:
-    """One page of events, newest first, after `cursor` (a keyset on occurred_at, id).
+    """One page of events, newest first, after `cursor` (a keyset on the id, the log's
+    order of insertion).
 
     Two queries whatever the page: the events with their actors, then the names of the
     people they are about. A cursor that is forged or stale gives the first page."""
     events = _filtered(filters)
     position = cursor_read(cursor, salt=CURSOR_SALT, shape=_CURSOR_SHAPE) if cursor else None
     if position is not None:
-        moment, last_id = position
-        events = events.filter(Q(occurred_at__lt=moment) | Q(occurred_at=moment, id__lt=last_id))
+        events = events.filter(id__lt=position[0])
     page = list(events[: size + 1])
     more = len(page) > size
     page = page[:size]
     next_cursor = None
     if more and page:
-        last = page[-1]
-        next_cursor = cursor_write(salt=CURSOR_SALT, values=[last.occurred_at, last.pk])
+        next_cursor = cursor_write(salt=CURSOR_SALT, values=[page[-1].pk])
     return AuditPage(_rows(page), next_cursor, restarted=bool(cursor) and position is None)
 
 
