@@ -123,7 +123,9 @@ def _details(event: AuditEvent, names: dict[int, str]) -> list[tuple[str, str]]:
     if not isinstance(event.details, dict):
         return [("", _text(event.details))]
     lines = []
-    for key, value in event.details.items():
+    # The person first, then by name: PostgreSQL's jsonb keeps no order of its own.
+    items = sorted(event.details.items(), key=lambda kv: (kv[0] not in PERSON_KEYS, kv[0]))
+    for key, value in items:
         if key == "via":
             continue
         if key in PERSON_KEYS and type(value) is int:
