@@ -12,6 +12,7 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
@@ -118,6 +119,15 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+def _key_label(target_type: str, key: str) -> str:
+    """A details key as a reader says it: the field's own name when it is one of the
+    target's fields ("webhook_url" → "chat webhook URL"), else the key in words."""
+    try:
+        return str(apps.get_model(target_type)._meta.get_field(key).verbose_name)
+    except (LookupError, ValueError, FieldDoesNotExist):
+        return key.replace("_", " ")
+
+
 def _details(event: AuditEvent, names: dict[int, str]) -> list[tuple[str, str]]:
     """The details as (what, how) pairs for reading: "role: member → lead"."""
     if not isinstance(event.details, dict):
@@ -128,17 +138,18 @@ def _details(event: AuditEvent, names: dict[int, str]) -> list[tuple[str, str]]:
     for key, value in items:
         if key == "via":
             continue
+        what = _key_label(event.target_type, key)
         if key in PERSON_KEYS and type(value) is int:
             lines.append((_("person"), _person(names, value)))
         elif isinstance(value, dict) and ("old" in value or "new" in value):
             if "old" in value:
-                lines.append((key, f"{_text(value['old'])} → {_text(value.get('new'))}"))
+                lines.append((what, f"{_text(value['old'])} → {_text(value.get('new'))}"))
             else:
-                lines.append((key, _text(value["new"])))
+                lines.append((what, _text(value["new"])))
         elif isinstance(value, dict) and value.get("changed"):
-            lines.append((key, _("changed")))
+            lines.append((what, _("changed")))
         else:
-            lines.append((key, _text(value)))
+            lines.append((what, _text(value)))
     return lines
 
 
