@@ -26,6 +26,17 @@ class PasserelleAdminSite(admin.AdminSite):
     site_title = "Passerelle admin"
     index_title = "Administration"
 
+    def register(
+        self,
+        model_or_iterable: Any,
+        admin_class: type[admin.ModelAdmin] | None = None,  # type: ignore[type-arg]
+        **options: Any,
+    ) -> None:
+        # Every add, change and delete made in the admin goes to the audit log.
+        from audit.admin_hooks import audited
+
+        super().register(model_or_iterable, audited(admin_class or admin.ModelAdmin), **options)
+
     def admin_view[V: Callable[..., HttpResponseBase]](self, view: V, cacheable: bool = False) -> V:
         """Every admin view (each ModelAdmin's included: they all come through here)
         refuses an empty `_to_field` with a 400: Django checks a `_to_field` only when it

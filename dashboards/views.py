@@ -122,6 +122,7 @@ def overview(request: AuthenticatedHttpRequest) -> HttpResponseBase:
         "query": query.urlencode(),
         "computed_at": figures.computed_at,
         "cache_seconds": settings.DASHBOARD_CACHE_SECONDS,
+        "is_manager": scope.is_everything,
     }
     can_override = rules.role_could(Action.OVERRIDE_DONE, actor_of(request))
 

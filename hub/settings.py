@@ -67,6 +67,8 @@ INSTALLED_APPS = [
     "notifications",
     "feed",
     "dashboards",
+    # Trust (issue 13): the append-only audit log of security-relevant changes.
+    "audit",
     "demo",
 ]
 

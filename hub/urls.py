@@ -8,6 +8,8 @@ urlpatterns = [
     path("campaigns/", include("campaigns.urls")),
     path("feed/", include("feed.urls")),
     path("notifications/", include("notifications.urls")),
+    # Trust (issue 13): the managers' audit log, next to their dashboard.
+    path("dashboard/audit/", include("audit.urls")),
     path("dashboard/", include("dashboards.urls")),
     path("admin/", admin.site.urls),
     # The e-mail provider's delivery reports (bounces), behind basic auth (docs/EMAIL.md);

@@ -11,6 +11,8 @@ from django.db import IntegrityError, transaction
 from django.utils.crypto import constant_time_compare
 
 from accounts.models import User
+from audit.models import AuditAction
+from audit.services import record_audit_event
 from notifications.models import SubscriptionToken
 
 # 32 bytes → 43 URL-safe characters; the column holds 64.
@@ -24,15 +26,18 @@ def _new_token() -> str:
 def subscription_token_get_or_create(*, user: User) -> SubscriptionToken:
     """The person's token, created on first use.
 
-    Its own short transaction. Idempotent: two concurrent first calls end with one row
-    (the loser of the unique constraint on `user` reads the winner's)."""
+    Its own short transaction, with the audit entry of the creation. Idempotent: two
+    concurrent first calls end with one row and one entry (the loser of the unique
+    constraint on `user` rolls back and reads the winner's)."""
     try:
         return SubscriptionToken.objects.get(user=user)
     except SubscriptionToken.DoesNotExist:
         pass
     try:
         with transaction.atomic():
-            return SubscriptionToken.objects.create(user=user, token=_new_token())
+            token = SubscriptionToken.objects.create(user=user, token=_new_token())
+            record_audit_event(actor=user, action=AuditAction.TOKEN_CREATED, target=user)
+            return token
     except IntegrityError:
         return SubscriptionToken.objects.get(user=user)
 
@@ -45,12 +50,16 @@ def subscription_token_find(*, user: User) -> SubscriptionToken | None:
 def subscription_token_regenerate(*, user: User) -> SubscriptionToken:
     """Replace the person's token: every address built on the old one stops working.
 
-    One transaction (update or create of the person's row). Not idempotent by design:
-    each call issues a fresh token."""
+    One transaction: the person's row updated (or created) with the audit entries, the
+    old token's revocation then the new one's creation. Not idempotent by design: each
+    call issues a fresh token."""
     with transaction.atomic():
-        token, _created = SubscriptionToken.objects.update_or_create(
+        token, created = SubscriptionToken.objects.update_or_create(
             user=user, defaults={"token": _new_token()}
         )
+        if not created:
+            record_audit_event(actor=user, action=AuditAction.TOKEN_REVOKED, target=user)
+        record_audit_event(actor=user, action=AuditAction.TOKEN_CREATED, target=user)
     return token
 
 

@@ -4,9 +4,14 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts.models import User
 from core.admin_site import SafeAutocompleteMixin
 from notifications.services import team_webhook_repaired
 from teams.models import Membership, Team
+
+
+def _admin_user(request: HttpRequest) -> User | None:
+    return request.user if isinstance(request.user, User) else None
 
 
 class MembershipInline(SafeAutocompleteMixin, admin.TabularInline[Membership, Team]):
@@ -53,13 +58,13 @@ class TeamAdmin(admin.ModelAdmin[Team]):
         super().save_model(request, obj, form, change)
         # A new address is the repair: posting resumes without a second step to forget.
         if change and "webhook_url" in getattr(form, "changed_data", ()) and obj.webhook_broken_at:
-            team_webhook_repaired(team_ids=[obj.pk])
+            team_webhook_repaired(team_ids=[obj.pk], actor=_admin_user(request), request=request)
             obj.refresh_from_db(fields=["webhook_broken_at", "webhook_broken_reason"])
 
     @admin.action(description=_("Post to the chat webhook again (it was fixed)"))
     def mark_webhook_repaired(self, request: HttpRequest, queryset: QuerySet[Team]) -> None:
         broken = list(queryset.filter(webhook_broken_at__isnull=False).values_list("pk", flat=True))
-        team_webhook_repaired(team_ids=broken)
+        team_webhook_repaired(team_ids=broken, actor=_admin_user(request), request=request)
         self.message_user(
             request,
             ngettext(

@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from audit.models import AuditAction
+from audit.services import record_audit_event
 from campaigns.models import Campaign, Stakeholder
 from campaigns.rules import Action
 from campaigns.services.common import (
@@ -94,11 +96,19 @@ def campaign_override_done(*, actor: User, campaign_id: int, reason: str) -> Cam
                 {"reason": [_("Reason is required to override the done gate.")]}
             )
         campaign.done_override_reason = reason.strip()
+        pending = [t.name for t in facts.pending_teams]
+        record_audit_event(
+            actor=actor,
+            action=AuditAction.DONE_OVERRIDDEN,
+            target=campaign,
+            target_label=campaign.title,
+            details={"reason": reason.strip(), "pending_teams": pending},
+        )
         return _close_as_done(
             campaign,
             actor,
             EventKind.DONE_OVERRIDDEN,
-            {"reason": reason.strip(), "pending_teams": [t.name for t in facts.pending_teams]},
+            {"reason": reason.strip(), "pending_teams": pending},
         )
 
 

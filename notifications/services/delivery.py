@@ -31,8 +31,12 @@ from functools import partial
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.models import User
+from audit.models import AuditAction
+from audit.services import record_audit_event
 from notifications.channels import DeliveryError, send_emails, send_webhook
 from notifications.models import Channel, FailureReason, Kind, Notification
 from notifications.payload import CampaignPayload
@@ -412,8 +416,35 @@ def team_webhook_mark_broken(*, team_id: int, reason: str, notification: Notific
     return True
 
 
-def team_webhook_repaired(*, team_ids: Collection[int]) -> int:
-    """Post to these teams' webhooks again (their URLs were fixed), in one UPDATE."""
-    return Team.objects.filter(pk__in=team_ids).update(
-        webhook_broken_at=None, webhook_broken_reason=""
-    )
+def team_webhook_repaired(
+    *,
+    team_ids: Collection[int],
+    actor: User | None = None,
+    request: HttpRequest | None = None,
+) -> int:
+    """Post to these teams' webhooks again (their URLs were fixed), in one UPDATE.
+
+    One transaction: the UPDATE and an audit entry per team that was broken (the broken
+    reason kept in the entry). Idempotent: a team already working is left alone and gets
+    no entry. Returns how many teams were repaired."""
+    with transaction.atomic():
+        broken = list(
+            Team.objects.select_for_update()
+            .filter(pk__in=team_ids, webhook_broken_at__isnull=False)
+            .order_by("pk")
+        )
+        repaired = Team.objects.filter(pk__in=[team.pk for team in broken]).update(
+            webhook_broken_at=None, webhook_broken_reason=""
+        )
+        for team in broken:
+            record_audit_event(
+                actor=actor,
+                action=AuditAction.WEBHOOK_REPAIRED,
+                target=team,
+                details={
+                    "broken_since": team.webhook_broken_at,
+                    "broken_reason": team.webhook_broken_reason,
+                },
+                request=request,
+            )
+    return repaired
