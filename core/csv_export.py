@@ -23,6 +23,17 @@ class _Echo:
         return value
 
 
+def csv_lines(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
+    """The CSV text, line by line: a byte-order mark (so Excel reads accents as UTF-8),
+    the header, then every row with each cell made safe. For a file built in memory (a
+    zip of several CSVs); a download of one CSV uses csv_download."""
+    writer = csv.writer(_Echo())
+    yield "\ufeff"
+    yield writer.writerow(header)
+    for row in rows:
+        yield writer.writerow([csv_safe(value) for value in row])
+
+
 def csv_download(
     filename: str, header: Sequence[str], rows: Iterable[Sequence[object]]
 ) -> StreamingHttpResponse:
@@ -37,11 +48,7 @@ def csv_download(
 
     def lines() -> Iterator[str]:
         with translation.override(language), timezone.override(tz):
-            writer = csv.writer(_Echo())
-            yield "\ufeff"
-            yield writer.writerow(header)
-            for row in rows:
-                yield writer.writerow([csv_safe(value) for value in row])
+            yield from csv_lines(header, rows)
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
