@@ -60,7 +60,7 @@ def _texts_of(client, person):
 
 
 def test_the_export_holds_the_persons_data_and_nobody_elses(client, two_people):
-    owner, alice, bob, campaign = two_people
+    _owner, alice, _bob, _campaign = two_people
 
     as_json, csvs = _texts_of(client, alice)
     data = json.loads(as_json)
@@ -98,7 +98,7 @@ def test_the_export_holds_the_persons_data_and_nobody_elses(client, two_people):
 
 
 def test_an_owners_export_leaves_out_what_others_wrote_in_their_notices(client, two_people):
-    owner, alice, bob, campaign = two_people
+    owner, _alice, _bob, _campaign = two_people
 
     as_json, csvs = _texts_of(client, owner)
     data = json.loads(as_json)
