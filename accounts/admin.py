@@ -83,7 +83,8 @@ class UserAdmin(DjangoUserAdmin[User]):
         if not self.has_erase_permission(request):
             raise PermissionDenied
         person = get_object_or_404(User, pk=object_id)
-        form = EraseForm(request.POST or None)
+        # An unticked box posts nothing: an empty POST is still a confirmation.
+        form = EraseForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:
                 report = services.person_erase(
