@@ -1,7 +1,8 @@
 """Writes on a person's account: their own profile, and an administrator's erasure of
 their personal data (docs/PRIVACY.md)."""
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import import_module
 from typing import Any
@@ -71,11 +72,17 @@ class ErasureReport:
     feedback_removed: int = 0
 
 
+def _constant(text: str) -> Callable[[re.Match[str]], str]:
+    return lambda _match: text
+
+
 def _replace_in(value: Any, replacements: Sequence[tuple[str, str]]) -> Any:
-    """`value` (a JSON payload) with every occurrence of each old text replaced."""
+    """`value` (a JSON payload) with every occurrence of each old text replaced, as a
+    whole word: a short name ("Ann") must not rewrite a campaign's "Announcement"."""
     if isinstance(value, str):
         for old, new in replacements:
-            value = value.replace(old, new)
+            # A function, so a backslash in the new text is never read as a group.
+            value = re.sub(rf"(?<!\w){re.escape(old)}(?!\w)", _constant(new), value)
         return value
     if isinstance(value, list):
         return [_replace_in(item, replacements) for item in value]
@@ -114,7 +121,7 @@ def person_erase(*, actor: User, person: User, remove_text: bool) -> ErasureRepo
     when, so counts, dashboards and timelines stay correct), feedback rows, owned
     campaigns and memberships. Superusers only; nobody erases themselves. Idempotent: a
     person erased already is left as is (`erased=False`)."""
-    if not actor.is_superuser:
+    if not (actor.is_active and actor.is_superuser):
         raise PermissionRefused(_("Only a superuser may erase a person's data."))
     if actor.pk == person.pk:
         raise DomainError(_("You cannot erase your own account; ask another superuser."))

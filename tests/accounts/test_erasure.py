@@ -236,3 +236,17 @@ def test_deleting_someone_who_acknowledged_is_refused_by_the_database(history):
     with pytest.raises(ProtectedError):
         User.objects.filter(pk=advisor.pk).delete()
     assert Acknowledgement.objects.filter(user_id=advisor.pk).exists()
+
+
+def test_a_short_name_is_replaced_as_a_word_not_inside_other_words(superuser):
+    owner = make_marketer(full_name="Ann", email="ann@example.test")
+    announced_campaign(owner=owner, title="Announcement for Ann", body="Ann says: Annual sale")
+
+    person_erase(actor=superuser, person=owner, remove_text=False)
+
+    payload = Dispatch.objects.get(campaign__owner=owner).payload
+    pseudonym = f"Former member #{owner.pk}"
+    assert payload["title"] == f"Announcement for {pseudonym}"
+    assert payload["body"] == f"{pseudonym} says: Annual sale"
+    assert payload["owner_name"] == pseudonym
+    assert payload["owner_email"] == f"erased-{owner.pk}@erased.invalid"
