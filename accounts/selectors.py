@@ -56,6 +56,8 @@ def personal_data_of(*, person: User) -> dict[str, list[dict[str, Any]]]:
         "language": person.language,
         "time_zone": person.time_zone,
         "is_active": person.is_active,
+        # Site-wide roles (marketer, manager) are groups; team roles are in memberships.
+        "roles": sorted(group.name for group in person.groups.all()),
         "date_joined": _when(person.date_joined),
         "last_login": _when(person.last_login),
         "daily_digest": settings_row.daily_digest if settings_row else None,

@@ -104,6 +104,7 @@ def test_an_owners_export_leaves_out_what_others_wrote_in_their_notices(client, 
     data = json.loads(as_json)
 
     assert [c["title"] for c in data["campaigns_owned"]] == ["Spring offer"]
+    assert data["profile"][0]["roles"] == ["Marketer"]
     # The owner was told about both notes and both messages: the notices are listed,
     # their authors' names and words are not (they are the authors' data).
     assert {n["kind"] for n in data["notifications"]} >= {"feedback"}
