@@ -112,3 +112,22 @@ def test_a_person_without_history_can_still_be_deleted(superuser_client):
     )
 
     assert not User.objects.filter(pk=newcomer.pk).exists()
+
+
+def test_an_erased_person_s_page_says_so_and_a_second_erasure_changes_nothing(
+    superuser_client, advisor_with_history
+):
+    person = advisor_with_history
+    superuser_client.post(_erase_url(person), {})
+    person.refresh_from_db()
+    erased_at = person.erased_at
+
+    page = superuser_client.get(_erase_url(person)).content.decode()
+    again = superuser_client.post(_erase_url(person), {"remove_text": "on"}, follow=True)
+
+    assert "data was erased on" in page
+    assert 'name="remove_text"' not in page
+    assert "already erased" in again.content.decode()
+    person.refresh_from_db()
+    assert person.erased_at == erased_at
+    assert Acknowledgement.objects.get(user=person).note == "merci"
