@@ -62,6 +62,9 @@ class User(AbstractUser):
     time_zone = models.CharField(
         _("time zone"), max_length=64, choices=TIME_ZONE_CHOICES, default=settings.TIME_ZONE
     )
+    # Set by accounts.services.person_erase: the row stays (acknowledgements, feedback and
+    # owned campaigns keep pointing at it) under a pseudonym, and erasing again is a no-op.
+    erased_at = models.DateTimeField(_("personal data erased at"), null=True, blank=True)
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"

@@ -1,8 +1,30 @@
-"""Writes on a person's own account."""
+"""Writes on a person's account: their own profile, and an administrator's erasure of
+their personal data (docs/PRIVACY.md)."""
 
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib import import_module
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
+from campaigns.models import Acknowledgement, CampaignEvent, Feedback
+from core.errors import DomainError, PermissionRefused
+from notifications.models import (
+    DeliverySettings,
+    Dispatch,
+    Notification,
+    Preference,
+    SubscriptionToken,
+)
 
 
 @dataclass(frozen=True)
@@ -26,3 +48,194 @@ def profile_update(*, user: User, data: ProfileInput) -> User:
     user.clean_fields(exclude=others)
     user.save(update_fields=list(PROFILE_FIELDS))
     return user
+
+
+# --- erasure (docs/PRIVACY.md) ---------------------------------------------------------
+
+# Stored, not shown through gettext: the rows are read by people in every language, and
+# a pseudonym must stay the same whoever reads it.
+PSEUDONYM = "Former member #{id}"
+ERASED_EMAIL = "erased-{id}@erased.invalid"
+REMOVED_TEXT = "[removed at the person's request]"
+
+
+@dataclass(frozen=True)
+class ErasureReport:
+    """What person_erase changed; `erased` is False when the person already was."""
+
+    erased: bool
+    pseudonym: str
+    sessions_ended: int = 0
+    dispatches_rewritten: int = 0
+    events_rewritten: int = 0
+    notes_removed: int = 0
+    feedback_removed: int = 0
+
+
+def _constant(text: str) -> Callable[[re.Match[str]], str]:
+    return lambda _match: text
+
+
+def _replace_in(value: Any, replacements: Sequence[tuple[str, str]]) -> Any:
+    """`value` (a JSON payload) with every occurrence of each old text replaced, as a
+    whole word: a short name ("Ann") must not rewrite a campaign's "Announcement"."""
+    if isinstance(value, str):
+        for old, new in replacements:
+            # A function, so a backslash in the new text is never read as a group.
+            value = re.sub(rf"(?<!\w){re.escape(old)}(?!\w)", _constant(new), value)
+        return value
+    if isinstance(value, list):
+        return [_replace_in(item, replacements) for item in value]
+    if isinstance(value, dict):
+        return {key: _replace_in(item, replacements) for key, item in value.items()}
+    return value
+
+
+def _sessions_end(person: User) -> int:
+    """Delete the person's sessions from a database session store (the default). Other
+    stores cannot be searched by user; there the unusable password ends them anyway, as
+    Django checks each session's password hash on every request."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    if not hasattr(store, "get_model_class"):
+        return 0
+    model = store.get_model_class()
+    theirs = [
+        session.pk
+        for session in model.objects.filter(expire_date__gt=timezone.now()).iterator()
+        if str(session.get_decoded().get(SESSION_KEY)) == str(person.pk)
+    ]
+    model.objects.filter(pk__in=theirs).delete()
+    return len(theirs)
+
+
+def person_erase(*, actor: User, person: User, remove_text: bool) -> ErasureReport:
+    """Replace everything that identifies `person` by a stable pseudonym, in one
+    transaction: name ("Former member #<id>"), e-mail (`erased-<id>@erased.invalid`,
+    allauth's addresses too), an unusable password, deactivated, sessions ended, feed
+    and calendar token revoked, notification settings dropped, and their name and e-mail
+    rewritten in notification payloads, delivery errors and timeline details. With
+    `remove_text`, their acknowledgement notes and feedback text become REMOVED_TEXT
+    (also where payloads and timelines quote them).
+
+    What stays, under the pseudonym: acknowledgements (who acknowledged which version
+    when, so counts, dashboards and timelines stay correct), feedback rows, owned
+    campaigns and memberships. Superusers only; nobody erases themselves. Idempotent: a
+    person erased already is left as is (`erased=False`)."""
+    if not (actor.is_active and actor.is_superuser):
+        raise PermissionRefused(_("Only a superuser may erase a person's data."))
+    if actor.pk == person.pk:
+        raise DomainError(_("You cannot erase your own account; ask another superuser."))
+    pseudonym = PSEUDONYM.format(id=person.pk)
+    with transaction.atomic():
+        person = User.objects.select_for_update().get(pk=person.pk)
+        if person.erased_at is not None:
+            return ErasureReport(erased=False, pseudonym=person.full_name)
+        old_names = {person.display_name, person.full_name.strip()} - {""}
+        old_emails = {person.email} | set(
+            EmailAddress.objects.filter(user=person).values_list("email", flat=True)
+        )
+        erased_email = ERASED_EMAIL.format(id=person.pk)
+        # Longest first: an e-mail whose local part is the name is replaced whole.
+        replacements = sorted(
+            [(email, erased_email) for email in old_emails]
+            + [(name, pseudonym) for name in old_names],
+            key=lambda pair: -len(pair[0]),
+        )
+        report = _text_rewrite(person, replacements, old_names, remove_text=remove_text)
+
+        person.full_name = pseudonym
+        person.email = erased_email
+        person.set_unusable_password()
+        person.is_active = False
+        person.is_staff = False
+        person.is_superuser = False
+        person.erased_at = timezone.now()
+        person.save()
+        person.groups.clear()
+        person.user_permissions.clear()
+        EmailAddress.objects.filter(user=person).delete()
+        EmailAddress.objects.create(user=person, email=erased_email, primary=True, verified=False)
+        SubscriptionToken.objects.filter(user=person).delete()
+        Preference.objects.filter(user=person).delete()
+        DeliverySettings.objects.filter(user=person).delete()
+        sessions = _sessions_end(person)
+    return ErasureReport(
+        erased=True,
+        pseudonym=pseudonym,
+        sessions_ended=sessions,
+        dispatches_rewritten=report.dispatches_rewritten,
+        events_rewritten=report.events_rewritten,
+        notes_removed=report.notes_removed,
+        feedback_removed=report.feedback_removed,
+    )
+
+
+def _text_rewrite(
+    person: User,
+    replacements: Sequence[tuple[str, str]],
+    old_names: set[str],
+    *,
+    remove_text: bool,
+) -> ErasureReport:
+    """The person's name and e-mail out of the rows that copied them as text (inside
+    person_erase's transaction); their notes and feedback out too with `remove_text`."""
+    emails = [old for old, new in replacements if new.endswith("@erased.invalid")]
+    # Where payloads put a person: the owner of the campaign (every notice about it), the
+    # author of a note or thread message, who nudged a team (notifications.payload).
+    authored = Q(payload__author_name__in=old_names) | Q(payload__nudged_by__in=old_names)
+    dispatches = Dispatch.objects.filter(
+        Q(campaign__owner=person) | Q(payload__owner_email__in=emails) | authored
+    )
+    rewritten_dispatches = []
+    for dispatch in dispatches.iterator():
+        payload = dispatch.payload
+        wrote_note = payload.get("author_name") in old_names and "note" in payload
+        payload = _replace_in(payload, replacements)
+        if remove_text and wrote_note:
+            payload["note"] = REMOVED_TEXT
+        if payload != dispatch.payload:
+            dispatch.payload = payload
+            rewritten_dispatches.append(dispatch)
+    Dispatch.objects.bulk_update(rewritten_dispatches, ["payload"], batch_size=500)
+
+    # A mail server's refusal often quotes the address it refused.
+    errors = []
+    for notification in Notification.objects.filter(recipient=person).exclude(last_error=""):
+        text = _replace_in(notification.last_error, replacements)
+        if text != notification.last_error:
+            notification.last_error = text
+            errors.append(notification)
+    Notification.objects.bulk_update(errors, ["last_error"], batch_size=500)
+
+    # Timelines name co-editors added or removed; an acknowledgement event quotes its note.
+    events = CampaignEvent.objects.filter(
+        Q(details__has_key="editors_added") | Q(details__has_key="editors_removed")
+    )
+    if remove_text:
+        events = events | CampaignEvent.objects.filter(
+            actor=person, kind=CampaignEvent.Kind.ACKNOWLEDGED
+        )
+    rewritten_events = []
+    for event in events.iterator():
+        details = _replace_in(event.details, replacements)
+        if remove_text and event.actor_id == person.pk and details.get("note"):
+            details["note"] = REMOVED_TEXT
+        if details != event.details:
+            event.details = details
+            rewritten_events.append(event)
+    CampaignEvent.objects.bulk_update(rewritten_events, ["details"], batch_size=500)
+
+    notes = feedback = 0
+    if remove_text:
+        notes = (
+            Acknowledgement.objects.filter(user=person).exclude(note="").update(note=REMOVED_TEXT)
+        )
+        feedback = Feedback.objects.filter(author=person).update(body=REMOVED_TEXT)
+    return ErasureReport(
+        erased=True,
+        pseudonym="",
+        dispatches_rewritten=len(rewritten_dispatches),
+        events_rewritten=len(rewritten_events),
+        notes_removed=notes,
+        feedback_removed=feedback,
+    )

@@ -2,13 +2,14 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts import services
+from accounts import exports, selectors, services
 from accounts.forms import ProfileForm
 from accounts.models import User
 from core.http import AuthenticatedHttpRequest
@@ -35,3 +36,27 @@ def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
                 messages.success(request, _("Your profile was saved."))
             return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {"form": form})
+
+
+@never_cache
+@require_GET
+def my_data(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Everything Passerelle holds about the signed-in person, as a JSON file
+    (`?format=json`) or a zip of CSV files (`?format=csv`)."""
+    export_format = request.GET.get("format", "")
+    if export_format not in {"json", "csv"}:
+        return HttpResponseBadRequest(
+            _("Choose the format of your data: format=json or format=csv."),
+            content_type="text/plain; charset=utf-8",
+        )
+    data = selectors.personal_data_of(person=request.user)
+    stem = f"passerelle-my-data-{timezone.localdate().isoformat()}"
+    if export_format == "json":
+        response = HttpResponse(
+            exports.personal_data_json(data), content_type="application/json; charset=utf-8"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{stem}.json"'
+    else:
+        response = HttpResponse(exports.personal_data_zip(data), content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="{stem}.zip"'
+    return response

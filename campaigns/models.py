@@ -299,8 +299,11 @@ class Acknowledgement(models.Model):
     stakeholder = models.ForeignKey(
         Stakeholder, on_delete=models.CASCADE, related_name="acknowledgements"
     )
+    # PROTECT: deleting a person must never silently erase who acknowledged what (the
+    # dashboards and timelines count these rows); accounts.services.person_erase replaces
+    # the person's name and e-mail by a pseudonym instead.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="acknowledgements"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="acknowledgements"
     )
     version = models.PositiveIntegerField(validators=bounds.positive_int4())
     note = models.TextField(_("note"), blank=True)

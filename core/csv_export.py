@@ -43,6 +43,16 @@ def csv_line(cells: Iterable[object]) -> str:
     return ",".join(out) + "\r\n"
 
 
+def csv_lines(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
+    """The CSV text, line by line: a byte-order mark (so Excel reads accents as UTF-8),
+    the header, then every row with each cell made safe. For a file built in memory (a
+    zip of several CSVs); a download of one CSV uses csv_download."""
+    yield "\ufeff"
+    yield csv_line(header)
+    for row in rows:
+        yield csv_line(row)
+
+
 def csv_download(
     filename: str, header: Sequence[str], rows: Iterable[Sequence[object]]
 ) -> StreamingHttpResponse:
@@ -57,10 +67,7 @@ def csv_download(
 
     def lines() -> Iterator[str]:
         with translation.override(language), timezone.override(tz):
-            yield "\ufeff"
-            yield csv_line(header)
-            for row in rows:
-                yield csv_line(row)
+            yield from csv_lines(header, rows)
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -552,17 +552,20 @@ def dashboard_campaigns(
     its members who acknowledged the current version out of its members."""
     rows = _stakeholders(scope=scope, filters=filters)
     visible = rows.filter(rules.status_q(rules.AWAITING, "campaign__"))
-    acknowledgers = (
-        Acknowledgement.objects.filter(
-            stakeholder_id=OuterRef("pk"),
-            version=OuterRef("campaign__version"),
-            revoked_at__isnull=True,
-        )
-        .order_by()
-        .values("stakeholder_id")
-        .annotate(n=Count("user_id", distinct=True))
-        .values("n")
+    live_acks = Acknowledgement.objects.filter(
+        stakeholder_id=OuterRef("pk"),
+        version=OuterRef("campaign__version"),
+        revoked_at__isnull=True,
     )
+
+    def people_count(rows: QuerySet[Acknowledgement]) -> QuerySet[Any, Any]:
+        return (
+            rows.order_by()
+            .values("stakeholder_id")
+            .annotate(n=Count("user_id", distinct=True))
+            .values("n")
+        )
+
     # Correlated EXISTS rather than a join and a COUNT: PostgreSQL probes the stakeholder
     # index once per announced campaign and stops at the first row.
     own_rows = visible.filter(campaign_id=OuterRef("pk"))
@@ -585,17 +588,26 @@ def dashboard_campaigns(
         .annotate(n=Count("pk"))
         .order_by()
     )
+
     # Counted only for "every member" teams: the others show 0 or 1 of 1.
-    every_member_acknowledgers = Case(
-        When(
-            team__ack_policy=Team.AckPolicy.EVERY_MEMBER,
-            then=Coalesce(Subquery(acknowledgers, output_field=IntegerField()), 0),
-        ),
-        default=Value(0),
-    )
+    def every_member(count: QuerySet[Any, Any]) -> Case:
+        return Case(
+            When(
+                team__ack_policy=Team.AckPolicy.EVERY_MEMBER,
+                then=Coalesce(Subquery(count, output_field=IntegerField()), 0),
+            ),
+            default=Value(0),
+        )
+
+    # Someone who acknowledged and has left since (deactivated, or erased: docs/PRIVACY.md)
+    # still counts, in the bar's total as in its acknowledged part: the fact stays.
+    acknowledgers = people_count(live_acks)
+    departed = people_count(live_acks.filter(user__is_active=False))
     bars_by_campaign: dict[int, list[TeamProgress]] = defaultdict(list)
-    for campaign_id, team_id, name, policy, acknowledged_version, version, n_acks in (
-        progress_rows.annotate(acknowledgers=every_member_acknowledgers)
+    for campaign_id, team_id, name, policy, acknowledged_version, version, n_acks, n_gone in (
+        progress_rows.annotate(
+            acknowledgers=every_member(acknowledgers), departed=every_member(departed)
+        )
         .order_by("team__name")
         .values_list(
             "campaign_id",
@@ -605,10 +617,11 @@ def dashboard_campaigns(
             "acknowledged_version",
             "campaign__version",
             "acknowledgers",
+            "departed",
         )
     ):
         done = acknowledged_version == version
-        n_members = members.get(team_id, 0)
+        n_members = members.get(team_id, 0) + n_gone
         if policy == Team.AckPolicy.EVERY_MEMBER and n_members:
             total, acknowledged = n_members, (n_members if done else min(n_acks, n_members))
         else:

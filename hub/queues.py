@@ -25,6 +25,7 @@ ROUTES = {
     "feed.tasks.send_week_ahead_batch": DIGESTS,
     "notifications.tasks.sweep_stale_notifications": HOUSEKEEPING,
     "notifications.tasks.send_daily_digests": HOUSEKEEPING,
+    "notifications.tasks.notifications_purge_expired": HOUSEKEEPING,
     "feed.tasks.send_week_ahead": HOUSEKEEPING,
     "campaigns.tasks.send_due_reminders_and_escalations": HOUSEKEEPING,
     "core.tasks.ping": HOUSEKEEPING,

@@ -492,6 +492,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=5),
         "options": {"expires": 3000},
     },
+    # Daily, at a quiet hour: retention of notifications (docs/PRIVACY.md).
+    "notifications-purge-expired": {
+        "task": "notifications.tasks.notifications_purge_expired",
+        "schedule": crontab(minute=20, hour=3),
+        "options": {"expires": 3600 * 6},
+    },
 }
 
 # --- Notifications --------------------------------------------------------------------
@@ -513,6 +519,15 @@ NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS = env_int("NOTIFICATIONS_WEBHOOK_TIMEOUT_S
 NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = env_bool("NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE", default=False)
 NOTIFICATIONS_ACK_LINK_MAX_AGE_DAYS = env_int("NOTIFICATIONS_ACK_LINK_MAX_AGE_DAYS", 14)
 NOTIFICATIONS_DIGEST_HOUR = env_int("NOTIFICATIONS_DIGEST_HOUR", 8)
+
+# --- Personal data (docs/PRIVACY.md) ---------------------------------------------------
+# Delivered notifications and their payloads (names, notes) are deleted this many days
+# after they were created, by the daily notifications-purge-expired beat task.
+NOTIFICATION_RETENTION_DAYS = env_int("NOTIFICATION_RETENTION_DAYS", 400)
+if NOTIFICATION_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured(
+        f"NOTIFICATION_RETENTION_DAYS must be at least 1, got {NOTIFICATION_RETENTION_DAYS}"
+    )
 
 # --- Campaign page ---------------------------------------------------------------------
 # How often an open campaign page asks whether acknowledgements changed (browser tests

@@ -73,3 +73,16 @@ def send_daily_digests() -> int:
 def send_digest_batch(user_ids: list[int], now: str) -> int:
     """Send the digests of a batch of people; once per person and day (DigestRun)."""
     return services.digests_send_for(user_ids=user_ids, now=datetime.fromisoformat(now))
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=540, time_limit=600)
+def notifications_purge_expired() -> dict[str, int]:
+    """Beat, daily: delete delivered notifications and their payloads older than
+    NOTIFICATION_RETENTION_DAYS (docs/PRIVACY.md), in batches; rows still on their way
+    stay. Stopped by its time limit, it resumes where it was the next day."""
+    report = services.notifications_purge_expired()
+    return {
+        "notifications": report.notifications,
+        "dispatches": report.dispatches,
+        "digest_runs": report.digest_runs,
+    }

@@ -5,6 +5,7 @@
 - `digests`: the daily digest and the Monday "week ahead", in batches of people
 - `inbox`: read marks and notification preferences
 - `bounces`: what the e-mail provider reports later (bounces, refusals)
+- `retention`: purging what is older than NOTIFICATION_RETENTION_DAYS (docs/PRIVACY.md)
 """
 
 from notifications.services.bounces import UNDELIVERED_EVENTS, notification_bounced
@@ -44,6 +45,7 @@ from notifications.services.outbox import (
     notifications_enqueue,
     person_channels_open,
 )
+from notifications.services.retention import PurgeReport, notifications_purge_expired
 
 __all__ = [
     "DELIVERY_TASKS",
@@ -52,6 +54,7 @@ __all__ = [
     "PERSON_CHANNELS",
     "UNDELIVERED_EVENTS",
     "DeliveryReport",
+    "PurgeReport",
     "SweepReport",
     "chunked",
     "dedupe_key",
@@ -65,6 +68,7 @@ __all__ = [
     "notification_bounced",
     "notifications_deliver",
     "notifications_enqueue",
+    "notifications_purge_expired",
     "notifications_retry",
     "notifications_sweep",
     "pending_by_channel",

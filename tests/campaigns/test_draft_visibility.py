@@ -138,6 +138,8 @@ def requests_for(name: str, world: dict, campaign: Campaign) -> list[tuple[str, 
         return [(method, reverse(name, args=[world["team"].slug]))]
     if name == "notifications:mark_read":
         return [("post", reverse(name, args=[1]))]
+    if name == "accounts:my_data":  # the JSON is searched as text (the zip is compressed)
+        return [("get", reverse(name) + "?format=json")]
     pages = {
         "campaigns:list": "?q=Zéphyr",
         "campaigns:calendar": f"?month={world['month']}",

@@ -7,12 +7,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.services import person_erase
 from campaigns import services
 from core.errors import DomainError
 from tests.factories import (
     CampaignFactory,
     MembershipFactory,
+    UserFactory,
     announced_campaign,
     campaign_input,
 )
@@ -63,13 +64,15 @@ def test_a_draft_cancelled_before_announcement_never_reaches_the_feed(client, ma
     assert client.get(reverse("feed:body", args=[draft.pk])).status_code == 404
 
 
-def test_an_acknowledgement_by_a_deleted_person_still_shows(client, marketer):
-    membership = MembershipFactory()
+def test_an_acknowledgement_by_an_erased_person_still_shows_under_a_pseudonym(client, marketer):
+    # Deleting them is refused (acknowledgements PROTECT their person): they are erased.
+    membership = MembershipFactory(user__full_name="Zoé Departed")
     campaign = announced_campaign(owner=marketer, teams=[membership.team])
     services.campaign_acknowledge(actor=membership.user, campaign_id=campaign.pk)
-    User.objects.filter(pk=membership.user.pk).delete()
+    person_erase(actor=UserFactory(is_superuser=True), person=membership.user, remove_text=False)
     client.force_login(marketer)
 
     page = client.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
 
-    assert "a former member" in page
+    assert f"Former member #{membership.user.pk}" in page
+    assert "Zoé Departed" not in page
