@@ -12,10 +12,14 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.db import transaction
 from django.db.models import Q
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.selectors import personal_data_of
+from audit.models import AuditAction
+from audit.services import record_audit_event
 from campaigns.models import Acknowledgement, CampaignEvent, Feedback
 from core.errors import DomainError, PermissionRefused
 from notifications.models import (
@@ -25,6 +29,24 @@ from notifications.models import (
     Preference,
     SubscriptionToken,
 )
+
+
+def personal_data_export(
+    *, person: User, export_format: str, request: HttpRequest | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Everything Passerelle holds about `person` (accounts.selectors.personal_data_of),
+    with the export written to the audit log in the same transaction: a download of
+    personal data is a security-relevant event even when it is one's own."""
+    with transaction.atomic():
+        data = personal_data_of(person=person)
+        record_audit_event(
+            actor=person,
+            action=AuditAction.PERSONAL_DATA_EXPORTED,
+            target=person,
+            details={"format": export_format, "sections": sorted(data)},
+            request=request,
+        )
+    return data
 
 
 @dataclass(frozen=True)
@@ -159,6 +181,18 @@ def person_erase(*, actor: User, person: User, remove_text: bool) -> ErasureRepo
         Preference.objects.filter(user=person).delete()
         DeliverySettings.objects.filter(user=person).delete()
         sessions = _sessions_end(person)
+        # The log names nobody: the erased person is the target, shown by their pseudonym.
+        record_audit_event(
+            actor=actor,
+            action=AuditAction.PERSON_ERASED,
+            target=person,
+            details={
+                "remove_text": remove_text,
+                "sessions_ended": sessions,
+                "notes_removed": report.notes_removed,
+                "feedback_removed": report.feedback_removed,
+            },
+        )
     return ErasureReport(
         erased=True,
         pseudonym=pseudonym,

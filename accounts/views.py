@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts import exports, selectors, services
+from accounts import exports, services
 from accounts.forms import ProfileForm
 from accounts.models import User
 from core.http import AuthenticatedHttpRequest
@@ -49,7 +49,9 @@ def my_data(request: AuthenticatedHttpRequest) -> HttpResponse:
             _("Choose the format of your data: format=json or format=csv."),
             content_type="text/plain; charset=utf-8",
         )
-    data = selectors.personal_data_of(person=request.user)
+    data = services.personal_data_export(
+        person=request.user, export_format=export_format, request=request
+    )
     stem = f"passerelle-my-data-{timezone.localdate().isoformat()}"
     if export_format == "json":
         response = HttpResponse(
