@@ -79,3 +79,15 @@ def test_failures_spread_over_many_addresses_still_lock_the_account(settings):
     assert SESSION_KEY not in owner.session
     # Another account from that address is not.
     assert log_in(owner, "bystander@example.com", DEFAULT_PASSWORD).status_code == 302
+
+
+def test_a_forwarded_for_shorter_than_the_proxy_count_is_no_server_error(settings):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 2
+    UserFactory(email="dominique@example.com")
+    # One entry where two proxies were expected: a proxy was skipped on the way.
+    browser = Client(REMOTE_ADDR=PROXY, headers={"x-forwarded-for": "192.0.2.77"})
+
+    response = log_in(browser, "dominique@example.com", DEFAULT_PASSWORD)
+
+    assert response.status_code == 302
+    assert SESSION_KEY in browser.session
