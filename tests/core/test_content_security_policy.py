@@ -3,8 +3,6 @@ template relies on what the policy forbids (inline scripts, styles or handlers).
 
 import json
 import re
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from notifications.subscriptions import subscription_token_get_or_create
 from notifications.tokens import ack_token_make
 from teams.models import Membership
 from tests.factories import MembershipFactory, UserFactory, announced_campaign
+from tests.support.processes import settings_in_fresh_interpreter
 
 pytestmark = pytest.mark.django_db
 
@@ -213,36 +212,22 @@ def test_error_pages_keep_the_policy(client, world):
     assert_policy_kept(response, what="404")
 
 
-def settings_in_fresh_interpreter(tmp_path, **env: str) -> dict:
-    code = (
-        "import json, django; django.setup(); from django.conf import settings; "
-        "print(json.dumps([settings.SECURE_CSP, settings.SECURE_CSP_REPORT_ONLY]))"
+def csp_settings_in_fresh_interpreter(tmp_path, **env: str) -> dict:
+    enforce, report_only = settings_in_fresh_interpreter(
+        "[settings.SECURE_CSP, settings.SECURE_CSP_REPORT_ONLY]",
+        {"DATA_DIR": str(tmp_path), **env},
+        keep=lambda name: not name.startswith("CSP_"),
     )
-    result = subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, "-c", code],
-        env={
-            "PATH": "/usr/bin:/bin",
-            "DJANGO_SETTINGS_MODULE": "hub.settings",
-            "DATA_DIR": str(tmp_path),
-            "STATIC_ROOT": str(tmp_path / "static"),
-            **env,
-        },
-        cwd=settings.BASE_DIR,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    enforce, report_only = json.loads(result.stdout)
     return {"enforce": enforce, "report_only": report_only}
 
 
 def test_report_only_switch_moves_the_policy_to_the_report_only_header(tmp_path):
-    enforced = settings_in_fresh_interpreter(tmp_path)
+    enforced = csp_settings_in_fresh_interpreter(tmp_path)
     assert enforced["enforce"]["script-src"] == [CSP.SELF, CSP.NONCE]
     assert enforced["report_only"] == {}
     assert "report-uri" not in enforced["enforce"]
 
-    trial = settings_in_fresh_interpreter(
+    trial = csp_settings_in_fresh_interpreter(
         tmp_path, CSP_REPORT_ONLY="1", CSP_REPORT_URI="https://csp.example.test/report"
     )
     assert trial["enforce"] == {}
