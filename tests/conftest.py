@@ -87,6 +87,20 @@ def draft_campaign(marketer, support_team):
     return campaign
 
 
+@pytest.fixture
+def storage(settings, tmp_path) -> Path:
+    """A storage of the test's own: uploaded files land in a temporary folder, never in
+    data/media. Returns that folder."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path)},
+        },
+    }
+    return tmp_path
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _fast_password_hashing():
     # PBKDF2 at its production cost takes ~0.3 s per login; what the tests check about

@@ -19,18 +19,6 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
-def storage(settings, tmp_path):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path)},
-        },
-    }
-    return tmp_path
-
-
-@pytest.fixture
 def teams():
     teams = {
         name: TeamFactory(name=name)

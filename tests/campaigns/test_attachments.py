@@ -17,7 +17,7 @@ from core.errors import DomainError, NotFound, PermissionRefused
 from tests.campaigns.files import EXE, JPEG, WEBP, pdf, png
 from tests.factories import CampaignFactory, announced_campaign, make_marketer
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage")]
 
 
 @pytest.fixture(autouse=True)
@@ -30,19 +30,6 @@ def english():
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 MB = 1024 * 1024
-
-
-@pytest.fixture(autouse=True)
-def storage(settings, tmp_path) -> Path:
-    """A storage of our own: files land in a temporary folder, never in data/media."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path)},
-        },
-    }
-    return tmp_path
 
 
 def _stored(root: Path) -> list[Path]:

@@ -2,7 +2,6 @@
 error under the field; files within the limit and the form's other fields go through."""
 
 import re
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -13,23 +12,11 @@ from campaigns.models import Attachment
 from core.uploads import SizeLimitUploadHandler, cut_off_uploads
 from tests.campaigns.files import pdf
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("storage")]
 
 MB = 1024 * 1024
 LIMIT = 10 * MB
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-@pytest.fixture(autouse=True)
-def storage(settings, tmp_path) -> Path:
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path)},
-        },
-    }
-    return tmp_path
 
 
 @pytest.fixture
