@@ -80,22 +80,26 @@ def test_admin_refuses_an_empty_to_field(lenient_client, url):
     assert "_to_field" in response.text
 
 
-def test_admin_team_refuses_a_deadline_beyond_a_year(client):
+def admin_team_change(client, team, **changes: str):
+    """A superuser posts the team's admin change form: its current values, no membership
+    rows, with `changes` on top."""
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    form = {
+        "name": team.name,
+        "slug": team.slug,
+        "kind": team.kind,
+        "ack_deadline_hours": "48",
+        "reminder_hours_before": "12",
+        "ack_policy": team.ack_policy,
+        "memberships-TOTAL_FORMS": "0",
+        "memberships-INITIAL_FORMS": "0",
+    }
+    return client.post(f"/admin/teams/team/{team.pk}/change/", {**form, **changes})
+
+
+def test_admin_team_refuses_a_deadline_beyond_a_year(client):
     team = TeamFactory()
-    response = client.post(
-        f"/admin/teams/team/{team.pk}/change/",
-        {
-            "name": team.name,
-            "slug": team.slug,
-            "kind": team.kind,
-            "ack_deadline_hours": str(INT4_MAX),
-            "reminder_hours_before": "12",
-            "ack_policy": team.ack_policy,
-            "memberships-TOTAL_FORMS": "0",
-            "memberships-INITIAL_FORMS": "0",
-        },
-    )
+    response = admin_team_change(client, team, ack_deadline_hours=str(INT4_MAX))
     assert response.status_code == 200  # the form again, with its error
     assert f"less than or equal to {HOURS_MAX}" in response.text
     team.refresh_from_db()
@@ -368,19 +372,12 @@ def test_admin_action_with_unreadable_selected_rows_is_a_400(lenient_client, ann
 @pytest.mark.parametrize("user", ["0001-01-01", "abc", str(10**30)])
 def test_admin_team_inline_with_an_unreadable_user_shows_the_form(client, user):
     # The membership inline's autocomplete widget looked the posted user up as it was.
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
     team = TeamFactory()
-    response = client.post(
-        f"/admin/teams/team/{team.pk}/change/",
-        {
-            "name": team.name,
-            "slug": team.slug,
-            "kind": team.kind,
-            "ack_deadline_hours": "48",
-            "reminder_hours_before": "12",
-            "ack_policy": team.ack_policy,
+    response = admin_team_change(
+        client,
+        team,
+        **{
             "memberships-TOTAL_FORMS": "1",
-            "memberships-INITIAL_FORMS": "0",
             "memberships-0-user": user,
             "memberships-0-role": "member",
         },
