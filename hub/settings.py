@@ -541,6 +541,10 @@ DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 60)
 # How long an Atom or iCalendar document is kept for the next client that asks for the
 # same version of it (its key holds the validator: any change makes a new one). 0: off.
 SUBSCRIPTION_CACHE_SECONDS = env_int("SUBSCRIPTION_CACHE_SECONDS", 3600)
+# How long a list row's rendered HTML is kept (core/fragments.py: its key is a digest of
+# what it shows, and of the minute, so it never goes stale; this only bounds memory).
+# 0: every row rendered on every request.
+FRAGMENT_CACHE_SECONDS = env_int("FRAGMENT_CACHE_SECONDS", 120)
 
 # --- Logging and metrics (docs/OPERATIONS.md) -----------------------------------------
 # "json": one JSON object per line, with campaign, notification and task ids (core/logs.py).
