@@ -29,6 +29,7 @@ from notifications.models import (
     Preference,
     SubscriptionToken,
 )
+from notifications.subscriptions import subscription_validators_forget
 
 
 def personal_data_export(
@@ -177,6 +178,10 @@ def person_erase(*, actor: User, person: User, remove_text: bool) -> ErasureRepo
         person.user_permissions.clear()
         EmailAddress.objects.filter(user=person).delete()
         EmailAddress.objects.create(user=person, email=erased_email, primary=True, verified=False)
+        for old_token in SubscriptionToken.objects.filter(user=person).values_list(
+            "token", flat=True
+        ):
+            subscription_validators_forget(token=old_token)
         SubscriptionToken.objects.filter(user=person).delete()
         Preference.objects.filter(user=person).delete()
         DeliverySettings.objects.filter(user=person).delete()

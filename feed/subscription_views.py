@@ -19,7 +19,11 @@ from accounts.models import User
 from campaigns.models import Campaign
 from feed import subscriptions
 from hub.db_routing import reads_from_replica
-from notifications.subscriptions import subscription_user
+from notifications.subscriptions import (
+    subscription_user,
+    subscription_validator_remember,
+    subscription_validator_remembered,
+)
 
 
 def _owner_of(token: str) -> User:
@@ -50,12 +54,24 @@ def _feed(
 
     Clients poll every hour or so. The validator is computed from a few columns of the
     campaign rows before any campaign is loaded (subscriptions.subscription_validator),
-    so an unchanged feed costs three narrow queries and no rendering. A client without
+    so an unchanged feed costs three narrow queries and no rendering, and none at all
+    when it was computed for this address less than SUBSCRIPTION_FRESH_SECONDS ago. A
+    client without
     the validator (a new device, a reader that ignores ETags) gets the document built
     for that validator the last time, from the cache, for SUBSCRIPTION_CACHE_SECONDS."""
+    # An unchanged feed, asked again within SUBSCRIPTION_FRESH_SECONDS (shorter than the
+    # max-age the answer declares), is answered from the validator kept for this address:
+    # no query. A 304 tells nothing the client does not already hold, and a revoked
+    # address's validator is forgotten at once (notifications.subscriptions).
+    remembered = subscription_validator_remembered(token=token, kind=kind)
+    if remembered is not None:
+        not_modified = get_conditional_response(request, etag=remembered)
+        if not_modified is not None:
+            return _private(not_modified, remembered)
     user = _owner_of(token)
     now = timezone.now()
-    etag = subscriptions.subscription_validator(user=user, now=now)
+    etag = remembered or subscriptions.subscription_validator(user=user, now=now)
+    subscription_validator_remember(token=token, kind=kind, validator=etag)
     not_modified = get_conditional_response(request, etag=etag)
     if not_modified is not None:
         return _private(not_modified, etag)

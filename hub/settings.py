@@ -541,6 +541,9 @@ DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 60)
 # How long an Atom or iCalendar document is kept for the next client that asks for the
 # same version of it (its key holds the validator: any change makes a new one). 0: off.
 SUBSCRIPTION_CACHE_SECONDS = env_int("SUBSCRIPTION_CACHE_SECONDS", 3600)
+# How long an address's latest validator is trusted without asking the database: a feed
+# may lag a change by this much (its answers declare max-age=300 anyway). 0: always asked.
+SUBSCRIPTION_FRESH_SECONDS = env_int("SUBSCRIPTION_FRESH_SECONDS", 60)
 # How long a list row's rendered HTML is kept (core/fragments.py: its key is a digest of
 # what it shows, and of the minute, so it never goes stale; this only bounds memory).
 # 0: every row rendered on every request.

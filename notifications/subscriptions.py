@@ -5,8 +5,11 @@ has nothing to do with the outbox. The feeds themselves need campaign data and a
 in campaigns.subscriptions; this module only knows who a token belongs to.
 """
 
+import hashlib
 import secrets
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils.crypto import constant_time_compare
 
@@ -47,12 +50,41 @@ def subscription_token_find(*, user: User) -> SubscriptionToken | None:
     return SubscriptionToken.objects.filter(user=user).first()
 
 
+# --- the latest validator of each address (an unchanged feed answered without a query) ---
+
+FEED_KINDS = ("atom", "ical")
+
+
+def _validator_key(token: str, kind: str) -> str:
+    # Hashed: the token is a credential, and cache keys show up in monitoring.
+    return f"subscription:latest:{kind}:{hashlib.sha256(token.encode()).hexdigest()[:32]}"
+
+
+def subscription_validator_remembered(*, token: str, kind: str) -> str | None:
+    """The validator this address's feed had at most SUBSCRIPTION_FRESH_SECONDS ago."""
+    if settings.SUBSCRIPTION_FRESH_SECONDS <= 0:
+        return None
+    found = cache.get(_validator_key(token, kind))
+    return found if isinstance(found, str) else None
+
+
+def subscription_validator_remember(*, token: str, kind: str, validator: str) -> None:
+    if settings.SUBSCRIPTION_FRESH_SECONDS > 0:
+        cache.set(_validator_key(token, kind), validator, settings.SUBSCRIPTION_FRESH_SECONDS)
+
+
+def subscription_validators_forget(*, token: str) -> None:
+    """After a revocation: the old address gets no more answers, not even a 304."""
+    cache.delete_many([_validator_key(token, kind) for kind in FEED_KINDS])
+
+
 def subscription_token_regenerate(*, user: User) -> SubscriptionToken:
     """Replace the person's token: every address built on the old one stops working.
 
     One transaction: the person's row updated (or created) with the audit entries, the
     old token's revocation then the new one's creation. Not idempotent by design: each
     call issues a fresh token."""
+    old = subscription_token_find(user=user)
     with transaction.atomic():
         token, created = SubscriptionToken.objects.update_or_create(
             user=user, defaults={"token": _new_token()}
@@ -60,6 +92,8 @@ def subscription_token_regenerate(*, user: User) -> SubscriptionToken:
         if not created:
             record_audit_event(actor=user, action=AuditAction.TOKEN_REVOKED, target=user)
         record_audit_event(actor=user, action=AuditAction.TOKEN_CREATED, target=user)
+    if old is not None:
+        subscription_validators_forget(token=old.token)
     return token
 
 

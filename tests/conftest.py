@@ -117,6 +117,7 @@ def _dashboard_figures_computed_each_time(settings):
     # Likewise documents kept for the next reader (frozen clocks and reused ids would let
     # one test's document be served in another).
     settings.SUBSCRIPTION_CACHE_SECONDS = 0
+    settings.SUBSCRIPTION_FRESH_SECONDS = 0
     # Rows are still rendered through the fragment tag (so a row that reads the reader
     # fails), just not kept; tests/core/test_fragments.py turns keeping on.
     settings.FRAGMENT_CACHE_SECONDS = 0

@@ -568,3 +568,37 @@ def test_a_reader_without_the_validator_gets_the_kept_document(
     changed = client.get(url(token))
     assert changed["ETag"] != first["ETag"]
     assert changed.content != first.content  # built again (iCal folds long lines)
+
+
+@pytest.mark.parametrize("url", [atom_url, ical_url])
+def test_an_unchanged_feed_asked_again_within_a_minute_costs_no_query(
+    client, owner, token, launches, url, settings, kept_documents, django_assert_num_queries
+):
+    settings.SUBSCRIPTION_FRESH_SECONDS = 60
+    etag = client.get(url(token))["ETag"]
+
+    with django_assert_num_queries(0):
+        response = client.get(url(token), HTTP_IF_NONE_MATCH=etag)
+    assert response.status_code == 304
+    assert response["ETag"] == etag
+
+    # A change shows once the kept validator is older than the minute.
+    campaign = launches["listed"][0]
+    campaign_update(
+        actor=owner, campaign_id=campaign.pk, data=campaign_input(campaign, audience="Autres")
+    )
+    assert client.get(url(token), HTTP_IF_NONE_MATCH=etag).status_code == 304
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        changed = client.get(url(token), HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200
+    assert changed["ETag"] != etag
+
+
+@pytest.mark.parametrize("url", [atom_url, ical_url])
+def test_a_regenerated_address_gets_no_answer_even_when_unchanged(
+    client, person, token, launches, url, settings, kept_documents
+):
+    settings.SUBSCRIPTION_FRESH_SECONDS = 60
+    etag = client.get(url(token))["ETag"]
+    subscription_token_regenerate(user=person)
+    assert client.get(url(token), HTTP_IF_NONE_MATCH=etag).status_code == 404
