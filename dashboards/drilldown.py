@@ -98,19 +98,25 @@ def _pending_cursor_read(token: str) -> tuple[datetime, datetime, int] | None:
     return cast(datetime, due), cast(datetime, launch), cast(int, pk)
 
 
-def team_pending_acknowledgements(
-    *,
-    team: Team,
-    now: datetime | None = None,
-    cursor: str = "",
-    page_size: int | None = None,
-) -> PendingPage:
-    """One page of the team's pending and late acknowledgements, most urgent first (due
-    date, then launch), each with the active members who have not acknowledged the
-    current version and when they were nudged this hour; plus how many are pending and
-    overdue in all. Five queries, whatever the page: a keyset on (due date, launch date,
-    id) rather than an OFFSET."""
-    now = now or timezone.now()
+@dataclass(frozen=True)
+class PendingSlice:
+    """The heavy half of a page of pending acknowledgements: which stakeholder rows (with
+    their campaigns) and the team's totals. Plain data, so a dashboard may keep it."""
+
+    stakeholders: list[Stakeholder]
+    has_more: bool
+    total: int
+    overdue: int
+    restarted: bool
+
+
+def team_pending_slice(
+    *, team: Team, now: datetime, cursor: str = "", page_size: int | None = None
+) -> PendingSlice:
+    """The team's pending stakeholder rows, most urgent first (due date, then launch), a
+    page at a time on a keyset of (due date, launch date, id), with how many are pending
+    and overdue in all. Two queries: both read every campaign awaiting acknowledgement,
+    which is what makes this the part worth keeping (dashboards.views)."""
     page_size = page_size or PENDING_PAGE_SIZE
     pending = Stakeholder.objects.filter(
         rules.status_q(rules.AWAITING, "campaign__"), team=team
@@ -121,7 +127,6 @@ def team_pending_acknowledgements(
     due_key = Coalesce("due_at", Value(UNDATED_SORTS_AS, output_field=DateTimeField()))
     page = pending.alias(due_key=due_key)
     position = _pending_cursor_read(cursor)
-    restarted = bool(cursor) and position is None
     if position is not None:
         page = page.filter(
             GreaterThan(
@@ -130,14 +135,37 @@ def team_pending_acknowledgements(
             )
         )
     stakeholders = list(
-        page.select_related("campaign").order_by("due_key", "campaign__launch_at", "pk")[
-            : page_size + 1
-        ]
+        page.select_related("campaign")
+        .defer("campaign__body")
+        .order_by("due_key", "campaign__launch_at", "pk")[: page_size + 1]
     )
-    has_more = len(stakeholders) > page_size
-    stakeholders = stakeholders[:page_size]
+    return PendingSlice(
+        stakeholders=stakeholders[:page_size],
+        has_more=len(stakeholders) > page_size,
+        total=totals["total"],
+        overdue=totals["overdue"],
+        restarted=bool(cursor) and position is None,
+    )
+
+
+def team_pending_acknowledgements(
+    *,
+    team: Team,
+    now: datetime | None = None,
+    cursor: str = "",
+    page_size: int | None = None,
+    pending: PendingSlice | None = None,
+) -> PendingPage:
+    """One page of the team's pending and late acknowledgements (team_pending_slice,
+    or `pending` when the caller kept one), each with the active members who have not
+    acknowledged the current version and when they were nudged this hour, both read now.
+    Five queries, whatever the page (three with `pending`)."""
+    now = now or timezone.now()
+    if pending is None:
+        pending = team_pending_slice(team=team, now=now, cursor=cursor, page_size=page_size)
+    stakeholders = pending.stakeholders
     if not stakeholders:
-        return PendingPage([], None, totals["total"], totals["overdue"], restarted)
+        return PendingPage([], None, pending.total, pending.overdue, pending.restarted)
     members = [
         membership.user
         for membership in Membership.objects.filter(team=team, user__is_active=True)
@@ -146,7 +174,7 @@ def team_pending_acknowledgements(
     ]
     acknowledged = set(
         Acknowledgement.objects.filter(
-            stakeholder__in=stakeholders,
+            stakeholder__in=[s.pk for s in stakeholders],
             revoked_at__isnull=True,
             version=F("stakeholder__campaign__version"),
         ).values_list("stakeholder_id", "user_id")
@@ -178,10 +206,10 @@ def team_pending_acknowledgements(
         )
     return PendingPage(
         rows=rows,
-        next_cursor=_pending_cursor_write(rows[-1]) if has_more else None,
-        total=totals["total"],
-        overdue=totals["overdue"],
-        restarted=restarted,
+        next_cursor=_pending_cursor_write(rows[-1]) if pending.has_more else None,
+        total=pending.total,
+        overdue=pending.overdue,
+        restarted=pending.restarted,
     )
 
 

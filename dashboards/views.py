@@ -192,7 +192,22 @@ def team_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     reached it, and its 12-week trend; an htmx "Show more" gets only the next rows."""
     team = _viewable_team(request, slug)
     cursor = request.GET.get("after", "")
-    pending = drilldown.team_pending_acknowledgements(team=team, cursor=cursor)
+    now = timezone.now()
+    kept_slice = None
+    if not cursor:
+        # Which campaigns wait, and the totals, read every campaign awaiting
+        # acknowledgement: kept a minute like the trend (the page says when). Who has
+        # not acknowledged yet, and the nudges, are read on each request.
+        kept_slice = cached_figures(
+            ("team-pending", team.pk),
+            lambda: drilldown.team_pending_slice(team=team, now=now),
+        )
+    pending = drilldown.team_pending_acknowledgements(
+        team=team,
+        now=now,
+        cursor=cursor,
+        pending=kept_slice.value if kept_slice else None,
+    )
     if cursor and wants_fragment(request):
         if pending.restarted:
             # Appending the first page again would repeat rows: ask for a fresh page.
@@ -221,6 +236,7 @@ def team_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         "has_trend": any(week.due for week in trend),
         "trend_chart": chart,
         "trend_computed_at": cached_trend.computed_at,
+        "pending_computed_at": kept_slice.computed_at if kept_slice else None,
     }
     return render(request, "dashboards/team.html", context)
 

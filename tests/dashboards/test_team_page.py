@@ -319,3 +319,27 @@ def test_an_unreadable_cursor_without_javascript_is_simply_the_first_page(client
     html = client.get(f"{url(team)}?after=tampered").content.decode()
     assert "Seule" in html
     assert "Back to the most urgent" not in html
+
+
+def test_the_pending_list_is_kept_a_minute_but_who_still_owes_is_live(client, team, settings):
+    settings.DASHBOARD_CACHE_SECONDS = 60
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "team"}
+    }
+    paul = MembershipFactory(team=team, user__full_name="Paul Pending").user
+    anna = MembershipFactory(team=team, user__full_name="Anna Acked").user
+    first = announced_campaign(teams=[team], title="First one")
+    client.force_login(make_manager())
+    assert "List as of" in client.get(url(team)).content.decode()
+
+    services.campaign_acknowledge(actor=anna, campaign_id=first.pk, team_id=team.pk)
+    announced_campaign(teams=[team], title="Second one")  # listed from the next minute
+    kept = client.get(url(team))
+    assert [row.campaign.title for row in kept.context["pending"].rows] == ["First one"]
+    assert [p.pk for p in kept.context["pending"].rows[0].people] == [paul.pk]
+
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        client.force_login(make_manager())
+        fresh = client.get(url(team)).context["pending"]
+    assert {row.campaign.title for row in fresh.rows} == {"First one", "Second one"}
+    assert fresh.total == 2
