@@ -7,10 +7,13 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone, translation
 
 from campaigns.models import Stakeholder
 from campaigns.services import campaigns_send_due_reminders_and_escalations
 from notifications.models import Kind, Notification
+from teams.deadlines import due_in_words
 from teams.models import Membership, Team
 from tests.factories import (
     WORKING_WEEK_FR,
@@ -158,3 +161,76 @@ def test_team_calendar_is_validated():
     TeamFactory.build(**WORKING_WEEK_FR, holiday_subdivision="57").full_clean()
     # 00:00 as the end means midnight: a team at work round the clock.
     TeamFactory.build(work_starts_at=time(0), work_ends_at=time(0)).full_clean()
+
+
+# --- the due date in words ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("now", "due", "english", "french"),
+    [
+        (
+            SATURDAY_10,
+            MONDAY_12,
+            "Due Monday 12:00, 3 working hours left",
+            "À rendre lundi à 12:00, 3 heures ouvrées restantes",
+        ),
+        (
+            FRIDAY_17,
+            MONDAY_12,
+            "Due Monday 12:00, 4 working hours left",
+            "À rendre lundi à 12:00, 4 heures ouvrées restantes",
+        ),
+        (
+            MONDAY_12.replace(hour=11, minute=15),
+            MONDAY_12,
+            "Due today 12:00, 45 working minutes left",
+            "À rendre aujourd’hui à 12:00, 45 minutes ouvrées restantes",
+        ),
+        (
+            FRIDAY_17 - timedelta(hours=4),
+            FRIDAY_17 + timedelta(hours=1),
+            "Due today 18:00, 5 working hours left",
+            "À rendre aujourd’hui à 18:00, 5 heures ouvrées restantes",
+        ),
+        (
+            MONDAY_12.replace(hour=11),
+            FRIDAY_17,
+            "Was due Friday 17:00, 3 working hours late",
+            "Échéance vendredi à 17:00, 3 heures ouvrées de retard",
+        ),
+        (
+            # Brought forward to a Saturday launch: no working time is left before it.
+            FRIDAY_17 + timedelta(hours=2),
+            SATURDAY_10,
+            "Due tomorrow 10:00, no working hours left",
+            "À rendre demain à 10:00, plus aucune heure ouvrée",
+        ),
+        (
+            FRIDAY_17,
+            # A month with Christmas and New Year: 1 + 45 + 45 + 36 + 36 + 3 hours.
+            datetime(2027, 1, 4, 12, tzinfo=PARIS),
+            "Due 4 January 2027 12:00, 166 working hours left",
+            "À rendre 4 janvier 2027 à 12:00, 166 heures ouvrées restantes",
+        ),
+    ],
+)
+def test_due_date_in_words(now, due, english, french):
+    team = TeamFactory.build(**WORKING_WEEK_FR)
+    with timezone.override(PARIS):
+        with translation.override("en"):
+            assert due_in_words(team=team, due_at=due, now=now) == english
+        with translation.override("fr"):
+            assert due_in_words(team=team, due_at=due, now=now) == french
+
+
+def test_campaign_page_shows_the_due_date_in_working_time(client, django_assert_max_num_queries):
+    team = announced_team(at=FRIDAY_17, deadline=4, remind_before=0)
+    advisor = Membership.objects.filter(team=team, role=Membership.Role.MEMBER).get().user
+    campaign_id = Stakeholder.objects.get(team=team).campaign_id
+    client.force_login(advisor)
+    # 15: the page's budget (test_detail_page): the team's calendar comes with its row.
+    with time_machine.travel(SATURDAY_10, tick=False), django_assert_max_num_queries(15):
+        html = client.get(reverse("campaigns:detail", args=[campaign_id])).text
+    assert "Due Monday 12:00, 3 working hours left" in html
+    assert f'datetime="{MONDAY_12.isoformat()}"' in html
