@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -61,13 +62,13 @@ class TeamAdminForm(forms.ModelForm[Team]):
     as ISO weekday digits ("12345") and validates both again."""
 
     working_days = forms.MultipleChoiceField(
-        label=_("working days"),
+        label=capfirst(Team._meta.get_field("working_days").verbose_name),
         choices=WEEKDAY_CHOICES,
         widget=forms.CheckboxSelectMultiple,
         initial=list(Team._meta.get_field("working_days").default),
     )
     time_zone = forms.ChoiceField(
-        label=_("time zone"),
+        label=capfirst(Team._meta.get_field("time_zone").verbose_name),
         choices=_time_zone_choices,
         initial=Team._meta.get_field("time_zone").default,
     )
@@ -91,6 +92,12 @@ class TeamAdminForm(forms.ModelForm[Team]):
             "webhook_url",
             "webhook_format",
         ]
+        # Plain inputs: the admin's clock widget adds a note about the *server's* time
+        # zone, while these hours are in the team's.
+        widgets = {
+            "work_starts_at": forms.TimeInput(format="%H:%M"),
+            "work_ends_at": forms.TimeInput(format="%H:%M"),
+        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
