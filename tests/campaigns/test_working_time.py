@@ -234,3 +234,19 @@ def test_campaign_page_shows_the_due_date_in_working_time(client, django_assert_
         html = client.get(reverse("campaigns:detail", args=[campaign_id])).text
     assert "Due Monday 12:00, 3 working hours left" in html
     assert f'datetime="{MONDAY_12.isoformat()}"' in html
+
+
+def test_a_team_row_written_around_the_rules_falls_back_to_the_default_calendar(caplog):
+    team = TeamFactory(**WORKING_WEEK_FR)
+    # Written around the form (a raw update): no such zone.
+    Team.objects.filter(pk=team.pk).update(time_zone="Europe/Atlantis")
+    team.refresh_from_db()
+    assert team.working_calendar().time_zone == "Europe/Paris"
+    assert "unusable working calendar" in caplog.text
+    with pytest.raises(ValueError, match="Europe/Atlantis"):
+        team.working_calendar(strict=True)
+    # Due dates and the sweep keep working for everyone.
+    team = announced_team(at=FRIDAY_17, deadline=4, remind_before=0)
+    Team.objects.filter(pk=team.pk).update(time_zone="Europe/Atlantis")
+    assert run(SATURDAY_10) == {"reminders": 0, "escalations": 0}
+    assert run(MONDAY_12)["escalations"] == 4
