@@ -47,6 +47,7 @@ from campaigns.models import (
     Kpi,
     Stakeholder,
 )
+from campaigns.services.common import due_at
 from notifications.models import Channel, Dispatch, Notification
 from notifications.services import inbox_mark_read
 from teams.models import Membership, Team
@@ -440,6 +441,7 @@ def _play(story: Story, *, users: Mapping[str, User], teams: Mapping[str, Team])
             shift=shift,
         )
         _redate(campaign.pk, before=before, shift=shift)
+        _redue(campaign.pk, before=before, at=step.at, launch_at=_dates(fields, timedelta()))
     Campaign.objects.filter(pk=campaign.pk).update(**_dates(fields, timedelta()))
 
 
@@ -575,3 +577,18 @@ def _redate(campaign_id: int, *, before: Stamps, shift: timedelta) -> None:
             if payload.get(name)
         }
         Dispatch.objects.filter(pk=pk).update(payload=payload | dated)
+
+
+def _redue(
+    campaign_id: int, *, before: Stamps, at: datetime, launch_at: Mapping[str, datetime | None]
+) -> None:
+    """Due dates set by a step, computed again from the step's own instant: they count
+    the team's working hours, so moving them back by a number of clock hours (as
+    `_redate` does) could land one on a weekend night."""
+    previous = before.get(Stakeholder, {})
+    for stakeholder in Stakeholder.objects.filter(campaign_id=campaign_id).select_related("team"):
+        was = previous.get(stakeholder.pk, (None,))[0]
+        if stakeholder.due_at is None or stakeholder.due_at == was:
+            continue
+        stakeholder.due_at = due_at(stakeholder.team, now=at, launch_at=launch_at["launch_at"])
+        stakeholder.save(update_fields=["due_at"])

@@ -1,11 +1,23 @@
+import logging
+from datetime import time
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from core import bounds
 from core.text import NameField
-from teams.validators import validate_webhook_url
+from core.working_time import WorkingCalendar
+from teams.validators import (
+    validate_holiday_country,
+    validate_time_zone,
+    validate_webhook_url,
+    validate_working_days,
+)
+
+logger = logging.getLogger(__name__)
 
 
 class Team(models.Model):
@@ -29,18 +41,59 @@ class Team(models.Model):
     slug = models.SlugField(_("slug"), max_length=100, unique=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.OTHER)
     ack_deadline_hours = models.PositiveIntegerField(
-        _("acknowledgement deadline (hours)"),
+        _("acknowledgement deadline (working hours)"),
         default=48,
-        help_text=_("Hours after an announcement by which the team must have acknowledged."),
+        help_text=_(
+            "Working hours after an announcement by which the team must have acknowledged."
+        ),
         validators=bounds.hours(),
     )
     reminder_hours_before = models.PositiveIntegerField(
-        _("reminder (hours before the deadline)"),
+        _("reminder (working hours before the deadline)"),
         default=12,
         help_text=_(
-            "Members who have not acknowledged get a reminder this long before the due date."
+            "Members who have not acknowledged get a reminder this many working hours "
+            "before the due date."
         ),
         validators=bounds.hours(),
+    )
+    # Working time: due dates, reminders and escalations count only these hours, so a
+    # Friday-evening announcement is not escalated on Saturday (core.working_time).
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default="Europe/Paris",
+        validators=[validate_time_zone],
+        help_text=_("The time zone of the team's working hours, such as Europe/Paris."),
+    )
+    working_days = models.CharField(
+        _("working days"),
+        max_length=7,
+        default="12345",
+        validators=[validate_working_days],
+        help_text=_("Days of the week, Monday 1 to Sunday 7: 12345 is Monday to Friday."),
+    )
+    work_starts_at = models.TimeField(_("working day starts at"), default=time(9))
+    work_ends_at = models.TimeField(
+        _("working day ends at"),
+        default=time(18),
+        help_text=_("00:00 means midnight at the end of the day."),
+    )
+    holiday_country = models.CharField(
+        _("public holidays of"),
+        max_length=3,
+        blank=True,
+        default="FR",
+        validators=[validate_holiday_country],
+        help_text=_(
+            "Country code (FR, BE, DE…): its public holidays are not working days. Empty for none."
+        ),
+    )
+    holiday_subdivision = models.CharField(
+        _("region for public holidays"),
+        max_length=10,
+        blank=True,
+        help_text=_("Optional, for regional holidays: 57 for Moselle, 971 for Guadeloupe…"),
     )
     ack_policy = models.CharField(
         _("acknowledgement policy"),
@@ -89,10 +142,56 @@ class Team(models.Model):
             models.CheckConstraint(
                 condition=Q(ack_policy__in=["any", "every"]), name="team_ack_policy_valid"
             ),
+            models.CheckConstraint(condition=~Q(working_days=""), name="team_has_working_days"),
+            models.CheckConstraint(
+                condition=Q(work_ends_at__gt=F("work_starts_at")) | Q(work_ends_at=time(0)),
+                name="team_working_day_ends_after_it_starts",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """The fields that only make sense together: the hours, and a region of the country."""
+        super().clean()
+        errors: dict[str, str] = {}
+        ends, starts = self.work_ends_at, self.work_starts_at
+        if ends is not None and starts is not None and ends != time(0) and ends <= starts:
+            errors["work_ends_at"] = str(_("The working day must end after it starts."))
+        if self.holiday_subdivision and not self.holiday_country:
+            errors["holiday_subdivision"] = str(_("Choose the country of this region first."))
+        elif self.holiday_subdivision and not errors:
+            try:
+                self.working_calendar(strict=True)
+            except ValueError:
+                errors["holiday_subdivision"] = str(
+                    _("This country has no region with the code “%(code)s”.")
+                    % {"code": self.holiday_subdivision}
+                )
+        if errors:
+            raise ValidationError(errors)
+
+    def working_calendar(self, *, strict: bool = False) -> WorkingCalendar:
+        """The team's working days, hours and holidays, for core.working_time.
+
+        A row that breaks the rules (written around the form) falls back to the default
+        calendar with a warning rather than stopping every due date and sweep; `strict`
+        raises ValueError instead (for validation)."""
+        try:
+            return WorkingCalendar(
+                time_zone=self.time_zone,
+                weekdays=frozenset(int(day) for day in self.working_days if day.isdigit()),
+                starts=self.work_starts_at,
+                ends=self.work_ends_at,
+                holiday_country=self.holiday_country,
+                holiday_subdivision=self.holiday_subdivision,
+            )
+        except ValueError:
+            if strict:
+                raise
+            logger.warning("Team %s has an unusable working calendar: default used", self.pk)
+            return WorkingCalendar()
 
 
 class Membership(models.Model):

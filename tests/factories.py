@@ -1,7 +1,7 @@
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any
 
 import factory
@@ -77,6 +77,23 @@ class TeamFactory(factory.django.DjangoModelFactory):
     ack_deadline_hours = 48
     reminder_hours_before = 12
     ack_policy = Team.AckPolicy.ANY_MEMBER
+    # Round the clock, no holidays: tests about anything else must not depend on the day
+    # they run (a real team defaults to Monday-Friday 09:00-18:00 with French holidays;
+    # tests of working time set that explicitly, see WORKING_WEEK_FR).
+    working_days = "1234567"
+    work_starts_at = time(0)
+    work_ends_at = time(0)
+    holiday_country = ""
+
+
+# A team as the model creates it: Monday-Friday 09:00-18:00 in Paris, French holidays.
+WORKING_WEEK_FR: dict[str, Any] = {
+    "time_zone": "Europe/Paris",
+    "working_days": "12345",
+    "work_starts_at": time(9),
+    "work_ends_at": time(18),
+    "holiday_country": "FR",
+}
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):

@@ -6,7 +6,7 @@ order and cannot deadlock.
 """
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Unpack
 
 from django.db.models import Prefetch
@@ -18,6 +18,7 @@ from campaigns import rules
 from campaigns.models import Acknowledgement, Campaign, CampaignEvent, Stakeholder
 from campaigns.rules import Action, CampaignFacts
 from core.errors import DomainError, NotFound
+from core.working_time import add_working_hours
 from notifications import services as notifications
 from notifications.models import Kind as NotificationKind
 from notifications.payload import CampaignPayload, PayloadExtra
@@ -104,8 +105,10 @@ def record(
 
 
 def due_at(team: Team, *, now: datetime, launch_at: datetime | None) -> datetime:
-    """Teams must acknowledge within their deadline, and before launch when launch comes first."""
-    due = now + timedelta(hours=team.ack_deadline_hours)
+    """Teams must acknowledge within their deadline, counted in the team's working hours
+    (a Friday 17:00 announcement with 4 hours is due Monday 12:00), and before launch when
+    launch comes first."""
+    due = add_working_hours(now, team.ack_deadline_hours, team.working_calendar())
     if launch_at is not None and now < launch_at < due:
         return launch_at
     return due

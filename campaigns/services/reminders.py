@@ -1,10 +1,12 @@
 """Reminders before a team's due date, escalations after it (beat), and nudges (managers
 and team leads, from the dashboard)."""
 
-from datetime import datetime, timedelta
+import operator
+from datetime import datetime
+from functools import reduce
 
 from django.db import transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,6 +21,7 @@ from campaigns.services.common import (
     stakeholders_with_acknowledgements,
 )
 from core.errors import DomainError
+from core.working_time import add_working_hours, is_working_time
 from notifications import services as notifications
 from notifications.models import Kind as NotificationKind
 from teams.models import Membership, Team
@@ -30,22 +33,32 @@ def campaigns_send_due_reminders_and_escalations(*, now: datetime | None = None)
     has passed. Safe to run as often as beat likes: a team is reminded and escalated at
     most once per campaign version (recorded on the stakeholder row, and each notice has
     a dedupe key), and only teams with something left to send are read. One short
-    transaction per team."""
+    transaction per team.
+
+    Working time: nothing is sent to a team outside its working hours (a due date that
+    passed on Friday at 18:00 escalates on Monday at 09:00, not on Saturday), and "this
+    many hours before the deadline" counts the team's working hours."""
     now = now or timezone.now()
-    longest_reminder = Team.objects.aggregate(hours=Max("reminder_hours_before"))["hours"] or 0
+    due_soon = _teams_at_work(now)
+    if not due_soon:
+        return {"reminders": 0, "escalations": 0}
     version = F("campaign__version")
     not_reminded = Q(reminded_version__isnull=True) | ~Q(reminded_version=version)
     not_escalated = Q(escalated_version__isnull=True) | ~Q(escalated_version=version)
+    at_work = [team_id for team_ids in due_soon.values() for team_id in team_ids]
+    # Teams that share a calendar and a reminder lead time share a horizon: one condition
+    # each, not one per team.
+    remind = reduce(
+        operator.or_,
+        (
+            Q(team_id__in=team_ids, due_at__gt=now, due_at__lte=horizon)
+            for horizon, team_ids in due_soon.items()
+        ),
+    )
     candidates = (
         Stakeholder.objects.filter(status_q(AWAITING, "campaign__"), due_at__isnull=False)
         .pending()
-        .filter(
-            (Q(due_at__lte=now) & not_escalated)
-            | (
-                Q(due_at__gt=now, due_at__lte=now + timedelta(hours=longest_reminder))
-                & not_reminded
-            )
-        )
+        .filter((Q(team_id__in=at_work, due_at__lte=now) & not_escalated) | (remind & not_reminded))
         .select_related("team", "campaign", "campaign__owner")
         .order_by("due_at", "pk")
     )
@@ -77,7 +90,7 @@ def campaigns_send_due_reminders_and_escalations(*, now: datetime | None = None)
                 Stakeholder.objects.filter(pk=stakeholder.pk).update(
                     escalated_version=campaign.version, reminded_version=campaign.version
                 )
-            elif stakeholder.due_at - timedelta(hours=team.reminder_hours_before) <= now:
+            else:  # due within the team's reminder horizon (the query's condition)
                 counts["reminders"] += notifications.notifications_enqueue(
                     campaign_id=campaign.pk,
                     campaign_version=campaign.version,
@@ -91,6 +104,27 @@ def campaigns_send_due_reminders_and_escalations(*, now: datetime | None = None)
                     reminded_version=campaign.version
                 )
     return counts
+
+
+def _teams_at_work(now: datetime) -> dict[datetime, list[int]]:
+    """The teams inside their working hours at `now`, by the latest due date their reminder
+    covers: `now` plus the team's reminder lead time in its working hours (one query)."""
+    by_horizon: dict[datetime, list[int]] = {}
+    for team in Team.objects.only(
+        "reminder_hours_before",
+        "time_zone",
+        "working_days",
+        "work_starts_at",
+        "work_ends_at",
+        "holiday_country",
+        "holiday_subdivision",
+    ):
+        calendar = team.working_calendar()
+        if not is_working_time(now, calendar):
+            continue
+        horizon = add_working_hours(now, team.reminder_hours_before, calendar)
+        by_horizon.setdefault(horizon, []).append(team.pk)
+    return by_horizon
 
 
 def members_yet_to_acknowledge(stakeholder: Stakeholder, version: int) -> list[int]:

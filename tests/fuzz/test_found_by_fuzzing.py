@@ -91,6 +91,11 @@ def admin_team_change(client, team, **changes: str):
         "ack_deadline_hours": "48",
         "reminder_hours_before": "12",
         "ack_policy": team.ack_policy,
+        "time_zone": team.time_zone,
+        "working_days": list(team.working_days),
+        "work_starts_at": team.work_starts_at.strftime("%H:%M"),
+        "work_ends_at": team.work_ends_at.strftime("%H:%M"),
+        "holiday_country": team.holiday_country,
         "memberships-TOTAL_FORMS": "0",
         "memberships-INITIAL_FORMS": "0",
     }
