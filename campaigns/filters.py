@@ -41,7 +41,11 @@ class CampaignFilterForm(forms.Form):
         required=False,
         max_length=200,
         widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": _("Title, summary, audience, owner…"), "autocomplete": "off"}
+            attrs={
+                "type": "search",
+                "placeholder": _("Title, summary, audience, owner…"),
+                "autocomplete": "off",
+            }
         ),
     )
     status = forms.ChoiceField(

@@ -14,13 +14,14 @@ book's `visible_q`: drafts never reach advisors), best match first, in keyset pa
 import unicodedata
 from dataclasses import dataclass
 from datetime import tzinfo
-from typing import cast
+from typing import TypedDict, cast
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import BigIntegerField, Case, F, Q, QuerySet, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django_stubs_ext import WithAnnotations
 
 from campaigns import rules
 from campaigns.models import Campaign
@@ -77,7 +78,14 @@ def campaigns_searched[C: Campaign](campaigns: QuerySet[C], text: str) -> QueryS
     return campaigns.filter(condition)
 
 
-def _scored[C: Campaign](campaigns: QuerySet[C], text: str) -> QuerySet[C]:
+class _Score(TypedDict):
+    score: int
+
+
+type ScoredCampaign = WithAnnotations[Campaign, _Score]
+
+
+def _scored(campaigns: QuerySet[Campaign], text: str) -> QuerySet[ScoredCampaign]:
     """Annotates `score`, an integer, higher for a better match."""
     if settings.DATABASE_IS_POSTGRES:
         rank = SearchRank(F("search_vector"), _search_query(text))
@@ -134,13 +142,15 @@ def campaign_search(
         # Stored one up: a cursor's ids are positive and a score may be 0.
         score, pk = cast(int, position[1]) - 1, cast(int, position[2])
         campaigns = campaigns.filter(Q(score__lt=score) | Q(score=score, id__lt=pk))
-    rows = list(campaigns.order_by(F("score").desc(), F("id").desc())[: page_size + 1])
+    rows: list[ScoredCampaign] = list(
+        campaigns.order_by(F("score").desc(), F("id").desc())[: page_size + 1]
+    )
     next_cursor = None
     if len(rows) > page_size:
         rows = rows[:page_size]
         last = rows[-1]
         next_cursor = cursor_write(
             salt=CURSOR_SALT,
-            values=[text, last.score + 1, last.pk],  # type: ignore[attr-defined]
+            values=[text, last.score + 1, last.pk],
         )
     return SearchPage(hits=[_hit(c, tz) for c in rows], next_cursor=next_cursor)

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from campaigns import services
-from campaigns.search import search_text_of
 from campaigns.models import Acknowledgement, Campaign, CampaignEvent, Stakeholder
+from campaigns.search import search_text_of
 from campaigns.services import CampaignInput
 from notifications.models import Notification
 from teams.models import Membership, Team
