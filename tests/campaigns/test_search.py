@@ -240,3 +240,19 @@ def test_postgres_owner_rename_reaches_the_document(advisor):
 
     assert titles(advisor, "martin") == []
     assert titles(advisor, "durand") == ["Sans rapport"]
+
+
+@pytest.mark.postgres
+def test_postgres_search_reads_the_gin_index(advisor):
+    live("Carte de vœux")
+    with CaptureQueriesContext(connection) as queries:
+        campaign_search(viewer=Actor.of(advisor), text="voeux", tz=PARIS)
+    (search_sql,) = [q["sql"] for q in queries.captured_queries if "search_vector" in q["sql"]]
+    with connection.cursor() as cursor:
+        # LOCAL: this test's transaction only. Without plain scans, the text condition
+        # can only be answered from a bitmap scan of the GIN index.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute("EXPLAIN " + search_sql)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "campaign_search_vector_idx" in plan
