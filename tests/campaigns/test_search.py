@@ -256,3 +256,20 @@ def test_postgres_search_reads_the_gin_index(advisor):
         cursor.execute("EXPLAIN " + search_sql)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "campaign_search_vector_idx" in plan
+
+
+def test_a_marketer_sees_a_drafts_week_without_a_feed_link(client, marketer):
+    draft = live(
+        "Vœux brouillon",
+        status=Status.DRAFT,
+        announced_at=None,
+        launch=datetime(2027, 1, 4, 9, tzinfo=PARIS),
+    )
+    client.force_login(marketer)
+
+    html = client.get(URL, {"q": "voeux"}).content.decode()
+
+    assert result_ids(client.get(URL, {"q": "voeux"})) == [draft.pk]
+    assert "Week 1, 2027" in html
+    assert "/feed/2027-W01/" not in html  # the feed never shows drafts
+    assert "status-draft" in html
