@@ -72,8 +72,11 @@ def campaigns_searched[C: Campaign](campaigns: QuerySet[C], text: str) -> QueryS
         # another index, compared row by row without stemming again.
         return campaigns.filter(search_vector=_search_query(text))
     # SQLite fallback: every word somewhere in the folded text. No stemming.
+    words = _words(text)
+    if not words:  # only punctuation: nothing to look for (as PostgreSQL answers)
+        return campaigns.none()
     condition = Q()
-    for word in _words(text):
+    for word in words:
         condition &= Q(search_text__contains=word)
     return campaigns.filter(condition)
 
