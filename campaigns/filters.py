@@ -41,7 +41,11 @@ class CampaignFilterForm(forms.Form):
         required=False,
         max_length=200,
         widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": _("Title contains…"), "autocomplete": "off"}
+            attrs={
+                "type": "search",
+                "placeholder": _("Title, summary, audience, owner…"),
+                "autocomplete": "off",
+            }
         ),
     )
     status = forms.ChoiceField(
@@ -172,3 +176,24 @@ class ContactPressureForm(forms.Form):
         if value is not None:
             _date_in_range(value.date())
         return value
+
+
+class CampaignSearchForm(forms.Form):
+    """The search across every week and status (campaigns.search.campaign_search)."""
+
+    q = forms.CharField(
+        label=_("Search every campaign"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={
+                "type": "search",
+                "placeholder": _("Title, summary, talking points, audience, owner…"),
+                "autocomplete": "off",
+            }
+        ),
+    )
+
+    def text(self) -> str:
+        """The valid query, or "" (nothing searched) for an invalid one."""
+        return self.cleaned_data.get("q", "") if self.is_valid() else ""

@@ -122,8 +122,11 @@ class Campaign(models.Model):
     )
     # The text search document (campaigns.search), stored so a search reads it instead of
     # stemming every candidate's body again. PostgreSQL keeps it current with a trigger
-    # (migration 0009), whatever writes the row; on SQLite it stays empty (no text search).
+    # (migrations 0009, 0013), whatever writes the row; on SQLite it stays empty.
     search_vector = SearchVectorField(null=True, blank=True, editable=False)
+    # SQLite's stand-in for it: the same fields and the owner's name, casefolded, without
+    # accents (campaigns.search.search_text_of), written by the editing services.
+    search_text = models.TextField(blank=True, default="", editable=False)
     # Marketers who may change the campaign as its owner does (see campaigns.rules).
     editors = models.ManyToManyField(
         settings.AUTH_USER_MODEL,

@@ -40,6 +40,7 @@ from campaigns.models import (
     launch_sort_key,
 )
 from campaigns.rules import Action, Decision
+from campaigns.search import campaigns_searched
 from core.cursors import Slot, cursor_read, cursor_write
 from core.db import RowValue
 from core.errors import NotFound
@@ -137,7 +138,7 @@ def _with_progress(campaigns: QuerySet[Campaign]) -> QuerySet[Campaign]:
 def _filtered(viewer: Actor, filters: CampaignFilters) -> QuerySet[Campaign]:
     campaigns = Campaign.objects.alias(launch_key=launch_sort_key()).filter(rules.visible_q(viewer))
     if filters.query:
-        campaigns = campaigns.filter(title__icontains=filters.query)
+        campaigns = campaigns_searched(campaigns, filters.query)
     if filters.status:
         campaigns = campaigns.filter(status=filters.status)
     if filters.channel:

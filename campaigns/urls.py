@@ -15,6 +15,7 @@ app_name = "campaigns"
 urlpatterns = [
     path("", browse.campaign_list, name="list"),
     path("calendar/", browse.campaign_calendar, name="calendar"),
+    path("search/", browse.campaign_search, name="search"),
     path("<int:pk>/", page.campaign_detail, name="detail"),
     path("<int:pk>/live/", page.campaign_live, name="live"),
     # the campaign's life

@@ -75,6 +75,7 @@ def feed_week(request: AuthenticatedHttpRequest, week: str | None = None) -> Htt
         # where an inline acknowledgement made without JavaScript comes back to
         "next_url": reverse("feed:week", args=[selected]) + (f"?{query}" if query else ""),
         "item_error": "",
+        "search_text": form.to_filters().query.strip(),
     }
     template = "feed/week.html#days" if wants_fragment(request) else "feed/week.html"
     return render(request, template, context)

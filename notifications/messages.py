@@ -14,6 +14,11 @@ from accounts.models import zone_named
 from notifications.models import Kind, Notification
 
 ACKNOWLEDGEABLE = frozenset({Kind.ANNOUNCED, Kind.CHANGED, Kind.REMINDER})
+# Kinds whose subject says it all: the inbox card leaves out their opening line, the same
+# sentence on every card of that kind (e-mails keep it).
+SUBJECT_SAYS_IT_ALL = frozenset(
+    {Kind.ANNOUNCED, Kind.CHANGED, Kind.REMINDER, Kind.CANCELLED, Kind.DONE}
+)
 
 # What a feedback-thread message is (campaigns.models.Feedback.Tag), for the owner's notice.
 FEEDBACK_TEXTS = {

@@ -159,6 +159,13 @@ class Notification(models.Model):
                 condition=Q(channel="in_app"),
                 name="notification_inbox_idx",
             ),
+            # The inbox folds a campaign's earlier notices under its latest: each row of a
+            # page looks up the newer and older ones about the same campaign here.
+            models.Index(
+                fields=["recipient", "campaign", "-created_at"],
+                condition=Q(channel="in_app"),
+                name="notification_inbox_thread_idx",
+            ),
             models.Index(fields=["campaign", "status"], name="notification_campaign_idx"),
             # The unread badge counts only these, however many notices a person has read.
             models.Index(

@@ -1,10 +1,25 @@
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypedDict
 
-from django.db.models import Count, F, Value
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    Window,
+)
+from django.db.models.functions import Coalesce, RowNumber
 from django.db.models.lookups import LessThan
 from django.utils.translation import gettext
+from django_stubs_ext import WithAnnotations
 
 from accounts.models import User
 from core.cursors import Slot, cursor_read, cursor_write
@@ -23,19 +38,61 @@ INBOX_CURSOR_SALT = "notifications.inbox.cursor"
 _INBOX_CURSOR = (Slot.MOMENT, Slot.ID)
 
 
+class _Thread(TypedDict):
+    earlier_count: int  # notices about the same campaign folded under this one
+    group_unread: bool  # this one or a folded one is unread
+
+
+type InboxNotice = WithAnnotations[Notification, _Thread]
+
+
 @dataclass(frozen=True)
 class InboxPage:
-    notices: list[Notification]
+    notices: list[InboxNotice]
     older_cursor: str | None  # where "Older notifications" starts; None on the last page
+    earlier: dict[int, list[Notification]] = field(default_factory=dict)  # by notice id
+
+
+# How many of the notices folded under a card are listed in it ("and 12 more" beyond).
+EARLIER_SHOWN = 5
+
+
+def _same_thread(user: User) -> QuerySet[Notification]:
+    """The person's in-app notices about the outer row's campaign."""
+    return Notification.objects.filter(
+        recipient=user, channel=Channel.IN_APP, campaign_id=OuterRef("campaign_id")
+    )
 
 
 def inbox(*, user: User, cursor: str = "", page_size: int = 30) -> InboxPage:
     """A page of the person's in-app notices, newest first, with what they say (the
-    dispatch). Keyset pagination on (created_at, id), read from the inbox's partial
-    index: the 300th page costs what the first does, and no notice is counted. What each
-    campaign is now comes from notifications.subjects. One query."""
+    dispatch): only the latest notice about each campaign, with how many earlier ones it
+    folds (a changed version supersedes the announcement, a second reminder the first)
+    and whether any of them is unread. Keyset pagination on (created_at, id), read from
+    the inbox's partial index, each row checked against the (recipient, campaign) one:
+    the 300th page costs what the first does. What each campaign is now comes from
+    notifications.subjects. Two queries: the page, and the few earlier notices listed
+    under its cards."""
+    thread = _same_thread(user)
+    newer = thread.filter(
+        Q(created_at__gt=OuterRef("created_at"))
+        | Q(created_at=OuterRef("created_at"), id__gt=OuterRef("id"))
+    )
+    earlier = thread.filter(
+        Q(created_at__lt=OuterRef("created_at"))
+        | Q(created_at=OuterRef("created_at"), id__lt=OuterRef("id"))
+    )
+    counted = earlier.order_by().values("campaign_id").annotate(n=Count("pk")).values("n")
     notices = (
         Notification.objects.filter(recipient=user, channel=Channel.IN_APP)
+        .filter(~Exists(newer))
+        .annotate(
+            earlier_count=Coalesce(Subquery(counted), 0),
+            group_unread=ExpressionWrapper(
+                Q(read_at__isnull=True) | Q(Exists(earlier.filter(read_at__isnull=True))),
+                output_field=BooleanField(),
+            ),
+        )
         .select_related("dispatch")
         .order_by("-created_at", "-id")
     )
@@ -43,13 +100,42 @@ def inbox(*, user: User, cursor: str = "", page_size: int = 30) -> InboxPage:
     if position is not None:
         before = RowValue(Value(position[0]), Value(position[1]))
         notices = notices.filter(LessThan(RowValue(F("created_at"), F("id")), before))
-    rows = list(notices[: page_size + 1])
+    rows: list[InboxNotice] = list(notices[: page_size + 1])
     older = None
     if len(rows) > page_size:
         rows = rows[:page_size]
         last = rows[-1]
         older = cursor_write(salt=INBOX_CURSOR_SALT, values=[last.created_at, last.pk])
-    return InboxPage(notices=rows, older_cursor=older)
+    return InboxPage(notices=rows, older_cursor=older, earlier=_earlier(user, rows))
+
+
+def _earlier(user: User, shown: list[InboxNotice]) -> dict[int, list[Notification]]:
+    """Up to EARLIER_SHOWN notices folded under each shown one, newest first, in one
+    query (none when nothing is folded)."""
+    folding = {n.campaign_id: n for n in shown if n.earlier_count}
+    if not folding:
+        return {}
+    rank = Window(
+        RowNumber(),
+        partition_by=[F("campaign_id")],
+        order_by=[F("created_at").desc(), F("id").desc()],
+    )
+    rows = (
+        Notification.objects.filter(
+            recipient=user, channel=Channel.IN_APP, campaign_id__in=list(folding)
+        )
+        .select_related("dispatch")
+        .annotate(rank=rank)
+        .filter(rank__gt=1, rank__lte=EARLIER_SHOWN + 1)
+        .order_by("campaign_id", "-created_at", "-id")
+    )
+    found: dict[int, list[Notification]] = {n.pk: [] for n in folding.values()}
+    for row in rows:
+        latest = folding[row.campaign_id]
+        # A notice newer than the page's (arrived since it was read) is not folded here.
+        if (row.created_at, row.pk) < (latest.created_at, latest.pk):
+            found[latest.pk].append(row)
+    return found
 
 
 # The badge says "99+" beyond this: nobody reads the exact number of a long backlog, and

@@ -9,7 +9,12 @@ from django.views.decorators.vary import vary_on_headers
 from core.htmx import wants_fragment
 from core.http import AuthenticatedHttpRequest
 from notifications import selectors, services, subscriptions
-from notifications.messages import ACKNOWLEDGEABLE, absolute_url, describe
+from notifications.messages import (
+    ACKNOWLEDGEABLE,
+    SUBJECT_SAYS_IT_ALL,
+    absolute_url,
+    describe,
+)
 from notifications.models import Channel, Kind
 from notifications.services import MANDATORY
 from notifications.subjects import subject_states
@@ -25,8 +30,14 @@ def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
         {
             "notification": n,
             "message": describe(n, tz_name=tz_name),
+            "short": n.kind in SUBJECT_SAYS_IT_ALL,
             "acknowledgeable": n.kind in ACKNOWLEDGEABLE,
             "subject": states.get(n.campaign_id),
+            "earlier": [
+                {"notification": e, "message": describe(e, tz_name=tz_name)}
+                for e in page.earlier.get(n.pk, [])
+            ],
+            "more_earlier": max(n.earlier_count - len(page.earlier.get(n.pk, [])), 0),
         }
         for n in notices
     ]

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import User
 from campaigns import services
 from campaigns.models import Acknowledgement, Campaign, CampaignEvent, Stakeholder
+from campaigns.search import search_text_of
 from campaigns.services import CampaignInput
 from notifications.models import Notification
 from teams.models import Membership, Team
@@ -123,6 +124,16 @@ class CampaignFactory(factory.django.DjangoModelFactory):
     owner = factory.LazyFunction(make_marketer)
     summary = "Une campagne de test."
     body = "## Points clés\n\n- Offre valable 15 jours"
+    # What the editing services write; SQLite's search reads it (campaigns.search).
+    search_text = factory.LazyAttribute(
+        lambda c: search_text_of(
+            title=c.title,
+            summary=c.summary,
+            audience=c.audience,
+            body=c.body,
+            owner_name=c.owner.display_name,
+        )
+    )
 
 
 class StakeholderFactory(factory.django.DjangoModelFactory):

@@ -20,6 +20,7 @@ from campaigns.services.common import (
     stakeholders_with_acknowledgements,
 )
 from core.errors import DomainError
+from notifications import services as notification_services
 from teams.models import Membership, Team
 from teams.roles import Actor
 
@@ -71,6 +72,8 @@ def campaign_acknowledge(
     acknowledging again changes nothing and reports who acknowledged when. `version`
     guards a stale link or page: if the campaign changed since, nothing happens. A note
     reaches the owner once per new acknowledgement (outbox row, queued after commit).
+    The person's in-app notices asking for this acknowledgement are marked read in the
+    same transaction (notifications.services.inbox_settle_acknowledged).
     """
     note = free_text(note, field="note", label=_("Note"))
     with transaction.atomic():
@@ -94,6 +97,18 @@ def campaign_acknowledge(
                 result.teams.append(
                     _acknowledge_one(campaign, stakeholder, actor, note=note, now=now)
                 )
+        # The inbox empties itself: what asked this person to acknowledge is now read.
+        notification_services.inbox_settle_acknowledged(
+            user_id=actor.pk,
+            campaign_id=campaign.pk,
+            acknowledged_teams=[t.team.name for t in result.teams],
+            completed_teams=[
+                s.team.name
+                for s in stakeholders
+                if s.acknowledged_version == campaign.version
+                and any(t.team.pk == s.team_id for t in result.teams)
+            ],
+        )
         if note and result.was_new:
             new = [t for t in result.teams if t.newly_acknowledged]
             notify_owner(

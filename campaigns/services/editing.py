@@ -14,6 +14,7 @@ from campaigns import rules
 from campaigns.calendar import FIRST_YEAR, LAST_YEAR
 from campaigns.models import Campaign, Kpi, Stakeholder
 from campaigns.rules import Action
+from campaigns.search import search_text_of
 from campaigns.services.common import (
     EventKind,
     campaign_missing,
@@ -221,6 +222,17 @@ def _content(data: CampaignInput) -> dict[str, object]:
     return content
 
 
+def _search_text(content: dict[str, object], owner: User) -> str:
+    """SQLite's search column (campaigns.search) for these fields and owner."""
+    return search_text_of(
+        title=str(content["title"]),
+        summary=str(content["summary"]),
+        audience=str(content["audience"]),
+        body=str(content["body"]),
+        owner_name=owner.display_name,
+    )
+
+
 def campaign_create(*, actor: User, data: CampaignInput) -> Campaign:
     """Create a draft with its stakeholder teams and co-editors, owned by the actor (a
     marketer). One transaction; nothing is notified yet. Not idempotent."""
@@ -228,7 +240,10 @@ def campaign_create(*, actor: User, data: CampaignInput) -> Campaign:
     if errors := campaign_validate(data):
         raise DomainError.for_fields(errors)
     with transaction.atomic():
-        campaign = Campaign.objects.create(owner=actor, **_content(data))
+        content = _content(data)
+        campaign = Campaign.objects.create(
+            owner=actor, search_text=_search_text(content, actor), **content
+        )
         _sync_stakeholders(campaign, data.team_ids, now=timezone.now())
         if data.editor_ids:
             _sync_editors(campaign, data.editor_ids)
@@ -259,6 +274,7 @@ def campaign_update(*, actor: User, campaign_id: int, data: CampaignInput) -> Ca
         changed = [name for name, value in new_values.items() if getattr(campaign, name) != value]
         for name in changed:
             setattr(campaign, name, new_values[name])
+        campaign.search_text = _search_text(new_values, campaign.owner)
         material = [name for name in changed if name in Campaign.MATERIAL_FIELDS]
         now = timezone.now()
         if told and material:
@@ -319,7 +335,9 @@ def campaign_duplicate(*, actor: User, campaign_id: int) -> Campaign:
             if name not in Campaign.DATE_FIELDS
         }
         content["title"] = copy_of % {"title": source.title[:room].rstrip()}
-        copy = Campaign.objects.create(owner=actor, **content)
+        copy = Campaign.objects.create(
+            owner=actor, search_text=_search_text(content, actor), **content
+        )
         Stakeholder.objects.bulk_create(
             Stakeholder(campaign=copy, team_id=team_id)
             for team_id in source.stakeholders.values_list("team_id", flat=True)

@@ -8,11 +8,13 @@ from django.views.decorators.vary import vary_on_headers
 
 from campaigns import selectors
 from campaigns.calendar import Period, calendar_weeks, day_limit
-from campaigns.filters import CalendarForm, CampaignFilterForm
+from campaigns.filters import CalendarForm, CampaignFilterForm, CampaignSearchForm
+from campaigns.search import campaign_search as search_campaigns
 from core.htmx import wants_fragment
 from core.http import AuthenticatedHttpRequest, actor_of
 
 PAGE_SIZE = 25
+SEARCH_PAGE_SIZE = 20
 
 
 @require_GET
@@ -29,6 +31,27 @@ def campaign_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
     template = "campaigns/list.html#rows" if wants_fragment(request) else "campaigns/list.html"
     return render(request, template, {"form": form, "page": page, "can_create": viewer.is_marketer})
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def campaign_search(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Every campaign the person may see that matches `q`, in any week or status, best
+    match first; "Show more" appends the next page (a plain link without JavaScript)."""
+    form = CampaignSearchForm(request.GET)
+    page = search_campaigns(
+        viewer=actor_of(request),
+        text=form.text(),
+        tz=timezone.get_current_timezone(),
+        cursor=request.GET.get("cursor", ""),
+        page_size=SEARCH_PAGE_SIZE,
+    )
+    template = "campaigns/search.html#hits" if wants_fragment(request) else "campaigns/search.html"
+    return render(
+        request,
+        template,
+        {"form": form, "page": page, "text": form.text(), "cursor": request.GET.get("cursor", "")},
+    )
 
 
 @require_GET

@@ -35,7 +35,11 @@ from notifications.services.digests import (
     week_ahead_send,
     week_ahead_served,
 )
-from notifications.services.inbox import inbox_mark_read, preferences_save
+from notifications.services.inbox import (
+    inbox_mark_read,
+    inbox_settle_acknowledged,
+    preferences_save,
+)
 from notifications.services.outbox import (
     MANDATORY,
     PERSON_CHANNELS,
@@ -65,6 +69,7 @@ __all__ = [
     "digests_send_for",
     "dispatch_expand",
     "inbox_mark_read",
+    "inbox_settle_acknowledged",
     "notification_bounced",
     "notifications_deliver",
     "notifications_enqueue",

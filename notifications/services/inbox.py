@@ -4,6 +4,7 @@ from collections.abc import Collection
 from functools import partial
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -16,13 +17,62 @@ Status = Notification.Status
 
 
 def inbox_mark_read(*, user: User, notification_id: int | None = None) -> int:
-    """Mark one in-app notification (or all of them) read. Idempotent."""
+    """Mark one in-app notification (or all of them) read. Idempotent.
+
+    One notice stands for the earlier ones about the same campaign folded under it in the
+    inbox (notifications.selectors.inbox), so they are marked read with it: the unread
+    badge never counts notices the inbox no longer shows. One UPDATE."""
     unread = Notification.objects.filter(
         recipient=user, channel=Channel.IN_APP, read_at__isnull=True
     )
     if notification_id is not None:
-        unread = unread.filter(pk=notification_id)
+        shown = (
+            Notification.objects.filter(recipient=user, channel=Channel.IN_APP, pk=notification_id)
+            .values("campaign_id", "created_at")
+            .first()
+        )
+        if shown is None:
+            return 0
+        unread = unread.filter(
+            Q(pk=notification_id)
+            | Q(campaign_id=shown["campaign_id"], created_at__lte=shown["created_at"])
+        )
     return unread.update(read_at=timezone.now())
+
+
+# What asks a person to acknowledge (or tells a lead nobody did): settled by acknowledging.
+_ASKS_TO_ACKNOWLEDGE = (Kind.ANNOUNCED, Kind.CHANGED)
+_NAMES_A_TEAM = (Kind.REMINDER, Kind.ESCALATION)
+
+
+def inbox_settle_acknowledged(
+    *,
+    user_id: int,
+    campaign_id: int,
+    acknowledged_teams: Collection[str],
+    completed_teams: Collection[str],
+) -> int:
+    """Mark read the person's in-app notices about a campaign they just acknowledged:
+    "announced" and "changed" (they read it), reminders for a team they acknowledged for,
+    escalations about a team that is now complete. Called by the acknowledge service
+    inside its transaction; one UPDATE; idempotent (read notices stay as they are)."""
+    asked = Q(kind__in=_ASKS_TO_ACKNOWLEDGE)
+    if acknowledged_teams:
+        asked |= Q(kind=Kind.REMINDER, dispatch__payload__team__in=list(acknowledged_teams))
+    if completed_teams:
+        asked |= Q(kind=Kind.ESCALATION, dispatch__payload__team__in=list(completed_teams))
+    settled = Notification.objects.filter(
+        asked,
+        recipient_id=user_id,
+        campaign_id=campaign_id,
+        channel=Channel.IN_APP,
+        read_at__isnull=True,
+    )
+    # An UPDATE cannot join the dispatch on every database: select the ids first.
+    ids = list(settled.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    return Notification.objects.filter(pk__in=ids).update(read_at=timezone.now())
 
 
 def preferences_save(

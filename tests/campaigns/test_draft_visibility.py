@@ -142,6 +142,7 @@ def requests_for(name: str, world: dict, campaign: Campaign) -> list[tuple[str, 
         return [("get", reverse(name) + "?format=json")]
     pages = {
         "campaigns:list": "?q=Zéphyr",
+        "campaigns:search": "?q=zephyr",
         "campaigns:calendar": f"?month={world['month']}",
         "campaigns:contact_pressure": (
             f"?audience={AUDIENCE}&launch_at="
@@ -208,6 +209,7 @@ def test_the_same_urls_do_show_it_to_its_owner(client, world):
     for url in (
         reverse("campaigns:detail", args=[world["draft"].pk]),
         reverse("campaigns:list") + "?q=Zéphyr",
+        reverse("campaigns:search") + "?q=zephyr",
         reverse("campaigns:calendar") + f"?month={world['month']}",
     ):
         assert SECRET in client.get(url).content.decode(), url

@@ -86,12 +86,21 @@ class TestFilters:
         assert row_ids(logged_in.get(URL, {"mine": "on"})) == [mine.pk]
         assert set(row_ids(logged_in.get(URL))) == {mine.pk, theirs.pk}
 
-    def test_search_is_a_case_insensitive_title_contains(self, logged_in, marketer):
-        sales = CampaignFactory(owner=marketer, title="Grandes SOLDES d'hiver")
-        CampaignFactory(owner=marketer, title="Carte de vœux", audience="Soldes")
+    def test_search_reads_every_field_and_ignores_case_and_accents(self, logged_in, marketer):
+        sales = CampaignFactory(owner=marketer, title="Grandes SOLDES d'hiver", audience="Tous")
+        card = CampaignFactory(owner=marketer, title="Carte de vœux", audience="Soldes")
+        summer = CampaignFactory(
+            owner=make_marketer(full_name="Zoé Lefèvre"),
+            title="Évasion",
+            summary="Offre de l'été",
+            audience="Tous",
+        )
 
-        assert row_ids(logged_in.get(URL, {"q": "soldes"})) == [sales.pk]
+        assert set(row_ids(logged_in.get(URL, {"q": "soldes"}))) == {sales.pk, card.pk}
         assert row_ids(logged_in.get(URL, {"q": "  des d'HIV  "})) == [sales.pk]
+        assert row_ids(logged_in.get(URL, {"q": "VOEUX"})) == [card.pk]
+        assert row_ids(logged_in.get(URL, {"q": "evasion"})) == [summer.pk]
+        assert row_ids(logged_in.get(URL, {"q": "lefevre"})) == [summer.pk]
         assert row_ids(logged_in.get(URL, {"q": "printemps"})) == []
 
     def test_launch_range_is_inclusive_in_local_days(self, logged_in, marketer):

@@ -1,5 +1,5 @@
-"""Full-text search in the weekly feed: stemmed and accent-blind on PostgreSQL, a plain
-substring match (with œ/oe spelled either way) on SQLite."""
+"""Full-text search in the weekly feed: stemmed and accent-blind on PostgreSQL, an
+accent-blind substring match of every word on SQLite (campaigns.search)."""
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -113,7 +113,23 @@ def test_sqlite_fallback_matches_substrings_and_ligatures(advisor, week_campaign
     assert search(advisor, "VŒUX".lower()) == {"Carte de vœux 2027"}
     assert search(advisor, "campagne") == {"Relance"}  # a substring of "campagnes"
     assert search(advisor, "spring") == {"Offre"}
+    assert search(advisor, "ELECTRONIQUE") == {"Rien à voir"}  # accents and case folded
+    assert search(advisor, "voeux directeur") == {"Carte de vœux 2027"}  # every word
+    assert search(advisor, "voeux relance") == set()
+    assert search(advisor, '"-"') == set()  # nothing to look for finds nothing
     assert search(advisor, "introuvable") == set()
+
+
+def test_the_feed_offers_to_search_every_week(client, advisor, week_campaigns):
+    client.force_login(advisor)
+
+    page = client.get("/feed/2026-W49/", {"q": "vœux"}, HTTP_HX_REQUEST="true").content.decode()
+
+    assert "<html" not in page  # the fragment, so the offer follows the typing
+    assert "No campaign this week matches these filters." in page
+    assert 'href="/campaigns/search/?q=v%C5%93ux"' in page
+    plain = client.get("/feed/2026-W49/").content.decode()
+    assert "search-all-weeks" not in plain
 
 
 def test_the_search_box_filters_the_feed_page(client, advisor, week_campaigns):

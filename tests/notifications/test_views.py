@@ -282,10 +282,12 @@ def test_inbox_lists_my_notifications_with_bounded_queries(
 
 
 def _many_notices(person: User, count: int) -> None:
-    """`count` in-app notices for `person`, one second apart, as the outbox writes them."""
-    campaign = CampaignFactory()
+    """`count` in-app notices for `person`, one second apart, as the outbox writes them,
+    each about its own campaign (the inbox folds notices about the same campaign)."""
+    owner = make_marketer()
     start = timezone.now() - timedelta(hours=1)
     for i in range(count):
+        campaign = CampaignFactory(owner=owner)
         with time_machine.travel(start + timedelta(seconds=i), tick=False):
             services.notifications_enqueue(
                 campaign_id=campaign.pk,
@@ -467,5 +469,7 @@ def test_inbox_offers_acknowledge_only_while_it_is_still_owed(client):
     page = client.get(reverse("notifications:inbox")).content.decode()
 
     assert page.count('name="version"') == 2  # "Owed" v1, and the "changed" notice v2
-    assert "Now version 2" in page
+    # The superseded version 1 announcement is folded under the "changed" notice.
+    assert "Now version 2" not in page
+    assert "1 earlier notice" in page
     assert "✓ Acknowledged" in page
