@@ -26,12 +26,12 @@ def _local(value: Moment, tz: tzinfo | None) -> Moment:
 
 
 def date_short(value: Moment, *, tz: tzinfo | None = None) -> str:
-    """"4 Dec 2026" / "4 déc. 2026"."""
+    """A day: 4 Dec 2026 / 4 déc. 2026."""
     return formats.date_format(_local(value, tz), "DATE_FORMAT")
 
 
 def datetime_short(value: datetime, *, tz: tzinfo | None = None) -> str:
-    """"4 Dec 2026, 15:00" / "4 déc. 2026 à 15:00"."""
+    """A moment: 4 Dec 2026, 15:00 / 4 déc. 2026 à 15:00."""
     return formats.date_format(_local(value, tz), "DATETIME_FORMAT")
 
 
@@ -42,8 +42,9 @@ def datetime_seconds(value: datetime, *, tz: tzinfo | None = None) -> str:
 
 
 def time_short(value: datetime, *, tz: tzinfo | None = None) -> str:
-    """"15:00"."""
-    return formats.time_format(_local(value, tz), "TIME_FORMAT")
+    """A time of day: 15:00."""
+    local = timezone.localtime(value, tz) if timezone.is_aware(value) else value
+    return formats.time_format(local, "TIME_FORMAT")
 
 
 def day_long(value: Moment, *, tz: tzinfo | None = None) -> str:

@@ -56,16 +56,3 @@ def deadline(value: datetime | None) -> SafeString | str:
         when.datetime_short(value),
         when.relative(value, late=True),
     )
-
-
-@register.filter
-def moment(value: datetime | None) -> SafeString | str:
-    """A date that is not a deadline (a launch): absolute, then "in 3 days" or "3 days ago"."""
-    if not value:
-        return ""
-    return format_html(
-        '<time datetime="{}">{}</time> <span class="when-relative">({})</span>',
-        when.iso(value),
-        when.datetime_short(value),
-        when.relative(value),
-    )
