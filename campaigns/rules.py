@@ -27,11 +27,12 @@ from datetime import datetime
 from enum import StrEnum
 
 from django.db.models import Q
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign, CampaignEvent, Stakeholder
 from core.errors import DomainError, NotFound, PermissionRefused
+from core.when import datetime_short
 from teams.roles import Actor
 
 Status = Campaign.Status
@@ -329,7 +330,7 @@ def _status_label(facts: CampaignFacts) -> str:
 
 
 def _when(moment: datetime) -> str:
-    return formats.date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+    return datetime_short(moment)
 
 
 def _already(facts: CampaignFacts, status: str, with_who: str, without_who: str) -> Refusal:

@@ -322,6 +322,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "Europe/Paris")
 USE_I18N = True
 USE_TZ = True
+# Day before month and a 24-hour clock in English too (core/formats, core/when.py).
+FORMAT_MODULE_PATH = ["core.formats"]
 
 # --- Static and uploaded files --------------------------------------------------------
 STATIC_URL = "static/"

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve, reverse
-from django.utils import translation
+from django.utils import formats, translation
 
 from core.markdown import render_markdown
 from core.netsafety import (
@@ -261,23 +261,37 @@ def send_emails(notifications: Sequence[Notification]) -> Iterator[EmailOutcome]
 # --- team chat webhooks -----------------------------------------------------------------
 
 
-def webhook_payload(notification: Notification, *, webhook_format: str) -> dict[str, Any]:
-    """The JSON body for Slack, Mattermost or a Microsoft Teams workflow. Every value a
-    person typed is escaped for the format (notifications.chat_text); the markup around
-    it and the "Open in Passerelle" link are the app's own."""
+def webhook_payload(
+    notification: Notification, *, webhook_format: str, language: str | None = None
+) -> dict[str, Any]:
+    """The JSON body for Slack, Mattermost or a Microsoft Teams workflow, in the team's
+    language (`language`, else the notification's team's, else the installation's):
+    labels, punctuation ("Canal :"), dates and numbers ("1 500"). Every value a person
+    typed is escaped for the format (notifications.chat_text); the markup around it and
+    the "Open in Passerelle" link are the app's own."""
     payload = notification.payload
     escape = chat_escape(webhook_format)
-    with translation.override(settings.LANGUAGE_CODE):
+    if language is None:
+        language = notification.team.language if notification.team else settings.LANGUAGE_CODE
+    with translation.override(language):
         message = describe(notification, tz_name=settings.TIME_ZONE, escape=escape)
         url = campaign_url(notification)
+        recipients = formats.number_format(
+            payload.get("estimated_recipients", 0), use_l10n=True, force_grouping=True
+        )
         facts = [
-            (translation.gettext("Channel"), channel_label(payload)),
-            (translation.gettext("Audience"), escape(payload.get("audience") or "") or "–"),
-            (translation.gettext("Recipients"), f"{payload.get('estimated_recipients', 0):,}"),
-            (translation.gettext("Launch"), message.launch),
-            (translation.gettext("Contact"), escape(payload.get("owner_name", ""))),
+            (_label(translation.gettext("Channel")), channel_label(payload)),
+            (
+                _label(translation.gettext("Audience")),
+                escape(payload.get("audience") or "") or "–",
+            ),
+            (_label(translation.gettext("Recipients")), recipients),
+            (_label(translation.gettext("Launch")), message.launch),
+            (_label(translation.gettext("Contact")), escape(payload.get("owner_name", ""))),
         ]
         open_label = translation.gettext("Open in Passerelle")
+        # A header block is plain text: Slack shows it as typed, so it needs no escaping.
+        plain_subject = describe(notification, tz_name=settings.TIME_ZONE).subject
     summary = escape(payload.get("summary", ""))
     if webhook_format == "msteams":
         return {
@@ -308,17 +322,14 @@ def webhook_payload(notification: Notification, *, webhook_format: str) -> dict[
                 }
             ],
         }
-    fact_lines = "\n".join(f"*{k}:* {v}" for k, v in facts)
+    fact_lines = "\n".join(f"*{k}* {v}" for k, v in facts)
     if webhook_format == "mattermost":
         return {
             "username": "Passerelle",
             "text": f"#### {message.subject}\n{message.intro}\n\n{summary}\n\n"
-            + "\n".join(f"**{k}:** {v}" for k, v in facts)
+            + "\n".join(f"**{k}** {v}" for k, v in facts)
             + f"\n\n[{open_label}]({url})",
         }
-    with translation.override(settings.LANGUAGE_CODE):
-        # A header block is plain text: Slack shows it as typed, so it needs no escaping.
-        plain_subject = describe(notification, tz_name=settings.TIME_ZONE).subject
     return {
         "text": message.subject,
         # No preview cards: a title's URL must not make Slack fetch (and show) that page.
@@ -343,6 +354,12 @@ def webhook_payload(notification: Notification, *, webhook_format: str) -> dict[
             },
         ],
     }
+
+
+def _label(text: str) -> str:
+    """A field label followed by a colon, spaced as the active language writes it (French
+    puts a no-break space before it: "Canal :")."""
+    return translation.gettext("%(label)s:") % {"label": text}
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):

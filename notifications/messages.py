@@ -5,12 +5,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from accounts.models import zone_named
+from core.when import datetime_short
 from notifications.models import Kind, Notification
 
 ACKNOWLEDGEABLE = frozenset({Kind.ANNOUNCED, Kind.CHANGED, Kind.REMINDER})
@@ -59,7 +59,7 @@ def format_when(value: str | None, tz_name: str) -> str:
     moment = parse_datetime(value)
     if moment is None:
         return value
-    return formats.date_format(timezone.localtime(moment, zone_named(tz_name)), "DATETIME_FORMAT")
+    return datetime_short(moment, tz=zone_named(tz_name))
 
 
 def channel_label(data: Mapping[str, Any]) -> str:

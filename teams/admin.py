@@ -119,9 +119,10 @@ class TeamAdmin(admin.ModelAdmin[Team]):
         "ack_policy",
         "ack_deadline_hours",
         "webhook_format",
+        "language",
         "webhook_broken_at",
     ]
-    list_filter = ["kind", "ack_policy", WebhookBrokenFilter]
+    list_filter = ["kind", "ack_policy", "language", WebhookBrokenFilter]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["webhook_broken_at", "webhook_broken_reason"]

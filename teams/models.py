@@ -122,6 +122,14 @@ class Team(models.Model):
         choices=WebhookFormat.choices,
         default=WebhookFormat.SLACK,
     )
+    # The chat channel is shared, so its messages follow the team, not each reader.
+    language = models.CharField(
+        _("chat language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        help_text=_("Language of the messages posted to the team's chat channel."),
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         through="Membership",

@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -12,6 +11,7 @@ from campaigns import selectors, services
 from campaigns.forms import AcknowledgeForm
 from core.errors import DomainError
 from core.http import AuthenticatedHttpRequest, actor_of, run_action, safe_next, show_refusal
+from core.when import datetime_short
 from notifications.tokens import AckTokenError, ack_token_read
 
 
@@ -22,11 +22,7 @@ def acknowledgement_message(result: services.AcknowledgementResult) -> str:
             "teams": ", ".join(t.team.name for t in result.teams if t.newly_acknowledged)
         }
     first = result.teams[0]
-    when = (
-        formats.date_format(timezone.localtime(first.acknowledged_at), "DATETIME_FORMAT")
-        if first.acknowledged_at
-        else ""
-    )
+    when = datetime_short(first.acknowledged_at) if first.acknowledged_at else ""
     who = first.acknowledged_by.display_name if first.acknowledged_by else _("someone")
     return _("Already acknowledged by %(who)s on %(when)s.") % {"who": who, "when": when}
 

@@ -231,7 +231,7 @@ class TestMonth:
         assert '<table class="cal-month" aria-labelledby="cal-title">' in html
         assert html.count('<th scope="col">') == 7
         assert '<abbr title="Monday">Mon</abbr>' in html
-        assert '<span class="cal-full-date">Tuesday December 1</span>' in html
+        assert '<span class="cal-full-date">Tuesday 1 December</span>' in html
 
 
 class TestWeek:

@@ -141,9 +141,9 @@ def test_each_person_gets_it_at_the_digest_hour_of_their_own_time_zone(mailoutbo
     assert [m.to for m in mailoutbox] == [[paris.email], [new_york.email]]
     body = mailoutbox[1].body
     assert "Sunday night in New York" in body
-    # Dates in the reader's zone: 15:00 in Paris is 9 a.m. in New York.
-    assert "Nov. 27, 2026, 9 a.m." in body
-    assert "Nov. 29, 2026, 9 p.m." in body
+    # Dates in the reader's zone: 15:00 in Paris is 09:00 in New York, day before month.
+    assert "27 Nov 2026, 09:00" in body
+    assert "29 Nov 2026, 21:00" in body
     assert DigestRun.objects.get(user=new_york).period == "week:2026-W48"
 
 
@@ -156,8 +156,8 @@ def test_in_the_readers_language(mailoutbox):
     email = mailoutbox[0]
     html = email.alternatives[0][0]
     assert '<html lang="fr">' in html
-    assert "25 novembre 2026 10:00" in email.body
-    assert "25 novembre 2026 10:00" in html
+    assert "25 nov. 2026 à 10:00" in email.body
+    assert "25 nov. 2026 à 10:00" in html
 
 
 def test_opt_out_is_respected(mailoutbox, client):

@@ -150,7 +150,11 @@ def test_msteams_payload_is_an_adaptive_card_attachment():
     card = attachment["content"]
     assert card["type"] == "AdaptiveCard"
     assert card["body"][0]["text"].startswith("New campaign: Soldes d'été")
-    assert {fact["title"] for fact in card["body"][3]["facts"]} >= {"Channel", "Launch", "Contact"}
+    assert {fact["title"] for fact in card["body"][3]["facts"]} >= {
+        "Channel:",
+        "Launch:",
+        "Contact:",
+    }
     assert (
         card["actions"][0]["url"] == f"http://localhost:8000/campaigns/{notification.campaign_id}/"
     )
