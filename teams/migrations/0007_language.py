@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('teams', '0005_integer_bounds'),
+        ('teams', '0006_working_time'),
     ]
 
     operations = [
