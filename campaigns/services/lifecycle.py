@@ -93,7 +93,7 @@ def campaign_override_done(*, actor: User, campaign_id: int, reason: str) -> Cam
         reason = free_text(reason, field="reason", label=_("Reason"))
         if not reason.strip():
             raise DomainError.for_fields(
-                {"reason": [_("Reason is required to override the done gate.")]}
+                {"reason": [_("Reason is required to override the acknowledgement check.")]}
             )
         campaign.done_override_reason = reason.strip()
         pending = [t.name for t in facts.pending_teams]
