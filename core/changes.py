@@ -78,9 +78,16 @@ def _words(before: str, after: str) -> list[tuple[str, str]]:
     return pieces
 
 
+def _lines_normalised(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def text_hunks(before: str, after: str, *, context: int = 1) -> list[Hunk]:
     """The passages that differ between two texts, each with `context` unchanged lines
-    around it; empty when the texts are equal."""
+    around it; empty when the texts are equal. Line endings are compared as "\n": a
+    browser posts a textarea with "\r\n", text typed elsewhere (the admin, an import)
+    may have "\n", and that is no change a reader could see."""
+    before, after = _lines_normalised(before), _lines_normalised(after)
     if before == after:
         return []
     a, b = before.splitlines(keepends=True), after.splitlines(keepends=True)
@@ -97,7 +104,13 @@ def text_hunks(before: str, after: str, *, context: int = 1) -> list[Hunk]:
             else:
                 pieces.append((DELETE, old))
                 pieces.append((INSERT, new))
-        hunks.append(_merge(pieces))
+        hunk = _merge(pieces)
+        # Blank context lines at a passage's edges only push the change away.
+        if hunk[0][0] == EQUAL:
+            hunk[0][1] = hunk[0][1].lstrip("\n")
+        if hunk[-1][0] == EQUAL:
+            hunk[-1][1] = hunk[-1][1].rstrip("\n")
+        hunks.append([piece for piece in hunk if piece[1]])
     return hunks
 
 

@@ -21,10 +21,10 @@ def test_a_changed_word_is_shown_alone_with_its_line_as_context():
 
     assert len(hunks) == 1
     assert hunks[0] == [
-        ["equal", "\nOffre valable "],
+        ["equal", "Offre valable "],
         ["delete", "15"],
         ["insert", "30"],
-        ["equal", " jours\n\n"],
+        ["equal", " jours"],
     ]
     # Lines far from the change are left out: the reader sees only what moved.
     assert "Annexe" not in hunks_text(hunks)
@@ -93,3 +93,8 @@ def test_values_are_shown_in_the_reader_language_and_time_zone():
     assert shown[0].after == "–"
     assert shown[1].before == "E-mail"
     assert shown[2].before.replace("\u202f", " ").replace("\xa0", " ") == "1 500"
+
+
+def test_line_endings_alone_are_no_change():
+    assert text_hunks("A\nB\n", "A\r\nB\r\n") == []
+    assert text_hunks("A\nB", "A\r\nC") == [[["equal", "A\n"], ["delete", "B"], ["insert", "C"]]]
