@@ -104,3 +104,41 @@ def test_an_edit_after_announcement_shows_what_changed(
     assert _fits_the_screen(mobile)
     shot(mobile, "what-changed-campaign-page-phone")
     phone.close()
+
+
+def test_a_team_pending_at_the_override_acknowledges_late(
+    browser_page, live_server, marketer, manager, advisor, support_team
+):
+    """Item "done that reads right": a closed campaign launching later says so, and the
+    advisor whose team never acknowledged can still do it, late, from the page."""
+    expect = _expect()
+    campaign = CampaignFactory(
+        owner=marketer, title="Carte de vœux 2027", launch_at=timezone.now() + timedelta(days=3)
+    )
+    StakeholderFactory(campaign=campaign, team=support_team)
+    services.campaign_announce(actor=marketer, campaign_id=campaign.pk)
+    services.campaign_override_done(
+        actor=manager, campaign_id=campaign.pk, reason="Équipe prévenue en réunion."
+    )
+
+    phone = browser_page.context.browser.new_context(viewport=PHONE, locale="en-GB")
+    for page in (browser_page, phone.new_page()):
+        page.set_default_timeout(10_000)
+        page.context.clear_cookies()
+        log_in(page, live_server, advisor.email, DEFAULT_PASSWORD, expect_path="/feed/")
+        page.goto(live_server.url + reverse("campaigns:detail", args=[campaign.pk]))
+        expect(page.locator("#campaign-summary")).to_contain_text("Closed — launches in")
+        expect(page.locator("#my-acknowledgement")).to_contain_text(
+            "You can still acknowledge it (late)."
+        )
+        assert _fits_the_screen(page)
+        assert not violations(page)
+    shot(page, "late-acknowledgement-phone")
+    page.locator("#my-acknowledgement").get_by_role("button", name="Acknowledge").click()
+    expect(page.locator("#timeline")).to_contain_text("acknowledged late, after the override")
+    expect(page.locator("#my-acknowledgement")).not_to_contain_text("You can still acknowledge")
+    assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.DONE
+    browser_page.reload()
+    expect(browser_page.locator("#timeline")).to_contain_text("acknowledged late")
+    shot(browser_page, "late-acknowledgement")
+    phone.close()
