@@ -209,3 +209,21 @@ def test_a_first_version_shows_no_diff(client, marketer):
     client.force_login(marketer)
     page = client.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
     assert "What changed" not in page
+
+
+def test_the_migration_keeps_the_current_version_of_campaigns_already_announced(marketer):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("campaigns.migrations.0013_campaign_versions")
+    announced = announced_campaign(owner=marketer, body=BODY)
+    draft = CampaignFactory(owner=marketer)
+    CampaignVersion.objects.all().delete()  # as before versions were kept
+
+    migration.snapshot_current_versions(apps, None)
+    migration.snapshot_current_versions(apps, None)  # run twice: no duplicate
+
+    kept = CampaignVersion.objects.get()
+    assert (kept.campaign_id, kept.version, kept.body) == (announced.pk, 1, BODY)
+    assert not CampaignVersion.objects.filter(campaign=draft).exists()
