@@ -369,6 +369,42 @@ class CampaignEvent(models.Model):
         return f"{self.campaign_id} {self.kind} v{self.version}"
 
 
+class CampaignVersion(models.Model):
+    """What one announced version told the teams: the brief's fields (Campaign.CONTENT_FIELDS)
+    as they were when it was announced or re-announced after a material change, kept
+    current by title or summary fixes while the version is the current one, and frozen
+    once a newer version supersedes it. Written only by the services (announce, update),
+    in the transaction of the change; the campaign page, the "changed" notices and the
+    acknowledgement page show the difference between two of them (campaigns.changes)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField(validators=bounds.positive_int4())
+    title = models.CharField(max_length=200)
+    channel = models.CharField(max_length=20, choices=CampaignChannel.choices)
+    audience = models.CharField(max_length=300, blank=True)
+    estimated_recipients = models.PositiveIntegerField(default=0, validators=bounds.positive_int4())
+    launch_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    summary = models.TextField(blank=True)
+    body = models.TextField(blank=True)
+    objective = models.TextField(blank=True)
+    announced_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("announced version")
+        verbose_name_plural = _("announced versions")
+        ordering = ["campaign", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "version"], name="campaign_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} v{self.version}"
+
+
 class ChannelDefaultTeam(models.Model):
     """A team pre-selected as stakeholder when a campaign uses this channel (editable)."""
 

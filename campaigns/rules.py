@@ -437,6 +437,34 @@ def _acknowledge_status(facts: CampaignFacts) -> Refusal:
     )
 
 
+def late_acknowledgement(facts: CampaignFacts, team: TeamFacts | None) -> bool:
+    """A done campaign still takes the acknowledgement of a team that never gave it: only
+    a manager's override closes a campaign with a team pending (mark as done needs every
+    team, and a done campaign no longer changes), so that team acknowledges late, and the
+    timeline says so."""
+    return facts.status == Status.DONE and team is not None and not team.acknowledged
+
+
+def may_acknowledge_for(facts: CampaignFacts, team: TeamFacts | None) -> bool:
+    """Whether one stakeholder team's members may acknowledge now: while the campaign is
+    announced, or late after an override (see `late_acknowledgement`)."""
+    return facts.status in AWAITING or late_acknowledgement(facts, team)
+
+
+def _acknowledge_ready(
+    actor: Actor, facts: CampaignFacts, team_id: int | None, now: datetime
+) -> Refusal | None:
+    if facts.status in AWAITING:
+        return None
+    if team_id is not None:
+        teams = [facts.team(team_id)]
+    else:
+        teams = [t for t in facts.teams if t.team_id in actor.team_ids]
+    if any(late_acknowledgement(facts, team) for team in teams):
+        return None
+    return _acknowledge_status(facts)
+
+
 def _acknowledge_refused(team_id: int | None) -> str:
     if team_id is not None:
         return _("You can only acknowledge for your own teams.")
@@ -577,11 +605,13 @@ BOOK: dict[Action, Rule] = {
         status_refused=_cancel_status,
     ),
     Action.ACKNOWLEDGE: Rule(
-        statuses=AWAITING,
+        # Done as well: a team still pending after a manager's override acknowledges late.
+        statuses=WENT_OUT,
         who=frozenset({Relation.STAKEHOLDER_MEMBER}),
         refused=_acknowledge_refused,
         role_could=lambda actor: bool(actor.team_ids),
         status_refused=_acknowledge_status,
+        ready=_acknowledge_ready,
     ),
     Action.WITHDRAW: Rule(
         statuses=AWAITING,

@@ -27,12 +27,14 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from campaigns import rules
 from campaigns.audience import audience_words, audiences_overlap
+from campaigns.changes import content_of, version_diff
 from campaigns.models import (
     UNDATED_SORTS_AS,
     Acknowledgement,
     Attachment,
     Campaign,
     CampaignEvent,
+    CampaignVersion,
     ChannelDefaultTeam,
     Feedback,
     Kpi,
@@ -41,6 +43,7 @@ from campaigns.models import (
 )
 from campaigns.rules import Action, Decision
 from campaigns.search import campaigns_searched
+from core.changes import FieldChange
 from core.cursors import Slot, cursor_read, cursor_write
 from core.db import RowValue
 from core.errors import NotFound
@@ -438,6 +441,63 @@ def feedback_thread(*, campaign_id: int, total: int, latest: int | None = THREAD
     newest = list(messages.order_by("-created_at", "-id")[:latest])
     newest.reverse()
     return Thread(messages=newest, earlier=max(0, total - len(newest)))
+
+
+@dataclass(frozen=True)
+class VersionChanges:
+    """What changed from an earlier announced version (`since`) to the current one."""
+
+    since: int
+    version: int
+    fields: list[FieldChange]
+    acknowledged: bool = False  # `since` is the version the reader last acknowledged
+
+
+def version_changes(*, campaign: Campaign, since: int | None = None) -> VersionChanges | None:
+    """What changed since version `since` (by default the previous one) in the current
+    version, from the kept content of that version (CampaignVersion): one query, none for
+    a first version. None when there is nothing to compare (a first version, or an
+    earlier version from before versions were kept) or nothing a reader sees changed."""
+    since = campaign.version - 1 if since is None else since
+    if not 1 <= since < campaign.version:
+        return None
+    earlier = CampaignVersion.objects.filter(campaign=campaign, version=since).first()
+    if earlier is None:
+        return None
+    fields = version_diff(content_of(earlier), content_of(campaign))
+    return VersionChanges(since=since, version=campaign.version, fields=fields) if fields else None
+
+
+def changes_for_reader(*, campaign: Campaign, viewer: Actor) -> VersionChanges | None:
+    """What changed in the current version for this reader: since the latest version they
+    acknowledged when there is one (that is the one they read), otherwise since the
+    previous version. One query, none for a first version."""
+    if campaign.version <= 1:
+        return None
+    if viewer.user_id is None or not viewer.team_ids:
+        return version_changes(campaign=campaign)
+    acknowledged = Acknowledgement.objects.filter(
+        stakeholder__campaign=campaign, user_id=viewer.user_id, version=OuterRef("version")
+    )
+    # The previous version and those the reader acknowledged: a handful of rows at most.
+    rows = list(
+        CampaignVersion.objects.filter(campaign=campaign, version__lt=campaign.version)
+        .annotate(acknowledged=Exists(acknowledged))
+        .filter(Q(version=campaign.version - 1) | Q(acknowledged=True))
+        .order_by("-version")
+    )
+    earlier = next((row for row in rows if row.acknowledged), rows[0] if rows else None)
+    if earlier is None:
+        return None
+    fields = version_diff(content_of(earlier), content_of(campaign))
+    if not fields:
+        return None
+    return VersionChanges(
+        since=earlier.version,
+        version=campaign.version,
+        fields=fields,
+        acknowledged=earlier.acknowledged,
+    )
 
 
 @dataclass(frozen=True)

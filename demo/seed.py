@@ -42,6 +42,7 @@ from campaigns.models import (
     Acknowledgement,
     Campaign,
     CampaignEvent,
+    CampaignVersion,
     ChannelDefaultTeam,
     Feedback,
     Kpi,
@@ -523,6 +524,7 @@ _STAMPED: tuple[tuple[type[models.Model], str, tuple[str, ...]], ...] = (
     (Stakeholder, "campaign", ("due_at", "acknowledged_at")),
     (Acknowledgement, "stakeholder__campaign", ("created_at", "revoked_at")),
     (CampaignEvent, "campaign", ("created_at",)),
+    (CampaignVersion, "campaign", ("launch_at", "ends_at", "created_at")),
     (Feedback, "campaign", ("created_at",)),
     (Dispatch, "campaign", ("created_at",)),
     (Notification, "campaign", ("created_at", "next_attempt_at", "sent_at", "read_at")),
@@ -571,12 +573,34 @@ def _redate(campaign_id: int, *, before: Stamps, shift: timedelta) -> None:
         pk__in=before.get(Dispatch, {})
     )
     for pk, payload in new_dispatches.values_list("pk", "payload"):
-        dated = {
+        dated: dict[str, Any] = {
             name: (datetime.fromisoformat(payload[name]) - shift).isoformat()
             for name in _PAYLOAD_DATES
             if payload.get(name)
         }
+        if payload.get("diff"):
+            dated["diff"] = _redated_changes(payload["diff"], shift)
         Dispatch.objects.filter(pk=pk).update(payload=payload | dated)
+    new_events = CampaignEvent.objects.filter(campaign_id=campaign_id).exclude(
+        pk__in=before.get(CampaignEvent, {})
+    )
+    for pk, details in new_events.filter(details__has_key="changes").values_list("pk", "details"):
+        changes = _redated_changes(details["changes"], shift)
+        CampaignEvent.objects.filter(pk=pk).update(details=details | {"changes": changes})
+
+
+def _redated_changes(changes: list[dict[str, Any]], shift: timedelta) -> list[dict[str, Any]]:
+    """A new version's changes (campaigns.changes) with their dates moved back by `shift`."""
+
+    def moved(value: str | None) -> str | None:
+        return value and (datetime.fromisoformat(value) - shift).isoformat()
+
+    return [
+        change | {"before": moved(change["before"]), "after": moved(change["after"])}
+        if change["kind"] == "moment"
+        else change
+        for change in changes
+    ]
 
 
 def _redue(

@@ -21,6 +21,8 @@ from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve, reverse
 from django.utils import formats, translation
 
+from accounts.models import zone_named
+from core.changes import shown_changes
 from core.markdown import render_markdown
 from core.netsafety import (
     UnsafeURLError,
@@ -125,6 +127,8 @@ def _render(
     payload = notification.payload
     with translation.override(language):
         message = describe(notification, tz_name=tz_name)
+        # A new version's notice says what changed instead of repeating the whole brief.
+        changes = shown_changes(payload.get("diff") or [], tz=zone_named(tz_name))
         context = {
             "notification": notification,
             "message": message,
@@ -135,6 +139,7 @@ def _render(
             "ack_url": _ACK_URL_SLOT if with_ack else "",
             "preferences_url": absolute_url(reverse("notifications:preferences")),
             "language": language,
+            "changes": changes,
         }
         return _Rendered(
             subject=message.subject,
@@ -292,7 +297,18 @@ def webhook_payload(
         open_label = translation.gettext("Open in Passerelle")
         # A header block is plain text: Slack shows it as typed, so it needs no escaping.
         plain_subject = describe(notification, tz_name=settings.TIME_ZONE).subject
-    summary = escape(payload.get("summary", ""))
+        if changes := shown_changes(payload.get("diff") or [], tz=zone_named(settings.TIME_ZONE)):
+            # A new version: the changed fields, not the whole brief again.
+            facts = [
+                (
+                    _label(change.label),
+                    translation.gettext("changed, see the campaign")
+                    if change.long
+                    else f"{escape(change.before)} → {escape(change.after)}",
+                )
+                for change in changes
+            ]
+    summary = "" if changes else escape(payload.get("summary", ""))
     if webhook_format == "msteams":
         return {
             "type": "message",

@@ -9,6 +9,8 @@ keeps no copy of the campaign's channel list.
 
 from typing import TypedDict
 
+from core.changes import FieldChange
+
 
 class PayloadExtra(TypedDict, total=False):
     """What some events add to the campaign's snapshot."""
@@ -22,6 +24,7 @@ class PayloadExtra(TypedDict, total=False):
     teams: list[str]
     reason: str  # why it was cancelled
     changes: list[str]  # the material fields a new version changed
+    diff: list[FieldChange]  # what a new version changed, before → after (core.changes)
 
 
 class CampaignPayload(PayloadExtra):

@@ -63,7 +63,7 @@ ROLE_PERMISSIONS: dict[str, list[Perm]] = {
 }
 
 # The permission that makes someone a marketer (writes campaigns) or a manager (oversees
-# every team, overrides the done gate). Superusers hold every permission, so both.
+# every team, overrides the acknowledgement check). Superusers hold every permission, so both.
 MARKETER_PERM = Perm.ADD_CAMPAIGN
 MANAGER_PERM = Perm.OVERRIDE_DONE
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from campaigns import rules
 from campaigns.models import Acknowledgement, Campaign, Stakeholder
 from campaigns.rules import Action
 from campaigns.services.common import (
@@ -74,12 +75,16 @@ def campaign_acknowledge(
     reaches the owner once per new acknowledgement (outbox row, queued after commit).
     The person's in-app notices asking for this acknowledgement are marked read in the
     same transaction (notifications.services.inbox_settle_acknowledged).
+    On a campaign a manager closed by override, only the teams still pending acknowledge,
+    late (the rule book's `late_acknowledgement`), and the timeline events say so.
     """
     note = free_text(note, field="note", label=_("Note"))
     with transaction.atomic():
         campaign = lock_campaign(campaign_id)
         stakeholders = stakeholders_with_acknowledgements(campaign, lock=True)
-        require(Action.ACKNOWLEDGE, actor, campaign, stakeholders=stakeholders, team_id=team_id)
+        facts = require(
+            Action.ACKNOWLEDGE, actor, campaign, stakeholders=stakeholders, team_id=team_id
+        )
         if version is not None and version != campaign.version:
             raise DomainError(
                 _(
@@ -93,9 +98,15 @@ def campaign_acknowledge(
         result = AcknowledgementResult(campaign=campaign)
         now = timezone.now()
         for stakeholder in stakeholders:
-            if stakeholder.team_id in my_teams and team_id in (None, stakeholder.team_id):
+            team = facts.team(stakeholder.team_id)
+            if (
+                stakeholder.team_id in my_teams
+                and team_id in (None, stakeholder.team_id)
+                and rules.may_acknowledge_for(facts, team)
+            ):
+                late = rules.late_acknowledgement(facts, team)
                 result.teams.append(
-                    _acknowledge_one(campaign, stakeholder, actor, note=note, now=now)
+                    _acknowledge_one(campaign, stakeholder, actor, note=note, now=now, late=late)
                 )
         # The inbox empties itself: what asked this person to acknowledge is now read.
         notification_services.inbox_settle_acknowledged(
@@ -124,7 +135,13 @@ def campaign_acknowledge(
 
 
 def _acknowledge_one(
-    campaign: Campaign, stakeholder: Stakeholder, actor: User, *, note: str, now: datetime
+    campaign: Campaign,
+    stakeholder: Stakeholder,
+    actor: User,
+    *,
+    note: str,
+    now: datetime,
+    late: bool = False,
 ) -> TeamAcknowledgement:
     team = stakeholder.team
     version = campaign.version
@@ -140,7 +157,9 @@ def _acknowledge_one(
     acknowledgement = Acknowledgement.objects.create(
         stakeholder=stakeholder, user=actor, version=version, note=note
     )
-    record(campaign, actor, EventKind.ACKNOWLEDGED, {"team": team.name, "note": note})
+    # "late": after a manager's override closed the campaign (the timeline says so).
+    flag = {"late": True} if late else {}
+    record(campaign, actor, EventKind.ACKNOWLEDGED, {"team": team.name, "note": note, **flag})
     team_done = team.ack_policy == Team.AckPolicy.ANY_MEMBER or _every_member_acknowledged(
         stakeholder, version
     )
@@ -151,7 +170,7 @@ def _acknowledge_one(
         stakeholder.save(
             update_fields=["acknowledged_version", "acknowledged_at", "acknowledged_by"]
         )
-        record(campaign, None, EventKind.TEAM_ACKNOWLEDGED, {"team": team.name})
+        record(campaign, None, EventKind.TEAM_ACKNOWLEDGED, {"team": team.name, **flag})
     return TeamAcknowledgement(team, True, actor, now, acknowledgement.pk)
 
 

@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from campaigns import rules
-from campaigns.models import Acknowledgement, Campaign, CampaignEvent, Stakeholder
+from campaigns.changes import content_of
+from campaigns.models import Acknowledgement, Campaign, CampaignEvent, CampaignVersion, Stakeholder
 from campaigns.rules import Action, CampaignFacts
 from core.errors import DomainError, NotFound
 from core.working_time import add_working_hours
@@ -101,6 +102,18 @@ def record(
     """Append one event to the campaign's timeline (inside the caller's transaction)."""
     return CampaignEvent.objects.create(
         campaign=campaign, actor=actor, kind=kind, version=campaign.version, details=details or {}
+    )
+
+
+def keep_version(campaign: Campaign, actor: User | None) -> None:
+    """Keep what the current version tells the teams (CampaignVersion), inside the caller's
+    transaction: created when a version is announced, brought up to date by a fix that
+    does not make a new version (a title typo), never touched once superseded."""
+    CampaignVersion.objects.update_or_create(
+        campaign=campaign,
+        version=campaign.version,
+        defaults=content_of(campaign),
+        create_defaults={**content_of(campaign), "announced_by": actor},
     )
 
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from campaigns import rules
 from campaigns.calendar import FIRST_YEAR, LAST_YEAR
+from campaigns.changes import content_of, version_diff
 from campaigns.models import Campaign, Kpi, Stakeholder
 from campaigns.rules import Action
 from campaigns.search import search_text_of
@@ -19,6 +20,7 @@ from campaigns.services.common import (
     EventKind,
     campaign_missing,
     due_at,
+    keep_version,
     lock_campaign,
     notify_teams,
     record,
@@ -259,8 +261,10 @@ def campaign_update(*, actor: User, campaign_id: int, data: CampaignInput) -> Ca
     One transaction with the campaign row locked. After announcement a material change
     (launch date, audience, body, channel) bumps the version: every team's
     acknowledgement no longer matches, due dates restart and the teams get a "changed"
-    notice, queued after commit. Other edits are only recorded on the timeline. Saving the
-    same values again changes nothing and records nothing.
+    notice, queued after commit, that says what changed (fields before → after, the body
+    as the passages that changed). The new version's content is kept (CampaignVersion);
+    other edits after announcement update the current version's. Saving the same values
+    again changes nothing and records nothing.
     """
     if errors := campaign_validate(data):
         raise DomainError.for_fields(errors)
@@ -271,6 +275,7 @@ def campaign_update(*, actor: User, campaign_id: int, data: CampaignInput) -> Ca
         if errors := _edit_rules(campaign, data, now=timezone.now()):
             raise DomainError.for_fields(errors)
         new_values = _content(data)
+        before = content_of(campaign)
         changed = [name for name, value in new_values.items() if getattr(campaign, name) != value]
         for name in changed:
             setattr(campaign, name, new_values[name])
@@ -296,14 +301,25 @@ def campaign_update(*, actor: User, campaign_id: int, data: CampaignInput) -> Ca
                 details["editors_added"] = _names(editors_added)
                 details["editors_removed"] = _names(editors_removed)
             record(campaign, actor, EventKind.EDITED, details)
+        if told and changed:
+            keep_version(campaign, actor)
         if told and material:
             stakeholders = list(campaign.stakeholders.select_related("team"))
             for stakeholder in stakeholders:
                 stakeholder.due_at = due_at(stakeholder.team, now=now, launch_at=campaign.launch_at)
             Stakeholder.objects.bulk_update(stakeholders, ["due_at"])
-            record(campaign, actor, EventKind.VERSION_BUMPED, {"fields": material})
+            # The previous version's content is the campaign's before this edit (its
+            # CampaignVersion is kept equal to it), so no read is needed.
+            diff = version_diff(before, content_of(campaign))
+            record(campaign, actor, EventKind.VERSION_BUMPED, {"fields": material, "changes": diff})
             unchanged_teams = [s.team_id for s in stakeholders if s.team_id not in added]
-            notify_teams(campaign, unchanged_teams, kind=NotificationKind.CHANGED, changes=material)
+            notify_teams(
+                campaign,
+                unchanged_teams,
+                kind=NotificationKind.CHANGED,
+                changes=material,
+                diff=diff,
+            )
         if told and added:
             notify_teams(campaign, added, kind=NotificationKind.ANNOUNCED)
     return campaign

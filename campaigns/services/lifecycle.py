@@ -21,6 +21,7 @@ from campaigns.services.common import (
     Status,
     due_at,
     free_text,
+    keep_version,
     lock_campaign,
     notification_payload,
     notify_teams,
@@ -67,6 +68,7 @@ def campaign_announce(*, actor: User, campaign_id: int, already_sent_reason: str
         if campaign.already_sent_reason:
             details["already_sent_reason"] = campaign.already_sent_reason
         record(campaign, actor, EventKind.ANNOUNCED, details)
+        keep_version(campaign, actor)
         notify_teams(campaign, [s.team_id for s in stakeholders], kind=NotificationKind.ANNOUNCED)
     return campaign
 
@@ -93,7 +95,7 @@ def campaign_override_done(*, actor: User, campaign_id: int, reason: str) -> Cam
         reason = free_text(reason, field="reason", label=_("Reason"))
         if not reason.strip():
             raise DomainError.for_fields(
-                {"reason": [_("Reason is required to override the done gate.")]}
+                {"reason": [_("Reason is required to override the acknowledgement check.")]}
             )
         campaign.done_override_reason = reason.strip()
         pending = [t.name for t in facts.pending_teams]

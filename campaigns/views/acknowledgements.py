@@ -96,6 +96,13 @@ def acknowledge_link(request: AuthenticatedHttpRequest, token: str) -> HttpRespo
         "claim": claim,
         "result": None,
         "error": "",
+        # What changed since the version the reader last acknowledged (or the previous
+        # one): re-acknowledging a small change takes seconds.
+        "version_changes": (
+            selectors.changes_for_reader(campaign=campaign, viewer=viewer)
+            if campaign.version == claim.version
+            else None
+        ),
     }
     if request.method == "GET":
         # Say so before the button is pressed: the POST would refuse it anyway.

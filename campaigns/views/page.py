@@ -38,6 +38,7 @@ def detail_context(
     context.update(
         {
             "my_teams": selectors.my_teams(campaign=campaign, viewer=viewer),
+            "version_changes": selectors.changes_for_reader(campaign=campaign, viewer=viewer),
             "delivery_failures": (
                 failures_for_campaign(campaign_id=campaign.pk)
                 if rules.sees_delivery_failures(viewer, facts)
@@ -136,10 +137,20 @@ def _panels_context(
             "total": len(stakeholders),
         },
         "countdown": launch_countdown(campaign, now=now),
+        "closed_ahead": closed_before_launch(campaign, now=now),
         "tally": tally,
         "live_state": selectors.campaign_live_state(campaign=campaign, tally=tally),
         "poll_seconds": settings.CAMPAIGN_PAGE_POLL_SECONDS,
     }
+
+
+def closed_before_launch(campaign: Campaign, *, now: datetime) -> str:
+    """ "Closed — launches in 3 days": a done campaign whose launch is still ahead is
+    closed for acknowledgements, not over; a bare "Done" beside a future date misleads.
+    Empty otherwise."""
+    if not campaign.phase.done or campaign.launch_at is None or campaign.launch_at <= now:
+        return ""
+    return _("Closed — %(countdown)s") % {"countdown": launch_countdown(campaign, now=now)}
 
 
 def launch_countdown(campaign: Campaign, *, now: datetime) -> str:

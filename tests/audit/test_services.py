@@ -129,7 +129,7 @@ def test_a_rolled_back_change_leaves_no_entry():
 # --- each service wired ----------------------------------------------------------------
 
 
-def test_overriding_the_done_gate_is_recorded():
+def test_overriding_the_acknowledgement_check_is_recorded():
     manager = make_manager()
     pending = TeamFactory(name="Conseillers")
     campaign = announced_campaign(teams=[pending], title="Soldes d'hiver")

@@ -1,4 +1,4 @@
-"""The done gate: a campaign is done only once every stakeholder team acknowledged the
+"""The acknowledgement check: a campaign is done only once every stakeholder team acknowledged the
 current version, unless a manager overrides it with a reason."""
 
 import threading
@@ -39,7 +39,7 @@ def _refused_done(actor, campaign: Campaign) -> DomainError:
 
 
 @pytest.mark.django_db
-class TestGate:
+class TestAcknowledgementCheck:
     def test_any_member_policy_one_acknowledgement_is_enough(self, marketer):
         team, (first, _second) = team_with_members(
             2, name="Ventes", ack_policy=Team.AckPolicy.ANY_MEMBER
@@ -102,7 +102,7 @@ class TestGate:
         services.campaign_mark_done(actor=marketer, campaign_id=campaign.pk)
         assert Campaign.objects.get(pk=campaign.pk).status == Status.DONE
 
-    def test_withdrawn_acknowledgement_reopens_the_gate(self, marketer, advisor, support_team):
+    def test_withdrawn_acknowledgement_reopens_the_check(self, marketer, advisor, support_team):
         campaign = announced_campaign(owner=marketer, teams=[support_team])
         services.campaign_acknowledge(actor=advisor, campaign_id=campaign.pk)
         services.campaign_acknowledgement_revoke(
@@ -167,9 +167,9 @@ class TestOverride:
 
         assert not isinstance(refused.value, PermissionRefused)
         assert refused.value.field_errors == {
-            "reason": ["Reason is required to override the done gate."]
+            "reason": ["Reason is required to override the acknowledgement check."]
         }
-        assert refused.value.message == "Reason is required to override the done gate."
+        assert refused.value.message == "Reason is required to override the acknowledgement check."
         assert campaign_state(campaign.pk) == before
 
     def test_marketer_cannot_override(self, marketer, support_team):
@@ -198,7 +198,7 @@ class TestOverride:
 
 
 @pytest.mark.django_db
-class TestGateThroughViews:
+class TestAcknowledgementCheckThroughViews:
     def test_mark_done_button_explains_who_is_pending(self, client, marketer, support_team):
         campaign = announced_campaign(owner=marketer, teams=[support_team])
         client.force_login(marketer)
@@ -222,7 +222,8 @@ class TestGateThroughViews:
             reverse("campaigns:override_done", args=[campaign.pk]), {"reason": " "}, follow=True
         )
 
-        assert "Reason is required to override the done gate." in response.content.decode()
+        page = response.content.decode()
+        assert "Reason is required to override the acknowledgement check." in page
         assert Campaign.objects.get(pk=campaign.pk).status == Status.ANNOUNCED
 
     def test_override_view_closes_with_reason_on_the_timeline(

@@ -46,6 +46,7 @@ STATES = (
     "acknowledged",  # team A acknowledged by the stakeholder member
     "launched",  # announced after it went out: launch date past, team A pending
     "done",
+    "overridden",  # closed by a manager's override, team A still pending: it may acknowledge late
     "cancelled_draft",  # cancelled before anyone was told
     "cancelled",  # cancelled after announcement
 )
@@ -86,14 +87,16 @@ def expected(action: Action, state: str, relation: str) -> bool:
         Action.MARK_DONE: relation in EDITORS and state == "acknowledged",
         Action.OVERRIDE_DONE: relation == "manager" and state in {"announced", "launched"},
         Action.CANCEL: relation in EDITORS and state in EDITABLE,
-        Action.ACKNOWLEDGE: relation in {"stakeholder_member", "lead"} and state in AWAITING,
+        Action.ACKNOWLEDGE: relation in {"stakeholder_member", "lead"}
+        and state in AWAITING | {"overridden"},
         Action.WITHDRAW: relation == "stakeholder_member" and state == "acknowledged",
-        Action.POST_FEEDBACK: state in AWAITING | {"done"},
+        Action.POST_FEEDBACK: state in AWAITING | {"done", "overridden"},
         Action.RECORD_RESULTS: relation in EDITORS and state == "launched",
         Action.ATTACH: relation in EDITORS and state in EDITABLE,
         Action.DUPLICATE: relation in MARKETERS,
         Action.NUDGE: relation in {"manager", "lead"} and state in {"announced", "launched"},
-        Action.RETRY_DELIVERIES: relation in EDITORS and state in AWAITING | {"done", "cancelled"},
+        Action.RETRY_DELIVERIES: relation in EDITORS
+        and state in AWAITING | {"done", "overridden", "cancelled"},
     }[action]
 
 
@@ -126,12 +129,14 @@ def build_world(state: str) -> World:
     if state != "draft_unready":
         Stakeholder.objects.create(campaign=campaign, team=team_a)
     pk = campaign.pk
-    if state in AWAITING | {"done", "cancelled"}:
+    if state in AWAITING | {"done", "overridden", "cancelled"}:
         services.campaign_announce(actor=owner, campaign_id=pk, already_sent_reason="Déjà parti")
     if state in {"acknowledged", "done"}:
         services.campaign_acknowledge(actor=member, campaign_id=pk)
     if state == "done":
         services.campaign_mark_done(actor=owner, campaign_id=pk)
+    if state == "overridden":
+        services.campaign_override_done(actor=manager, campaign_id=pk, reason="Dit en réunion")
     if state in {"cancelled", "cancelled_draft"}:
         services.campaign_cancel(actor=owner, campaign_id=pk, reason="Plus d'actualité")
     return World(

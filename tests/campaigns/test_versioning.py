@@ -71,7 +71,8 @@ def test_material_change_bumps_version_and_asks_again(marketer, advisor, acknowl
     assert not stakeholder.is_acknowledged
     bumped = campaign.events.get(kind=EventKind.VERSION_BUMPED)
     assert bumped.version == 2
-    assert bumped.details == {"fields": [field]}
+    assert bumped.details["fields"] == [field]
+    assert [change["field"] for change in bumped.details["changes"]] == [field]
     changed = Notification.objects.filter(
         campaign=campaign, kind=NotificationKind.CHANGED, campaign_version=2, recipient=advisor
     )
@@ -87,9 +88,9 @@ def test_several_material_changes_make_one_new_version(marketer, acknowledged):
 
     campaign = Campaign.objects.get(pk=acknowledged.pk)
     assert campaign.version == 2
-    assert campaign.events.get(kind=EventKind.VERSION_BUMPED).details == {
-        "fields": ["channel", "audience"]
-    }
+    details = campaign.events.get(kind=EventKind.VERSION_BUMPED).details
+    assert details["fields"] == ["channel", "audience"]
+    assert [change["field"] for change in details["changes"]] == ["channel", "audience"]
 
 
 def test_material_change_restarts_due_dates(marketer, acknowledged, support_team):

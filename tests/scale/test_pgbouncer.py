@@ -2,7 +2,7 @@
 
 The test starts its own PgBouncer in front of the test run's PostgreSQL, with fewer server
 connections than the clients that use them, and runs a representative part of the real
-suite through it in a child pytest: row locks and waits (the done gate), `SKIP LOCKED`
+suite through it in a child pytest: row locks and waits (the acknowledgement check), `SKIP LOCKED`
 claims, a real Celery worker on four threads, reminders read with `.iterator()`, full-text
 search with `SET LOCAL`, percentiles computed in the database.
 """
