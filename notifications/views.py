@@ -9,7 +9,7 @@ from django.views.decorators.vary import vary_on_headers
 from core.htmx import wants_fragment
 from core.http import AuthenticatedHttpRequest
 from notifications import selectors, services, subscriptions
-from notifications.messages import ACKNOWLEDGEABLE, absolute_url, describe
+from notifications.messages import ACKNOWLEDGEABLE, absolute_url, describe, pending_people
 from notifications.models import Channel, Kind
 from notifications.services import MANDATORY
 from notifications.subjects import subject_states
@@ -27,6 +27,7 @@ def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
             "message": describe(n, tz_name=tz_name),
             "acknowledgeable": n.kind in ACKNOWLEDGEABLE,
             "subject": states.get(n.campaign_id),
+            "pending_people": pending_people(n.payload),
         }
         for n in notices
     ]

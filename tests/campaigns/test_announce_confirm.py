@@ -118,7 +118,8 @@ class TestConfirmationPage:
         assert response.status_code == 200
         assert "<html" in html
         assert "<strong>3 people</strong> will be told in 2 teams" in html
-        assert "Boutiques" in html and "Téléconseil" in html
+        assert "Boutiques" in html
+        assert "Téléconseil" in html
         assert "(1 in a daily digest)" in html
         assert "1 team chat message" in html
         assert html.count("Acknowledgement due") == 2
@@ -157,7 +158,7 @@ class TestConfirmationPage:
     def test_someone_who_may_not_announce_sees_why_and_no_button(
         self, client, advisor, two_teams_campaign
     ):
-        campaign, shop, _phone = two_teams_campaign
+        campaign, _shop, _phone = two_teams_campaign
         campaign.status = Campaign.Status.ANNOUNCED
         campaign.announced_at = timezone.now()
         campaign.save()
