@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from campaigns import rules
 from campaigns.audience import audience_words, audiences_overlap
+from campaigns.kpis import kpi_value_format
 from campaigns.models import (
     UNDATED_SORTS_AS,
     Acknowledgement,
@@ -479,7 +480,9 @@ def campaign_live_state(*, campaign: Campaign, tally: FeedbackTally) -> str:
 
 @dataclass(frozen=True)
 class KpiResult:
-    """One KPI with its actual value as a share of its target."""
+    """One KPI with its actual value as a share of its target, and whether that is good
+    news: reaching the target for a higher-is-better figure, staying at or under it for
+    a lower-is-better one (unsubscribes at 274 % of their target are bad news)."""
 
     kpi: Kpi
 
@@ -493,6 +496,27 @@ class KpiResult:
     def bar(self) -> int:
         """The bar's width: the percentage, capped so an overshoot fills it exactly."""
         return min(self.percent or 0, 100)
+
+    @property
+    def lower_is_better(self) -> bool:
+        return self.kpi.direction == Kpi.Direction.LOWER
+
+    @property
+    def met(self) -> bool | None:
+        """True on target, False off it, None until both figures are known."""
+        if self.kpi.actual is None or self.kpi.target is None:
+            return None
+        if self.lower_is_better:
+            return self.kpi.actual <= self.kpi.target
+        return self.kpi.actual >= self.kpi.target
+
+    @property
+    def target_shown(self) -> str:
+        return kpi_value_format(self.kpi.target, self.kpi.unit)
+
+    @property
+    def actual_shown(self) -> str:
+        return kpi_value_format(self.kpi.actual, self.kpi.unit)
 
 
 def kpi_results(*, campaign: Campaign) -> list[KpiResult]:
