@@ -54,7 +54,7 @@ class StakeholderInline(ReadOnlyAdminMixin, admin.TabularInline[Stakeholder, Cam
 class KpiInline(ReadOnlyAdminMixin, admin.TabularInline[Kpi, Campaign]):
     model = Kpi
     extra = 0
-    readonly_fields = ("name", "target", "actual")
+    readonly_fields = ("name", "unit", "direction", "target", "actual")
     fields = readonly_fields
 
 

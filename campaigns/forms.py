@@ -9,6 +9,7 @@ date, a number that is not a number).
 
 from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
@@ -20,7 +21,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from campaigns import selectors, services
-from campaigns.models import Campaign
+from campaigns.kpis import kpi_number_input, kpi_number_parse
+from campaigns.models import Campaign, Kpi
 from campaigns.services import CampaignInput, KpiInput
 from core.errors import DomainError
 from teams.models import Team
@@ -75,6 +77,22 @@ class QuietFormMixin(_FormMixinBase):
 # --- KPI rows ---------------------------------------------------------------------------
 
 
+class KpiNumberField(forms.CharField):
+    """A KPI figure as people type or paste it in either language ("2,74 %", "1 500",
+    "€1,500.50"): campaigns.kpis.kpi_number_parse. The bounds are the service's."""
+
+    default_error_messages = {"invalid": _("Enter a number, e.g. 2.74 or 1500.")}
+
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
+        text = super().to_python(value) or ""
+        try:
+            if len(text) > 40:
+                raise ValueError(text)
+            return kpi_number_parse(text)
+        except ValueError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
 class KpiForm(QuietFormMixin, forms.Form):
     name = forms.CharField(
         label=_("Indicator"),
@@ -82,17 +100,24 @@ class KpiForm(QuietFormMixin, forms.Form):
         required=False,
         widget=forms.TextInput(attrs={"placeholder": _("e.g. Rendez-vous pris")}),
     )
-    target = forms.IntegerField(
+    unit = forms.ChoiceField(label=_("Unit"), choices=Kpi.Unit.choices, initial=Kpi.Unit.COUNT)
+    direction = forms.ChoiceField(
+        label=_("Better when"),
+        choices=Kpi.Direction.choices,
+        initial=Kpi.Direction.HIGHER,
+    )
+    target = KpiNumberField(
         label=_("Target"),
         required=False,
-        max_value=2_147_483_647,
-        widget=forms.NumberInput(attrs={"placeholder": _("e.g. 120"), "inputmode": "numeric"}),
-        error_messages={"invalid": _("Enter a whole number.")},
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. 120 or 2.5"), "inputmode": "decimal"}),
     )
 
     def __init__(self, *args: Any, quiet: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.quiet = quiet
+        # A row posted by an older page (or another client) without them keeps the defaults.
+        for name in ("unit", "direction"):
+            self.fields[name].required = False
 
     def to_input(self) -> KpiInput | None:
         """The row as a service input; None for a blank row (nothing typed)."""
@@ -100,7 +125,12 @@ class KpiForm(QuietFormMixin, forms.Form):
         target = self.cleaned_data.get("target")
         if not name and target is None:
             return None
-        return KpiInput(name=name, target=target)
+        return KpiInput(
+            name=name,
+            target=target,
+            unit=self.cleaned_data.get("unit") or Kpi.Unit.COUNT,
+            direction=self.cleaned_data.get("direction") or Kpi.Direction.HIGHER,
+        )
 
 
 def _removed(form: forms.Form) -> bool:
@@ -278,7 +308,15 @@ class CampaignForm(DomainErrorFormMixin, QuietFormMixin, forms.ModelForm[Campaig
             )
             self.fields["defaults_channel"].initial = self.instance.channel
             self.fields["editors"].initial = [user.pk for user in self.instance.editors.all()]
-            kpis = [{"name": k.name, "target": k.target} for k in self.instance.kpis.all()]
+            kpis = [
+                {
+                    "name": k.name,
+                    "target": kpi_number_input(k.target),
+                    "unit": k.unit,
+                    "direction": k.direction,
+                }
+                for k in self.instance.kpis.all()
+            ]
         # A post without the KPI rows (another client, an older page) leaves the KPIs as
         # they are, rather than failing on the rows' missing management form.
         self.kpis_posted = data is not None and f"{KPI_PREFIX}-TOTAL_FORMS" in data

@@ -198,16 +198,36 @@ class Campaign(models.Model):
         return phase_of(self.status, announced=self.announced_at is not None)
 
 
+# A KPI's figures: up to 9,999,999,999.99.
+KPI_MAX_DIGITS = 12
+
+
 class Kpi(models.Model):
-    """One objective measure of a campaign: a target set up front, the actual recorded later."""
+    """One objective measure of a campaign: a target set up front, the actual recorded
+    later, in a unit (a count, a percentage, euros) and with a direction: most figures
+    are better higher, some (unsubscribes, complaints, cost per lead) lower."""
+
+    class Unit(models.TextChoices):
+        COUNT = "count", _("Count")
+        PERCENT = "percent", _("% (rate)")
+        EUR = "eur", _("€ (amount)")
+
+    class Direction(models.TextChoices):
+        HIGHER = "higher", _("Higher is better")
+        LOWER = "lower", _("Lower is better")
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="kpis")
     name = models.CharField(_("indicator"), max_length=100)
-    target = models.PositiveIntegerField(
-        _("target"), null=True, blank=True, validators=bounds.positive_int4()
+    unit = models.CharField(_("unit"), max_length=10, choices=Unit.choices, default=Unit.COUNT)
+    direction = models.CharField(
+        _("direction"), max_length=10, choices=Direction.choices, default=Direction.HIGHER
     )
-    actual = models.PositiveIntegerField(
-        _("actual"), null=True, blank=True, validators=bounds.positive_int4()
+    # Two decimals: rates (2.74 %) and amounts (12.50 €); the service checks the bounds.
+    target = models.DecimalField(
+        _("target"), max_digits=KPI_MAX_DIGITS, decimal_places=2, null=True, blank=True
+    )
+    actual = models.DecimalField(
+        _("actual"), max_digits=KPI_MAX_DIGITS, decimal_places=2, null=True, blank=True
     )
     position = models.PositiveSmallIntegerField(default=0, validators=bounds.positive_smallint())
 
@@ -215,7 +235,21 @@ class Kpi(models.Model):
         verbose_name = _("KPI")
         verbose_name_plural = _("KPIs")
         ordering = ["position", "id"]
-        constraints = [models.UniqueConstraint(fields=["campaign", "name"], name="kpi_unique_name")]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "name"], name="kpi_unique_name"),
+            models.CheckConstraint(
+                condition=Q(unit__in=["count", "percent", "eur"]), name="kpi_unit_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(direction__in=["higher", "lower"]), name="kpi_direction_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(target__isnull=True) | Q(target__gte=0), name="kpi_target_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(actual__isnull=True) | Q(actual__gte=0), name="kpi_actual_not_negative"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -28,6 +28,7 @@ from accounts.models import User
 from campaigns import rules
 from campaigns.audience import audience_words, audiences_overlap
 from campaigns.changes import content_of, version_diff
+from campaigns.kpis import kpi_value_format
 from campaigns.models import (
     UNDATED_SORTS_AS,
     Acknowledgement,
@@ -50,6 +51,7 @@ from core.errors import NotFound
 from notifications import selectors as notification_selectors
 from notifications.models import Kind as NotificationKind
 from notifications.subjects import SubjectState
+from teams.models import Team
 from teams.roles import Actor
 
 Status = Campaign.Status
@@ -539,7 +541,9 @@ def campaign_live_state(*, campaign: Campaign, tally: FeedbackTally) -> str:
 
 @dataclass(frozen=True)
 class KpiResult:
-    """One KPI with its actual value as a share of its target."""
+    """One KPI with its actual value as a share of its target, and whether that is good
+    news: reaching the target for a higher-is-better figure, staying at or under it for
+    a lower-is-better one (unsubscribes at 274 % of their target are bad news)."""
 
     kpi: Kpi
 
@@ -553,6 +557,27 @@ class KpiResult:
     def bar(self) -> int:
         """The bar's width: the percentage, capped so an overshoot fills it exactly."""
         return min(self.percent or 0, 100)
+
+    @property
+    def lower_is_better(self) -> bool:
+        return self.kpi.direction == Kpi.Direction.LOWER
+
+    @property
+    def met(self) -> bool | None:
+        """True on target, False off it, None until both figures are known."""
+        if self.kpi.actual is None or self.kpi.target is None:
+            return None
+        if self.lower_is_better:
+            return self.kpi.actual <= self.kpi.target
+        return self.kpi.actual >= self.kpi.target
+
+    @property
+    def target_shown(self) -> str:
+        return kpi_value_format(self.kpi.target, self.kpi.unit)
+
+    @property
+    def actual_shown(self) -> str:
+        return kpi_value_format(self.kpi.actual, self.kpi.unit)
 
 
 def kpi_results(*, campaign: Campaign) -> list[KpiResult]:
@@ -610,6 +635,73 @@ def campaigns_with_contact_pressure(
     if exclude_id is not None:
         candidates = candidates.exclude(pk=exclude_id)
     return [c for c in candidates if audiences_overlap(words, audience_words(c.audience))]
+
+
+# --- the announce confirmation ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TeamToTell:
+    team: Team
+    reach: notification_selectors.Reach
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class AnnouncePreview:
+    """What announcing `campaign` now would do: who is told on which channel, by when
+    each team must acknowledge, and the campaigns it crowds (contact pressure)."""
+
+    campaign: Campaign
+    announce: ActionState
+    teams: list[TeamToTell]
+    total: notification_selectors.Reach
+    clashes: list[Campaign]
+    needs_reason: bool  # the launch date is past: "it already went out" must be said
+
+
+def announce_preview(
+    *, viewer: Actor, campaign_id: int, now: datetime | None = None
+) -> AnnouncePreview:
+    """The announce confirmation, read from the code the announcement itself runs: the
+    audience from the outbox's own rules (notifications.selectors.team_event_audience),
+    each team's due date from the service's `due_at`, the button from the rule book.
+    NotFound as on the campaign page. A fixed number of queries, whatever the teams."""
+    # Imported here: campaigns.services imports this module (nudge_occurrence).
+    from campaigns.services.common import due_at
+
+    now = now or timezone.now()
+    campaign = campaign_detail(viewer=viewer, campaign_id=campaign_id)
+    facts = rules.facts_of(campaign)
+    decision = ActionState.of(rules.decide(Action.ANNOUNCE, viewer, facts, now=now))
+    stakeholders = list(campaign.stakeholders.all())
+    audience = notification_selectors.team_event_audience(
+        kind=NotificationKind.ANNOUNCED, team_ids=[s.team_id for s in stakeholders]
+    )
+    teams = [
+        TeamToTell(
+            team=s.team,
+            reach=audience.per_team[s.team_id],
+            due_at=due_at(s.team, now=now, launch_at=campaign.launch_at),
+        )
+        for s in stakeholders
+    ]
+    clashes: list[Campaign] = []
+    if campaign.launch_at is not None and campaign.audience:
+        clashes = campaigns_with_contact_pressure(
+            viewer=viewer,
+            audience=campaign.audience,
+            launch_at=campaign.launch_at,
+            exclude_id=campaign.pk,
+        )
+    return AnnouncePreview(
+        campaign=campaign,
+        announce=decision,
+        teams=teams,
+        total=audience.total,
+        clashes=clashes,
+        needs_reason=campaign.launch_at is not None and campaign.launch_at < now,
+    )
 
 
 # --- the campaign form -------------------------------------------------------------------

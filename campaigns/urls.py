@@ -20,6 +20,11 @@ urlpatterns = [
     path("<int:pk>/live/", page.campaign_live, name="live"),
     # the campaign's life
     path("<int:pk>/announce/", lifecycle.campaign_announce, name="announce"),
+    path(
+        "<int:pk>/announce/confirm/",
+        lifecycle.campaign_announce_confirm,
+        name="announce_confirm",
+    ),
     path("<int:pk>/done/", lifecycle.campaign_mark_done, name="mark_done"),
     path("<int:pk>/override-done/", lifecycle.campaign_override_done, name="override_done"),
     path("<int:pk>/cancel/", lifecycle.campaign_cancel, name="cancel"),

@@ -272,3 +272,39 @@ def team_undelivered(*, team: Team, limit: int = UNDELIVERED_ROWS) -> Undelivere
     )
     total = len(rows) if len(rows) < limit else failed.count()
     return UndeliveredPage(rows=rows, total=total)
+
+
+def team_campaign_pending(*, team: Team, campaign_id: int) -> PendingAcknowledgement | None:
+    """One campaign the team still owes, with the active members who have not
+    acknowledged its current version: what "nudge them" (from an escalation) would
+    remind. None when the team is not a stakeholder of it or no longer owes it. Four
+    queries."""
+    pending = Stakeholder.objects.filter(
+        rules.status_q(rules.AWAITING, "campaign__"), team=team, campaign_id=campaign_id
+    ).pending()
+    stakeholder = pending.select_related("campaign").first()
+    if stakeholder is None:
+        return None
+    acknowledged = Acknowledgement.objects.filter(
+        stakeholder=stakeholder, revoked_at__isnull=True, version=stakeholder.campaign.version
+    ).values("user_id")
+    people = list(
+        User.objects.filter(memberships__team=team, is_active=True)
+        .exclude(pk__in=acknowledged)
+        .order_by("full_name", "email")
+    )
+    now = timezone.now()
+    nudged = nudges_this_hour(
+        team_id=team.pk,
+        campaign_versions={stakeholder.campaign_id: stakeholder.campaign.version},
+        user_ids=[person.pk for person in people],
+        now=now,
+    )
+    return PendingAcknowledgement(
+        stakeholder=stakeholder,
+        campaign=stakeholder.campaign,
+        due_at=stakeholder.due_at,
+        is_overdue=stakeholder.due_at is not None and stakeholder.due_at <= now,
+        people=people,
+        nudged_at={user_id: at for (_campaign, user_id), at in nudged.items()},
+    )

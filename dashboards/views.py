@@ -9,18 +9,20 @@ from django.http import HttpResponse, HttpResponseBadRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from campaigns import rules
 from campaigns.rules import Action
-from campaigns.services import stakeholder_nudge
+from campaigns.services import stakeholder_nudge, stakeholder_nudge_all
 from core.csv_export import csv_download
 from core.errors import DomainError
 from core.htmx import wants_fragment
-from core.http import AuthenticatedHttpRequest, actor_of, parse_id
+from core.http import AuthenticatedHttpRequest, actor_of, parse_id, safe_next
 from dashboards import charts, drilldown, selectors
 from dashboards.cache import cached_figures, cached_fragment
 from dashboards.context_processors import remember_dashboard_access
@@ -278,3 +280,58 @@ def team_nudge(request: AuthenticatedHttpRequest, slug: str) -> HttpResponseBase
     else:
         messages.error(request, message)
     return redirect("dashboards:team", slug=team.slug)
+
+
+@require_http_methods(["GET", "POST"])
+def team_nudge_all(request: AuthenticatedHttpRequest, slug: str) -> HttpResponseBase:
+    """ "Nudge them": every member of the team who has not acknowledged one campaign.
+    GET is the page an escalation e-mail links to (one button: a link must not nudge);
+    POST nudges, from that page or straight from the in-app notice, then goes back to
+    `next` with the outcome (htmx gets the outcome alone)."""
+    team = _viewable_team(request, slug)
+    campaign_id = parse_id(request.POST.get("campaign", "") or request.GET.get("campaign", ""))
+    if campaign_id is None:
+        return HttpResponseBadRequest(_("Choose a campaign."))
+    if request.method == "GET":
+        row = drilldown.team_campaign_pending(team=team, campaign_id=campaign_id)
+        return render(request, "dashboards/nudge_all.html", {"team": team, "row": row})
+    level, message = messages.SUCCESS, ""
+    try:
+        outcome = stakeholder_nudge_all(
+            actor=request.user, campaign_id=campaign_id, team_id=team.pk
+        )
+    except DomainError as error:
+        level, message = messages.ERROR, error.message
+    else:
+        parts = []
+        if outcome.nudged:
+            parts.append(
+                ngettext("%(count)s person nudged.", "%(count)s people nudged.", outcome.nudged)
+                % {"count": outcome.nudged}
+            )
+        if outcome.already:
+            parts.append(
+                ngettext(
+                    "%(count)s already nudged in the last hour.",
+                    "%(count)s already nudged in the last hour.",
+                    outcome.already,
+                )
+                % {"count": outcome.already}
+            )
+        if outcome.unreachable:
+            parts.append(
+                ngettext(
+                    "%(count)s switched off reminders: reach them another way.",
+                    "%(count)s switched off reminders: reach them another way.",
+                    outcome.unreachable,
+                )
+                % {"count": outcome.unreachable}
+            )
+        message = " ".join(parts)
+        if not outcome.nudged:
+            level = messages.INFO
+    if wants_fragment(request):
+        context = {"message": message, "level": level, "levels": messages.DEFAULT_LEVELS}
+        return render(request, "dashboards/partials/nudge_all_outcome.html", context)
+    messages.add_message(request, level, message)
+    return redirect(safe_next(request, reverse("dashboards:team", args=[team.slug])))

@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -106,13 +107,26 @@ class Step:
     details: Mapping[str, Any]  # the action's own keys, e.g. {"note": …} for "ack"
 
 
+def _kpi_input(name: str, value: Any) -> services.KpiInput:
+    """A KPI of the demo data: a bare target is a count where higher is better."""
+    if not isinstance(value, Mapping):
+        return services.KpiInput(name=name, target=value)
+    return services.KpiInput(
+        name=name,
+        target=None if value.get("target") is None else Decimal(str(value["target"])),
+        unit=value.get("unit", Kpi.Unit.COUNT),
+        direction=value.get("direction", Kpi.Direction.HIGHER),
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class Story:
     """One campaign: its fields as first typed in, its creation, then what people did."""
 
     owner: str
     fields: Mapping[str, Any]  # CampaignInput fields, with "teams" as slugs
-    kpis: Mapping[str, int | None]  # name → target
+    # name → target, or a table { target, unit, direction } (campaigns.models.Kpi)
+    kpis: Mapping[str, Any]
     created: datetime
     steps: Sequence[Step]
 
@@ -421,9 +435,7 @@ def _play(story: Story, *, users: Mapping[str, User], teams: Mapping[str, Team])
             fields,
             teams=teams,
             shift=shift,
-            kpis=[
-                services.KpiInput(name=name, target=target) for name, target in story.kpis.items()
-            ],
+            kpis=[_kpi_input(name, value) for name, value in story.kpis.items()],
         ),
     )
     _redate(campaign.pk, before={}, shift=shift)
@@ -507,7 +519,9 @@ def _do(
             services.campaign_record_results(
                 actor=actor,
                 campaign_id=campaign_id,
-                actuals={kpi_ids[name]: value for name, value in details["actuals"].items()},
+                actuals={
+                    kpi_ids[name]: Decimal(str(value)) for name, value in details["actuals"].items()
+                },
             )
         case "feedback":
             services.feedback_post(

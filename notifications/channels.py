@@ -37,9 +37,12 @@ from notifications.messages import (
     campaign_url,
     channel_label,
     describe,
+    footer_reason,
     format_when,
+    leads_the_team,
+    pending_people,
 )
-from notifications.models import FailureReason, Notification
+from notifications.models import FailureReason, Kind, Notification
 from notifications.tokens import ack_token_make
 
 
@@ -121,8 +124,18 @@ class _Rendered:
 RenderCache = dict[tuple[Any, ...], _Rendered]
 
 
+def _nudge_url(notification: Notification) -> str:
+    """An escalation's "nudge them": a page with one button (a link only reads, so a
+    mail scanner following it nudges nobody)."""
+    slug = notification.payload.get("team_slug")
+    if notification.kind != Kind.ESCALATION or not slug:
+        return ""
+    path = reverse("dashboards:team_nudge_all", args=[slug])
+    return absolute_url(f"{path}?campaign={notification.campaign_id}")
+
+
 def _render(
-    notification: Notification, *, language: str, tz_name: str, with_ack: bool
+    notification: Notification, *, language: str, tz_name: str, with_ack: bool, leads_team: bool
 ) -> _Rendered:
     payload = notification.payload
     with translation.override(language):
@@ -140,6 +153,10 @@ def _render(
             "preferences_url": absolute_url(reverse("notifications:preferences")),
             "language": language,
             "changes": changes,
+            "pending_people": pending_people(payload),
+            "team_url": absolute_url(payload["team_path"]) if payload.get("team_path") else "",
+            "nudge_url": _nudge_url(notification),
+            "footer_reason": footer_reason(notification, leads_team=leads_team),
         }
         return _Rendered(
             subject=message.subject,
@@ -158,6 +175,7 @@ def build_email(
     recipient = notification.recipient
     assert recipient is not None
     with_ack = notification.kind in ACKNOWLEDGEABLE
+    leads_team = leads_the_team(notification, recipient.pk)
     key = (
         notification.campaign_id,
         notification.campaign_version,
@@ -165,6 +183,7 @@ def build_email(
         json.dumps(notification.payload, sort_keys=True),
         recipient.language,
         recipient.time_zone,
+        leads_team,
     )
     cache = {} if cache is None else cache
     if key not in cache:
@@ -173,6 +192,7 @@ def build_email(
             language=recipient.language,
             tz_name=recipient.time_zone,
             with_ack=with_ack,
+            leads_team=leads_team,
         )
     rendered = cache[key]
     text, html = rendered.text, rendered.html

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, ngettext
 
 from accounts.models import zone_named
 from core.when import datetime_short
@@ -149,6 +149,52 @@ def describe(
         intro = f"{intro % values} " + _("Reason: %(reason)s") % values
         return Message(subject=subject % values, intro=intro, launch=launch, due=due)
     return Message(subject=subject % values, intro=intro % values, launch=launch, due=due)
+
+
+def pending_people(payload: Mapping[str, Any]) -> str:
+    """An escalation's "who has not acknowledged": the names it carries, then how many
+    more. Empty for other notices (and escalations written before names were kept)."""
+    names = [str(name) for name in payload.get("pending_people") or []]
+    if not names:
+        return ""
+    more = int(payload.get("pending_count") or len(names)) - len(names)
+    listed = ", ".join(names)
+    if more > 0:
+        listed = ngettext("%(names)s and %(count)s more", "%(names)s and %(count)s more", more) % {
+            "names": listed,
+            "count": more,
+        }
+    return _("Not acknowledged yet: %(names)s.") % {"names": listed}
+
+
+def leads_the_team(notification: Notification, recipient_id: int | None) -> bool:
+    """Whether the reader is one of the leads an escalation was sent to as such."""
+    return recipient_id is not None and recipient_id in (notification.payload.get("lead_ids") or [])
+
+
+def footer_reason(notification: Notification, *, leads_team: bool) -> str:
+    """Why the reader receives this notice, by their role in it: a team's lead or a
+    manager for an escalation, the owner for feedback, a stakeholder team otherwise."""
+    kind = notification.kind
+    values = {"team": notification.payload.get("team", "")}
+    if kind == Kind.ESCALATION and leads_team:
+        return (
+            _(
+                "You receive this because you lead %(team)s, whose acknowledgement is overdue. "
+                "Escalations cannot be switched off."
+            )
+            % values
+        )
+    if kind == Kind.ESCALATION:
+        return _(
+            "You receive this because you are a manager: overdue acknowledgements are "
+            "escalated to you. Escalations cannot be switched off."
+        )
+    if kind == Kind.FEEDBACK:
+        return _("You receive this because you own this campaign.")
+    if kind == Kind.WEBHOOK_BROKEN:
+        return _("You receive this because you lead %(team)s or manage the teams.") % values
+    return _("You receive this because you are in a stakeholder team of this campaign.")
 
 
 def absolute_url(path: str) -> str:

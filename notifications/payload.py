@@ -25,6 +25,13 @@ class PayloadExtra(TypedDict, total=False):
     reason: str  # why it was cancelled
     changes: list[str]  # the material fields a new version changed
     diff: list[FieldChange]  # what a new version changed, before → after (core.changes)
+    # Escalations: who had not acknowledged (names, the first ESCALATION_NAMES_SHOWN) and
+    # how many in all, the team's drill-down and its leads (whose footer says "you lead").
+    pending_people: list[str]
+    pending_count: int
+    team_slug: str
+    team_path: str
+    lead_ids: list[int]
 
 
 class CampaignPayload(PayloadExtra):

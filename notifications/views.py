@@ -14,6 +14,7 @@ from notifications.messages import (
     SUBJECT_SAYS_IT_ALL,
     absolute_url,
     describe,
+    pending_people,
 )
 from notifications.models import Channel, Kind
 from notifications.services import MANDATORY
@@ -38,6 +39,7 @@ def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
                 for e in page.earlier.get(n.pk, [])
             ],
             "more_earlier": max(n.earlier_count - len(page.earlier.get(n.pk, [])), 0),
+            "pending_people": pending_people(n.payload),
         }
         for n in notices
     ]

@@ -45,8 +45,10 @@ from campaigns.services.lifecycle import (
     campaign_override_done,
 )
 from campaigns.services.reminders import (
+    NudgeAllOutcome,
     campaigns_send_due_reminders_and_escalations,
     stakeholder_nudge,
+    stakeholder_nudge_all,
 )
 from campaigns.services.results import campaign_record_results
 
@@ -57,6 +59,7 @@ __all__ = [
     "AcknowledgementResult",
     "CampaignInput",
     "KpiInput",
+    "NudgeAllOutcome",
     "TeamAcknowledgement",
     "attachment_add",
     "attachment_cut_off_error",
@@ -78,4 +81,5 @@ __all__ = [
     "kpis_validate",
     "notification_payload",
     "stakeholder_nudge",
+    "stakeholder_nudge_all",
 ]

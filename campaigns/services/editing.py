@@ -4,6 +4,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -13,6 +14,7 @@ from accounts.models import User
 from campaigns import rules
 from campaigns.calendar import FIRST_YEAR, LAST_YEAR
 from campaigns.changes import content_of, version_diff
+from campaigns.kpis import unit_errors
 from campaigns.models import Campaign, Kpi, Stakeholder
 from campaigns.rules import Action
 from campaigns.search import search_text_of
@@ -38,10 +40,66 @@ _SCRIPT_TAG = re.compile(r"<\s*/?\s*script\b", re.IGNORECASE)
 MAX_WHOLE_NUMBER = 2_147_483_647
 
 
+# A KPI figure's ceiling (the column's 12 digits, 2 of them decimals).
+MAX_KPI_VALUE = Decimal("9999999999.99")
+
+
 @dataclass(frozen=True, kw_only=True)
 class KpiInput:
     name: str
-    target: int | None = None
+    target: Decimal | int | None = None
+    unit: str = Kpi.Unit.COUNT
+    direction: str = Kpi.Direction.HIGHER
+
+
+def kpi_value_errors(
+    value: Decimal | int | None, *, unit: str, kpi: str, actual: bool = False
+) -> list[str]:
+    """What is wrong with one KPI figure, its target or (`actual`) its actual value:
+    negative, too large, more than two decimals, a count that is not whole, or a
+    percentage over 100 (a rate typed as 274 for 2.74 %)."""
+    if value is None:
+        return []
+    value = Decimal(value)
+    values = {"kpi": kpi}
+    if not value.is_finite():
+        problem = "nan"
+    elif value < 0:
+        problem = "negative"
+    elif value > MAX_KPI_VALUE:
+        problem = "large"
+    elif value != value.quantize(Decimal("0.01")):
+        problem = "decimals"
+    elif unit == Kpi.Unit.COUNT and value != value.to_integral_value():
+        problem = "count"
+    elif unit == Kpi.Unit.PERCENT and value > 100:
+        problem = "percent"
+    else:
+        return []
+    # One sentence per case and figure: translations need the whole sentence.
+    texts = {
+        ("nan", False): _("%(kpi)s: the target is not a number."),
+        ("nan", True): _("%(kpi)s: the actual value is not a number."),
+        ("negative", False): _("%(kpi)s: the target cannot be negative."),
+        ("negative", True): _("%(kpi)s: the actual value cannot be negative."),
+        ("large", False): _("%(kpi)s: the target is too large."),
+        ("large", True): _("%(kpi)s: the actual value is too large."),
+        ("decimals", False): _("%(kpi)s: the target has more than two decimals."),
+        ("decimals", True): _("%(kpi)s: the actual value has more than two decimals."),
+        ("count", False): _(
+            "%(kpi)s: a count is a whole number; choose %% or € for a rate or an amount."
+        ),
+        ("count", True): _(
+            "%(kpi)s: a count is a whole number; choose %% or € for a rate or an amount."
+        ),
+        ("percent", False): _(
+            "%(kpi)s: a percentage is at most 100 (type 2.74 for 2.74 %%, not 274)."
+        ),
+        ("percent", True): _(
+            "%(kpi)s: a percentage is at most 100 (type 2.74 for 2.74 %%, not 274)."
+        ),
+    }
+    return [texts[problem, actual] % values]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,6 +204,10 @@ def kpis_validate(kpis: Sequence[KpiInput]) -> list[str]:
         messages.append(_("Two KPIs have the same name."))
     if any(k.target is not None and k.target < 0 for k in kpis):
         messages.append(_("KPI targets cannot be negative."))
+    for kpi in kpis:
+        messages.extend(unit_errors(kpi.unit, kpi.direction))
+        if kpi.target is None or kpi.target >= 0:
+            messages.extend(kpi_value_errors(kpi.target, unit=kpi.unit, kpi=kpi.name.strip()))
     return messages
 
 
@@ -203,7 +265,12 @@ def _sync_kpis(campaign: Campaign, kpis: Sequence[KpiInput]) -> None:
         kpi, _created = Kpi.objects.update_or_create(
             campaign=campaign,
             name=item.name.strip(),
-            defaults={"target": item.target, "position": position},
+            defaults={
+                "target": item.target,
+                "unit": item.unit,
+                "direction": item.direction,
+                "position": position,
+            },
         )
         keep.append(kpi.pk)
     campaign.kpis.exclude(pk__in=keep).delete()
@@ -359,7 +426,14 @@ def campaign_duplicate(*, actor: User, campaign_id: int) -> Campaign:
             for team_id in source.stakeholders.values_list("team_id", flat=True)
         )
         Kpi.objects.bulk_create(
-            Kpi(campaign=copy, name=kpi.name, target=kpi.target, position=kpi.position)
+            Kpi(
+                campaign=copy,
+                name=kpi.name,
+                target=kpi.target,
+                unit=kpi.unit,
+                direction=kpi.direction,
+                position=kpi.position,
+            )
             for kpi in source.kpis.all()
         )
         record(

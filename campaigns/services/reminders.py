@@ -2,18 +2,20 @@
 and team leads, from the dashboard)."""
 
 import operator
+from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce
 
 from django.db import transaction
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from campaigns.models import Campaign, Stakeholder
 from campaigns.rules import AWAITING, Action, status_q
-from campaigns.selectors import nudge_occurrence
+from campaigns.selectors import nudge_occurrence, nudges_this_hour
 from campaigns.services.common import (
     campaign_missing,
     notification_payload,
@@ -24,6 +26,7 @@ from core.errors import DomainError
 from core.working_time import add_working_hours, is_working_time
 from notifications import services as notifications
 from notifications.models import Kind as NotificationKind
+from notifications.payload import PayloadExtra
 from teams.models import Membership, Team
 from teams.selectors import managers
 
@@ -78,6 +81,9 @@ def campaigns_send_due_reminders_and_escalations(*, now: datetime | None = None)
                         team=team, role=Membership.Role.LEAD, user__is_active=True
                     ).values_list("user_id", flat=True)
                 )
+                payload = notification_payload(
+                    campaign, **_escalation_extra(stakeholder, campaign.version, lead_ids)
+                )
                 counts["escalations"] += notifications.notifications_enqueue(
                     campaign_id=campaign.pk,
                     campaign_version=campaign.version,
@@ -125,6 +131,32 @@ def _teams_at_work(now: datetime) -> dict[datetime, list[int]]:
         horizon = add_working_hours(now, team.reminder_hours_before, calendar)
         by_horizon.setdefault(horizon, []).append(team.pk)
     return by_horizon
+
+
+# An escalation names this many of the people who have not acknowledged, then "and N more".
+ESCALATION_NAMES_SHOWN = 12
+
+
+def _escalation_extra(stakeholder: Stakeholder, version: int, lead_ids: list[int]) -> PayloadExtra:
+    """What an escalation says beside the campaign: the team, its due date, and so a lead
+    can act on it, who has not acknowledged, the team's drill-down (where each of them
+    can be nudged) and who leads the team."""
+    pending = (
+        User.objects.filter(pk__in=members_yet_to_acknowledge(stakeholder, version))
+        .order_by("full_name", "email")
+        .only("full_name", "email")
+    )
+    names = [person.display_name for person in pending]
+    team = stakeholder.team
+    return {
+        "team": team.name,
+        "due_at": stakeholder.due_at.isoformat() if stakeholder.due_at else None,
+        "pending_people": names[:ESCALATION_NAMES_SHOWN],
+        "pending_count": len(names),
+        "team_slug": team.slug,
+        "team_path": reverse("dashboards:team", args=[team.slug]),
+        "lead_ids": sorted(lead_ids),
+    }
 
 
 def members_yet_to_acknowledge(stakeholder: Stakeholder, version: int) -> list[int]:
@@ -180,3 +212,67 @@ def stakeholder_nudge(*, actor: User, campaign_id: int, team_id: int, user_id: i
             occurrence=nudge_occurrence(team_id=team_id, at=timezone.now()),
         )
     return written > 0
+
+
+@dataclass(frozen=True)
+class NudgeAllOutcome:
+    """What "nudge them all" did, person by person."""
+
+    nudged: int  # reminded now
+    already: int  # nudged earlier this hour: not again
+    unreachable: int  # reminders switched off on every channel
+
+
+def stakeholder_nudge_all(*, actor: User, campaign_id: int, team_id: int) -> NudgeAllOutcome:
+    """Nudge every member of the team who has not acknowledged the campaign's current
+    version: the one click an escalation offers its lead. The rules of `stakeholder_nudge`
+    (who may, when) and its limit (once an hour per person, team and version, by the
+    dedupe key) apply to each person. One transaction; delivery is queued on commit.
+    Idempotent within the hour: a second click nudges nobody and says so."""
+    campaign = Campaign.objects.select_related("owner").filter(pk=campaign_id).first()
+    if campaign is None:
+        raise campaign_missing()
+    stakeholders = stakeholders_with_acknowledgements(campaign)
+    require(Action.NUDGE, actor, campaign, stakeholders=stakeholders, team_id=team_id)
+    stakeholder = next(s for s in stakeholders if s.team_id == team_id)
+    pending = members_yet_to_acknowledge(stakeholder, campaign.version)
+    if not pending:
+        raise DomainError(
+            _("Everyone in this team has acknowledged: nobody is left to nudge."),
+            code="not_pending",
+        )
+    now = timezone.now()
+    already = {
+        user_id
+        for (_campaign, user_id) in nudges_this_hour(
+            team_id=team_id,
+            campaign_versions={campaign.pk: campaign.version},
+            user_ids=pending,
+            now=now,
+        )
+    }
+    reachable = {
+        row.user_id
+        for row in notifications.person_rows_plan(kind=NotificationKind.REMINDER, user_ids=pending)
+    }
+    to_nudge = sorted(reachable - already)
+    if to_nudge:
+        with transaction.atomic():
+            notifications.notifications_enqueue(
+                campaign_id=campaign.pk,
+                campaign_version=campaign.version,
+                kind=NotificationKind.REMINDER,
+                user_ids=to_nudge,
+                payload=notification_payload(
+                    campaign,
+                    team=stakeholder.team.name,
+                    due_at=stakeholder.due_at.isoformat() if stakeholder.due_at else None,
+                    nudged_by=actor.display_name,
+                ),
+                occurrence=nudge_occurrence(team_id=team_id, at=now),
+            )
+    return NudgeAllOutcome(
+        nudged=len(to_nudge),
+        already=len(reachable & already),
+        unreachable=len(set(pending) - reachable),
+    )

@@ -1,20 +1,22 @@
 """After launch: the actual value of each KPI, against its target."""
 
 from collections.abc import Mapping
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from campaigns.kpis import kpi_number_text
 from campaigns.models import Campaign, Kpi
 from campaigns.rules import Action
 from campaigns.services.common import EventKind, lock_campaign, record, require
-from campaigns.services.editing import MAX_WHOLE_NUMBER
+from campaigns.services.editing import kpi_value_errors
 from core.errors import DomainError
 
 
 def campaign_record_results(
-    *, actor: User, campaign_id: int, actuals: Mapping[int, int | None]
+    *, actor: User, campaign_id: int, actuals: Mapping[int, Decimal | int | None]
 ) -> Campaign:
     """Record the actual value of some of the campaign's KPIs (by KPI id; None clears one).
 
@@ -34,24 +36,33 @@ def campaign_record_results(
             )
         errors: dict[str, list[str]] = {}
         for kpi_id, value in actuals.items():
-            if value is not None and value < 0:
-                errors[f"kpi_{kpi_id}"] = [
-                    _("%(kpi)s: the actual value cannot be negative.") % {"kpi": kpis[kpi_id].name}
-                ]
-            elif value is not None and value > MAX_WHOLE_NUMBER:
-                errors[f"kpi_{kpi_id}"] = [
-                    _("%(kpi)s: the actual value is too large.") % {"kpi": kpis[kpi_id].name}
-                ]
+            kpi = kpis[kpi_id]
+            if messages := kpi_value_errors(value, unit=kpi.unit, kpi=kpi.name, actual=True):
+                errors[f"kpi_{kpi_id}"] = messages
         if errors:
             raise DomainError.for_fields(errors)
         changed = []
         changes = []
         for kpi in sorted(kpis.values(), key=lambda k: (k.position, k.pk)):
-            if kpi.pk in actuals and actuals[kpi.pk] != kpi.actual:
-                changes.append({"kpi": kpi.name, "before": kpi.actual, "after": actuals[kpi.pk]})
-                kpi.actual = actuals[kpi.pk]
+            after = _two_decimals(actuals.get(kpi.pk))
+            if kpi.pk in actuals and after != kpi.actual:
+                # The timeline keeps figures as text (JSON has no decimals) with their unit.
+                changes.append(
+                    {
+                        "kpi": kpi.name,
+                        "unit": kpi.unit,
+                        "before": kpi_number_text(kpi.actual),
+                        "after": kpi_number_text(after),
+                    }
+                )
+                kpi.actual = after
                 changed.append(kpi)
         if changed:
             Kpi.objects.bulk_update(changed, ["actual"])
             record(campaign, actor, EventKind.RESULTS, {"results": changes})
     return campaign
+
+
+def _two_decimals(value: Decimal | int | None) -> Decimal | None:
+    """As the column stores it, so "the same value again" compares equal (900 = 900.00)."""
+    return None if value is None else Decimal(value).quantize(Decimal("0.01"))

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 
 from campaigns import rules, selectors, services
 from campaigns.forms import AnnounceForm, OptionalReasonForm, ReasonForm
+from campaigns.kpis import kpi_number_input
 from campaigns.models import Campaign, Feedback
 from core.errors import DomainError
 from core.htmx import wants_fragment
@@ -84,7 +85,7 @@ def results_rows(
             {
                 "result": result,
                 "name": name,
-                "value": (values or {}).get(name, "" if actual is None else str(actual)),
+                "value": (values or {}).get(name, kpi_number_input(actual)),
                 "errors": (errors or {}).get(name, []),
             }
         )

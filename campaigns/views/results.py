@@ -1,6 +1,7 @@
 """After launch: recording the actual value of each KPI."""
 
 import re
+from decimal import Decimal
 
 from django.contrib import messages
 from django.http import HttpResponseBase, HttpResponseRedirect
@@ -10,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from campaigns import services
+from campaigns.kpis import kpi_number_parse
 from campaigns.models import Campaign
 from campaigns.views.page import detail_context, results_rows
 from core.errors import DomainError
@@ -21,7 +23,7 @@ _KPI_FIELD = re.compile(r"kpi_(\d{1,18})")
 
 @require_POST
 def campaign_results_record(request: AuthenticatedHttpRequest, pk: int) -> HttpResponseBase:
-    actuals: dict[int, int | None] = {}
+    actuals: dict[int, Decimal | None] = {}
     values: dict[str, str] = {}
     errors: dict[str, list[str]] = {}
     for key in request.POST:
@@ -29,9 +31,9 @@ def campaign_results_record(request: AuthenticatedHttpRequest, pk: int) -> HttpR
             continue
         values[key] = request.POST.get(key, "").strip()
         try:
-            actuals[int(match[1])] = int(values[key]) if values[key] else None
+            actuals[int(match[1])] = kpi_number_parse(values[key])
         except ValueError:
-            errors[key] = [_("Enter a whole number.")]
+            errors[key] = [_("Enter a number, e.g. 2.74 or 1500.")]
     try:
         if errors:
             raise DomainError.for_fields(errors)

@@ -13,11 +13,13 @@ sweep (for a dispatch whose task was lost) can all run it.
 import logging
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from notifications.models import Channel, Dispatch, Kind, Notification, Preference
@@ -60,11 +62,14 @@ def person_channels_open(*, user_id: int, kind: str) -> list[str]:
     return _open_channels(kind, set(opted_out.values_list("channel", flat=True)))
 
 
+def active_memberships(team_ids: Collection[int]) -> "QuerySet[Membership]":
+    """The memberships whose people a team-wide event reaches: active people only."""
+    return Membership.objects.filter(team_id__in=team_ids, user__is_active=True)
+
+
 def _audience(dispatch: Dispatch) -> list[int]:
     """The people a dispatch is for: those named, and the active members of its teams."""
-    members = Membership.objects.filter(
-        team_id__in=dispatch.member_team_ids, user__is_active=True
-    ).values_list("user_id", flat=True)
+    members = active_memberships(dispatch.member_team_ids).values_list("user_id", flat=True)
     return sorted(set(dispatch.user_ids) | set(members))
 
 
@@ -97,7 +102,7 @@ def notifications_enqueue(
         webhook_team_ids=sorted(set(webhook_team_ids)),
         occurrence=occurrence,
     )
-    members = Membership.objects.filter(team_id__in=member_team_ids, user__is_active=True)
+    members = active_memberships(member_team_ids)
     size = len(dispatch.user_ids) + (members.count() if member_team_ids else 0)
     if size <= settings.NOTIFICATIONS_EXPAND_INLINE_MAX:
         return dispatch_expand(dispatch_id=dispatch.pk, dispatch=dispatch)
@@ -136,17 +141,50 @@ def dispatch_expand(*, dispatch_id: int, dispatch: Dispatch | None = None) -> in
     return len(rows)
 
 
-def _rows(dispatch: Dispatch, *, now: datetime) -> list[Notification]:
+@dataclass(frozen=True)
+class PersonRow:
+    """One message the outbox will write for a person: on which channel, in which state."""
+
+    user_id: int
+    channel: str
+    status: str
+
+
+def person_rows_plan(*, kind: str, user_ids: Sequence[int]) -> list[PersonRow]:
+    """Per person, the channels `kind` goes out on and the state each row starts in:
+    in-app rows are delivered by being written, e-mails of digest readers are held for
+    their digest (escalations never are). The one rule the expansion writes by and the
+    announce preview counts by (notifications.selectors.announce_audience). Two queries."""
     from notifications.services.digests import digest_user_ids
 
-    kind = dispatch.kind
-    user_ids = _audience(dispatch)
     opted_out: dict[int, set[str]] = defaultdict(set)
     for user_id, channel in Preference.objects.filter(
         user_id__in=user_ids, kind=kind, enabled=False
     ).values_list("user_id", "channel"):
         opted_out[user_id].add(channel)
     digest_users = digest_user_ids(user_ids=user_ids)
+    plan: list[PersonRow] = []
+    for user_id in user_ids:
+        for channel in _open_channels(kind, opted_out[user_id]):
+            status = Status.PENDING
+            if channel == Channel.IN_APP:
+                status = Status.SENT  # the row is the in-app message
+            elif user_id in digest_users and kind != Kind.ESCALATION:
+                status = Status.HELD
+            plan.append(PersonRow(user_id=user_id, channel=channel, status=status))
+    return plan
+
+
+def webhook_team_ids_reached(team_ids: Collection[int]) -> list[int]:
+    """The teams among `team_ids` whose chat webhook is set and not marked broken."""
+    hooked = Team.objects.filter(pk__in=team_ids, webhook_broken_at__isnull=True).exclude(
+        webhook_url=""
+    )
+    return list(hooked.values_list("pk", flat=True))
+
+
+def _rows(dispatch: Dispatch, *, now: datetime) -> list[Notification]:
+    kind = dispatch.kind
     rows: list[Notification] = []
 
     def row(channel: str, addressee: str, **fields: object) -> Notification:
@@ -168,26 +206,17 @@ def _rows(dispatch: Dispatch, *, now: datetime) -> list[Notification]:
             **fields,
         )
 
-    for user_id in user_ids:
-        for channel in _open_channels(kind, opted_out[user_id]):
-            status = Status.PENDING
-            if channel == Channel.IN_APP:
-                status = Status.SENT  # the row is the in-app message
-            elif user_id in digest_users and kind != Kind.ESCALATION:
-                status = Status.HELD
-            rows.append(
-                row(
-                    channel,
-                    f"u{user_id}",
-                    recipient_id=user_id,
-                    status=status,
-                    sent_at=now if status == Status.SENT else None,
-                )
+    for planned in person_rows_plan(kind=kind, user_ids=_audience(dispatch)):
+        rows.append(
+            row(
+                planned.channel,
+                f"u{planned.user_id}",
+                recipient_id=planned.user_id,
+                status=planned.status,
+                sent_at=now if planned.status == Status.SENT else None,
             )
-    hooked = Team.objects.filter(
-        pk__in=dispatch.webhook_team_ids, webhook_broken_at__isnull=True
-    ).exclude(webhook_url="")
-    for team_id in hooked.values_list("pk", flat=True):
+        )
+    for team_id in webhook_team_ids_reached(dispatch.webhook_team_ids):
         rows.append(row(Channel.WEBHOOK, f"t{team_id}", team_id=team_id))
     return rows
 

@@ -27,12 +27,18 @@ def violations(page) -> list[str]:
 def test_pages_have_no_wcag_aa_violations(browser_page, live_server):
     call_command("seed_demo", verbosity=0)
     campaign = Campaign.objects.filter(status=Campaign.Status.ANNOUNCED).order_by("pk").first()
+    draft = Campaign.objects.filter(
+        status=Campaign.Status.DRAFT, owner__email="marketer@example.com"
+    ).first()
+    stakeholder = campaign.stakeholders.select_related("team").first()
     pages = {
         "marketer@example.com": [
             "/campaigns/",
             "/campaigns/new/",
             f"/campaigns/{campaign.pk}/",
             "/campaigns/calendar/",
+            f"/campaigns/{draft.pk}/announce/confirm/",
+            f"/campaigns/{draft.pk}/edit/",
         ],
         "advisor@example.com": [
             "/feed/",
@@ -43,6 +49,8 @@ def test_pages_have_no_wcag_aa_violations(browser_page, live_server):
         "manager@example.com": [
             "/dashboard/",
             "/dashboard/teams/conseillers-clientele/",
+            f"/dashboard/teams/{stakeholder.team.slug}/nudge-all/?campaign={campaign.pk}",
+            "/notifications/",
             "/campaigns/",
         ],
     }

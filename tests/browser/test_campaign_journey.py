@@ -38,6 +38,7 @@ def test_marketer_announces_advisor_acknowledges_marketer_closes(
     shot(page, "02-new-campaign-form")
     page.get_by_role("button", name="Save draft").click()
     page.get_by_role("button", name="Announce").click()
+    page.get_by_role("button", name="Announce now").click()
     page.get_by_text("Announced. The stakeholder teams are being notified.").wait_for()
     assert page.locator("#stakeholders").get_by_text("Pending").is_visible()
     mark_done = page.get_by_role("button", name="Mark as done")

@@ -104,6 +104,7 @@ def requests_for(name: str, world: dict, campaign: Campaign) -> list[tuple[str, 
         "campaigns:validate": "post",
         "campaigns:channel_teams": "get",
         "campaigns:announce": "post",
+        "campaigns:announce_confirm": "get",
         "campaigns:mark_done": "post",
         "campaigns:override_done": "post",
         "campaigns:cancel": "post",
@@ -136,6 +137,9 @@ def requests_for(name: str, world: dict, campaign: Campaign) -> list[tuple[str, 
     if name in ("dashboards:team", "dashboards:team_nudge"):
         method = "get" if name == "dashboards:team" else "post"
         return [(method, reverse(name, args=[world["team"].slug]))]
+    if name == "dashboards:team_nudge_all":
+        url = reverse(name, args=[world["team"].slug])
+        return [("get", f"{url}?campaign={pk}"), ("post", f"{url}?campaign={pk}")]
     if name == "notifications:mark_read":
         return [("post", reverse(name, args=[1]))]
     if name == "accounts:my_data":  # the JSON is searched as text (the zip is compressed)

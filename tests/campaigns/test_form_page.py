@@ -243,7 +243,7 @@ class TestSubmit:
             ([("Clics", "10"), ("clics ", "20")], "Two KPIs have the same name."),
             ([("", "120")], "Each KPI needs a name."),
             ([("Clics", "-1")], "KPI targets cannot be negative."),
-            ([("Clics", "beaucoup")], "Enter a whole number."),
+            ([("Clics", "beaucoup")], "Enter a number, e.g. 2.74 or 1500."),
             ([("x" * 101, "1")], "Ensure this value has at most 100 characters"),
         ],
     )
@@ -466,7 +466,7 @@ class TestInlineValidation:
         html = response.content.decode()
         assert html.strip().startswith('<div id="kpi-errors"')
         assert "Two KPIs have the same name." in html
-        assert "Target: Enter a whole number." in html
+        assert "Target: Enter a number, e.g. 2.74 or 1500." in html
 
     def test_unknown_field_is_a_bad_request(self, logged_in_marketer):
         url = reverse("campaigns:validate") + "?field=owner"

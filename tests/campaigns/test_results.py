@@ -61,8 +61,8 @@ class TestRecord:
         assert event.version == launched.version
         assert event.details == {
             "results": [
-                {"kpi": "Commandes", "before": None, "after": 900},
-                {"kpi": "Désinscriptions", "before": None, "after": 12},
+                {"kpi": "Commandes", "unit": "count", "before": None, "after": "900"},
+                {"kpi": "Désinscriptions", "unit": "count", "before": None, "after": "12"},
             ]
         }
 
@@ -78,7 +78,9 @@ class TestRecord:
             actor=marketer, campaign_id=launched.pk, actuals={orders.pk: 950, unsubscribes.pk: 12}
         )
         latest = _results_events(launched).last()
-        assert latest.details == {"results": [{"kpi": "Commandes", "before": 900, "after": 950}]}
+        assert latest.details == {
+            "results": [{"kpi": "Commandes", "unit": "count", "before": "900", "after": "950"}]
+        }
 
     def test_none_clears_a_value(self, launched, marketer):
         orders, _ = _with_kpis(launched)
@@ -174,7 +176,7 @@ class TestRecord:
 
         with pytest.raises(DomainError) as refused:
             services.campaign_record_results(
-                actor=marketer, campaign_id=launched.pk, actuals={orders.pk: 2**31}
+                actor=marketer, campaign_id=launched.pk, actuals={orders.pk: 10**10}
             )
 
         assert refused.value.field_errors == {
@@ -297,7 +299,7 @@ class TestPage:
 
         html = response.content.decode()
         assert response.status_code == 200
-        assert "Enter a whole number." in html
+        assert "Enter a number, e.g. 2.74 or 1500." in html
         assert 'value="beaucoup"' in html
         assert Kpi.objects.get(pk=orders.pk).actual is None
 
