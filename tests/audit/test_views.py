@@ -226,3 +226,30 @@ def test_csv_of_the_filtered_list(manager_client, manager):
     [line] = lines
     assert line[1:5] == ["Manon Manager", "Role changed", "team", "'=HYPERLINK(1)"]
     assert line[5] == "person: Alice Martin; role: member → lead"
+
+
+def test_xlsx_of_the_filtered_list_has_dates_as_dates(manager_client, manager):
+    import openpyxl
+
+    team = TeamFactory(name="=HYPERLINK(1)")
+    record(actor=manager, action=AuditAction.TEAM_CREATED, target=team)
+
+    response = manager_client.get(URL, {"format": "xlsx", "action": "team_created"})
+
+    assert response["Content-Type"].endswith("spreadsheetml.sheet")
+    assert 'filename="passerelle-audit-log.xlsx"' in response["Content-Disposition"]
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    header, row = sheet.iter_rows()
+    assert [cell.value for cell in header] == [
+        "When",
+        "Who",
+        "What",
+        "About",
+        "Target",
+        "Details",
+        "IP",
+    ]
+    event = AuditEvent.objects.get()
+    assert row[0].is_date
+    assert row[0].value == timezone.localtime(event.occurred_at).replace(microsecond=0, tzinfo=None)
+    assert (row[4].value, row[4].data_type) == ("=HYPERLINK(1)", "s")
