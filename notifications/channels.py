@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from anymail.exceptions import AnymailError, AnymailRecipientsRefused
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.mail import mailers
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve, reverse
 from django.utils import translation
@@ -29,6 +29,7 @@ from core.netsafety import (
 )
 from core.text import header_safe
 from notifications.chat_text import chat_escape
+from notifications.email_headers import PasserelleEmail, list_headers, reply_to
 from notifications.messages import (
     ACKNOWLEDGEABLE,
     absolute_url,
@@ -37,8 +38,8 @@ from notifications.messages import (
     describe,
     format_when,
 )
-from notifications.models import FailureReason, Notification
-from notifications.tokens import ack_token_make
+from notifications.models import MANDATORY, Channel, FailureReason, Notification
+from notifications.tokens import WEEK_AHEAD, ack_token_make
 
 
 class DeliveryError(Exception):
@@ -143,10 +144,9 @@ def _render(
         )
 
 
-def build_email(
-    notification: Notification, cache: RenderCache | None = None
-) -> EmailMultiAlternatives:
-    """Render one notification as a multipart e-mail in the recipient's language.
+def build_email(notification: Notification, cache: RenderCache | None = None) -> PasserelleEmail:
+    """Render one notification as a multipart e-mail in the recipient's language, with
+    the list headers (notifications.email_headers) and Reply-To the campaign's owner.
 
     A fan-out sends the same text to thousands of people: with a shared `cache`, each
     (event, language, time zone) is rendered once and only the signed link differs."""
@@ -179,15 +179,24 @@ def build_email(
         )
         ack_url = absolute_url(reverse("campaigns:acknowledge_link", args=[token]))
         text, html = text.replace(_ACK_URL_SLOT, ack_url), html.replace(_ACK_URL_SLOT, ack_url)
-    email = EmailMultiAlternatives(
+    kind = str(notification.kind)
+    headers = list_headers(
+        user_id=recipient.pk,
+        topic=kind,
+        one_click=(kind, Channel.EMAIL) not in MANDATORY,
+        preferences_url=absolute_url(reverse("notifications:preferences")),
+    )
+    payload = notification.payload
+    email = PasserelleEmail(
         subject=header_safe(rendered.subject),
         body=text,
         to=[recipient.email],
-        headers={
-            "List-Unsubscribe": f"<{absolute_url(reverse('notifications:preferences'))}>",
-            "X-Passerelle-Notification": str(notification.pk),
-            "Auto-Submitted": "auto-generated",
-        },
+        reply_to=reply_to(
+            name=payload.get("owner_name", ""),
+            address=payload.get("owner_email", ""),
+            recipient_address=recipient.email,
+        ),
+        headers={**headers, "X-Passerelle-Notification": str(notification.pk)},
     )
     email.attach_alternative(html, "text/html")
     return email
@@ -461,17 +470,26 @@ def send_digest(recipient: Any, notifications: Sequence[Notification]) -> None:
         ) % {"count": len(items)}
         text = render_to_string("notifications/email/digest.txt", context)
         html = render_to_string("notifications/email/digest.html", context)
-    _send_summary(recipient, subject=subject, text=text, html=html, unsubscribe=preferences_url)
+    # The digest is set on the preferences page (what it gathers depends on other
+    # choices there): its List-Unsubscribe leads there, not to a one-click switch.
+    _send_summary(
+        recipient,
+        subject=subject,
+        text=text,
+        html=html,
+        headers=list_headers(
+            user_id=recipient.pk, topic="digest", one_click=False, preferences_url=preferences_url
+        ),
+    )
 
 
-def _send_summary(recipient: Any, *, subject: str, text: str, html: str, unsubscribe: str) -> None:
-    """Send one of the summary e-mails (digest, week ahead): automatic, with a link to the
-    preferences that turn it off. Raises DeliveryError, transient or not."""
-    email = EmailMultiAlternatives(
-        subject=header_safe(subject),
-        body=text,
-        to=[recipient.email],
-        headers={"List-Unsubscribe": f"<{unsubscribe}>", "Auto-Submitted": "auto-generated"},
+def _send_summary(
+    recipient: Any, *, subject: str, text: str, html: str, headers: dict[str, str]
+) -> None:
+    """Send one of the summary e-mails (digest, week ahead): automatic, with the list
+    headers that turn it off. Raises DeliveryError, transient or not."""
+    email = PasserelleEmail(
+        subject=header_safe(subject), body=text, to=[recipient.email], headers=headers
     )
     email.attach_alternative(html, "text/html")
     try:
@@ -534,4 +552,15 @@ def send_week_ahead(recipient: Any, sections: Sequence[dict[str, Any]]) -> None:
         ) % {"count": count}
         text = render_to_string("notifications/email/week_ahead.txt", context)
         html = render_to_string("notifications/email/week_ahead.html", context)
-    _send_summary(recipient, subject=subject, text=text, html=html, unsubscribe=preferences_url)
+    _send_summary(
+        recipient,
+        subject=subject,
+        text=text,
+        html=html,
+        headers=list_headers(
+            user_id=recipient.pk,
+            topic=WEEK_AHEAD,
+            one_click=True,
+            preferences_url=preferences_url,
+        ),
+    )

@@ -148,3 +148,9 @@ def first_notified_at(
         key = (campaign_id, user_id)
         found[key] = min(created_at, found.get(key, created_at))
     return found
+
+
+def active_person(*, user_id: int) -> User | None:
+    """The active person an unsubscribe link names, for its page's language; None when
+    they were deactivated or erased."""
+    return User.objects.filter(pk=user_id, is_active=True).first()

@@ -8,6 +8,7 @@
 - `retention`: purging what is older than NOTIFICATION_RETENTION_DAYS (docs/PRIVACY.md)
 """
 
+from notifications.models import MANDATORY
 from notifications.services.bounces import UNDELIVERED_EVENTS, notification_bounced
 from notifications.services.delivery import (
     DELIVERY_TASKS,
@@ -35,9 +36,14 @@ from notifications.services.digests import (
     week_ahead_send,
     week_ahead_served,
 )
-from notifications.services.inbox import inbox_mark_read, preferences_save
+from notifications.services.inbox import (
+    UNSUBSCRIBE_TOPICS,
+    email_unsubscribe,
+    email_unsubscribe_possible,
+    inbox_mark_read,
+    preferences_save,
+)
 from notifications.services.outbox import (
-    MANDATORY,
     PERSON_CHANNELS,
     chunked,
     dedupe_key,
@@ -53,6 +59,7 @@ __all__ = [
     "MANDATORY",
     "PERSON_CHANNELS",
     "UNDELIVERED_EVENTS",
+    "UNSUBSCRIBE_TOPICS",
     "DeliveryReport",
     "PurgeReport",
     "SweepReport",
@@ -64,6 +71,8 @@ __all__ = [
     "digests_send_due",
     "digests_send_for",
     "dispatch_expand",
+    "email_unsubscribe",
+    "email_unsubscribe_possible",
     "inbox_mark_read",
     "notification_bounced",
     "notifications_deliver",
