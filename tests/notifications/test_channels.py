@@ -46,7 +46,7 @@ def test_announcement_email_is_multipart_with_a_personal_ack_link():
     assert email.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert email.extra_headers["X-Passerelle-Notification"] == str(notification.pk)
     # The markdown body is rendered in the HTML part, kept as text in the plain one.
-    assert "<h2>Points clés</h2>" in html
+    assert '<h4 style="margin:16px 0 6px;font-size:15px;line-height:1.35;">Points clés</h4>' in html
     assert "## Points clés" in email.body
 
 
