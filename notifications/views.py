@@ -120,9 +120,17 @@ def _subscription_addresses(request: AuthenticatedHttpRequest) -> dict[str, str]
     empty until they ask for them (a GET writes nothing, so no token row is made here)."""
     found = subscriptions.subscription_token_find(user=request.user)
     if found is None:
-        return {"subscription_ical_url": "", "subscription_atom_url": ""}
+        return {
+            "subscription_ical_url": "",
+            "subscription_atom_url": "",
+            "subscription_webcal_url": "",
+        }
+    ical_url = absolute_url(reverse("subscriptions:ical", args=[found.token]))
     return {
-        "subscription_ical_url": absolute_url(reverse("subscriptions:ical", args=[found.token])),
+        "subscription_ical_url": ical_url,
+        # webcal:// opens the system's calendar app on a subscription (Apple Calendar,
+        # Outlook for Windows); the same address over http(s) underneath.
+        "subscription_webcal_url": "webcal://" + ical_url.split("://", 1)[1],
         "subscription_atom_url": absolute_url(reverse("subscriptions:atom", args=[found.token])),
     }
 
