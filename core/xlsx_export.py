@@ -61,17 +61,26 @@ def xlsx_bytes(
     """One sheet: a bold, frozen header row, then every row with typed cells (numbers,
     dates and date-times in the current time zone, text that never runs as a formula).
     Built in memory: the exports are at most a few thousand rows."""
+    return xlsx_workbook_bytes([(sheet_title, header, rows)])
+
+
+def xlsx_workbook_bytes(
+    sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[object]]]],
+) -> bytes:
+    """A workbook of one sheet per (title, header, rows), each as `xlsx_bytes` writes it.
+    Sheet titles are cut to Excel's 31 characters, without the characters it refuses."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=_SHEET_TITLE_FORBIDDEN.sub("-", sheet_title)[:31])
-    sheet.freeze_panes = "A2"
-    heading = []
-    for title in header:
-        cell = _cell(sheet, title)
-        cell.font = _BOLD
-        heading.append(cell)
-    sheet.append(heading)
-    for row in rows:
-        sheet.append([_cell(sheet, value) for value in row])
+    for sheet_title, header, rows in sheets:
+        sheet = workbook.create_sheet(title=_SHEET_TITLE_FORBIDDEN.sub("-", sheet_title)[:31])
+        sheet.freeze_panes = "A2"
+        heading = []
+        for title in header:
+            cell = _cell(sheet, title)
+            cell.font = _BOLD
+            heading.append(cell)
+        sheet.append(heading)
+        for row in rows:
+            sheet.append([_cell(sheet, value) for value in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
