@@ -347,6 +347,8 @@ def test_the_feed_costs_the_same_queries_for_3_or_20_campaigns(
     assert page.content.decode().count('class="feed-item"') == 20
     with django_assert_max_num_queries(few):
         b"".join(client.get(url + "export.csv").streaming_content)
+    with django_assert_max_num_queries(few):
+        assert client.get(url + "export.xlsx").status_code == 200
 
 
 def test_feed_selector_queries_do_not_grow_with_teams(
