@@ -190,7 +190,14 @@ def line_chart(
         for i, label in enumerate(labels)
     ]
     table = _table(title, ["", *(one.name for one in series)], rows)
-    return mark_safe(f'<figure class="chart-figure">{"".join(parts)}{table}</figure>')  # noqa: S308
+    # On a phone the line keeps its size and scrolls sideways (the stylesheet): say so,
+    # rather than leave the later weeks to be found by chance. Screen readers have the
+    # whole chart in its name and table.
+    cue = escape(_("Swipe sideways to see every week →"))
+    cue_html = f'<p class="chart-scroll-cue" aria-hidden="true">{cue}</p>'
+    return mark_safe(  # noqa: S308
+        f'<figure class="chart-figure">{cue_html}{"".join(parts)}{table}</figure>'
+    )
 
 
 def _short(label: str, length: int) -> str:

@@ -108,8 +108,12 @@ _SIDEWAYS = """
 def test_the_dashboard_bar_chart_fits_a_phone(browser_page, live_server):
     page = browser_page
     make_manager(email="boss@example.test", full_name="Manon Manager")
-    for name in ("Conseillers clientèle", "Ventes", "Service après-vente et réclamations"):
-        announced_campaign(teams=[TeamFactory(name=name)], title=f"Soldes {name}")
+    teams = [
+        TeamFactory(name=name)
+        for name in ("Conseillers clientèle", "Ventes", "Service après-vente et réclamations")
+    ]
+    for team in teams:
+        announced_campaign(teams=[team], title=f"Soldes {team.name}")
     page.set_viewport_size(PHONE)
     log_in(page, live_server, "boss@example.test", DEFAULT_PASSWORD)
     page.goto(f"{live_server.url}/dashboard/")
@@ -130,7 +134,14 @@ def test_the_dashboard_bar_chart_fits_a_phone(browser_page, live_server):
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     shot(page, "dashboard-phone")
 
+    # The team page's weekly line keeps its size and scrolls inside its box: a cue says so.
+    page.goto(f"{live_server.url}/dashboard/teams/{teams[0].slug}/")
+    expect(page.locator(".chart-scroll-cue")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
     page.set_viewport_size({"width": 1280, "height": 900})
+    expect(page.locator(".chart-scroll-cue")).to_be_hidden()
+    page.goto(f"{live_server.url}/dashboard/")
     expect(chart).to_have_count(1)
     assert page.locator("svg.chart-wide").is_visible()
     assert not page.locator("svg.chart-narrow").is_visible()
