@@ -13,6 +13,7 @@ from accounts import exports, services
 from accounts.forms import ProfileForm
 from accounts.models import User
 from core.http import AuthenticatedHttpRequest
+from core.xlsx_export import XLSX_CONTENT_TYPE
 
 
 @require_http_methods(["GET", "POST"])
@@ -42,11 +43,11 @@ def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_GET
 def my_data(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Everything Passerelle holds about the signed-in person, as a JSON file
-    (`?format=json`) or a zip of CSV files (`?format=csv`)."""
+    (`?format=json`), a zip of CSV files (`?format=csv`) or a workbook (`?format=xlsx`)."""
     export_format = request.GET.get("format", "")
-    if export_format not in {"json", "csv"}:
+    if export_format not in {"json", "csv", "xlsx"}:
         return HttpResponseBadRequest(
-            _("Choose the format of your data: format=json or format=csv."),
+            _("Choose the format of your data: format=json, format=csv or format=xlsx."),
             content_type="text/plain; charset=utf-8",
         )
     data = services.personal_data_export(
@@ -58,6 +59,9 @@ def my_data(request: AuthenticatedHttpRequest) -> HttpResponse:
             exports.personal_data_json(data), content_type="application/json; charset=utf-8"
         )
         response["Content-Disposition"] = f'attachment; filename="{stem}.json"'
+    elif export_format == "xlsx":
+        response = HttpResponse(exports.personal_data_xlsx(data), content_type=XLSX_CONTENT_TYPE)
+        response["Content-Disposition"] = f'attachment; filename="{stem}.xlsx"'
     else:
         response = HttpResponse(exports.personal_data_zip(data), content_type="application/zip")
         response["Content-Disposition"] = f'attachment; filename="{stem}.zip"'

@@ -12,9 +12,9 @@ from django.views.decorators.vary import vary_on_headers
 
 from audit import selectors
 from audit.forms import AuditFilterForm
-from core.csv_export import csv_download
 from core.htmx import wants_fragment
 from core.http import AuthenticatedHttpRequest
+from core.xlsx_export import table_download
 from dashboards.selectors import dashboard_scope
 
 
@@ -26,14 +26,14 @@ def _require_manager(request: AuthenticatedHttpRequest) -> None:
         raise PermissionDenied(_("Only managers can read the audit log."))
 
 
-def _csv(filters: selectors.AuditFilters) -> HttpResponseBase:
+def _table(export_format: str, filters: selectors.AuditFilters) -> HttpResponseBase:
     header = [_("When"), _("Who"), _("What"), _("About"), _("Target"), _("Details"), _("IP")]
 
     def rows() -> Iterator[list[object]]:
         for row in selectors.audit_rows_all(filters=filters):
             event = row.event
             yield [
-                timezone.localtime(event.occurred_at).isoformat(timespec="seconds"),
+                event.occurred_at.replace(microsecond=0),
                 row.actor,
                 event.get_action_display(),
                 selectors.type_label(event.target_type) if event.target_type else "",
@@ -42,20 +42,23 @@ def _csv(filters: selectors.AuditFilters) -> HttpResponseBase:
                 event.ip or "",
             ]
 
-    return csv_download("passerelle-audit-log.csv", header, rows())
+    return table_download(
+        export_format, "passerelle-audit-log", header, rows(), sheet_title=_("Audit log")
+    )
 
 
 @require_GET
 @vary_on_headers("HX-Request")
 def audit_log(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     """Every audit event, newest first, a page at a time, with filters; `?format=csv`
-    downloads every event the filters keep. An htmx request gets only the rows."""
+    (or `xlsx`) downloads every event the filters keep. An htmx request gets only the rows."""
     _require_manager(request)
     form = AuditFilterForm(request.GET)
     form.is_valid()  # invalid fields are shown with their error and left out
     filters = form.to_filters(tz=timezone.get_current_timezone())
-    if request.GET.get("format") == "csv":
-        return _csv(filters)
+    export_format = request.GET.get("format", "")
+    if export_format in {"csv", "xlsx"}:
+        return _table(export_format, filters)
     cursor = request.GET.get("after", "")
     page = selectors.audit_page(filters=filters, cursor=cursor)
     query = request.GET.copy()

@@ -1,7 +1,11 @@
-"""CSV downloads: streamed, opened correctly by Excel, and safe from formula injection."""
+"""CSV downloads: streamed, opened correctly by Excel in the reader's language, and safe
+from formula injection."""
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 
 from django.http import StreamingHttpResponse
 from django.utils import timezone, translation
@@ -30,35 +34,84 @@ def csv_safe(value: object) -> str:
     return "'" + text if text.lstrip(" ").startswith(FORMULA_PREFIXES) else text
 
 
-def csv_line(cells: Iterable[object]) -> str:
-    """One CSV line, `,`-separated, each cell made safe by `csv_safe`. A cell holding a
-    `;` is quoted as well as one holding a `,`, so a reader splitting on either keeps it
-    whole when it starts the line."""
+@dataclass(frozen=True)
+class CsvDialect:
+    """What Excel expects when it opens a CSV by double-click, which follows the
+    computer's regional settings: French Excel splits on `;` and reads `1,5` as a number,
+    English Excel splits on `,` and reads `1.5`."""
+
+    delimiter: str
+    decimal: str
+
+
+ENGLISH = CsvDialect(delimiter=",", decimal=".")
+FRENCH = CsvDialect(delimiter=";", decimal=",")
+
+
+def csv_dialect(language: str | None = None) -> CsvDialect:
+    """The dialect of the reader's language (the active one by default)."""
+    language = language or translation.get_language() or ""
+    return FRENCH if language.split("-")[0].lower() == "fr" else ENGLISH
+
+
+def csv_text(value: object, dialect: CsvDialect = ENGLISH) -> object:
+    """A typed cell as the text a spreadsheet in that dialect reads back as the same type:
+    numbers with the dialect's decimal mark, dates and times in ISO 8601 (`2026-12-04
+    15:00`, in the current time zone; seconds only when there are some), which Excel reads
+    as dates in every language. Text is left to `csv_safe`."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float | Decimal):
+        return str(value).replace(".", dialect.decimal)
+    if isinstance(value, datetime):
+        if timezone.is_aware(value):
+            value = timezone.localtime(value)
+        precision = "%H:%M:%S" if value.second or value.microsecond else "%H:%M"
+        return value.strftime(f"%Y-%m-%d {precision}")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def csv_line(cells: Iterable[object], dialect: CsvDialect = ENGLISH) -> str:
+    """One CSV line, split by the dialect's separator, each cell made safe by `csv_safe`.
+    A cell holding a `;` is quoted as well as one holding a `,`, so a reader splitting on
+    either keeps it whole when it starts the line."""
     out = []
     for cell in cells:
-        text = csv_safe(cell)
+        text = csv_safe(csv_text(cell, dialect))
+        if isinstance(cell, float | Decimal) and text[0].isdigit():
+            # A decimal comma is no separator in the French dialect; unquoted, it is what
+            # Excel reads as a number whatever the regional settings' quoting habits.
+            out.append(text)
+            continue
         if _NEEDS_QUOTES.intersection(text) or text.startswith("'"):
             text = '"' + text.replace('"', '""') + '"'
         out.append(text)
-    return ",".join(out) + "\r\n"
+    return dialect.delimiter.join(out) + "\r\n"
 
 
-def csv_lines(header: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[str]:
-    """The CSV text, line by line: a byte-order mark (so Excel reads accents as UTF-8),
-    the header, then every row with each cell made safe. For a file built in memory (a
-    zip of several CSVs); a download of one CSV uses csv_download."""
+def csv_lines(
+    header: Sequence[str], rows: Iterable[Sequence[object]], dialect: CsvDialect | None = None
+) -> Iterator[str]:
+    """The CSV text, line by line, in the dialect of the active language unless given: a
+    byte-order mark (so Excel reads accents as UTF-8), the header, then every row with
+    each cell made safe. For a file built in memory (a zip of several CSVs); a download
+    of one CSV uses csv_download."""
+    dialect = dialect or csv_dialect()
     yield "\ufeff"
-    yield csv_line(header)
+    yield csv_line(header, dialect)
     for row in rows:
-        yield csv_line(row)
+        yield csv_line(row, dialect)
 
 
 def csv_download(
     filename: str, header: Sequence[str], rows: Iterable[Sequence[object]]
 ) -> StreamingHttpResponse:
     """A streamed CSV attachment: a byte-order mark (so Excel reads accents as UTF-8),
-    the header, then every row with each cell made safe (`csv_line`), in the reader's language and
-    time zone. `rows` may be a generator: it is consumed as the response streams."""
+    the header, then every row with each cell made safe (`csv_line`), in the reader's
+    language (its words and its dialect: `;` and `1,5` in French) and time zone. `rows`
+    may be a generator: it is consumed as the response streams."""
 
     # The rows are produced while the response streams, after the view and the
     # middleware that set the reader's language and time zone have returned: carry both.

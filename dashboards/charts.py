@@ -190,7 +190,18 @@ def line_chart(
         for i, label in enumerate(labels)
     ]
     table = _table(title, ["", *(one.name for one in series)], rows)
-    return mark_safe(f'<figure class="chart-figure">{"".join(parts)}{table}</figure>')  # noqa: S308
+    # On a phone the line keeps its size and scrolls sideways (the stylesheet): say so,
+    # rather than leave the later weeks to be found by chance. Screen readers have the
+    # whole chart in its name and table.
+    cue = escape(_("Swipe sideways to see every week →"))
+    cue_html = f'<p class="chart-scroll-cue" aria-hidden="true">{cue}</p>'
+    return mark_safe(  # noqa: S308
+        f'<figure class="chart-figure">{cue_html}{"".join(parts)}{table}</figure>'
+    )
+
+
+def _short(label: str, length: int) -> str:
+    return label if len(label) <= length else label[: length - 1].rstrip() + "…"
 
 
 def bar_chart(
@@ -200,28 +211,60 @@ def bar_chart(
     x_max: float = 100,
     unit: str = "%",
 ) -> SafeString:
-    """A horizontal bar chart, one labelled bar per row, its value written beside it."""
+    """A horizontal bar chart, one labelled bar per row, its value written beside it.
+
+    Drawn twice: labels beside the bars for a wide screen, and labels above the bars,
+    340 units wide, for a phone (the stylesheet shows one), so that on a 390 px screen the
+    chart fits without sideways scrolling and its text stays at its size."""
+    parts = [_bars_wide(title, bars, x_max, unit), _bars_narrow(title, bars, x_max, unit)]
+    table = _table(title, ["", _("Value")], [[label, _value_text(v, unit)] for label, v in bars])
+    return mark_safe(f'<figure class="chart-figure">{"".join(parts)}{table}</figure>')  # noqa: S308
+
+
+def _bars_wide(
+    title: str, bars: Sequence[tuple[str, float | None]], x_max: float, unit: str
+) -> str:
     bar_h, gap, label_w, value_w = 20, 10, 180, 56
     width = 640
     plot_w = width - label_w - value_w
     height = max(len(bars), 1) * (bar_h + gap) + gap
-    parts = [
-        _svg_open(title, width, height, "chart-bar"),
-    ]
+    parts = [_svg_open(title, width, height, "chart-bar chart-wide")]
     for i, (label, value) in enumerate(bars):
         y = gap + i * (bar_h + gap)
         length = 0 if value is None else (min(max(value, 0), x_max) / x_max) * plot_w
         parts.append(
             f'<text x="{label_w - 8}" y="{y + 14}" text-anchor="end" font-size="12">'
-            f"{escape(label)}</text>"
+            f"{escape(_short(label, 28))}</text>"
             f'<rect x="{label_w}" y="{y}" width="{_number(length)}" height="{bar_h}" '
             f'fill="{_COLOURS[0]}"/>'
             f'<text x="{_number(label_w + length + 6)}" y="{y + 14}" font-size="12">'
             f"{escape(_value_text(value, unit))}</text>"
         )
     parts.append("</svg>")
-    table = _table(title, ["", _("Value")], [[label, _value_text(v, unit)] for label, v in bars])
-    return mark_safe(f'<figure class="chart-figure">{"".join(parts)}{table}</figure>')  # noqa: S308
+    return "".join(parts)
+
+
+def _bars_narrow(
+    title: str, bars: Sequence[tuple[str, float | None]], x_max: float, unit: str
+) -> str:
+    label_h, bar_h, gap, value_w = 16, 14, 10, 52
+    width = 340
+    plot_w = width - value_w
+    row_h = label_h + bar_h + gap
+    height = max(len(bars), 1) * row_h + gap // 2
+    parts = [_svg_open(title, width, height, "chart-bar chart-narrow")]
+    for i, (label, value) in enumerate(bars):
+        y = gap // 2 + i * row_h
+        length = 0 if value is None else (min(max(value, 0), x_max) / x_max) * plot_w
+        parts.append(
+            f'<text x="0" y="{y + 12}" font-size="13">{escape(_short(label, 44))}</text>'
+            f'<rect x="0" y="{y + label_h}" width="{_number(length)}" height="{bar_h}" '
+            f'fill="{_COLOURS[0]}"/>'
+            f'<text x="{_number(length + 5)}" y="{y + label_h + 11}" font-size="13">'
+            f"{escape(_value_text(value, unit))}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 def sparkline(

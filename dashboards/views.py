@@ -19,10 +19,10 @@ from django.views.decorators.vary import vary_on_headers
 from campaigns import rules
 from campaigns.rules import Action
 from campaigns.services import stakeholder_nudge, stakeholder_nudge_all
-from core.csv_export import csv_download
 from core.errors import DomainError
 from core.htmx import wants_fragment
 from core.http import AuthenticatedHttpRequest, actor_of, parse_id, safe_next
+from core.xlsx_export import table_download
 from dashboards import charts, drilldown, selectors
 from dashboards.cache import cached_figures, cached_fragment
 from dashboards.context_processors import remember_dashboard_access
@@ -31,17 +31,19 @@ from hub.db_routing import reads_from_replica
 from teams.models import Team
 
 
-def _csv_response(
-    name: str, header: list[str], rows: Iterable[Sequence[object]]
+def _table_response(
+    export_format: str, name: str, header: list[str], rows: Iterable[Sequence[object]]
 ) -> HttpResponseBase:
-    return csv_download(f"passerelle-dashboard-{name}.csv", header, rows)
+    return table_download(
+        export_format, f"passerelle-dashboard-{name}", header, rows, sheet_title=name
+    )
 
 
-def _hours(seconds: float | None) -> str:
-    return "" if seconds is None else f"{seconds / 3600:.1f}"
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 3600, 1)
 
 
-def _teams_csv(teams: list[selectors.TeamRow]) -> HttpResponseBase:
+def _teams_table(export_format: str, teams: list[selectors.TeamRow]) -> HttpResponseBase:
     header = [
         _("Team"),
         _("Acknowledgements due"),
@@ -58,18 +60,20 @@ def _teams_csv(teams: list[selectors.TeamRow]) -> HttpResponseBase:
             t.name,
             t.due,
             t.on_time,
-            "" if t.on_time_rate is None else round(100 * t.on_time_rate),
+            None if t.on_time_rate is None else round(100 * t.on_time_rate),
             _hours(t.median_seconds),
             t.overdue,
             t.undelivered,
-            *("" if week.rate is None else week.rate for week in t.trend),
+            *(week.rate for week in t.trend),
         ]
         for t in teams
     )
-    return _csv_response("teams", header, rows)
+    return _table_response(export_format, "teams", header, rows)
 
 
-def _campaigns_csv(campaigns: list[selectors.CampaignRow]) -> HttpResponseBase:
+def _campaigns_table(
+    export_format: str, campaigns: list[selectors.CampaignRow]
+) -> HttpResponseBase:
     header = [
         _("Campaign"),
         _("Channel"),
@@ -81,13 +85,13 @@ def _campaigns_csv(campaigns: list[selectors.CampaignRow]) -> HttpResponseBase:
         [
             row.campaign.title,
             row.campaign.get_channel_display(),
-            timezone.localtime(row.campaign.launch_at).strftime("%Y-%m-%d %H:%M"),
+            row.campaign.launch_at,
             row.pending,
             "; ".join(f"{t.name}: {t.acknowledged}/{t.total}" for t in row.teams),
         ]
         for row in campaigns
     )
-    return _csv_response("campaigns", header, rows)
+    return _table_response(export_format, "campaigns", header, rows)
 
 
 @require_GET
@@ -95,7 +99,7 @@ def _campaigns_csv(campaigns: list[selectors.CampaignRow]) -> HttpResponseBase:
 @reads_from_replica
 def overview(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     """The managers' overview: headline figures, per team, per campaign; or one table as CSV
-    (`?format=csv&table=teams|campaigns`), with the same filters."""
+    or XLSX (`?format=csv|xlsx&table=teams|campaigns`), with the same filters."""
     scope = selectors.dashboard_scope(user=request.user)
     remember_dashboard_access(request, allowed=scope is not None)
     if scope is None:
@@ -104,13 +108,17 @@ def overview(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     form.is_valid()  # invalid fields are shown and fall back to their defaults
     now = timezone.now()
     filters = form.to_filters(today=timezone.localdate(now), tz=timezone.get_current_timezone())
-    if request.GET.get("format") == "csv":
+    export_format = request.GET.get("format")
+    if export_format in {"csv", "xlsx"}:
         if request.GET.get("table") == "campaigns":
             # Every announced campaign, not only the page's riskiest few.
-            return _campaigns_csv(
-                selectors.dashboard_campaigns(scope=scope, filters=filters, now=now, limit=None)
+            return _campaigns_table(
+                export_format,
+                selectors.dashboard_campaigns(scope=scope, filters=filters, now=now, limit=None),
             )
-        return _teams_csv(selectors.dashboard_teams(scope=scope, filters=filters, now=now))
+        return _teams_table(
+            export_format, selectors.dashboard_teams(scope=scope, filters=filters, now=now)
+        )
     query = request.GET.copy()
     for key in ("format", "table"):
         query.pop(key, None)

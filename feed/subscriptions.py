@@ -37,9 +37,10 @@ RECENT_MAX = 100
 RUNNING_LOOKBACK_DAYS = 365
 RUNNING_MAX = 50
 MAX_LAUNCHES = UPCOMING_MAX + RECENT_MAX + RUNNING_MAX
-# When a campaign has no end date, the event lasts this long.
-DEFAULT_DURATION = timedelta(hours=1)
 PRODID = "-//Passerelle//Campaign launches//EN"
+# Part of every validator: raised when what the documents say for the same rows changes
+# (2: launches became point events), so clients holding an old ETag fetch them again.
+DOCUMENT_FORMAT = 2
 
 
 def _launch_sets(*, user: User, now: datetime) -> list[QuerySet[Campaign]]:
@@ -87,7 +88,13 @@ def subscription_validator(*, user: User, now: datetime) -> str:
     from these rows' versions, statuses and update times, their owners' names and the
     reader's language and time zone. A feed reader polling an unchanged feed gets its
     304 for three narrow index reads, with no campaign built and no entry written."""
-    parts: list[object] = [user.pk, user.display_name, user.language, user.time_zone]
+    parts: list[object] = [
+        DOCUMENT_FORMAT,
+        user.pk,
+        user.display_name,
+        user.language,
+        user.time_zone,
+    ]
     for launches in _launch_sets(user=user, now=now):
         parts.extend(
             launches.values_list(
@@ -199,9 +206,6 @@ def campaign_uid(campaign: Campaign) -> str:
 def _event(campaign: Campaign, reader: _Reader) -> icalendar.Event:
     assert campaign.launch_at is not None  # subscription_launches: launch_at__lt
     start = campaign.launch_at.astimezone(zoneinfo.ZoneInfo("UTC"))
-    end = campaign.ends_at.astimezone(start.tzinfo) if campaign.ends_at else None
-    if end is None or end <= start:
-        end = start + DEFAULT_DURATION
     link = campaign_link(campaign)
     description = "\n".join(
         [*_facts(campaign, reader), *([campaign.summary] if campaign.summary else []), "", link]
@@ -213,8 +217,12 @@ def _event(campaign: Campaign, reader: _Reader) -> icalendar.Event:
     # using updated_at keeps the document identical between two fetches with no change.
     event.add("dtstamp", campaign.updated_at)
     event.add("last-modified", campaign.updated_at)
+    # The launch is a moment, not the weeks the campaign runs (which would cover the
+    # subscriber's calendar): no DTEND, so the event ends when it starts (RFC 5545
+    # §3.6.1); the end date is in the description. TRANSPARENT: it never makes anyone
+    # look busy to a meeting planner.
     event.add("dtstart", start)
-    event.add("dtend", end)
+    event.add("transp", "TRANSPARENT")
     event.add("summary", _title(campaign))
     event.add("description", description)
     event.add("url", link)

@@ -9,4 +9,10 @@ urlpatterns = [
     path("campaign/<int:pk>/body/", views.feed_item_body, name="body"),
     path("<str:week>/", views.feed_week, name="week"),
     path("<str:week>/export.csv", views.feed_export, name="export"),
+    path(
+        "<str:week>/export.xlsx",
+        views.feed_export,
+        {"export_format": "xlsx"},
+        name="export_xlsx",
+    ),
 ]

@@ -13,10 +13,10 @@ from django.views.decorators.vary import vary_on_headers
 from campaigns import services
 from campaigns.forms import AcknowledgeForm
 from campaigns.views.acknowledgements import show_acknowledgement
-from core.csv_export import csv_download
 from core.errors import DomainError
 from core.htmx import wants_fragment
 from core.http import AuthenticatedHttpRequest, actor_of, safe_next
+from core.xlsx_export import table_download
 from feed import selectors
 from feed.forms import FeedFilterForm
 from feed.selectors import Week
@@ -83,7 +83,10 @@ def feed_week(request: AuthenticatedHttpRequest, week: str | None = None) -> Htt
 
 @require_GET
 @reads_from_replica
-def feed_export(request: AuthenticatedHttpRequest, week: str) -> HttpResponseBase:
+def feed_export(
+    request: AuthenticatedHttpRequest, week: str, export_format: str = "csv"
+) -> HttpResponseBase:
+    """The filtered week as `export.csv` (the reader's dialect) or `export.xlsx`."""
     selected = _feed_week_or_none(week)
     if selected is None:
         return _bad_week(request, week)
@@ -115,7 +118,7 @@ def feed_export(request: AuthenticatedHttpRequest, week: str) -> HttpResponseBas
     ]
     rows = (
         (
-            timezone.localtime(item.campaign.launch_at, tz).strftime("%Y-%m-%d %H:%M"),
+            timezone.localtime(item.campaign.launch_at, tz),
             item.campaign.title,
             item.campaign.get_channel_display(),
             item.campaign.get_status_display(),
@@ -127,7 +130,9 @@ def feed_export(request: AuthenticatedHttpRequest, week: str) -> HttpResponseBas
         )
         for item in page.items
     )
-    return csv_download(f"passerelle-{selected}.csv", header, rows)
+    return table_download(
+        export_format, f"passerelle-{selected}", header, rows, sheet_title=str(selected)
+    )
 
 
 def _feed_item_response(

@@ -6,6 +6,7 @@ Each raises or reports a `DeliveryError` that says whether trying again could he
 import contextlib
 import http.client
 import json
+import re
 import smtplib
 import socket
 import ssl
@@ -16,7 +17,7 @@ from urllib.parse import quote
 
 from anymail.exceptions import AnymailError, AnymailRecipientsRefused
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.mail import mailers
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve, reverse
 from django.utils import formats, translation
@@ -31,6 +32,7 @@ from core.netsafety import (
 )
 from core.text import header_safe
 from notifications.chat_text import chat_escape
+from notifications.email_headers import PasserelleEmail, list_headers, reply_to
 from notifications.messages import (
     ACKNOWLEDGEABLE,
     absolute_url,
@@ -42,8 +44,8 @@ from notifications.messages import (
     leads_the_team,
     pending_people,
 )
-from notifications.models import FailureReason, Kind, Notification
-from notifications.tokens import ack_token_make
+from notifications.models import MANDATORY, Channel, FailureReason, Kind, Notification
+from notifications.tokens import WEEK_AHEAD, ack_token_make
 
 
 class DeliveryError(Exception):
@@ -134,6 +136,26 @@ def _nudge_url(notification: Notification) -> str:
     return absolute_url(f"{path}?campaign={notification.campaign_id}")
 
 
+_HEADING = re.compile(r"<(/?)h([1-6])>")
+
+
+def email_brief_html(body_html: str) -> str:
+    """The campaign's brief (sanitised Markdown) for an e-mail: its headings go two levels
+    down and get an inline size (mail clients drop style sheets, and their default `h1`
+    is 32 px), so they read as parts of the brief, smaller than the e-mail's title (22 px)
+    and than the brief's own section heading (16 px)."""
+
+    def smaller(match: re.Match[str]) -> str:
+        closing, level = match.group(1), int(match.group(2))
+        tag = f"h{min(level + 2, 6)}"
+        if closing:
+            return f"</{tag}>"
+        size = 15 if level <= 2 else 14
+        return f'<{tag} style="margin:16px 0 6px;font-size:{size}px;line-height:1.35;">'
+
+    return _HEADING.sub(smaller, body_html)
+
+
 def _render(
     notification: Notification, *, language: str, tz_name: str, with_ack: bool, leads_team: bool
 ) -> _Rendered:
@@ -147,7 +169,7 @@ def _render(
             "message": message,
             "payload": payload,
             "channel_label": channel_label(payload),
-            "body_html": render_markdown(payload.get("body", "")),
+            "body_html": email_brief_html(render_markdown(payload.get("body", ""))),
             "campaign_url": campaign_url(notification),
             "ack_url": _ACK_URL_SLOT if with_ack else "",
             "preferences_url": absolute_url(reverse("notifications:preferences")),
@@ -165,10 +187,9 @@ def _render(
         )
 
 
-def build_email(
-    notification: Notification, cache: RenderCache | None = None
-) -> EmailMultiAlternatives:
-    """Render one notification as a multipart e-mail in the recipient's language.
+def build_email(notification: Notification, cache: RenderCache | None = None) -> PasserelleEmail:
+    """Render one notification as a multipart e-mail in the recipient's language, with
+    the list headers (notifications.email_headers) and Reply-To the campaign's owner.
 
     A fan-out sends the same text to thousands of people: with a shared `cache`, each
     (event, language, time zone) is rendered once and only the signed link differs."""
@@ -204,15 +225,24 @@ def build_email(
         )
         ack_url = absolute_url(reverse("campaigns:acknowledge_link", args=[token]))
         text, html = text.replace(_ACK_URL_SLOT, ack_url), html.replace(_ACK_URL_SLOT, ack_url)
-    email = EmailMultiAlternatives(
+    kind = str(notification.kind)
+    headers = list_headers(
+        user_id=recipient.pk,
+        topic=kind,
+        one_click=(kind, Channel.EMAIL) not in MANDATORY,
+        preferences_url=absolute_url(reverse("notifications:preferences")),
+    )
+    payload = notification.payload
+    email = PasserelleEmail(
         subject=header_safe(rendered.subject),
         body=text,
         to=[recipient.email],
-        headers={
-            "List-Unsubscribe": f"<{absolute_url(reverse('notifications:preferences'))}>",
-            "X-Passerelle-Notification": str(notification.pk),
-            "Auto-Submitted": "auto-generated",
-        },
+        reply_to=reply_to(
+            name=payload.get("owner_name", ""),
+            address=payload.get("owner_email", ""),
+            recipient_address=recipient.email,
+        ),
+        headers={**headers, "X-Passerelle-Notification": str(notification.pk)},
     )
     email.attach_alternative(html, "text/html")
     return email
@@ -514,17 +544,26 @@ def send_digest(recipient: Any, notifications: Sequence[Notification]) -> None:
         ) % {"count": len(items)}
         text = render_to_string("notifications/email/digest.txt", context)
         html = render_to_string("notifications/email/digest.html", context)
-    _send_summary(recipient, subject=subject, text=text, html=html, unsubscribe=preferences_url)
+    # The digest is set on the preferences page (what it gathers depends on other
+    # choices there): its List-Unsubscribe leads there, not to a one-click switch.
+    _send_summary(
+        recipient,
+        subject=subject,
+        text=text,
+        html=html,
+        headers=list_headers(
+            user_id=recipient.pk, topic="digest", one_click=False, preferences_url=preferences_url
+        ),
+    )
 
 
-def _send_summary(recipient: Any, *, subject: str, text: str, html: str, unsubscribe: str) -> None:
-    """Send one of the summary e-mails (digest, week ahead): automatic, with a link to the
-    preferences that turn it off. Raises DeliveryError, transient or not."""
-    email = EmailMultiAlternatives(
-        subject=header_safe(subject),
-        body=text,
-        to=[recipient.email],
-        headers={"List-Unsubscribe": f"<{unsubscribe}>", "Auto-Submitted": "auto-generated"},
+def _send_summary(
+    recipient: Any, *, subject: str, text: str, html: str, headers: dict[str, str]
+) -> None:
+    """Send one of the summary e-mails (digest, week ahead): automatic, with the list
+    headers that turn it off. Raises DeliveryError, transient or not."""
+    email = PasserelleEmail(
+        subject=header_safe(subject), body=text, to=[recipient.email], headers=headers
     )
     email.attach_alternative(html, "text/html")
     try:
@@ -587,4 +626,15 @@ def send_week_ahead(recipient: Any, sections: Sequence[dict[str, Any]]) -> None:
         ) % {"count": count}
         text = render_to_string("notifications/email/week_ahead.txt", context)
         html = render_to_string("notifications/email/week_ahead.html", context)
-    _send_summary(recipient, subject=subject, text=text, html=html, unsubscribe=preferences_url)
+    _send_summary(
+        recipient,
+        subject=subject,
+        text=text,
+        html=html,
+        headers=list_headers(
+            user_id=recipient.pk,
+            topic=WEEK_AHEAD,
+            one_click=True,
+            preferences_url=preferences_url,
+        ),
+    )

@@ -20,6 +20,18 @@ class Kind(models.TextChoices):
     WEBHOOK_BROKEN = "webhook_broken", _("Team chat webhook broken")
 
 
+class Channel(models.TextChoices):
+    EMAIL = "email", _("E-mail")
+    IN_APP = "in_app", _("In-app")
+    WEBHOOK = "webhook", _("Team chat")
+
+
+# People may switch any channel off, except e-mails for escalations to leads/managers.
+# Here rather than in the services so that the e-mail transport (which the services
+# import) can read it too: it offers no one-click unsubscribe for those.
+MANDATORY = frozenset({(Kind.ESCALATION, Channel.EMAIL)})
+
+
 class FailureReason(models.TextChoices):
     """Why a message could not be delivered, in words its campaign's owner understands;
     `Notification.last_error` keeps the technical details for operators."""
@@ -33,12 +45,6 @@ class FailureReason(models.TextChoices):
     WEBHOOK_NOT_ALLOWED = "webhook_not_allowed", _("the team chat webhook address is not allowed")
     WEBHOOK_REMOVED = "webhook_removed", _("the team no longer has a chat webhook")
     GAVE_UP = "gave_up", _("could not be delivered for a day; the server kept failing")
-
-
-class Channel(models.TextChoices):
-    EMAIL = "email", _("E-mail")
-    IN_APP = "in_app", _("In-app")
-    WEBHOOK = "webhook", _("Team chat")
 
 
 class Dispatch(models.Model):

@@ -297,3 +297,9 @@ def team_event_audience(*, kind: str, team_ids: Sequence[int]) -> Audience:
         },
         total=_reach(plan, everybody, len(hooked)),
     )
+
+
+def active_person(*, user_id: int) -> User | None:
+    """The active person an unsubscribe link names, for its page's language; None when
+    they were deactivated or erased."""
+    return User.objects.filter(pk=user_id, is_active=True).first()

@@ -58,3 +58,36 @@ def _claim(raw: object, ceiling: int) -> int:
     if not isinstance(raw, int) or isinstance(raw, bool) or not 0 < raw <= ceiling:
         raise ValueError(raw)
     return raw
+
+
+# --- one-click unsubscribe (RFC 8058) -------------------------------------------------------
+
+_UNSUBSCRIBE_SALT = "passerelle.notifications.unsubscribe"
+# What an unsubscribe link can turn off besides a kind of notice: the Monday e-mail.
+WEEK_AHEAD = "week_ahead"
+
+
+@dataclass(frozen=True)
+class UnsubscribeToken:
+    user_id: int
+    topic: str  # a notifications.models.Kind value, or WEEK_AHEAD
+
+
+def unsubscribe_token_make(*, user_id: int, topic: str) -> str:
+    """The signed part of a one-click unsubscribe address. It does not expire: a mail
+    client may offer the button on a message months old, and all it can do is switch one
+    kind of e-mail off for one person."""
+    return signing.dumps({"u": user_id, "t": topic}, salt=_UNSUBSCRIBE_SALT, compress=True)
+
+
+def unsubscribe_token_read(token: str) -> UnsubscribeToken:
+    """The person and topic a token names; AckTokenError("invalid") for anything that
+    was not signed by this installation or names something else."""
+    try:
+        data = signing.loads(token, salt=_UNSUBSCRIBE_SALT)
+        claim = UnsubscribeToken(user_id=_claim(data["u"], BIGINT_MAX), topic=data["t"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        raise AckTokenError("invalid") from None
+    if not isinstance(claim.topic, str):
+        raise AckTokenError("invalid")
+    return claim

@@ -9,6 +9,7 @@ urlpatterns = [
     path("read/", views.mark_read, name="mark_all_read"),
     path("<int:pk>/read/", views.mark_read, name="mark_read"),
     path("preferences/", views.preferences, name="preferences"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("subscriptions/create/", views.subscriptions_create, name="subscriptions_create"),
     path(
         "subscriptions/regenerate/",

@@ -1,11 +1,15 @@
 from django.contrib import messages
-from django.http import HttpResponse, HttpResponseBase
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from core.errors import DomainError
 from core.htmx import wants_fragment
 from core.http import AuthenticatedHttpRequest
 from notifications import selectors, services, subscriptions
@@ -19,6 +23,7 @@ from notifications.messages import (
 from notifications.models import Channel, Kind
 from notifications.services import MANDATORY
 from notifications.subjects import subject_states
+from notifications.tokens import WEEK_AHEAD, AckTokenError, unsubscribe_token_read
 
 
 @vary_on_headers("HX-Request")
@@ -128,9 +133,17 @@ def _subscription_addresses(request: AuthenticatedHttpRequest) -> dict[str, str]
     empty until they ask for them (a GET writes nothing, so no token row is made here)."""
     found = subscriptions.subscription_token_find(user=request.user)
     if found is None:
-        return {"subscription_ical_url": "", "subscription_atom_url": ""}
+        return {
+            "subscription_ical_url": "",
+            "subscription_atom_url": "",
+            "subscription_webcal_url": "",
+        }
+    ical_url = absolute_url(reverse("subscriptions:ical", args=[found.token]))
     return {
-        "subscription_ical_url": absolute_url(reverse("subscriptions:ical", args=[found.token])),
+        "subscription_ical_url": ical_url,
+        # webcal:// opens the system's calendar app on a subscription (Apple Calendar,
+        # Outlook for Windows); the same address over http(s) underneath.
+        "subscription_webcal_url": "webcal://" + ical_url.split("://", 1)[1],
         "subscription_atom_url": absolute_url(reverse("subscriptions:atom", args=[found.token])),
     }
 
@@ -150,3 +163,53 @@ def subscriptions_regenerate(request: AuthenticatedHttpRequest) -> HttpResponseB
         _("New addresses were created. The old addresses stop working."),
     )
     return redirect(reverse("notifications:preferences") + "#subscriptions")
+
+
+# --- one-click unsubscribe (RFC 8058) -------------------------------------------------------
+
+
+def _topic_label(topic: str) -> str:
+    if topic == WEEK_AHEAD:
+        return _("Monday e-mail about the week ahead")
+    return str(Kind(topic).label) if topic in Kind.values else topic
+
+
+@login_not_required
+@csrf_exempt  # the mail provider's POST carries no CSRF token; the signed address is the key
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET: a page that says what the link switches off, with a button; it changes
+    nothing (mail scanners fetch links). POST, from that button or from the mail client's
+    one-click "Unsubscribe" (body `List-Unsubscribe=One-Click`): switch that kind of
+    e-mail off for the person the link was sent to. No login either way."""
+    try:
+        claim = unsubscribe_token_read(token)
+    except AckTokenError:
+        claim = None
+    person = None if claim is None else selectors.active_person(user_id=claim.user_id)
+    language = person.language if person is not None else translation.get_language()
+    with translation.override(language):
+        context: dict[str, object] = {"error": "", "done": False, "changed": False}
+        status = 200
+        if claim is None or person is None:
+            context["error"] = _("This unsubscribe link does not work. It may have been cut.")
+            status = 400 if claim is None else 410
+        elif not services.email_unsubscribe_possible(topic=claim.topic):
+            context["error"] = _("These e-mails cannot be switched off.")
+            status = 400
+        else:
+            context["topic"] = _topic_label(claim.topic)
+            if request.method == "POST":
+                try:
+                    context["changed"] = services.email_unsubscribe(
+                        user_id=claim.user_id, topic=claim.topic
+                    )
+                    context["done"] = True
+                except DomainError as error:
+                    context["error"] = error.message
+                    status = 400
+        response = render(request, "notifications/unsubscribe.html", context, status=status)
+    # The address is a key: keep it out of search engines and of the Referer.
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Referrer-Policy"] = "no-referrer"
+    return response

@@ -8,6 +8,7 @@
 - `retention`: purging what is older than NOTIFICATION_RETENTION_DAYS (docs/PRIVACY.md)
 """
 
+from notifications.models import MANDATORY
 from notifications.services.bounces import UNDELIVERED_EVENTS, notification_bounced
 from notifications.services.delivery import (
     DELIVERY_TASKS,
@@ -36,12 +37,14 @@ from notifications.services.digests import (
     week_ahead_served,
 )
 from notifications.services.inbox import (
+    UNSUBSCRIBE_TOPICS,
+    email_unsubscribe,
+    email_unsubscribe_possible,
     inbox_mark_read,
     inbox_settle_acknowledged,
     preferences_save,
 )
 from notifications.services.outbox import (
-    MANDATORY,
     PERSON_CHANNELS,
     PersonRow,
     active_memberships,
@@ -61,6 +64,7 @@ __all__ = [
     "MANDATORY",
     "PERSON_CHANNELS",
     "UNDELIVERED_EVENTS",
+    "UNSUBSCRIBE_TOPICS",
     "DeliveryReport",
     "PersonRow",
     "PurgeReport",
@@ -74,6 +78,8 @@ __all__ = [
     "digests_send_due",
     "digests_send_for",
     "dispatch_expand",
+    "email_unsubscribe",
+    "email_unsubscribe_possible",
     "inbox_mark_read",
     "inbox_settle_acknowledged",
     "notification_bounced",

@@ -6,12 +6,22 @@ from functools import partial
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
-from notifications.models import Channel, DeliverySettings, Kind, Notification, Preference
+from core.errors import DomainError
+from notifications.models import (
+    MANDATORY,
+    Channel,
+    DeliverySettings,
+    Kind,
+    Notification,
+    Preference,
+)
 from notifications.services.delivery import publish_deliveries
 from notifications.services.digests import DIGEST_DEFAULT_KINDS, digest_wanted
-from notifications.services.outbox import MANDATORY, PERSON_CHANNELS
+from notifications.services.outbox import PERSON_CHANNELS
+from notifications.tokens import WEEK_AHEAD
 
 Status = Notification.Status
 
@@ -113,3 +123,42 @@ def preferences_save(
                 status=Status.PENDING, next_attempt_at=timezone.now()
             )
             transaction.on_commit(partial(publish_deliveries, {Channel.EMAIL: released}))
+
+
+# What a one-click unsubscribe can switch off: each kind of notice whose e-mail is not
+# mandatory, and the Monday e-mail.
+UNSUBSCRIBE_TOPICS = frozenset(
+    {kind for kind in Kind.values if (kind, Channel.EMAIL) not in MANDATORY} | {WEEK_AHEAD}
+)
+
+
+def email_unsubscribe_possible(*, topic: str) -> bool:
+    return topic in UNSUBSCRIBE_TOPICS
+
+
+def email_unsubscribe(*, user_id: int, topic: str) -> bool:
+    """Switch off one kind of e-mail (`topic`: a notification kind, or "week_ahead") for
+    one person: what the mail client's one-click "Unsubscribe" does (RFC 8058). The other
+    channels (in-app) and kinds stay as they are.
+
+    One short transaction. Idempotent: returns whether anything changed, False when it
+    was already off. DomainError for a topic that cannot be switched off (escalations
+    e-mailed to leads) or a person who no longer exists or is deactivated; nothing is
+    changed then."""
+    if topic not in UNSUBSCRIBE_TOPICS:
+        raise DomainError(_("These e-mails cannot be switched off."), code="mandatory")
+    if not User.objects.filter(pk=user_id, is_active=True).exists():
+        raise DomainError(_("This unsubscribe link no longer works."), code="gone")
+    with transaction.atomic():
+        if topic == WEEK_AHEAD:
+            delivery, created = DeliverySettings.objects.get_or_create(
+                user_id=user_id, defaults={"weekly_preview": False}
+            )
+            changed = DeliverySettings.objects.filter(pk=delivery.pk, weekly_preview=True)
+            return created or bool(changed.update(weekly_preview=False))
+        preference, created = Preference.objects.get_or_create(
+            user_id=user_id, kind=topic, channel=Channel.EMAIL, defaults={"enabled": False}
+        )
+        if created:
+            return True
+        return bool(Preference.objects.filter(pk=preference.pk, enabled=True).update(enabled=False))

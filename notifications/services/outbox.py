@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from notifications.models import Channel, Dispatch, Kind, Notification, Preference
+from notifications.models import MANDATORY, Channel, Dispatch, Kind, Notification, Preference
 from notifications.payload import CampaignPayload
 from notifications.publish import publish_task
 from teams.models import Membership, Team
@@ -30,8 +30,6 @@ from teams.models import Membership, Team
 logger = logging.getLogger(__name__)
 Status = Notification.Status
 
-# People may switch any channel off, except e-mails for escalations to leads/managers.
-MANDATORY = frozenset({(Kind.ESCALATION, Channel.EMAIL)})
 PERSON_CHANNELS = (Channel.IN_APP, Channel.EMAIL)
 _BULK_BATCH = 1000
 

@@ -153,7 +153,7 @@ def test_an_unknown_format_is_a_clear_400(client):
     for query in ({}, {"format": "xml"}, {"format": ""}):
         response = client.get(reverse("accounts:my_data"), query)
         assert response.status_code == 400
-        assert "format=json or format=csv" in response.content.decode()
+        assert "format=json, format=csv or format=xlsx" in response.content.decode()
 
 
 def test_the_export_needs_a_login(client):
@@ -170,4 +170,26 @@ def test_the_profile_links_to_both_downloads_and_says_what_they_hold(client):
 
     assert f"{reverse('accounts:my_data')}?format=json" in page
     assert f"{reverse('accounts:my_data')}?format=csv" in page
+    assert f"{reverse('accounts:my_data')}?format=xlsx" in page
     assert "your acknowledgements and the notes you left" in page
+
+
+def test_the_workbook_has_a_sheet_per_section_with_formulas_kept_as_text(client):
+    import openpyxl
+
+    owner = make_marketer()
+    member = MembershipFactory()
+    campaign = announced_campaign(owner=owner, teams=[member.team], title="=HYPERLINK(1)")
+    services.campaign_acknowledge(actor=member.user, campaign_id=campaign.pk)
+    client.force_login(member.user)
+
+    response = client.get(reverse("accounts:my_data"), {"format": "xlsx"})
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"].endswith('.xlsx"')
+    workbook = openpyxl.load_workbook(io.BytesIO(response.content))
+    _, csvs = _texts_of(client, member.user)
+    assert sorted(workbook.sheetnames) == sorted(name.removesuffix(".csv") for name in csvs)
+    cells = [c for row in workbook["acknowledgements"].iter_rows() for c in row]
+    [title] = [c for c in cells if c.value == "=HYPERLINK(1)"]
+    assert title.data_type == "s"  # text, exactly as written, never a formula

@@ -226,3 +226,36 @@ def test_csv_of_the_filtered_list(manager_client, manager):
     [line] = lines
     assert line[1:5] == ["Manon Manager", "Role changed", "team", "'=HYPERLINK(1)"]
     assert line[5] == "person: Alice Martin; role: member → lead"
+
+
+def test_xlsx_of_the_filtered_list_has_dates_as_dates(
+    manager_client, manager, django_assert_max_num_queries
+):
+    import openpyxl
+
+    for _ in range(5):  # older entries: the query count must not grow with them
+        record(actor=UserFactory(), action=AuditAction.TEAM_CREATED, target=TeamFactory())
+    team = TeamFactory(name="=HYPERLINK(1)")
+    record(actor=manager, action=AuditAction.TEAM_CREATED, target=team)
+
+    with django_assert_max_num_queries(8):  # as the page: not one query per row
+        response = manager_client.get(URL, {"format": "xlsx", "action": "team_created"})
+
+    assert response["Content-Type"].endswith("spreadsheetml.sheet")
+    assert 'filename="passerelle-audit-log.xlsx"' in response["Content-Disposition"]
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    header, row, *older = sheet.iter_rows()
+    assert len(older) == 5
+    assert [cell.value for cell in header] == [
+        "When",
+        "Who",
+        "What",
+        "About",
+        "Target",
+        "Details",
+        "IP",
+    ]
+    event = AuditEvent.objects.get(target_id=team.pk, actor=manager)
+    assert row[0].is_date
+    assert row[0].value == timezone.localtime(event.occurred_at).replace(microsecond=0, tzinfo=None)
+    assert (row[4].value, row[4].data_type) == ("=HYPERLINK(1)", "s")

@@ -89,3 +89,59 @@ def test_manager_filters_the_dashboard_opens_a_team_and_nudges(browser_page, liv
     # The nudge is real: Paul has a reminder in his outbox.
     reminders = Notification.objects.filter(recipient=paul, campaign=greeting, kind=Kind.REMINDER)
     assert reminders.exists()
+
+
+PHONE = {"width": 390, "height": 844}
+
+# Every box inside <main> that scrolls (or clips) sideways because its content is wider:
+# what a phone user would have to discover by swiping. Tables scroll on purpose.
+_SIDEWAYS = """
+() => [...document.querySelectorAll('main *')]
+  .filter((el) => el instanceof HTMLElement && !el.closest('.visually-hidden'))
+  .filter((el) => ['auto', 'scroll', 'hidden'].includes(getComputedStyle(el).overflowX))
+  .filter((el) => el.scrollWidth > el.clientWidth + 1)
+  .filter((el) => !el.closest('table, details:not([open]), .overflow-auto'))
+  .map((el) => el.tagName.toLowerCase() + '.' + [...el.classList].join('.'))
+"""
+
+
+def test_the_dashboard_bar_chart_fits_a_phone(browser_page, live_server):
+    page = browser_page
+    make_manager(email="boss@example.test", full_name="Manon Manager")
+    teams = [
+        TeamFactory(name=name)
+        for name in ("Conseillers clientèle", "Ventes", "Service après-vente et réclamations")
+    ]
+    for team in teams:
+        announced_campaign(teams=[team], title=f"Soldes {team.name}")
+    page.set_viewport_size(PHONE)
+    log_in(page, live_server, "boss@example.test", DEFAULT_PASSWORD)
+    page.goto(f"{live_server.url}/dashboard/")
+
+    chart = page.get_by_role("img", name="On-time acknowledgement rate per team")
+    expect(chart).to_have_count(1)  # the wide drawing is hidden, not read twice
+    expect(chart).to_be_visible()
+    box = chart.bounding_box()
+    assert box is not None
+    assert box["x"] >= 0
+    assert box["x"] + box["width"] <= PHONE["width"]
+    # Labels sit above their bars, at a readable size once scaled to the screen.
+    label = chart.locator("text", has_text="Conseillers clientèle")
+    text_box = label.bounding_box()
+    assert text_box is not None
+    assert text_box["height"] >= 12
+    assert page.evaluate(_SIDEWAYS) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(page, "dashboard-phone")
+
+    # The team page's weekly line keeps its size and scrolls inside its box: a cue says so.
+    page.goto(f"{live_server.url}/dashboard/teams/{teams[0].slug}/")
+    expect(page.locator(".chart-scroll-cue")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    expect(page.locator(".chart-scroll-cue")).to_be_hidden()
+    page.goto(f"{live_server.url}/dashboard/")
+    expect(chart).to_have_count(1)
+    assert page.locator("svg.chart-wide").is_visible()
+    assert not page.locator("svg.chart-narrow").is_visible()

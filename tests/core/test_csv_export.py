@@ -101,4 +101,42 @@ def test_rows_are_written_in_the_language_and_time_zone_of_the_request():
     with translation.override("fr"), timezone.override(ZoneInfo("America/New_York")):
         response = csv_download("x.csv", ["a", "b"], rows())
     text = b"".join(response.streaming_content).decode()
-    assert text.splitlines()[1] == "Événement,04:00"
+    assert text.splitlines()[1] == "Événement;04:00"  # and in French Excel's dialect
+
+
+# --- the reader's dialect -------------------------------------------------------------------
+
+
+def test_french_readers_get_semicolons_and_decimal_commas_english_ones_commas_and_points():
+    from datetime import UTC, date, datetime
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone, translation
+
+    from core.csv_export import ENGLISH, FRENCH, csv_dialect
+
+    row = ["Vœux", 1.5, Decimal("12.25"), 1500, datetime(2026, 12, 4, 14, tzinfo=UTC)]
+    row += [date(2026, 12, 4), None]
+    with timezone.override(ZoneInfo("Europe/Paris")):
+        french = csv_line(row, FRENCH)
+        english = csv_line(row, ENGLISH)
+    assert french == "Vœux;1,5;12,25;1500;2026-12-04 15:00;2026-12-04;\r\n"
+    assert english == "Vœux,1.5,12.25,1500,2026-12-04 15:00,2026-12-04,\r\n"
+    [parsed] = csv.reader(io.StringIO(french, newline=""), delimiter=";")
+    assert parsed[1:3] == ["1,5", "12,25"]  # one cell each, as French Excel reads them
+
+    with translation.override("fr"):
+        assert csv_dialect() == FRENCH
+    with translation.override("en"):
+        assert csv_dialect() == ENGLISH
+    assert csv_dialect("fr-ca") == FRENCH
+
+
+def test_a_download_in_french_is_split_on_semicolons_and_stays_formula_safe():
+    from django.utils import translation
+
+    with translation.override("fr"):
+        response = csv_download("x.csv", ["Titre", "Taux"], [["=1+1", 0.5], ["Promo;=2", 2.0]])
+    text = b"".join(response.streaming_content).decode().removeprefix("\ufeff")
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+    assert rows == [["Titre", "Taux"], ["'=1+1", "0,5"], ["Promo;'=2", "2,0"]]

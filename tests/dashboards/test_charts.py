@@ -121,3 +121,20 @@ def test_durations_round_like_the_csv():
     assert duration(2.26 * 86400) == "2.3 d"
     assert duration(90) == "2 min"
     assert duration(None) == "–"
+
+
+def test_bar_chart_has_a_phone_drawing_with_labels_above_the_bars():
+    html = bar_chart(title="Rates", bars=[("Service après-vente et réclamations", 50), ("B", None)])
+    wide, narrow = html.split("</svg>")[:2]
+    assert 'class="chart chart-bar chart-wide"' in wide
+    svg = svg_of(narrow[narrow.index("<svg") :] + "</svg>")
+    assert svg.get("class") == "chart chart-bar chart-narrow"
+    assert svg.get("viewBox") == "0 0 340 85"
+    assert svg.get("aria-label") == "Rates"
+    label, value, *_rest = svg.iter(f"{SVG}text")
+    bar = next(svg.iter(f"{SVG}rect"))
+    assert label.text == "Service après-vente et réclamations"
+    assert float(label.get("y")) < float(bar.get("y"))  # the label sits above its bar
+    assert float(bar.get("width")) == 0.5 * (340 - 52)
+    assert value.text == "50%"
+    assert html.count("<table>") == 1  # the numbers once, for both drawings

@@ -175,10 +175,10 @@ def test_a_corrected_filter_clears_its_message(client, world):
     assert "dash-filter-errors" not in html
 
 
-def read_csv(response) -> list[list[str]]:
+def read_csv(response, delimiter: str = ",") -> list[list[str]]:
     text = b"".join(response.streaming_content).decode()
     assert text.startswith("\ufeff")  # so Excel reads "clientèle" as UTF-8
-    return list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
+    return list(csv.reader(io.StringIO(text.removeprefix("\ufeff")), delimiter=delimiter))
 
 
 def test_csv_export_of_teams_and_campaigns(client, world):
@@ -197,6 +197,36 @@ def test_csv_export_of_teams_and_campaigns(client, world):
     assert len(campaigns) == 2
     assert campaigns[1][0] == world.c4.title
     assert campaigns[1][-1] == "Delta: 0/1"
+
+
+def test_xlsx_export_of_teams_and_campaigns_has_numbers_and_dates(client, world):
+    import openpyxl
+
+    client.force_login(make_manager())
+    html = client.get(URL).content.decode()
+    assert "format=xlsx&amp;table=teams" in html
+    assert "format=xlsx&amp;table=campaigns" in html
+    response = client.get(URL, {"format": "xlsx", "table": "teams"})
+    assert 'filename="passerelle-dashboard-teams.xlsx"' in response["Content-Disposition"]
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    header, alpha, *_others = sheet.iter_rows(values_only=True)
+    assert header[0] == "Team"
+    assert alpha == ("Alpha", 2, 2, 100, 1.5, 0, 0, *[None] * 11, 100)
+
+    response = client.get(URL, {"format": "xlsx", "table": "campaigns", "channel": "sms"})
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    _header, row = sheet.iter_rows()
+    assert row[0].value == world.c4.title
+    assert row[2].is_date
+    assert row[2].value == timezone.localtime(world.c4.launch_at).replace(tzinfo=None)
+    assert (row[3].value, row[3].data_type) == (1, "n")
+
+
+def test_french_csv_has_semicolons_and_decimal_commas(client, world):
+    client.force_login(make_manager(language="fr"))
+    teams = read_csv(client.get(URL, {"format": "csv", "table": "teams"}), delimiter=";")
+    assert teams[0][0] == "Équipe"
+    assert teams[1][:7] == ["Alpha", "2", "2", "100", "1,5", "0", "0"]
 
 
 def test_each_team_shows_its_last_12_weeks(client, world):
@@ -262,14 +292,14 @@ def test_csv_follows_the_readers_language_and_time_zone_while_it_streams(client,
     manager = make_manager(language="fr", time_zone="America/New_York")
     client.force_login(manager)
     response = client.get(URL, {"format": "csv", "table": "campaigns", "channel": "sms"})
-    rows = read_csv(response)
+    rows = read_csv(response, delimiter=";")  # French Excel's separator
     assert rows[0][0] == "Campagne"
     assert rows[1][1] == "SMS"
     assert rows[1][2] == "2026-03-03 04:00"  # New York, not UTC or Paris
 
     announced_campaign(teams=[world.alpha], channel="event", launch_at=NOW + timedelta(days=2))
     response = client.get(URL, {"format": "csv", "table": "campaigns", "channel": "event"})
-    assert read_csv(response)[1][1] == "Événement"
+    assert read_csv(response, delimiter=";")[1][1] == "Événement"
 
 
 def test_csv_is_safe_from_formula_injection(client, traveller):

@@ -347,6 +347,8 @@ def test_the_feed_costs_the_same_queries_for_3_or_20_campaigns(
     assert page.content.decode().count('class="feed-item"') == 20
     with django_assert_max_num_queries(few):
         b"".join(client.get(url + "export.csv").streaming_content)
+    with django_assert_max_num_queries(few):
+        assert client.get(url + "export.xlsx").status_code == 200
 
 
 def test_feed_selector_queries_do_not_grow_with_teams(
@@ -413,6 +415,32 @@ def test_csv_export_defuses_formulas(client, advisor):
     assert row[1] == '\'=HYPERLINK("http://evil")'
     assert row[4] == "'+33 clients"
     assert row[6] == "'@dmin -1"
+
+
+def test_xlsx_export_has_the_same_rows_with_typed_cells(client, advisor, support_team):
+    import openpyxl
+
+    with time_machine.travel(paris(2026, 11, 20, 12)):
+        announced_campaign(
+            teams=[support_team],
+            launch_at=paris(2026, 11, 23, 0, 30),
+            title="=Lundi matin",
+            estimated_recipients=1500,
+        )
+    client.force_login(advisor)
+    page = client.get("/feed/2026-W48/").content.decode()
+    assert 'href="/feed/2026-W48/export.xlsx"' in page
+    response = client.get("/feed/2026-W48/export.xlsx")
+    assert response["Content-Type"].endswith("spreadsheetml.sheet")
+    assert 'filename="passerelle-2026-W48.xlsx"' in response["Content-Disposition"]
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    header, row = sheet.iter_rows()
+    assert header[0].value == "Launch date"
+    assert row[0].value == datetime(2026, 11, 23, 0, 30)  # the reader's local time
+    assert row[0].is_date
+    assert (row[1].value, row[1].data_type) == ("=Lundi matin", "s")  # text, not a formula
+    assert (row[5].value, row[5].data_type) == (1500, "n")
+    assert row[8].value == "Conseillers clientèle: waiting"
 
 
 @pytest.mark.parametrize("separator", [",", ";"])

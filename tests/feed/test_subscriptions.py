@@ -3,7 +3,7 @@ list, that clients parse them, that they follow changes, and that only the token
 them."""
 
 import zoneinfo
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import feedparser
 import icalendar
@@ -235,19 +235,19 @@ def test_ical_feed_has_one_event_per_launch(client, token, launches):
         assert event.decoded("DTSTAMP") == campaign.updated_at.replace(microsecond=0)
 
 
-def test_ical_event_ends_at_the_end_date_or_an_hour_after_launch(client, token, launches):
+def test_ical_launch_is_a_point_event_that_never_blocks_time(client, token, launches):
+    """A campaign running three weeks is not a three-week block in the calendar: the
+    launch is a moment (no DTEND: it ends when it starts), transparent to free/busy."""
     events = fetch_ical(client, token)
     still_running, _recent, upcoming, lasting = launches["listed"]
-
-    def span(campaign):
+    for campaign in (still_running, upcoming, lasting):
         event = events[f"campaign-{campaign.pk}@passerelle"]
-        return event.decoded("DTSTART"), event.decoded("DTEND")
-
-    start, end = span(upcoming)
-    assert end - start == timedelta(hours=1)
-    assert span(lasting)[1] == lasting.ends_at.replace(microsecond=0).astimezone(UTC)
-    assert span(still_running)[1] == still_running.ends_at.replace(microsecond=0).astimezone(UTC)
+        assert event.decoded("DTSTART") == campaign.launch_at.replace(microsecond=0)
+        assert "DTEND" not in event
+        assert "DURATION" not in event
+        assert str(event["TRANSP"]) == "TRANSPARENT"
     event = events[f"campaign-{lasting.pk}@passerelle"]
+    assert "Ends: " in str(event["DESCRIPTION"])  # the end date is still told
     assert event["CATEGORIES"].cats == ["Webinar"]
     assert "Channel: Webinar" in str(event["DESCRIPTION"])
 
@@ -487,6 +487,21 @@ def test_preferences_page_shows_both_addresses_and_regenerate(client, person):
     assert f'value="{settings.PASSERELLE_BASE_URL}{ical_url(token)}"' in body
     assert f'value="{settings.PASSERELLE_BASE_URL}{atom_url(token)}"' in body
     assert reverse("notifications:subscriptions_regenerate") in body
+
+
+def test_preferences_page_offers_a_webcal_link_and_help_per_calendar_app(client, person):
+    client.force_login(person)
+    client.post(reverse("notifications:subscriptions_create"))
+
+    body = client.get(reverse("notifications:preferences")).content.decode()
+
+    token = SubscriptionToken.objects.get(user=person).token
+    host_and_path = settings.PASSERELLE_BASE_URL.split("://", 1)[1] + ical_url(token)
+    assert f'<a href="webcal://{host_and_path}" role="button"' in body
+    assert "Add to calendar" in body
+    for app in ("Google Calendar", "Outlook", "Apple Calendar"):
+        assert f"<dt>{app}</dt>" in body
+    assert "Subscribe from web" in body
 
 
 def test_regenerate_needs_a_post_and_a_login(client, person):

@@ -70,7 +70,8 @@ def test_sent_once_per_iso_week_at_the_digest_hour_even_if_beat_fires_twice(mail
     assert "Conseillers" in email.body
     assert "Soldes d'hiver" in email.body
     assert f"{settings.PASSERELLE_BASE_URL}/campaigns/{campaign.pk}/" in email.body
-    assert "List-Unsubscribe" in email.extra_headers
+    assert "/notifications/unsubscribe/" in email.extra_headers["List-Unsubscribe"]
+    assert email.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     # The weekly feed page (built alongside) is linked when the installation has one.
     feed_url = _feed_url()
     assert not feed_url or feed_url in email.body

@@ -41,13 +41,12 @@ def test_announcement_email_is_multipart_with_a_personal_ack_link():
     assert f"/campaigns/ack/{token}/" in html
     claim = ack_token_read(token)
     assert (claim.user_id, claim.campaign_id, claim.version) == (member.pk, campaign.pk, 1)
-    assert (
-        email.extra_headers["List-Unsubscribe"]
-        == "<http://localhost:8000/notifications/preferences/>"
-    )
+    unsubscribe = email.extra_headers["List-Unsubscribe"]
+    assert unsubscribe.startswith("<http://localhost:8000/notifications/unsubscribe/")
+    assert email.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert email.extra_headers["X-Passerelle-Notification"] == str(notification.pk)
     # The markdown body is rendered in the HTML part, kept as text in the plain one.
-    assert "<h2>Points clés</h2>" in html
+    assert '<h4 style="margin:16px 0 6px;font-size:15px;line-height:1.35;">Points clés</h4>' in html
     assert "## Points clés" in email.body
 
 

@@ -120,10 +120,10 @@ def test_emails_from_the_worker_are_multipart_with_ack_link_and_unsubscribe_head
         token = text.split("/campaigns/ack/")[1].split("/")[0]
         claim = ack_token_read(token)
         assert (claim.user_id, claim.campaign_id, claim.version) == (user.pk, campaign.pk, 1)
-        assert (
-            message["List-Unsubscribe"]
-            == f"<{settings.PASSERELLE_BASE_URL}/notifications/preferences/>"
+        assert message["List-Unsubscribe"].startswith(
+            f"<{settings.PASSERELLE_BASE_URL}/notifications/unsubscribe/"
         )
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert message["Auto-Submitted"] == "auto-generated"
 
     def launch_in(language: str) -> str:

@@ -483,7 +483,9 @@ def test_digest_goes_out_once_a_day_after_the_digest_hour():
     assert digest.subject == "Passerelle digest: 2 updates"
     assert first.title in digest.body
     assert second.title in digest.body
-    assert "List-Unsubscribe" in digest.extra_headers
+    # The digest is set on the preferences page: no one-click switch for it.
+    assert digest.extra_headers["List-Unsubscribe"].endswith("/notifications/preferences/>")
+    assert "List-Unsubscribe-Post" not in digest.extra_headers
     assert [a[1] for a in digest.alternatives] == ["text/html"]
     assert set(email_rows(recipient=reader).values_list("status", flat=True)) == {Status.SENT}
     assert not DigestRun.objects.filter(user=quiet).exists()
