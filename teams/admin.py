@@ -91,6 +91,7 @@ class TeamAdminForm(forms.ModelForm[Team]):
             "holiday_subdivision",
             "webhook_url",
             "webhook_format",
+            "language",
         ]
         # Plain inputs: the admin's clock widget adds a note about the *server's* time
         # zone, while these hours are in the team's.
@@ -147,6 +148,7 @@ class TeamAdmin(admin.ModelAdmin[Team]):
                 "fields": [
                     "webhook_url",
                     "webhook_format",
+                    "language",
                     "webhook_broken_at",
                     "webhook_broken_reason",
                 ]

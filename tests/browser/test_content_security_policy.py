@@ -30,10 +30,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def inbox(advisor, support_team, marketer):
-    """One announcement the advisor can acknowledge, under 35 older notes: two pages."""
-    older = CampaignFactory(owner=marketer)
+    """One announcement the advisor can acknowledge, under 35 older notes about as many
+    campaigns (notes about one campaign fold into one card): two pages."""
     start = timezone.now() - timedelta(days=2)
     for i in range(35):
+        older = CampaignFactory(owner=marketer)
         with transaction.atomic():
             notifications.notifications_enqueue(
                 campaign_id=older.pk,

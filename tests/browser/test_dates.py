@@ -70,7 +70,11 @@ def test_english_pages_write_european_dates_with_the_deadline_in_words(
 
     expect(page.locator("dd time").first).to_have_text(launch)
     detail = page.locator(f"#stakeholder-{stakeholder.pk} .stakeholder-detail")
-    expect(detail).to_contain_text(f"Due {due} (in 2 days)")
+    # The deadline reads in working time ("Due Saturday 07:05, 48 working hours left"),
+    # with the full date in European form on hover.
+    due_in_words = detail.locator("time.due-in")
+    expect(due_in_words).to_have_attribute("title", due)
+    expect(due_in_words).to_contain_text("working hours left")
     # The machine-readable form stays ISO 8601, for screen readers and scripts.
     iso = page.locator(f"#stakeholder-{stakeholder.pk} time").first.get_attribute("datetime")
     assert iso is not None
@@ -89,7 +93,7 @@ def test_english_pages_write_european_dates_with_the_deadline_in_words(
     phone = page.context.browser.new_context(viewport=PHONE, locale="en-GB").new_page()
     log_in(phone, live_server, marketer.email, DEFAULT_PASSWORD)
     phone.goto(live_server.url + reverse("campaigns:detail", args=[campaign.pk]))
-    expect(phone.locator(".stakeholder-detail").first).to_contain_text("(in 2 days)")
+    expect(phone.locator(".stakeholder-detail").first).to_contain_text("working hours left")
     assert _fits_the_screen(phone)
     shot(phone, "dates-02-campaign-page-english-phone")
     phone.context.close()
@@ -114,7 +118,9 @@ def test_french_pages_write_french_dates_on_a_phone(
     phone.goto(live_server.url + reverse("campaigns:detail", args=[campaign.pk]))
 
     expect(phone.locator("dd time").first).to_have_text(launch)
-    expect(phone.locator(".stakeholder-detail").first).to_contain_text(f"{due} (dans 2 jours)")
+    due_in_words = phone.locator(".stakeholder-detail time.due-in").first
+    expect(due_in_words).to_have_attribute("title", due)
+    expect(due_in_words).to_contain_text("heures ouvrées")
     assert _fits_the_screen(phone)
     shot(phone, "dates-03-campaign-page-french-phone")
 

@@ -96,6 +96,7 @@ def admin_team_change(client, team, **changes: str):
         "work_starts_at": team.work_starts_at.strftime("%H:%M"),
         "work_ends_at": team.work_ends_at.strftime("%H:%M"),
         "holiday_country": team.holiday_country,
+        "language": team.language,
         "memberships-TOTAL_FORMS": "0",
         "memberships-INITIAL_FORMS": "0",
     }

@@ -98,10 +98,11 @@ def test_a_team_language_is_chosen_in_the_admin(admin_client):
     form = page.context["adminform"].form
     data = {k: v for k, v in form.initial.items() if k in form.fields and v is not None}
     data |= {"language": "fr", "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0"}
+    data["working_days"] = list(team.working_days)  # checkboxes post one value per day
 
     response = admin_client.post(f"/admin/teams/team/{team.pk}/change/", data)
 
-    assert response.status_code == 302
+    assert response.status_code == 302, response.context["adminform"].form.errors
     team.refresh_from_db()
     assert team.language == "fr"
     data["language"] = "de"

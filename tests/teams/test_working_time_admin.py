@@ -28,6 +28,7 @@ def post(client, team: Team, **changes: object):
         "holiday_country": "FR",
         "holiday_subdivision": "",
         "webhook_format": team.webhook_format,
+        "language": team.language,
         "memberships-TOTAL_FORMS": "0",
         "memberships-INITIAL_FORMS": "0",
     }
