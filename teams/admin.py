@@ -11,7 +11,7 @@ from django.utils.translation import ngettext
 from accounts.models import User
 from core.admin_site import SafeAutocompleteMixin
 from notifications.services import team_webhook_repaired
-from teams.models import Membership, Team
+from teams.models import WORKING_CALENDAR_FIELDS, Membership, Team
 from teams.validators import available_time_zones
 
 
@@ -83,12 +83,7 @@ class TeamAdminForm(forms.ModelForm[Team]):
             "ack_policy",
             "ack_deadline_hours",
             "reminder_hours_before",
-            "time_zone",
-            "working_days",
-            "work_starts_at",
-            "work_ends_at",
-            "holiday_country",
-            "holiday_subdivision",
+            *WORKING_CALENDAR_FIELDS,
             "webhook_url",
             "webhook_format",
             "language",

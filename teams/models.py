@@ -20,6 +20,17 @@ from teams.validators import (
 logger = logging.getLogger(__name__)
 
 
+# The columns a team's working calendar is made of (Team.working_calendar).
+WORKING_CALENDAR_FIELDS = (
+    "time_zone",
+    "working_days",
+    "work_starts_at",
+    "work_ends_at",
+    "holiday_country",
+    "holiday_subdivision",
+)
+
+
 class Team(models.Model):
     class Kind(models.TextChoices):
         SALES = "sales", _("Sales")

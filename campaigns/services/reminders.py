@@ -27,7 +27,7 @@ from core.working_time import add_working_hours, is_working_time
 from notifications import services as notifications
 from notifications.models import Kind as NotificationKind
 from notifications.payload import PayloadExtra
-from teams.models import Membership, Team
+from teams.models import WORKING_CALENDAR_FIELDS, Membership, Team
 from teams.selectors import managers
 
 
@@ -116,15 +116,7 @@ def _teams_at_work(now: datetime) -> dict[datetime, list[int]]:
     """The teams inside their working hours at `now`, by the latest due date their reminder
     covers: `now` plus the team's reminder lead time in its working hours (one query)."""
     by_horizon: dict[datetime, list[int]] = {}
-    for team in Team.objects.only(
-        "reminder_hours_before",
-        "time_zone",
-        "working_days",
-        "work_starts_at",
-        "work_ends_at",
-        "holiday_country",
-        "holiday_subdivision",
-    ):
+    for team in Team.objects.only("reminder_hours_before", *WORKING_CALENDAR_FIELDS):
         calendar = team.working_calendar()
         if not is_working_time(now, calendar):
             continue
