@@ -23,24 +23,19 @@ CSRF token that is swapped for the reader's own on the way out, so a form inside
 row posts with the right token.
 """
 
-import dataclasses
-import datetime
-import decimal
-import enum
 import hashlib
 import io
 import logging
 import pickle
 import time
-import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache as default_cache
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone, translation
 from redis.exceptions import RedisError
 
@@ -48,10 +43,6 @@ logger = logging.getLogger(__name__)
 
 CSRF_PLACEHOLDER = "fragment-csrf-placeholder-7b1f0c"
 _CACHE_ERRORS = (RedisError, OSError)
-_PLAIN = (str, int, float, bool, type(None), decimal.Decimal, uuid.UUID)
-_TIMES = (datetime.datetime, datetime.date, datetime.time, datetime.timedelta)
-_MAX_DEPTH = 6
-_PLAIN_TYPES = frozenset((*_PLAIN, *_TIMES))
 
 
 class FragmentLeak(Exception):
@@ -101,69 +92,6 @@ def release_digest() -> str:
     return digest.hexdigest()
 
 
-@cache
-def _concrete_attnames(model: type[Model]) -> tuple[frozenset[str], tuple[str, ...]]:
-    names = tuple(field.attname for field in model._meta.concrete_fields)
-    return frozenset(names), names
-
-
-_NOT_LOADED = "<deferred>"
-
-
-def _model_picture(value: Model, depth: int, seen: set[int]) -> object:
-    """The loaded column values as they are (repr-stable values: numbers, text, times,
-    JSON), then whatever else was put on the instance (annotations, `to_attr` lists,
-    cached properties) and its related and prefetched objects, recursively."""
-    state = value.__dict__
-    known, names = _concrete_attnames(type(value))
-    columns = tuple(state.get(name, _NOT_LOADED) for name in names)
-    extra = tuple(
-        (name, item if type(item) in _PLAIN_TYPES else _plain(item, depth + 1, seen))
-        for name, item in state.items()
-        if name not in known and not name.startswith("_")
-    )
-    related = tuple(
-        (name, _plain(item, depth + 1, seen))
-        for name, item in getattr(value._state, "fields_cache", {}).items()
-    )
-    prefetched = tuple(
-        (name, _plain(list(items), depth + 1, seen))
-        for name, items in getattr(value, "_prefetched_objects_cache", {}).items()
-    )
-    return (value._meta.label, columns, extra, related, prefetched)
-
-
-def _plain(value: object, depth: int, seen: set[int]) -> object:
-    """A hashable, repr-stable picture of `value` for a key."""
-    if type(value) in _PLAIN_TYPES or isinstance(value, (*_PLAIN, *_TIMES)):
-        return value
-    if isinstance(value, enum.Enum):
-        return value.value
-    if depth > _MAX_DEPTH or id(value) in seen:
-        return "…"
-    seen = seen | {id(value)}
-    if isinstance(value, Model):
-        return _model_picture(value, depth, seen)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return (
-            type(value).__qualname__,
-            tuple(
-                (f.name, _plain(getattr(value, f.name), depth + 1, seen))
-                for f in dataclasses.fields(value)
-            ),
-        )
-    if isinstance(value, Mapping):
-        return tuple(sorted((str(k), _plain(v, depth + 1, seen)) for k, v in value.items()))
-    if isinstance(value, list | tuple | set | frozenset):
-        items = [_plain(v, depth + 1, seen) for v in value]
-        if isinstance(value, set | frozenset):
-            items.sort(key=repr)
-        return tuple(items)
-    # Anything else would be keyed by its repr, which for most objects holds a memory
-    # address: never the same twice, so never served stale, but never served at all.
-    return repr(value)
-
-
 class _KeyPickler(pickle.Pickler):
     def reducer_override(self, obj: object) -> Any:
         # Pickling a queryset runs it: a row that carries an unevaluated one gets a key
@@ -192,7 +120,9 @@ def fragment_key(name: str, parts: Iterable[object]) -> str:
         _KeyPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(tuple(parts))
         digest.update(buffer.getbuffer())
     except (pickle.PicklingError, TypeError, AttributeError):
-        digest.update(repr(tuple(_plain(part, 0, set()) for part in parts)).encode())
+        # A part that cannot be pictured (a form, an open file…): a key of its own, so
+        # the row is rendered and never served from the cache.
+        digest.update(f"unpicturable {time.time_ns()} {id(parts)}".encode())
     return f"fragment:{name}:{digest.hexdigest()}"
 
 

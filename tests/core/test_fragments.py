@@ -182,3 +182,14 @@ def test_a_row_carrying_an_unevaluated_queryset_runs_no_hidden_query(
     )
     with django_assert_num_queries(0):
         assert template.render(Context({"campaigns": Campaign.objects.all()})) == "kept"
+
+
+def test_a_row_that_cannot_be_pictured_is_rendered_every_time(kept):
+    template = Template(
+        "{% load fragments %}{% cachedfragment 'row' part %}{{ counter }}row{% endcachedfragment %}"
+    )
+    counter = Counter()
+    for _ in range(2):
+        context = Context({"part": (i for i in range(3)), "counter": counter})  # a generator
+        assert template.render(context) == "row"
+    assert counter.renders == 2
