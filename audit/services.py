@@ -14,7 +14,9 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+from allauth.account.adapter import get_adapter
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.http import HttpRequest
 
@@ -84,10 +86,15 @@ def target_label_of(target: models.Model) -> str:
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
-    """The address the request came from, as Django sees it (REMOTE_ADDR)."""
+    """The client's address, read as the login rate limits read it (accounts.adapter:
+    behind TRUSTED_PROXY_COUNT proxies, from X-Forwarded-For; else REMOTE_ADDR), so the
+    log names the person's machine, not the proxy's. None when it cannot be told."""
     if request is None:
         return None
-    raw = str(request.META.get("REMOTE_ADDR", "")).strip()
+    try:
+        raw = str(get_adapter(request).get_client_ip(request)).strip()
+    except PermissionDenied:
+        return None
     try:
         return str(ipaddress.ip_address(raw))
     except ValueError:

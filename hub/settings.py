@@ -279,8 +279,8 @@ if not env_bool("SECURE_HSTS_PRELOAD", default=False):
     SILENCED_SYSTEM_CHECKS.append("security.W021")
 
 # Reverse proxies in front of the app, each appending to X-Forwarded-For: allauth's rate
-# limits (the only reader of the client address) take the address that many entries from
-# the right. 0: REMOTE_ADDR, the header is ignored (any client could forge it). Wrong by
+# limits and the audit log (both through accounts.adapter) take the address that many
+# entries from the right. 0: REMOTE_ADDR, the header is ignored (any client could forge it). Wrong by
 # one either way, and behind a proxy every login counts against the proxy's address.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 if TRUSTED_PROXY_COUNT < 0:

@@ -34,6 +34,27 @@ def entries(action=None):
 # --- the service itself ----------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("forwarded", "logged"),
+    [("198.51.100.7", "198.51.100.7"), ("not an address", None)],
+)
+def test_behind_a_proxy_the_entry_names_the_client_not_the_proxy(settings, forwarded, logged):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    request = RequestFactory().get(
+        "/", REMOTE_ADDR="10.0.0.2", headers={"x-forwarded-for": forwarded}
+    )
+    with transaction.atomic():
+        event = record_audit_event(
+            actor=UserFactory(),
+            action=AuditAction.TEAM_CREATED,
+            target=TeamFactory(),
+            request=request,
+        )
+    event.refresh_from_db()
+    assert event.ip == logged
+
+
 def test_an_entry_records_who_what_about_what_and_from_where():
     actor, team = UserFactory(), TeamFactory(name="Ventes")
     request = RequestFactory().get("/", REMOTE_ADDR="203.0.113.9")
