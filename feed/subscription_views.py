@@ -70,7 +70,9 @@ def _feed(
             return _private(not_modified, remembered)
     user = _owner_of(token)
     now = timezone.now()
-    etag = remembered or subscriptions.subscription_validator(user=user, now=now)
+    # Past the shortcut the validator is computed again: reusing the kept one here would
+    # renew it on every poll and freeze the feed for a client that sends no ETag.
+    etag = subscriptions.subscription_validator(user=user, now=now)
     subscription_validator_remember(token=token, kind=kind, validator=etag)
     not_modified = get_conditional_response(request, etag=etag)
     if not_modified is not None:

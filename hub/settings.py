@@ -280,8 +280,9 @@ if not env_bool("SECURE_HSTS_PRELOAD", default=False):
 
 # Reverse proxies in front of the app, each appending to X-Forwarded-For: allauth's rate
 # limits and the audit log (both through accounts.adapter) take the address that many
-# entries from the right. 0: REMOTE_ADDR, the header is ignored (any client could forge it). Wrong by
-# one either way, and behind a proxy every login counts against the proxy's address.
+# entries from the right. 0: REMOTE_ADDR, the header is ignored (any client could forge
+# it). Wrong by one either way, and behind a proxy every login counts against the proxy's
+# address.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 if TRUSTED_PROXY_COUNT < 0:
     raise ImproperlyConfigured(f"TRUSTED_PROXY_COUNT must be 0 or more, got {TRUSTED_PROXY_COUNT}")

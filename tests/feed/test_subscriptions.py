@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from accounts.services import person_erase
 from campaigns.models import Campaign, Stakeholder
 from campaigns.services import campaign_cancel, campaign_update
 from feed import subscriptions
@@ -30,6 +31,7 @@ from tests.factories import (
     MembershipFactory,
     StakeholderFactory,
     TeamFactory,
+    UserFactory,
     announced_campaign,
     campaign_input,
     make_marketer,
@@ -617,3 +619,26 @@ def test_a_regenerated_address_gets_no_answer_even_when_unchanged(
     etag = client.get(url(token))["ETag"]
     subscription_token_regenerate(user=person)
     assert client.get(url(token), HTTP_IF_NONE_MATCH=etag).status_code == 404
+
+
+def test_an_erased_persons_address_gets_no_answer_even_when_unchanged(
+    client, person, token, launches, settings, kept_documents, django_capture_on_commit_callbacks
+):
+    settings.SUBSCRIPTION_FRESH_SECONDS = 60
+    etag = client.get(atom_url(token))["ETag"]
+    with django_capture_on_commit_callbacks(execute=True):
+        person_erase(actor=UserFactory(is_superuser=True), person=person, remove_text=False)
+    assert client.get(atom_url(token), HTTP_IF_NONE_MATCH=etag).status_code == 404
+
+
+def test_a_reader_without_the_validator_sees_a_change_at_once(
+    client, owner, token, launches, settings, kept_documents
+):
+    settings.SUBSCRIPTION_FRESH_SECONDS = 60
+    first = client.get(atom_url(token))["ETag"]
+    campaign = launches["listed"][0]
+    campaign_update(
+        actor=owner, campaign_id=campaign.pk, data=campaign_input(campaign, audience="Autres")
+    )
+    # No If-None-Match: the kept validator is no shortcut for it, and is not renewed.
+    assert client.get(atom_url(token))["ETag"] != first
