@@ -22,6 +22,7 @@ from accounts.selectors import personal_data_of
 from audit.models import AuditAction
 from audit.services import record_audit_event
 from campaigns.models import Acknowledgement, CampaignEvent, Feedback
+from campaigns.services import campaigns_search_text_refresh
 from core.errors import DomainError, PermissionRefused
 from notifications.models import (
     DeliverySettings,
@@ -70,7 +71,11 @@ def profile_update(*, user: User, data: ProfileInput) -> User:
     user.time_zone = data.time_zone
     others = [field.name for field in User._meta.fields if field.name not in PROFILE_FIELDS]
     user.clean_fields(exclude=others)
-    user.save(update_fields=list(PROFILE_FIELDS))
+    renamed = User.objects.filter(pk=user.pk).exclude(full_name=user.full_name).exists()
+    with transaction.atomic():
+        user.save(update_fields=list(PROFILE_FIELDS))
+        if renamed:
+            campaigns_search_text_refresh(owner=user)
     return user
 
 
@@ -177,6 +182,7 @@ def person_erase(*, actor: User, person: User, remove_text: bool) -> ErasureRepo
         person.save()
         person.groups.clear()
         person.user_permissions.clear()
+        campaigns_search_text_refresh(owner=person)
         EmailAddress.objects.filter(user=person).delete()
         EmailAddress.objects.create(user=person, email=erased_email, primary=True, verified=False)
         # The kept 304 validators of the old addresses are forgotten once the deletion is

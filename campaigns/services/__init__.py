@@ -35,6 +35,7 @@ from campaigns.services.editing import (
     campaign_duplicate,
     campaign_update,
     campaign_validate,
+    campaigns_search_text_refresh,
     kpis_validate,
 )
 from campaigns.services.feedback import FEEDBACK_MAX_LENGTH, feedback_post
@@ -76,6 +77,7 @@ __all__ = [
     "campaign_record_results",
     "campaign_update",
     "campaign_validate",
+    "campaigns_search_text_refresh",
     "campaigns_send_due_reminders_and_escalations",
     "feedback_post",
     "kpis_validate",

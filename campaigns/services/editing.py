@@ -302,6 +302,28 @@ def _search_text(content: dict[str, object], owner: User) -> str:
     )
 
 
+def campaigns_search_text_refresh(*, owner: User) -> int:
+    """Write the search column again on every campaign `owner` owns, after their name
+    changed (a rename, an erasure: the old name must stop finding them). PostgreSQL's
+    search document follows by trigger; this column is the embedded database's. Runs in
+    the caller's transaction; returns how many campaigns it rewrote."""
+    campaigns = list(
+        Campaign.objects.filter(owner=owner).only("title", "summary", "audience", "body")
+    )
+    for campaign in campaigns:
+        campaign.search_text = _search_text(
+            {
+                "title": campaign.title,
+                "summary": campaign.summary,
+                "audience": campaign.audience,
+                "body": campaign.body,
+            },
+            owner,
+        )
+    Campaign.objects.bulk_update(campaigns, ["search_text"], batch_size=500)
+    return len(campaigns)
+
+
 def campaign_create(*, actor: User, data: CampaignInput) -> Campaign:
     """Create a draft with its stakeholder teams and co-editors, owned by the actor (a
     marketer). One transaction; nothing is notified yet. Not idempotent."""

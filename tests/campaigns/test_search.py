@@ -10,10 +10,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
+from accounts.services import ProfileInput, person_erase, profile_update
 from campaigns.models import Campaign
 from campaigns.search import campaign_search, fold, search_text_of
 from teams.roles import Actor
-from tests.factories import CampaignFactory, make_marketer
+from tests.factories import CampaignFactory, UserFactory, make_marketer
 
 pytestmark = pytest.mark.django_db
 
@@ -273,3 +274,27 @@ def test_a_marketer_sees_a_drafts_week_without_a_feed_link(client, marketer):
     assert "Week 1, 2027" in html
     assert "/feed/2027-W01/" not in html  # the feed never shows drafts
     assert "status-draft" in html
+
+
+def test_a_renamed_owner_is_found_by_the_new_name_only(advisor):
+    owner = make_marketer(full_name="Paul Martin")
+    live("Sans rapport", owner=owner)
+    assert titles(advisor, "martin") == ["Sans rapport"]
+
+    profile_update(
+        user=owner,
+        data=ProfileInput(full_name="Paul Durand", language="fr", time_zone="Europe/Paris"),
+    )
+
+    assert titles(advisor, "martin") == []
+    assert titles(advisor, "durand") == ["Sans rapport"]
+
+
+def test_an_erased_owners_name_finds_nothing(advisor):
+    owner = make_marketer(full_name="Paul Martin")
+    live("Sans rapport", owner=owner)
+
+    person_erase(actor=UserFactory(is_superuser=True), person=owner, remove_text=False)
+
+    assert titles(advisor, "martin") == []
+    assert titles(advisor, "sans rapport") == ["Sans rapport"]
