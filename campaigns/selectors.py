@@ -479,7 +479,10 @@ def changes_for_reader(*, campaign: Campaign, viewer: Actor) -> VersionChanges |
     if viewer.user_id is None or not viewer.team_ids:
         return version_changes(campaign=campaign)
     acknowledged = Acknowledgement.objects.filter(
-        stakeholder__campaign=campaign, user_id=viewer.user_id, version=OuterRef("version")
+        stakeholder__campaign=campaign,
+        user_id=viewer.user_id,
+        version=OuterRef("version"),
+        revoked_at__isnull=True,  # a withdrawn acknowledgement is no longer what they read
     )
     # The previous version and those the reader acknowledged: a handful of rows at most.
     rows = list(

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from campaigns import selectors, services
-from campaigns.models import Campaign, CampaignEvent, CampaignVersion
+from campaigns.models import Acknowledgement, Campaign, CampaignEvent, CampaignVersion
 from notifications.channels import build_email, webhook_payload
 from notifications.models import Channel, Kind, Notification
 from notifications.tokens import ack_token_make
@@ -193,6 +194,20 @@ def test_the_page_counts_from_the_version_the_reader_acknowledged(
     )
     assert fields is not None
     assert [f["field"] for f in fields.fields] == ["launch_at", "audience", "body"]
+
+
+def test_a_withdrawn_acknowledgement_is_not_counted_from(client, changed, member, marketer):
+    services.campaign_update(
+        actor=marketer,
+        campaign_id=changed.pk,
+        data=campaign_input(changed, launch_at=changed.launch_at + timedelta(days=1)),
+    )
+    Acknowledgement.objects.filter(user=member).update(revoked_at=timezone.now())
+    fields = selectors.changes_for_reader(
+        campaign=Campaign.objects.get(pk=changed.pk), viewer=Actor.of(member)
+    )
+    assert fields is not None
+    assert fields.since == 2
 
 
 def test_the_acknowledgement_page_shows_what_changed(client, changed, member):
