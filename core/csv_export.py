@@ -31,7 +31,13 @@ def csv_safe(value: object) -> str:
     if value is None:
         return ""
     text = _FORMULA_AFTER_SEPARATOR.sub(r"\1'", str(value))
-    return "'" + text if text.lstrip(" ").startswith(FORMULA_PREFIXES) else text
+    return "'" + text if looks_like_formula(text) else text
+
+
+def looks_like_formula(text: str) -> bool:
+    """Whether a spreadsheet would run `text` as a formula (its first character past any
+    spaces is one of FORMULA_PREFIXES): the CSV and XLSX exports both defuse those."""
+    return text.lstrip(" ").startswith(FORMULA_PREFIXES)
 
 
 @dataclass(frozen=True)

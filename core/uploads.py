@@ -26,10 +26,8 @@ class SizeLimitUploadHandler(FileUploadHandler):
     def __init__(self, request: HttpRequest | None = None) -> None:
         super().__init__(request)
         self.limit: int = settings.FILE_UPLOAD_MAX_BYTES
-        self.chunks_received = 0
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
-        self.chunks_received += 1
         if start + len(raw_data) > self.limit:
             if self.request is not None and self.field_name and self.file_name:
                 cut_off = getattr(self.request, _CUT_OFF, {})

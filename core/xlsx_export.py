@@ -15,7 +15,7 @@ from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
 from openpyxl.styles import Font  # type: ignore[import-untyped]
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet  # type: ignore[import-untyped]
 
-from core.csv_export import FORMULA_PREFIXES, csv_download
+from core.csv_export import csv_download, looks_like_formula
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -46,7 +46,7 @@ def _cell(sheet: WriteOnlyWorksheet, value: object) -> WriteOnlyCell:
         return WriteOnlyCell(sheet, value=value)
     text = _ILLEGAL.sub("\ufffd", str(value))
     cell = WriteOnlyCell(sheet, value=text)
-    if text.lstrip(" ").startswith(FORMULA_PREFIXES):
+    if looks_like_formula(text):
         # openpyxl stores a text starting with `=` as a formula: keep it text, and mark it
         # "quote prefix" so Excel keeps it text when someone edits the cell, as it does
         # for one typed after a `'`. The value itself is kept exactly as written.
