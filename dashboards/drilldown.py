@@ -285,26 +285,8 @@ def team_campaign_pending(*, team: Team, campaign_id: int) -> PendingAcknowledge
     stakeholder = pending.select_related("campaign").first()
     if stakeholder is None:
         return None
-    acknowledged = Acknowledgement.objects.filter(
-        stakeholder=stakeholder, revoked_at__isnull=True, version=stakeholder.campaign.version
-    ).values("user_id")
-    people = list(
-        User.objects.filter(memberships__team=team, is_active=True)
-        .exclude(pk__in=acknowledged)
-        .order_by("full_name", "email")
+    # The same rows as the team page's, so the page lists whom the button nudges.
+    one = PendingSlice(
+        stakeholders=[stakeholder], has_more=False, total=1, overdue=0, restarted=False
     )
-    now = timezone.now()
-    nudged = nudges_this_hour(
-        team_id=team.pk,
-        campaign_versions={stakeholder.campaign_id: stakeholder.campaign.version},
-        user_ids=[person.pk for person in people],
-        now=now,
-    )
-    return PendingAcknowledgement(
-        stakeholder=stakeholder,
-        campaign=stakeholder.campaign,
-        due_at=stakeholder.due_at,
-        is_overdue=stakeholder.due_at is not None and stakeholder.due_at <= now,
-        people=people,
-        nudged_at={user_id: at for (_campaign, user_id), at in nudged.items()},
-    )
+    return team_pending_acknowledgements(team=team, pending=one).rows[0]
