@@ -127,6 +127,9 @@ class Campaign(models.Model):
     # SQLite's stand-in for it: the same fields and the owner's name, casefolded, without
     # accents (campaigns.search.search_text_of), written by the editing services.
     search_text = models.TextField(blank=True, default="", editable=False)
+    # Raised by the database whenever the campaign or anything shown with it changes
+    # (migration 0016): kept pages (core/pages.py) compare it instead of rendering again.
+    revision = models.PositiveBigIntegerField(default=0, editable=False)
     # Marketers who may change the campaign as its owner does (see campaigns.rules).
     editors = models.ManyToManyField(
         settings.AUTH_USER_MODEL,

@@ -4,18 +4,20 @@ import hashlib
 from collections.abc import Collection, Sequence
 from dataclasses import astuple, dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import cast
+from typing import TypedDict, cast
 
 from django.db import models
 from django.db.models import (
     Count,
     Exists,
     F,
+    Max,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
     Window,
 )
@@ -163,6 +165,45 @@ def _filtered(viewer: Actor, filters: CampaignFilters) -> QuerySet[Campaign]:
     return campaigns
 
 
+def _list_rows(
+    campaigns: QuerySet[Campaign], filters: CampaignFilters, position: _Position | None
+) -> QuerySet[Campaign]:
+    """`campaigns` in the list's order, from the cursor's position on."""
+    forward = position is None or position.forward
+    # A previous page is read backwards from its cursor, then put back in display order.
+    descending = filters.newest_first == forward
+    key = F("launch_key")  # launch_sort_key(), aliased by _filtered
+    if position is not None:
+        beyond = LessThan if descending else GreaterThan
+        cursor_key = RowValue(
+            Value(position.launch_at or UNDATED_SORTS_AS, output_field=models.DateTimeField()),
+            Value(position.id),
+        )
+        campaigns = campaigns.filter(beyond(RowValue(key, F("id")), cursor_key))
+    if descending:
+        return campaigns.order_by(key.desc(), F("id").desc())
+    return campaigns.order_by(key.asc(), F("id").asc())
+
+
+class ListPageArgs(TypedDict):
+    """One page of the campaign list, as campaign_list and campaign_list_stamp take it."""
+
+    viewer: Actor
+    filters: CampaignFilters
+    cursor: str
+    page_size: int
+
+
+def campaign_list_stamp(
+    *, viewer: Actor, filters: CampaignFilters, cursor: str = "", page_size: int = 25
+) -> list[tuple[int, int]]:
+    """What one page of campaign_list shows, as the ids and revisions of its rows (one
+    query): it changes whenever the page would (core/pages.py)."""
+    position = _cursor_read(cursor, newest_first=filters.newest_first)
+    campaigns = _list_rows(_filtered(viewer, filters), filters, position)
+    return list(campaigns.values_list("pk", "revision")[: page_size + 1])
+
+
 def campaign_list(
     *, viewer: Actor, filters: CampaignFilters, cursor: str = "", page_size: int = 25
 ) -> CampaignPage:
@@ -176,22 +217,7 @@ def campaign_list(
     first when the latest do. An unreadable cursor gives the first page."""
     position = _cursor_read(cursor, newest_first=filters.newest_first)
     forward = position is None or position.forward
-    # A previous page is read backwards from its cursor, then put back in display order.
-    descending = filters.newest_first == forward
-    campaigns = _with_progress(_filtered(viewer, filters))
-    key = F("launch_key")  # launch_sort_key(), aliased by _filtered
-    if position is not None:
-        beyond = LessThan if descending else GreaterThan
-        cursor_key = RowValue(
-            Value(position.launch_at or UNDATED_SORTS_AS, output_field=models.DateTimeField()),
-            Value(position.id),
-        )
-        campaigns = campaigns.filter(beyond(RowValue(key, F("id")), cursor_key))
-    if descending:
-        campaigns = campaigns.order_by(key.desc(), F("id").desc())
-    else:
-        campaigns = campaigns.order_by(key.asc(), F("id").asc())
-
+    campaigns = _list_rows(_with_progress(_filtered(viewer, filters)), filters, position)
     rows = list(campaigns[: page_size + 1])  # one extra row says whether there is more
     has_more = len(rows) > page_size
     rows = rows[:page_size]
@@ -254,6 +280,11 @@ def campaign_detail(*, viewer: Actor, campaign_id: int) -> Campaign:
         _stakeholders_prefetch(), "kpis", "attachments", "editors"
     )
     return _campaign_visible_to(viewer, campaigns, campaign_id)
+
+
+def campaign_revision(*, campaign_id: int) -> int | None:
+    """The revision of one campaign (see Campaign.revision), None if there is none."""
+    return Campaign.objects.filter(pk=campaign_id).values_list("revision", flat=True).first()
 
 
 def attachment_for(*, viewer: Actor, attachment_id: int) -> Attachment:
@@ -614,6 +645,15 @@ def campaign_launches(
         .only("id", "title", "channel", "status", "announced_at", "launch_at")
         .order_by("launch_at", "id")
     )
+
+
+def campaign_launches_stamp(*, viewer: Actor, start: datetime, end: datetime) -> dict[str, int]:
+    """What changes a calendar of [start, end) (core/pages.py), in one aggregate query:
+    how many campaigns `viewer` may see launch in it, the newest id (one moved in), and
+    the sum of their revisions (any of them changed: revisions only grow)."""
+    return Campaign.objects.filter(
+        rules.visible_q(viewer), launch_at__gte=start, launch_at__lt=end
+    ).aggregate(count=Count("pk"), newest=Max("pk"), revisions=Sum("revision"))
 
 
 def campaigns_with_contact_pressure(

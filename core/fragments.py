@@ -42,7 +42,7 @@ from redis.exceptions import RedisError
 logger = logging.getLogger(__name__)
 
 CSRF_PLACEHOLDER = "fragment-csrf-placeholder-7b1f0c"
-_CACHE_ERRORS = (RedisError, OSError)
+CACHE_ERRORS = (RedisError, OSError)
 
 
 class FragmentLeak(Exception):
@@ -135,7 +135,7 @@ def get_many(keys: list[str]) -> dict[str, str]:
         return {}
     try:
         found = default_cache.get_many(keys)
-    except _CACHE_ERRORS:
+    except CACHE_ERRORS:
         logger.warning("fragment cache unreachable; rendering", exc_info=True)
         return {}
     return {key: html for key, html in found.items() if isinstance(html, str)}
@@ -146,5 +146,5 @@ def put(key: str, html: str) -> None:
         return
     try:
         default_cache.set(key, html, settings.FRAGMENT_CACHE_SECONDS)
-    except _CACHE_ERRORS:
+    except CACHE_ERRORS:
         logger.warning("fragment cache unreachable; HTML not kept", exc_info=True)

@@ -1,6 +1,7 @@
 """Dashboard pages: thin views over dashboards.selectors."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib import messages
@@ -19,6 +20,7 @@ from django.views.decorators.vary import vary_on_headers
 from campaigns import rules
 from campaigns.rules import Action
 from campaigns.services import stakeholder_nudge, stakeholder_nudge_all
+from core import pages
 from core.errors import DomainError
 from core.htmx import wants_fragment
 from core.http import AuthenticatedHttpRequest, actor_of, parse_id, safe_next
@@ -119,6 +121,36 @@ def overview(request: AuthenticatedHttpRequest) -> HttpResponseBase:
         return _teams_table(
             export_format, selectors.dashboard_teams(scope=scope, filters=filters, now=now)
         )
+    return _kept_while_figures_are(
+        request,
+        view="dashboards:overview",
+        render=lambda: _overview_page(request, scope, form, filters, now),
+    )
+
+
+def _kept_while_figures_are(
+    request: AuthenticatedHttpRequest,
+    *,
+    view: str,
+    render: Callable[[], HttpResponse],
+    shown: Callable[[], object] = lambda: None,
+) -> HttpResponse:
+    """A dashboard page kept (core/pages.py) as long as the figures it shows: they are
+    kept DASHBOARD_CACHE_SECONDS and the page says when they were computed, so a page of
+    the same minute is as fresh as its figures. Off when the figures are computed on
+    every request."""
+    if settings.DASHBOARD_CACHE_SECONDS <= 0:
+        return render()
+    return pages.kept_response(request, view=view, stamp=shown, render=render)
+
+
+def _overview_page(
+    request: AuthenticatedHttpRequest,
+    scope: selectors.Scope,
+    form: OverviewForm,
+    filters: selectors.DashboardFilters,
+    now: datetime,
+) -> HttpResponse:
     query = request.GET.copy()
     for key in ("format", "table"):
         query.pop(key, None)
@@ -201,6 +233,14 @@ def team_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """The team's pending acknowledgements (a page at a time), the messages that never
     reached it, and its 12-week trend; an htmx "Show more" gets only the next rows."""
     team = _viewable_team(request, slug)
+    if request.GET.get("after"):
+        return _team_page(request, team)  # a later page: read live, never kept
+    return _kept_while_figures_are(
+        request, view="dashboards:team", render=lambda: _team_page(request, team)
+    )
+
+
+def _team_page(request: AuthenticatedHttpRequest, team: Team) -> HttpResponse:
     cursor = request.GET.get("after", "")
     now = timezone.now()
     kept_slice = None
@@ -212,6 +252,10 @@ def team_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
             ("team-pending", team.pk),
             lambda: drilldown.team_pending_slice(team=team, now=now),
         )
+    if kept_slice is not None:
+        # Who acknowledged, and who was nudged, are read now: the page is kept only while
+        # these campaigns are unchanged.
+        pages.shows_campaigns(request, [s.campaign_id for s in kept_slice.value.stakeholders])
     pending = drilldown.team_pending_acknowledgements(
         team=team,
         now=now,

@@ -261,6 +261,30 @@ def _cursor_read(token: str, week: Week) -> tuple[datetime, int] | None:
     return cast(datetime, values[1]), cast(int, values[2])  # checked against the shape
 
 
+def _week_rows[C: Campaign](
+    campaigns: QuerySet[C],
+    *,
+    viewer: Actor,
+    week: Week,
+    filters: FeedFilters,
+    tz: tzinfo,
+    cursor: str,
+) -> tuple[QuerySet[C], date | None]:
+    """The week's campaigns, filtered, newest launch first, from `cursor` on; and the
+    local day the previous page ended on."""
+    start, end = week.bounds(tz)
+    campaigns = _filtered(campaigns, viewer=viewer, filters=filters).filter(
+        launch_at__gte=start, launch_at__lt=end
+    )
+    position = _cursor_read(cursor, week)
+    previous_day = None
+    if position is not None:
+        launch_at, pk = position
+        campaigns = campaigns.filter(Q(launch_at__lt=launch_at) | Q(launch_at=launch_at, id__lt=pk))
+        previous_day = timezone.localtime(launch_at, tz).date()
+    return campaigns.order_by(F("launch_at").desc(), F("id").desc()), previous_day
+
+
 def feed_week(
     *,
     viewer: Actor,
@@ -274,17 +298,14 @@ def feed_week(
 
     With `page_size`, one page of a keyset walk on (launch_at, id): `cursor` names the
     last row of the previous page. Four queries, whatever the number of campaigns."""
-    start, end = week.bounds(tz)
-    campaigns = _filtered(_feed_queryset(viewer=viewer), viewer=viewer, filters=filters).filter(
-        launch_at__gte=start, launch_at__lt=end
+    campaigns, previous_day = _week_rows(
+        _feed_queryset(viewer=viewer),
+        viewer=viewer,
+        week=week,
+        filters=filters,
+        tz=tz,
+        cursor=cursor,
     )
-    position = _cursor_read(cursor, week)
-    previous_day = None
-    if position is not None:
-        launch_at, pk = position
-        campaigns = campaigns.filter(Q(launch_at__lt=launch_at) | Q(launch_at=launch_at, id__lt=pk))
-        previous_day = timezone.localtime(launch_at, tz).date()
-    campaigns = campaigns.order_by(F("launch_at").desc(), F("id").desc())
     if page_size is None:
         rows, has_more = list(campaigns), False
     else:
@@ -298,6 +319,28 @@ def feed_week(
     return FeedPage(
         days=days, next_cursor=_cursor_write(rows[-1], week) if rows and has_more else None
     )
+
+
+class WeekPageArgs(TypedDict):
+    """One page of the feed, as feed_week and feed_week_stamp both take it."""
+
+    viewer: Actor
+    week: Week
+    filters: FeedFilters
+    tz: tzinfo
+    cursor: str
+    page_size: int
+
+
+def feed_week_stamp(
+    *, viewer: Actor, week: Week, filters: FeedFilters, tz: tzinfo, cursor: str, page_size: int
+) -> list[tuple[int, int]]:
+    """What one page of feed_week shows, as the ids and revisions of its rows (one
+    query): it changes whenever the page would (core/pages.py)."""
+    campaigns, _previous_day = _week_rows(
+        visible_campaigns(viewer), viewer=viewer, week=week, filters=filters, tz=tz, cursor=cursor
+    )
+    return list(campaigns.values_list("pk", "revision")[: page_size + 1])
 
 
 def feed_item(*, viewer: Actor, campaign_id: int, tz: tzinfo) -> FeedItem:

@@ -68,6 +68,11 @@ def _feed(
         not_modified = get_conditional_response(request, etag=remembered)
         if not_modified is not None:
             return _private(not_modified, remembered)
+        # A client without the validator gets the document kept for it, as fresh as a
+        # 304 would be (the remembered validator is not renewed here, so it expires).
+        kept = _kept_document(kind, token, remembered)
+        if kept is not None:
+            return _private(kept, remembered)
     user = _owner_of(token)
     now = timezone.now()
     # Past the shortcut the validator is computed again: reusing the kept one here would
@@ -77,18 +82,9 @@ def _feed(
     not_modified = get_conditional_response(request, etag=etag)
     if not_modified is not None:
         return _private(not_modified, etag)
-    # The address (hashed: it is a credential) is part of the key, as the Atom document
-    # names it; the validator covers everything else the document shows.
-    key = "subscription:{}:{}:{}".format(
-        kind, hashlib.sha256(token.encode()).hexdigest()[:32], etag.strip('"')
-    )
-    cached = cache.get(key)
-    if isinstance(cached, tuple):
-        body, headers = cached
-        response = HttpResponse(body)
-        for name, value in headers:
-            response[name] = value
-        return _private(response, etag)
+    kept = _kept_document(kind, token, etag)
+    if kept is not None:
+        return _private(kept, etag)
     campaigns = subscriptions.subscription_launches(user=user, now=now)
     response = build(user, campaigns)
     seconds = settings.SUBSCRIPTION_CACHE_SECONDS
@@ -96,8 +92,30 @@ def _feed(
         headers = [
             (n, response[n]) for n in ("Content-Type", "Content-Disposition") if n in response
         ]
-        cache.set(key, (response.content, headers), seconds)
+        cache.set(_document_key(kind, token, etag), (response.content, headers), seconds)
     return _private(response, etag)
+
+
+def _document_key(kind: str, token: str, etag: str) -> str:
+    # The address (hashed: it is a credential) is part of the key, as the Atom document
+    # names it; the validator covers everything else the document shows.
+    return "subscription:{}:{}:{}".format(
+        kind, hashlib.sha256(token.encode()).hexdigest()[:32], etag.strip('"')
+    )
+
+
+def _kept_document(kind: str, token: str, etag: str) -> HttpResponse | None:
+    """The document built for this address and validator, if it is still kept."""
+    if not settings.SUBSCRIPTION_CACHE_SECONDS:
+        return None
+    cached = cache.get(_document_key(kind, token, etag))
+    if not isinstance(cached, tuple):
+        return None
+    body, headers = cached
+    response = HttpResponse(body)
+    for name, value in headers:
+        response[name] = value
+    return response
 
 
 @login_not_required

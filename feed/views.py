@@ -13,13 +13,14 @@ from django.views.decorators.vary import vary_on_headers
 from campaigns import services
 from campaigns.forms import AcknowledgeForm
 from campaigns.views.acknowledgements import show_acknowledgement
+from core import pages
 from core.errors import DomainError
 from core.htmx import wants_fragment
 from core.http import AuthenticatedHttpRequest, actor_of, safe_next
 from core.xlsx_export import table_download
 from feed import selectors
 from feed.forms import FeedFilterForm
-from feed.selectors import Week
+from feed.selectors import FeedPage, Week
 from hub.db_routing import reads_from_replica
 
 FEED_PAGE_SIZE = 20
@@ -54,14 +55,25 @@ def feed_week(request: AuthenticatedHttpRequest, week: str | None = None) -> Htt
     form.is_valid()  # invalid fields are shown and ignored
     # Pages of FEED_PAGE_SIZE: "Load more" appends the next one with htmx, and is a
     # plain link to it without JavaScript.
-    page = selectors.feed_week(
-        viewer=actor_of(request),
-        week=selected,
-        filters=form.to_filters(),
-        tz=timezone.get_current_timezone(),
-        cursor=request.GET.get("cursor", ""),
-        page_size=FEED_PAGE_SIZE,
+    what: selectors.WeekPageArgs = {
+        "viewer": actor_of(request),
+        "week": selected,
+        "filters": form.to_filters(),
+        "tz": timezone.get_current_timezone(),
+        "cursor": request.GET.get("cursor", ""),
+        "page_size": FEED_PAGE_SIZE,
+    }
+    return pages.kept_response(
+        request,
+        view="feed:week",
+        stamp=lambda: selectors.feed_week_stamp(**what),
+        render=lambda: _feed_week_page(request, selected, form, selectors.feed_week(**what)),
     )
+
+
+def _feed_week_page(
+    request: AuthenticatedHttpRequest, selected: Week, form: FeedFilterForm, page: FeedPage
+) -> HttpResponse:
     filters_only = request.GET.copy()
     filters_only.pop("cursor", None)
     query = filters_only.urlencode()

@@ -217,7 +217,7 @@ else:
 # --- Authentication -------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.OneQueryModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -551,6 +551,9 @@ SUBSCRIPTION_FRESH_SECONDS = env_int("SUBSCRIPTION_FRESH_SECONDS", 60)
 # what it shows, and of the minute, so it never goes stale; this only bounds memory).
 # 0: every row rendered on every request.
 FRAGMENT_CACHE_SECONDS = env_int("FRAGMENT_CACHE_SECONDS", 120)
+# Whole signed-in pages kept while their stamp is unchanged (core/pages.py); the minute is
+# part of their key, so a minute is the most they are kept.
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 60)
 
 # --- Logging and metrics (docs/OPERATIONS.md) -----------------------------------------
 # "json": one JSON object per line, with campaign, notification and task ids (core/logs.py).

@@ -118,6 +118,28 @@ def inbox(*, user: User, cursor: str = "", page_size: int = 30) -> InboxPage:
     return InboxPage(notices=rows, older_cursor=older, earlier=_earlier(user, rows))
 
 
+def inbox_stamp(*, user: User) -> tuple[object, ...] | None:
+    """What changes a person's inbox pages (core/pages.py): their newest in-app notice
+    and how many are unread (a notice arriving, read or marked unread), in one query from
+    the inbox's two partial indexes. What each card says about its campaign is followed
+    by the campaigns' revisions (pages.shows_campaigns)."""
+    mine = Notification.objects.filter(recipient=OuterRef("pk"), channel=Channel.IN_APP)
+    unread = (
+        mine.filter(read_at__isnull=True)
+        .order_by()
+        .values("recipient")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    newest = mine.order_by("-created_at").values("pk")[:1]
+    return (
+        User.objects.filter(pk=user.pk)
+        .annotate(newest=Subquery(newest), unread=Subquery(unread))
+        .values_list("newest", "unread")
+        .first()
+    )
+
+
 def _earlier(user: User, shown: list[InboxNotice]) -> dict[int, list[Notification]]:
     """Up to EARLIER_SHOWN notices folded under each shown one, newest first, in one
     query (none when nothing is folded)."""
@@ -211,6 +233,14 @@ def failures_for_campaign(*, campaign_id: int, examples: int = 10) -> FailureSum
         by_reason=[(_reason_label(row["failure_reason"]), row["n"]) for row in counts],
         examples=rows,
     )
+
+
+def failures_stamp(*, campaign_id: int) -> int:
+    """How many of a campaign's deliveries failed, from the index alone: part of the
+    campaign page's stamp for those who see the failures (core/pages.py)."""
+    return Notification.objects.filter(
+        campaign_id=campaign_id, status=Notification.Status.FAILED
+    ).count()
 
 
 def _reason_label(code: str) -> str:

@@ -9,6 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from core import pages
 from core.errors import DomainError
 from core.htmx import wants_fragment
 from core.http import AuthenticatedHttpRequest
@@ -28,9 +29,19 @@ from notifications.tokens import WEEK_AHEAD, AckTokenError, unsubscribe_token_re
 
 @vary_on_headers("HX-Request")
 def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
+    return pages.kept_response(
+        request,
+        view="notifications:inbox",
+        stamp=lambda: selectors.inbox_stamp(user=request.user),
+        render=lambda: _inbox_page(request),
+    )
+
+
+def _inbox_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     page = selectors.inbox(user=request.user, cursor=request.GET.get("before", ""))
     tz_name = request.user.time_zone
     notices = page.notices
+    pages.shows_campaigns(request, {n.campaign_id for n in notices})
     states = subject_states(user=request.user, campaign_ids={n.campaign_id for n in notices})
     items = [
         {

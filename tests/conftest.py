@@ -121,6 +121,7 @@ def _dashboard_figures_computed_each_time(settings):
     # Rows are still rendered through the fragment tag (so a row that reads the reader
     # fails), just not kept; tests/core/test_fragments.py turns keeping on.
     settings.FRAGMENT_CACHE_SECONDS = 0
+    settings.PAGE_CACHE_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)

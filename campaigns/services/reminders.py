@@ -203,7 +203,17 @@ def stakeholder_nudge(*, actor: User, campaign_id: int, team_id: int, user_id: i
             ),
             occurrence=nudge_occurrence(team_id=team_id, at=timezone.now()),
         )
+        if written:
+            _shown_as_nudged(campaign.pk)
     return written > 0
+
+
+def _shown_as_nudged(campaign_id: int) -> None:
+    """The team page shows who was nudged this hour, read from the outbox, which the
+    campaign's revision does not follow (a fan-out would rewrite the campaign row for
+    every message): a nudge raises it itself, so the page kept for its lead is not
+    served again without the nudge (core/pages.py)."""
+    Campaign.objects.filter(pk=campaign_id).update(revision=F("revision") + 1)
 
 
 @dataclass(frozen=True)
@@ -263,6 +273,7 @@ def stakeholder_nudge_all(*, actor: User, campaign_id: int, team_id: int) -> Nud
                 ),
                 occurrence=nudge_occurrence(team_id=team_id, at=now),
             )
+            _shown_as_nudged(campaign.pk)
     return NudgeAllOutcome(
         nudged=len(to_nudge),
         already=len(reachable & already),

@@ -10,6 +10,7 @@ from campaigns import selectors
 from campaigns.calendar import Period, calendar_weeks, day_limit
 from campaigns.filters import CalendarForm, CampaignFilterForm, CampaignSearchForm
 from campaigns.search import campaign_search as search_campaigns
+from core import pages
 from core.htmx import wants_fragment
 from core.http import AuthenticatedHttpRequest, actor_of
 
@@ -23,14 +24,27 @@ def campaign_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = CampaignFilterForm(request.GET)
     form.is_valid()  # invalid fields are shown and ignored; the valid ones still filter
     viewer = actor_of(request)
-    page = selectors.campaign_list(
-        viewer=viewer,
-        filters=form.to_filters(user=request.user),
-        cursor=request.GET.get("cursor", ""),
-        page_size=PAGE_SIZE,
-    )
+    what: selectors.ListPageArgs = {
+        "viewer": viewer,
+        "filters": form.to_filters(user=request.user),
+        "cursor": request.GET.get("cursor", ""),
+        "page_size": PAGE_SIZE,
+    }
     template = "campaigns/list.html#rows" if wants_fragment(request) else "campaigns/list.html"
-    return render(request, template, {"form": form, "page": page, "can_create": viewer.is_marketer})
+    return pages.kept_response(
+        request,
+        view="campaigns:list",
+        stamp=lambda: selectors.campaign_list_stamp(**what),
+        render=lambda: render(
+            request,
+            template,
+            {
+                "form": form,
+                "page": selectors.campaign_list(**what),
+                "can_create": viewer.is_marketer,
+            },
+        ),
+    )
 
 
 @require_GET
@@ -60,26 +74,36 @@ def campaign_calendar(request: AuthenticatedHttpRequest) -> HttpResponse:
     today = timezone.localdate()
     period = form.period(today=today)
     start, end = period.bounds()
-    launches = selectors.campaign_launches(
-        viewer=actor_of(request),
-        start=start,
-        end=end,
-        per_day=day_limit(period),
-        tz=timezone.get_current_timezone(),
-    )
-    weeks = calendar_weeks(period, launches, today=today)
-    return render(
+    viewer = actor_of(request)
+
+    def calendar_page() -> HttpResponse:
+        launches = selectors.campaign_launches(
+            viewer=viewer,
+            start=start,
+            end=end,
+            per_day=day_limit(period),
+            tz=timezone.get_current_timezone(),
+        )
+        weeks = calendar_weeks(period, launches, today=today)
+        return render(
+            request,
+            "campaigns/calendar.html",
+            {
+                "form": form,
+                "period": period,
+                "weeks": weeks,
+                "days": [day for week in weeks for day in week],
+                "launch_count": sum(d.total for week in weeks for d in week if d.in_period),
+                "this_month": Period.month_of(today),
+                "this_week": Period.week_of(today),
+                "month_view": period.as_month(),
+                "week_view": period.as_week(today),
+            },
+        )
+
+    return pages.kept_response(
         request,
-        "campaigns/calendar.html",
-        {
-            "form": form,
-            "period": period,
-            "weeks": weeks,
-            "days": [day for week in weeks for day in week],
-            "launch_count": sum(d.total for week in weeks for d in week if d.in_period),
-            "this_month": Period.month_of(today),
-            "this_week": Period.week_of(today),
-            "month_view": period.as_month(),
-            "week_view": period.as_week(today),
-        },
+        view="campaigns:calendar",
+        stamp=lambda: selectors.campaign_launches_stamp(viewer=viewer, start=start, end=end),
+        render=calendar_page,
     )

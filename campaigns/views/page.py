@@ -15,15 +15,29 @@ from campaigns import rules, selectors, services
 from campaigns.forms import AnnounceForm, OptionalReasonForm, ReasonForm
 from campaigns.kpis import kpi_number_input
 from campaigns.models import Campaign, Feedback
+from core import pages
 from core.errors import DomainError
 from core.htmx import wants_fragment
 from core.http import AuthenticatedHttpRequest, actor_of
-from notifications.selectors import failures_for_campaign
+from notifications.selectors import failures_for_campaign, failures_stamp
+
+
+def _page_stamp(request: AuthenticatedHttpRequest, pk: int) -> tuple[int | None, int | None]:
+    """What changes the campaign page (core/pages.py): the campaign's revision, and the
+    failed deliveries for those who may see them (written by workers, not by the rows
+    the revision follows)."""
+    failures = failures_stamp(campaign_id=pk) if actor_of(request).writes_campaigns else None
+    return selectors.campaign_revision(campaign_id=pk), failures
 
 
 @require_GET
 def campaign_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    return render(request, "campaigns/detail.html", detail_context(request, pk))
+    return pages.kept_response(
+        request,
+        view="campaigns:detail",
+        stamp=lambda: _page_stamp(request, pk),
+        render=lambda: render(request, "campaigns/detail.html", detail_context(request, pk)),
+    )
 
 
 def detail_context(
@@ -210,6 +224,15 @@ def campaign_live(request: AuthenticatedHttpRequest, pk: int) -> HttpResponseBas
     """
     if not wants_fragment(request):
         return redirect("campaigns:detail", pk=pk)
+    return pages.kept_response(
+        request,
+        view="campaigns:live",
+        stamp=lambda: _page_stamp(request, pk),
+        render=lambda: _live_panels(request, pk),
+    )
+
+
+def _live_panels(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     campaign = selectors.campaign_live(viewer=actor_of(request), campaign_id=pk)
     tally = selectors.feedback_tally(campaign_id=pk)
     polling = campaign.phase.awaiting_acknowledgement

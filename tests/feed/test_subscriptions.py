@@ -631,14 +631,28 @@ def test_an_erased_persons_address_gets_no_answer_even_when_unchanged(
     assert client.get(atom_url(token), HTTP_IF_NONE_MATCH=etag).status_code == 404
 
 
-def test_a_reader_without_the_validator_sees_a_change_at_once(
-    client, owner, token, launches, settings, kept_documents
+@pytest.mark.parametrize("url", [atom_url, ical_url])
+def test_a_reader_without_the_validator_sees_a_change_within_the_minute(
+    client, owner, token, launches, url, settings, kept_documents, django_assert_num_queries
 ):
+    """Within SUBSCRIPTION_FRESH_SECONDS a plain request gets the document kept for the
+    remembered validator, without a query, as a conditional one gets its 304; the
+    validator is not renewed by it, so every poll after the minute sees the change."""
     settings.SUBSCRIPTION_FRESH_SECONDS = 60
-    first = client.get(atom_url(token))["ETag"]
+    first = client.get(url(token))
     campaign = launches["listed"][0]
-    campaign_update(
-        actor=owner, campaign_id=campaign.pk, data=campaign_input(campaign, audience="Autres")
-    )
-    # No If-None-Match: the kept validator is no shortcut for it, and is not renewed.
-    assert client.get(atom_url(token))["ETag"] != first
+    for round_, audience in enumerate(["Autres", "Encore d'autres"], start=1):
+        campaign = campaign_update(
+            actor=owner, campaign_id=campaign.pk, data=campaign_input(campaign, audience=audience)
+        )
+        later = timezone.now() + timedelta(seconds=61 * round_)
+        with time_machine.travel(later - timedelta(seconds=30), tick=False):
+            with django_assert_num_queries(0):
+                kept = client.get(url(token))
+            if round_ == 1:
+                assert kept.content == first.content
+                assert kept["ETag"] == first["ETag"]
+        with time_machine.travel(later, tick=False):
+            changed = client.get(url(token))
+        assert changed["ETag"] != kept["ETag"]
+        assert changed.content != kept.content

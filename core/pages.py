@@ -1,0 +1,218 @@
+"""Whole pages kept for their reader while what they show has not changed.
+
+The signed-in list pages are read far more often than the data under them changes: an
+advisor reloads the feed, comes back to it from a campaign, htmx polls a campaign's live
+panels. Each of those built the page again from its queries and its templates. A kept
+page is the response body stored under a key made of
+
+- the reader: who they are, their roles and teams (what the rule book reads), their
+  language and time zone;
+- the request: the view, the full path with its query string, the htmx headers a view
+  chooses its template by;
+- the minute (relative phrases such as "in 3 days") and the release (core.fragments);
+- the page's **stamp**: a small value read in one cheap query that changes whenever what
+  the page shows changes, typically the ids and revisions of the rows it lists (the
+  database raises a campaign's revision on any change to it or to what is shown with it:
+  campaigns migration 0016).
+
+A page whose rows are costly to find (the inbox folds notices per campaign) declares the
+campaigns it shows while it renders (`shows_campaigns`, before reading them): their
+revisions are kept with the page and read again, in one query by primary key, before a
+kept copy is served.
+
+Why a stamp read on every request rather than invalidation on writes: the stamp is read
+in the same database (and, on PostgreSQL, from the same committed state) as the page's
+data, so no writer can forget to invalidate and no reader can store an old page under a
+new stamp. What the stamp does not cover (a team renamed, a person's name changed on
+SQLite) is at most a minute old: the minute is part of the key.
+
+What a kept page must not hold: anything of one response only. The page is rendered with
+placeholders for the CSRF token and the CSP nonce, which are swapped for the reader's own
+on the way out; a request with messages waiting to be shown is not served from the cache
+(nor kept), nor is a response that sets a cookie or changes the session.
+"""
+
+import logging
+import zlib
+from collections.abc import Callable, Iterable
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.messages import get_messages
+from django.core.cache import cache
+from django.db import connections, router
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csp import get_nonce
+from django.middleware.csrf import get_token
+
+from core import fragments
+
+logger = logging.getLogger(__name__)
+
+NONCE_PLACEHOLDER = "kept-page-nonce-placeholder-3c9e2a"
+_KEEPING = "_passerelle_keeping_page"
+_SHOWN = "_passerelle_page_shows_campaigns"
+# Request headers a view may choose its answer by (core.htmx.wants_fragment and friends).
+# HX-Current-URL is left out: it changes with every page the reader comes from.
+_HTMX_HEADERS = ("HX-Request", "HX-Boosted", "HX-History-Restore-Request", "HX-Target")
+# Response headers that describe the body; the rest are the middleware's, added again.
+_KEPT_HEADERS = ("Content-Type", "Content-Language", "HX-Trigger", "HX-Push-Url")
+
+
+def enabled() -> bool:
+    return settings.PAGE_CACHE_SECONDS > 0
+
+
+def keeping(request: HttpRequest) -> bool:
+    """True while the page being rendered is to be kept (core.context_processors)."""
+    return bool(getattr(request, _KEEPING, False))
+
+
+def _revisions(campaign_ids: Iterable[int]) -> dict[int, int]:
+    campaign = apps.get_model("campaigns", "Campaign")
+    rows = campaign.objects.filter(pk__in=list(campaign_ids)).values_list("pk", "revision")
+    return dict(rows)
+
+
+def shows_campaigns(request: HttpRequest, campaign_ids: Iterable[int]) -> None:
+    """The page being rendered shows these campaigns: it is kept with their revisions,
+    read now, before their data (so the data is at least as new as what is recorded), and
+    served again only while those are unchanged. One query; none when nothing is kept."""
+    if not (keeping(request) and enabled()):
+        return
+    shown: dict[int, int] = getattr(request, _SHOWN, {})
+    shown.update(_revisions(set(campaign_ids) - shown.keys()))
+    setattr(request, _SHOWN, shown)
+
+
+def _reader_sources(user_pk: int) -> tuple[tuple[object, ...], ...]:
+    """The rows the reader's roles and teams come from: their groups, their own
+    permissions, their teams with their role in each. One query, written out: built
+    through the ORM (three subqueries) it cost more than the page it keys."""
+    user_model = get_user_model()
+    membership = apps.get_model("teams", "Membership")
+    groups = user_model.groups.through._meta.db_table
+    permissions = user_model.user_permissions.through._meta.db_table
+    sql = (
+        f"SELECT 'g', group_id, '' FROM {groups} WHERE user_id = %s "  # noqa: S608 - table names from the models
+        f"UNION ALL SELECT 'p', permission_id, '' FROM {permissions} WHERE user_id = %s "
+        f"UNION ALL SELECT 't', team_id, role FROM {membership._meta.db_table} "
+        "WHERE user_id = %s ORDER BY 1, 2, 3"
+    )
+    with connections[router.db_for_read(membership)].cursor() as cursor:
+        cursor.execute(sql, [user_pk] * 3)
+        return tuple(tuple(row) for row in cursor.fetchall())
+
+
+def _reader(request: HttpRequest) -> tuple[object, ...]:
+    """Everything of the reader a page may depend on: their row (already read), the
+    groups and permissions their roles come from, and their teams with their role in
+    each (what the rule book's Actor reads). A change to what a group may do reaches
+    kept pages within their minute."""
+    user = request.user
+    if not user.is_authenticated:
+        return ("anonymous",)
+    return (
+        user.pk,
+        user.display_name,
+        user.is_active,
+        user.is_staff,
+        user.is_superuser,
+        _reader_sources(user.pk),
+        # What a page may read from the session (the dashboard link's memory…): a new
+        # session, or a change to it, makes new keys.
+        sorted((key, repr(value)) for key, value in request.session.items()),
+    )
+
+
+def _key(request: HttpRequest, view: str, stamp: object) -> str:
+    headers = tuple(request.headers.get(name, "") for name in _HTMX_HEADERS)
+    parts = (_reader(request), request.get_full_path(), headers, stamp)
+    return fragments.fragment_key(f"page:{view}", parts)
+
+
+def _has_messages(request: HttpRequest) -> bool:
+    return bool(len(get_messages(request)))
+
+
+def _for_reader(request: HttpRequest, body: bytes) -> bytes:
+    """The kept body with this response's CSRF token and CSP nonce in place."""
+    if fragments.CSRF_PLACEHOLDER.encode() in body:
+        body = body.replace(fragments.CSRF_PLACEHOLDER.encode(), get_token(request).encode())
+    if NONCE_PLACEHOLDER.encode() in body:
+        # Generated here when nothing asked for it yet (a lazy nonce is falsy until
+        # then); the middleware then names it in the policy header.
+        nonce = get_nonce(request)
+        value = "" if nonce is None else str(nonce)
+        body = body.replace(NONCE_PLACEHOLDER.encode(), value.encode())
+    return body
+
+
+def _keepable(request: HttpRequest, response: HttpResponse) -> bool:
+    session = getattr(request, "session", None)
+    storage = getattr(request, "_messages", None)
+    return (
+        response.status_code == 200
+        and not response.streaming
+        and not response.cookies
+        and not (session is not None and session.modified)
+        and not (storage is not None and getattr(storage, "added_new", False))
+    )
+
+
+def kept_response(
+    request: HttpRequest,
+    *,
+    view: str,
+    stamp: Callable[[], object],
+    render: Callable[[], HttpResponse],
+) -> HttpResponse:
+    """The response `render()` gives for this reader and request, from the cache while
+    `stamp()` (see the module's docstring) is unchanged. `stamp` is only read when pages
+    are kept at all."""
+    if request.method != "GET" or _has_messages(request):
+        return render()
+    key = _key(request, view, stamp()) if enabled() else None
+    kept = _kept(key) if key else None
+    if kept is not None and (not kept[2] or _revisions(kept[2]) == kept[2]):
+        body, headers, _shown = kept
+        response = HttpResponse(_for_reader(request, zlib.decompress(body)))
+        for name, value in headers:
+            response.headers[name] = value
+        return response
+    # Rendered with placeholders even when nothing is kept (tests run that way), so a page
+    # that would leak one response's token into the cache fails everywhere alike.
+    setattr(request, _KEEPING, True)
+    try:
+        response = render()
+    finally:
+        setattr(request, _KEEPING, False)
+    if key and _keepable(request, response):
+        headers = [(name, response.headers[name]) for name in _KEPT_HEADERS if name in response]
+        # Compressed: a page's HTML shrinks about eightfold, and kept pages are one per
+        # reader and page (the scaling guide counts their memory).
+        body = zlib.compress(response.content, 1)
+        _keep(key, (body, headers, getattr(request, _SHOWN, {})))
+    if not response.streaming:
+        response.content = _for_reader(request, response.content)
+    return response
+
+
+type _Kept = tuple[bytes, list[tuple[str, str]], dict[int, int]]
+
+
+def _kept(key: str) -> _Kept | None:
+    try:
+        found = cache.get(key)
+    except fragments.CACHE_ERRORS:
+        logger.warning("page cache unreachable; rendering", exc_info=True)
+        return None
+    return found if isinstance(found, tuple) else None
+
+
+def _keep(key: str, page: _Kept) -> None:
+    try:
+        cache.set(key, page, settings.PAGE_CACHE_SECONDS)
+    except fragments.CACHE_ERRORS:
+        logger.warning("page cache unreachable; page not kept", exc_info=True)
