@@ -23,15 +23,18 @@ _names: dict[int, str] = {}
 @receiver(post_save, sender=Permission)
 @receiver(post_delete, sender=Permission)
 def _permissions_changed(**kwargs: object) -> None:
-    _names.clear()
+    global _names
+    _names = {}
 
 
 def _permission_names(ids: set[int]) -> set[str]:
-    if not ids <= _names.keys():
+    global _names
+    names = _names  # one map for the whole call, whatever another thread rebinds
+    if not ids <= names.keys():
         rows = Permission.objects.values_list("pk", "content_type__app_label", "codename")
-        _names.clear()
-        _names.update({pk: f"{app}.{codename}" for pk, app, codename in rows})
-    return {_names[pk] for pk in ids if pk in _names}
+        # Built whole, then bound: a reader never sees a half-filled map.
+        names = _names = {pk: f"{app}.{codename}" for pk, app, codename in rows}
+    return {names[pk] for pk in ids if pk in names}
 
 
 def _permission_ids(user_obj: Any) -> set[int]:

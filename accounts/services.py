@@ -21,7 +21,7 @@ from accounts.models import User
 from accounts.selectors import personal_data_of
 from audit.models import AuditAction
 from audit.services import record_audit_event
-from campaigns.models import Acknowledgement, CampaignEvent, Feedback
+from campaigns.models import Acknowledgement, Campaign, CampaignEvent, Feedback
 from campaigns.services import campaigns_search_text_refresh
 from core.errors import DomainError, PermissionRefused
 from notifications.models import (
@@ -170,6 +170,7 @@ def person_erase(*, actor: User, person: User, remove_text: bool) -> ErasureRepo
             + [(name, pseudonym) for name in old_names],
             key=lambda pair: -len(pair[0]),
         )
+        _campaigns_showing_locked(person)
         report = _text_rewrite(person, replacements, old_names, remove_text=remove_text)
 
         person.full_name = pseudonym
@@ -216,6 +217,25 @@ def person_erase(*, actor: User, person: User, remove_text: bool) -> ErasureRepo
         notes_removed=report.notes_removed,
         feedback_removed=report.feedback_removed,
     )
+
+
+def _campaigns_showing_locked(person: User) -> None:
+    """Locks, in id order, the campaigns whose rows the erasure rewrites (timelines,
+    notes, thread messages) or that show the person: each rewrite raises its campaign's
+    revision (campaigns migration 0016), and taken one by one in the rewrites' own order
+    those locks could cross a service's, which locks the campaign first."""
+    shown = (
+        Q(owner=person)
+        | Q(editors=person)
+        | Q(feedback__author=person)
+        | Q(events__actor=person)
+        | Q(events__details__has_key="editors_added")
+        | Q(events__details__has_key="editors_removed")
+        | Q(stakeholders__acknowledged_by=person)
+        | Q(stakeholders__acknowledgements__user=person)
+    )
+    ids = Campaign.objects.filter(shown).values("pk")
+    list(Campaign.objects.filter(pk__in=ids).order_by("pk").select_for_update().values("pk"))
 
 
 def _text_rewrite(

@@ -11,7 +11,6 @@ from django.db.models import (
     Count,
     Exists,
     F,
-    Max,
     OuterRef,
     Prefetch,
     Q,
@@ -649,11 +648,12 @@ def campaign_launches(
 
 def campaign_launches_stamp(*, viewer: Actor, start: datetime, end: datetime) -> dict[str, int]:
     """What changes a calendar of [start, end) (core/pages.py), in one aggregate query:
-    how many campaigns `viewer` may see launch in it, the newest id (one moved in), and
-    the sum of their revisions (any of them changed: revisions only grow)."""
+    how many campaigns `viewer` may see launch in it, the sum of their ids (one moved in
+    as another moved out) and of their revisions (any of them changed: revisions only
+    grow)."""
     return Campaign.objects.filter(
         rules.visible_q(viewer), launch_at__gte=start, launch_at__lt=end
-    ).aggregate(count=Count("pk"), newest=Max("pk"), revisions=Sum("revision"))
+    ).aggregate(count=Count("pk"), ids=Sum("pk"), revisions=Sum("revision"))
 
 
 def campaigns_with_contact_pressure(

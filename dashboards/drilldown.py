@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
 
-from django.db.models import Count, DateTimeField, Exists, F, OuterRef, Q, Value
+from django.db.models import Count, DateTimeField, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThan
 from django.utils import timezone
@@ -237,6 +237,24 @@ class UndeliveredPage:
     total: int
 
 
+def _team_failed(team: Team) -> QuerySet[Notification]:
+    campaign_ids = Stakeholder.objects.filter(
+        rules.status_q(rules.AWAITING, "campaign__"), team=team
+    ).values("campaign_id")
+    member = Membership.objects.filter(team=team, user_id=OuterRef("recipient_id"))
+    return Notification.objects.filter(
+        Q(team=team) | Exists(member),
+        campaign_id__in=campaign_ids,
+        status=Notification.Status.FAILED,
+    )
+
+
+def team_undelivered_count(*, team: Team) -> int:
+    """How many messages never reached the team (team_undelivered's total), written by
+    the delivery workers: part of the team page's stamp (core/pages.py)."""
+    return _team_failed(team).count()
+
+
 def team_undelivered(*, team: Team, limit: int = UNDELIVERED_ROWS) -> UndeliveredPage:
     """What never reached the team about its announced campaigns: failed messages to its
     chat webhook or to its current members (the overview's `undelivered_q`, for one
@@ -244,15 +262,7 @@ def team_undelivered(*, team: Team, limit: int = UNDELIVERED_ROWS) -> Undelivere
     and the total. Two queries, whatever the team's size: the campaigns come from the
     team's stakeholder rows, and their failed messages from the outbox's (campaign,
     status) index."""
-    campaign_ids = Stakeholder.objects.filter(
-        rules.status_q(rules.AWAITING, "campaign__"), team=team
-    ).values("campaign_id")
-    member = Membership.objects.filter(team=team, user_id=OuterRef("recipient_id"))
-    failed = Notification.objects.filter(
-        Q(team=team) | Exists(member),
-        campaign_id__in=campaign_ids,
-        status=Notification.Status.FAILED,
-    )
+    failed = _team_failed(team)
     rows = list(
         failed.select_related("campaign", "recipient")
         .only(

@@ -236,7 +236,10 @@ def team_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     if request.GET.get("after"):
         return _team_page(request, team)  # a later page: read live, never kept
     return _kept_while_figures_are(
-        request, view="dashboards:team", render=lambda: _team_page(request, team)
+        request,
+        view="dashboards:team",
+        render=lambda: _team_page(request, team),
+        shown=lambda: drilldown.team_undelivered_count(team=team),
     )
 
 

@@ -68,12 +68,15 @@ def _feed(
         not_modified = get_conditional_response(request, etag=remembered)
         if not_modified is not None:
             return _private(not_modified, remembered)
+    user = _owner_of(token)
+    if remembered is not None:
         # A client without the validator gets the document kept for it, as fresh as a
-        # 304 would be (the remembered validator is not renewed here, so it expires).
+        # 304 would be (the remembered validator is not renewed here, so it expires),
+        # once the address is checked: a body says more than a 304, and an address
+        # revoked meanwhile (another process, the admin) must get nothing.
         kept = _kept_document(kind, token, remembered)
         if kept is not None:
             return _private(kept, remembered)
-    user = _owner_of(token)
     now = timezone.now()
     # Past the shortcut the validator is computed again: reusing the kept one here would
     # renew it on every poll and freeze the feed for a client that sends no ETag.

@@ -218,6 +218,10 @@ else:
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "accounts.backends.OneQueryModelBackend",
+    # Kept after it: sessions opened before it came name this backend, and Django signs
+    # out a session whose backend is no longer listed. Permissions are answered first by
+    # the one above (both read the same per-request cache).
+    "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [

@@ -5,7 +5,10 @@ cheap query whether what it showed is still what is there.
 
 Triggers rather than code in the services: every writer counts (services, the admin,
 `.update()`, bulk operations, a data migration), and on PostgreSQL the counter moves in
-the same transaction as the change, so a reader sees both or neither.
+the same transaction as the change, so a reader sees both or neither. A child's trigger
+locks its campaign's row: a writer of several rows locks their campaigns first, in id
+order, as the services do. On SQLite a later migration that rebuilds one of these tables
+drops its triggers: tests/campaigns/test_revision.py fails then, table by table.
 """
 
 from django.db import migrations, models
@@ -85,6 +88,9 @@ def _postgresql() -> list[str]:
         f"""
         CREATE OR REPLACE FUNCTION campaigns_person_renamed_revise() RETURNS trigger AS $$
         BEGIN
+            -- In id order, as services lock one campaign at a time: many rows locked in
+            -- the update's own order could cross another writer's and deadlock.
+            PERFORM 1 FROM campaigns_campaign WHERE id IN ({showing}) ORDER BY id FOR UPDATE;
             UPDATE campaigns_campaign SET revision = revision + 1 WHERE id IN ({showing});
             RETURN NULL;
         END

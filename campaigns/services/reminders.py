@@ -18,6 +18,7 @@ from campaigns.rules import AWAITING, Action, status_q
 from campaigns.selectors import nudge_occurrence, nudges_this_hour
 from campaigns.services.common import (
     campaign_missing,
+    lock_campaign,
     notification_payload,
     require,
     stakeholders_with_acknowledgements,
@@ -75,6 +76,9 @@ def campaigns_send_due_reminders_and_escalations(*, now: datetime | None = None)
             campaign, team=team.name, due_at=stakeholder.due_at.isoformat()
         )
         with transaction.atomic():
+            # The campaign first, as every service locks (writing its stakeholder row
+            # raises the campaign's revision, which would lock them the other way round).
+            lock_campaign(campaign.pk)
             if stakeholder.due_at <= now:
                 lead_ids = list(
                     Membership.objects.filter(

@@ -23,6 +23,7 @@ from accounts.models import User
 from campaigns import services
 from campaigns.models import Campaign, Feedback
 from core import fragments
+from notifications.models import FailureReason, Notification
 from notifications.services.inbox import inbox_mark_read
 from teams.models import Membership, Team
 from teams.roles import MARKETER
@@ -136,7 +137,7 @@ PAGES = [
     ),
     Page("inbox", "advisor", lambda w: reverse("notifications:inbox"), kept_queries=5),
     Page("calendar", "marketer", lambda w: reverse("campaigns:calendar") + "?month=2026-12"),
-    Page("team page", "lead", lambda w: reverse("dashboards:team", args=[w.team.slug]), 7),
+    Page("team page", "lead", lambda w: reverse("dashboards:team", args=[w.team.slug]), 8),
     Page("dashboard", "manager", lambda w: reverse("dashboards:overview"), kept_queries=4),
 ]
 
@@ -223,6 +224,13 @@ def _nudged(w: World) -> None:
     )
 
 
+def _undelivered(w: World) -> None:
+    # Written by a delivery worker, not by a service: the outbox is not in the revision.
+    Notification.objects.filter(campaign=w.campaign, recipient=w.teammate).update(
+        status=Notification.Status.FAILED, failure_reason=FailureReason.MAILBOX_UNAVAILABLE
+    )
+
+
 def _done(w: World) -> None:
     services.campaign_override_done(
         actor=w.manager, campaign_id=w.campaign.pk, reason="Lancée, tout le monde prévenu."
@@ -238,6 +246,7 @@ CHANGES: list[tuple[str, Callable[[World], None], list[str]]] = [
     ("another team is told", _another_team_told, ["campaign list", "campaign page"]),
     ("the inbox is marked read", _marked_read, ["inbox"]),
     ("a member is nudged", _nudged, ["team page"]),
+    ("a message to the team fails", _undelivered, ["team page"]),
     # Nobody's inbox gets a notice: the cards follow their campaigns' revisions.
     ("the campaign is closed", _done, ["feed", "campaign list", "campaign page", "inbox"]),
 ]
