@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypedDict
 
+from django.db import connections, router
 from django.db.models import (
     BooleanField,
     Count,
@@ -122,22 +123,21 @@ def inbox_stamp(*, user: User) -> tuple[object, ...] | None:
     """What changes a person's inbox pages (core/pages.py): their newest in-app notice
     and how many are unread (a notice arriving, read or marked unread), in one query from
     the inbox's two partial indexes. What each card says about its campaign is followed
-    by the campaigns' revisions (pages.shows_campaigns)."""
-    mine = Notification.objects.filter(recipient=OuterRef("pk"), channel=Channel.IN_APP)
-    unread = (
-        mine.filter(read_at__isnull=True)
-        .order_by()
-        .values("recipient")
-        .annotate(n=Count("pk"))
-        .values("n")
+    by the campaigns' revisions (pages.shows_campaigns).
+
+    Written out: it runs on every inbox request, and built through the ORM (two
+    correlated subqueries) it cost twenty times its 0.3 ms of SQL."""
+    table = Notification._meta.db_table
+    in_app = "recipient_id = %s AND channel = %s"
+    sql = (
+        f"SELECT (SELECT id FROM {table} WHERE {in_app} "  # noqa: S608 - the model's table
+        "ORDER BY created_at DESC, id DESC LIMIT 1), "
+        f"(SELECT COUNT(*) FROM {table} WHERE {in_app} AND read_at IS NULL)"
     )
-    newest = mine.order_by("-created_at").values("pk")[:1]
-    return (
-        User.objects.filter(pk=user.pk)
-        .annotate(newest=Subquery(newest), unread=Subquery(unread))
-        .values_list("newest", "unread")
-        .first()
-    )
+    with connections[router.db_for_read(Notification)].cursor() as cursor:
+        cursor.execute(sql, [user.pk, Channel.IN_APP, user.pk, Channel.IN_APP])
+        row = cursor.fetchone()
+    return tuple(row) if row else None
 
 
 def _earlier(user: User, shown: list[InboxNotice]) -> dict[int, list[Notification]]:

@@ -84,6 +84,7 @@ def campaign_calendar(request: AuthenticatedHttpRequest) -> HttpResponse:
             per_day=day_limit(period),
             tz=timezone.get_current_timezone(),
         )
+        pages.shows_campaigns_read(request, {c.pk: c.revision for c in launches})
         weeks = calendar_weeks(period, launches, today=today)
         return render(
             request,
