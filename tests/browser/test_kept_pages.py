@@ -1,0 +1,65 @@
+"""Kept pages in a real browser (core/pages.py): a page served from the cache works as
+one just rendered (htmx, its forms' CSRF token, the Content-Security-Policy nonce of its
+scripts, which the browser fixture checks), and what a person does there is on the page
+the next time they open it."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.cache import caches
+from django.urls import reverse
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from campaigns import services
+from tests.factories import DEFAULT_PASSWORD, CampaignFactory, StakeholderFactory
+from tests.support.browser import log_in, shot
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def kept(settings):
+    settings.PAGE_CACHE_SECONDS = 60
+    settings.FRAGMENT_CACHE_SECONDS = 120
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "kept-pages-browser",
+        }
+    }
+    caches["default"].clear()
+    yield
+    caches["default"].clear()
+
+
+def test_an_advisor_acts_on_kept_pages_and_sees_it_on_the_next_read(
+    kept, browser_page, live_server, marketer, advisor, support_team
+):
+    campaign = CampaignFactory(
+        owner=marketer, title="Carte de vœux 2027", launch_at=timezone.now() + timedelta(hours=2)
+    )
+    StakeholderFactory(campaign=campaign, team=support_team)
+    services.campaign_announce(actor=marketer, campaign_id=campaign.pk)
+
+    page = browser_page
+    log_in(page, live_server, advisor.email, DEFAULT_PASSWORD, expect_path="/feed/")
+    feed = live_server.url + reverse("feed:this_week")
+    page.goto(feed)  # this one is served from the cache
+    item = page.locator(f"#feed-item-{campaign.pk}")
+    item.get_by_role("button", name="Acknowledge").click()  # htmx, the kept page's token
+    expect(item.locator('[data-ack="done"]')).to_be_visible()
+    page.goto(feed)
+    expect(page.locator(f"#feed-item-{campaign.pk} [data-ack='done']")).to_be_visible()
+    shot(page, "kept-pages-01-feed-after-acknowledging")
+
+    detail = live_server.url + reverse("campaigns:detail", args=[campaign.pk])
+    page.goto(detail)
+    page.goto(detail)  # kept
+    page.get_by_label("Your message").fill("Un client demande si le code vaut en boutique.")
+    page.get_by_role("button", name="Post").click()
+    expect(page.locator("#feedback-list")).to_contain_text("vaut en boutique")
+    page.goto(detail)
+    expect(page.locator("#feedback-list")).to_contain_text("vaut en boutique")
+    expect(page.locator("#timeline")).to_contain_text("Acknowledged by Alice Advisor")
+    shot(page, "kept-pages-02-campaign-page-after-asking")
