@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import caches
 from django.test.utils import override_settings
 from django.utils import translation
 
@@ -107,6 +108,21 @@ def _fast_password_hashing():
     # passwords does not depend on the hasher, so a fast one serves the whole run.
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         yield
+
+
+@pytest.fixture
+def own_cache(settings):
+    """A local-memory cache of the test's own (xdist workers share Redis), empty at the
+    start and emptied after: for tests of what is kept in the cache."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "test-own-cache",
+        }
+    }
+    caches["default"].clear()
+    yield caches["default"]
+    caches["default"].clear()
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,6 @@ the next time they open it."""
 from datetime import timedelta
 
 import pytest
-from django.core.cache import caches
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -19,18 +18,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def kept(settings):
+def kept(settings, own_cache):
     settings.PAGE_CACHE_SECONDS = 60
     settings.FRAGMENT_CACHE_SECONDS = 120
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "kept-pages-browser",
-        }
-    }
-    caches["default"].clear()
-    yield
-    caches["default"].clear()
 
 
 def test_an_advisor_acts_on_kept_pages_and_sees_it_on_the_next_read(

@@ -24,18 +24,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def kept(settings):
+def kept(settings, own_cache):
     """Fragments kept, in a cache of this test's own."""
     settings.FRAGMENT_CACHE_SECONDS = 120
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "fragments-test",
-        }
-    }
-    caches["default"].clear()
-    yield
-    caches["default"].clear()
 
 
 class Counter:

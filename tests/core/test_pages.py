@@ -12,7 +12,6 @@ from unittest import mock
 import pytest
 import time_machine
 from django.contrib.auth.models import Group
-from django.core.cache import caches
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -50,20 +49,12 @@ def _frozen():
 
 
 @pytest.fixture
-def kept(settings):
+def kept(settings, own_cache):
     """Pages (and rows, and dashboard figures) kept, in a cache of this test's own."""
     settings.PAGE_CACHE_SECONDS = 60
     settings.FRAGMENT_CACHE_SECONDS = 120
     settings.DASHBOARD_CACHE_SECONDS = 60
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "pages-test",
-        }
-    }
-    caches["default"].clear()
-    yield settings
-    caches["default"].clear()
+    return settings
 
 
 @dataclass
