@@ -47,6 +47,10 @@ class PasserelleAdminSite(admin.AdminSite):
         def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if request.GET.get(TO_FIELD_VAR) == "" or request.POST.get(TO_FIELD_VAR) == "":
                 return HttpResponseBadRequest(_("The _to_field parameter cannot be empty."))
+            # A changelist filters by its query parameters as given (`?channel=…`), and
+            # PostgreSQL refuses a NUL character in text: the query failed with a 500.
+            if any("\x00" in key or "\x00" in value for key, value in request.GET.items()):
+                return HttpResponseBadRequest(_("A query parameter contains a NUL character."))
             # An action's selected rows are filtered by as posted (`pk__in`): one that is
             # no key of the model made that query fail.
             model_admin = getattr(view, "__self__", None)
