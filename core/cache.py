@@ -18,7 +18,9 @@ from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
-_ERRORS = (RedisError, OSError)
+# What a cache that cannot be reached raises: Redis errors, and OS errors for the file
+# cache. Callers that must degrade under any backend (Sentinel's included) catch these.
+CACHE_ERRORS = (RedisError, OSError)
 _last_warning = [0.0]
 
 
@@ -28,7 +30,7 @@ def _degraded[T](name: str, fallback: Callable[..., T]) -> Callable[..., T]:
     def call(self: RedisCache, *args: Any, **kwargs: Any) -> T:
         try:
             result: T = method(self, *args, **kwargs)
-        except _ERRORS:
+        except CACHE_ERRORS:
             if time.monotonic() - _last_warning[0] > 60:
                 _last_warning[0] = time.monotonic()
                 logger.warning("cache unreachable: answering as an empty cache", exc_info=True)

@@ -37,12 +37,12 @@ from django.conf import settings
 from django.core.cache import cache as default_cache
 from django.db.models import QuerySet
 from django.utils import timezone, translation
-from redis.exceptions import RedisError
+
+from core.cache import CACHE_ERRORS
 
 logger = logging.getLogger(__name__)
 
 CSRF_PLACEHOLDER = "fragment-csrf-placeholder-7b1f0c"
-CACHE_ERRORS = (RedisError, OSError)
 
 
 class FragmentLeak(Exception):

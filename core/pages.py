@@ -47,6 +47,7 @@ from django.middleware.csp import get_nonce
 from django.middleware.csrf import get_token
 
 from core import fragments
+from core.cache import CACHE_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -88,20 +89,23 @@ def shows_campaigns(request: HttpRequest, campaign_ids: Iterable[int]) -> None:
     """The page being rendered shows these campaigns: it is kept with their revisions,
     read now, before their data (so the data is at least as new as what is recorded), and
     served again only while those are unchanged. One query; none when nothing is kept."""
-    if not (keeping(request) and enabled()):
-        return
-    shown: dict[int, int] = getattr(request, _SHOWN, {})
-    shown.update(_revisions(set(campaign_ids) - shown.keys()))
-    setattr(request, _SHOWN, shown)
+    if keeping(request) and enabled():
+        shows_campaigns_read(request, _revisions(set(campaign_ids) - _shown(request).keys()))
 
 
 def shows_campaigns_read(request: HttpRequest, revisions: dict[int, int]) -> None:
     """As shows_campaigns, for campaigns whose revisions were read with their data (in
     the same query, so from the same committed state): no query."""
     if keeping(request) and enabled():
-        shown: dict[int, int] = getattr(request, _SHOWN, {})
-        shown.update(revisions)
+        _shown(request).update(revisions)
+
+
+def _shown(request: HttpRequest) -> dict[int, int]:
+    shown: dict[int, int] | None = getattr(request, _SHOWN, None)
+    if shown is None:
+        shown = {}
         setattr(request, _SHOWN, shown)
+    return shown
 
 
 def _reader_sources(user_pk: int) -> tuple[tuple[object, ...], ...]:
@@ -194,7 +198,7 @@ def kept_response(
     key = _key(request, view, stamp()) if enabled() else None
     kept = _kept(key) if key else None
     if kept is not None and (not kept[2] or _revisions(kept[2]) == kept[2]):
-        body, headers, _shown = kept
+        body, headers, _checked = kept
         response = HttpResponse(_for_reader(request, zlib.decompress(body)))
         for name, value in headers:
             response.headers[name] = value
@@ -211,7 +215,7 @@ def kept_response(
         # Compressed: a page's HTML shrinks about eightfold, and kept pages are one per
         # reader and page (the scaling guide counts their memory).
         body = zlib.compress(response.content, 1)
-        _keep(key, (body, headers, getattr(request, _SHOWN, {})))
+        _keep(key, (body, headers, _shown(request)))
     if not response.streaming:
         response.content = _for_reader(request, response.content)
     return response
@@ -223,7 +227,7 @@ type _Kept = tuple[bytes, list[tuple[str, str]], dict[int, int]]
 def _kept(key: str) -> _Kept | None:
     try:
         found = cache.get(key)
-    except fragments.CACHE_ERRORS:
+    except CACHE_ERRORS:
         logger.warning("page cache unreachable; rendering", exc_info=True)
         return None
     return found if isinstance(found, tuple) else None
@@ -232,5 +236,5 @@ def _kept(key: str) -> _Kept | None:
 def _keep(key: str, page: _Kept) -> None:
     try:
         cache.set(key, page, settings.PAGE_CACHE_SECONDS)
-    except fragments.CACHE_ERRORS:
+    except CACHE_ERRORS:
         logger.warning("page cache unreachable; page not kept", exc_info=True)

@@ -17,12 +17,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 from django.utils.safestring import mark_safe
-from redis.exceptions import RedisError
+
+from core.cache import CACHE_ERRORS
 
 logger = logging.getLogger(__name__)
-
-# What a broken cache raises: Redis errors, and OS errors for the file cache.
-_CACHE_ERRORS = (RedisError, OSError)
 
 
 @dataclass(frozen=True)
@@ -40,7 +38,7 @@ def cached_figures[T](key_parts: tuple[object, ...], compute: Callable[[], T]) -
     key = "dashboards:" + hashlib.sha256(repr(key_parts).encode()).hexdigest()[:40]
     try:
         hit = cache.get(key)
-    except _CACHE_ERRORS:
+    except CACHE_ERRORS:
         logger.warning("dashboard cache unreachable; computing the figures", exc_info=True)
         hit = None
     if isinstance(hit, Cached):
@@ -48,7 +46,7 @@ def cached_figures[T](key_parts: tuple[object, ...], compute: Callable[[], T]) -
     fresh = Cached(compute(), timezone.now())
     try:
         cache.set(key, fresh, seconds)
-    except _CACHE_ERRORS:
+    except CACHE_ERRORS:
         logger.warning("dashboard cache unreachable; figures not kept", exc_info=True)
     return fresh
 
@@ -64,7 +62,7 @@ def cached_fragment(key_parts: tuple[object, ...], render: Callable[[], str]) ->
     key = "dashboards:html:" + hashlib.sha256(repr(key_parts).encode()).hexdigest()[:40]
     try:
         hit = cache.get(key)
-    except _CACHE_ERRORS:
+    except CACHE_ERRORS:
         logger.warning("dashboard cache unreachable; rendering the figures", exc_info=True)
         hit = None
     if isinstance(hit, str):
@@ -72,6 +70,6 @@ def cached_fragment(key_parts: tuple[object, ...], render: Callable[[], str]) ->
     html = render()
     try:
         cache.set(key, str(html), seconds)
-    except _CACHE_ERRORS:
+    except CACHE_ERRORS:
         logger.warning("dashboard cache unreachable; HTML not kept", exc_info=True)
     return html

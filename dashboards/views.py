@@ -133,7 +133,7 @@ def _kept_while_figures_are(
     *,
     view: str,
     render: Callable[[], HttpResponse],
-    shown: Callable[[], object] = lambda: None,
+    stamp: Callable[[], object] = lambda: None,
 ) -> HttpResponse:
     """A dashboard page kept (core/pages.py) as long as the figures it shows: they are
     kept DASHBOARD_CACHE_SECONDS and the page says when they were computed, so a page of
@@ -141,7 +141,7 @@ def _kept_while_figures_are(
     every request."""
     if settings.DASHBOARD_CACHE_SECONDS <= 0:
         return render()
-    return pages.kept_response(request, view=view, stamp=shown, render=render)
+    return pages.kept_response(request, view=view, stamp=stamp, render=render)
 
 
 def _overview_page(
@@ -239,7 +239,7 @@ def team_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         request,
         view="dashboards:team",
         render=lambda: _team_page(request, team),
-        shown=lambda: drilldown.team_undelivered_count(team=team),
+        stamp=lambda: drilldown.team_undelivered_count(team=team),
     )
 
 

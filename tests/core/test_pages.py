@@ -366,3 +366,17 @@ def test_a_person_made_a_marketer_reads_what_marketers_read(kept, world):
     after, _ = read(client, page, world)
     assert "Brouillon de printemps" not in before
     assert "Brouillon de printemps" in after
+
+
+def test_a_dashboard_kept_for_a_lead_is_refused_to_someone_without_the_role(kept, world):
+    """The role is checked before any kept page is looked up: an advisor asking for the
+    team page and the overview a lead and a manager just read gets the 403 page."""
+    team_page = reverse("dashboards:team", args=[world.team.slug])
+    overview = reverse("dashboards:overview")
+    for reader, url in (("lead", team_page), ("manager", overview)):
+        client = client_of(getattr(world, reader))
+        assert client.get(url).status_code == 200
+        assert client.get(url).status_code == 200
+    advisor = client_of(world.advisor)
+    assert advisor.get(team_page).status_code == 403
+    assert advisor.get(overview).status_code == 403
