@@ -507,6 +507,7 @@ def test_a_replica_behind_by_more_than_the_limit_is_left_alone(
 ):
     settings.DATABASE_REPLICA_MAX_LAG_SECONDS = 1
     caplog.set_level(logging.INFO, logger="hub.db_routing")
+    replica.wait_caught_up()  # signing in committed a session the replica must hold first
     assert teams_seen(signed_in) == ([], "replica")
 
     replica.pause()
