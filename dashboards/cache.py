@@ -3,7 +3,8 @@
 Every figure is an aggregate over the period's campaigns (hundreds of thousands of rows at
 a large company), and thirty managers opening the dashboard on Monday morning would each
 recompute the same ones. The figures are computed once per scope and filters and kept in
-the cache for DASHBOARD_CACHE_SECONDS; the page says when they were computed. A cache
+the cache for DASHBOARD_CACHE_SECONDS; the page says when they were computed. Stale
+figures are refreshed by one request while the others show them a little longer. A cache
 that is down or empty only costs the computation: the page never fails because of it.
 """
 
@@ -22,6 +23,8 @@ from core.cache import CACHE_ERRORS
 
 logger = logging.getLogger(__name__)
 
+REFRESH_SECONDS = 30
+
 
 @dataclass(frozen=True)
 class Cached[T]:
@@ -31,24 +34,47 @@ class Cached[T]:
 
 def cached_figures[T](key_parts: tuple[object, ...], compute: Callable[[], T]) -> Cached[T]:
     """`compute()`'s result, from the cache when it is younger than
-    DASHBOARD_CACHE_SECONDS (0: always computed), with the time it was computed."""
+    DASHBOARD_CACHE_SECONDS (0: always computed), with the time it was computed.
+
+    Figures past that age are refreshed by one request at a time: the others keep
+    showing the previous figures (with their time) until the new ones are in, for at most
+    as long again. Otherwise every request arriving during a recomputation (a second or
+    more at a large company) would recompute too, and the pages of every manager would
+    queue behind them once a minute."""
     seconds = settings.DASHBOARD_CACHE_SECONDS
     if seconds <= 0:
         return Cached(compute(), timezone.now())
-    key = "dashboards:" + hashlib.sha256(repr(key_parts).encode()).hexdigest()[:40]
+    key = figures_key(key_parts)
     try:
         hit = cache.get(key)
     except CACHE_ERRORS:
         logger.warning("dashboard cache unreachable; computing the figures", exc_info=True)
-        hit = None
+        return Cached(compute(), timezone.now())
     if isinstance(hit, Cached):
-        return hit
+        age = (timezone.now() - hit.computed_at).total_seconds()
+        if age < seconds or not _may_refresh(key):
+            return hit
     fresh = Cached(compute(), timezone.now())
     try:
-        cache.set(key, fresh, seconds)
+        # Kept twice as long as they are fresh: the second half serves while refreshing.
+        cache.set(key, fresh, 2 * seconds)
+        cache.delete(key + ":refreshing")
     except CACHE_ERRORS:
         logger.warning("dashboard cache unreachable; figures not kept", exc_info=True)
     return fresh
+
+
+def figures_key(key_parts: tuple[object, ...]) -> str:
+    return "dashboards:" + hashlib.sha256(repr(key_parts).encode()).hexdigest()[:40]
+
+
+def _may_refresh(key: str) -> bool:
+    """True for the one request that refreshes stale figures; it has REFRESH_SECONDS
+    before another may try (a request that died mid-way must not freeze the figures)."""
+    try:
+        return bool(cache.add(key + ":refreshing", 1, REFRESH_SECONDS))
+    except CACHE_ERRORS:
+        return True
 
 
 def cached_fragment(key_parts: tuple[object, ...], render: Callable[[], str]) -> str:
