@@ -1,5 +1,6 @@
-"""Reads about a person's own account: everything Passerelle holds about them (the
-export a person downloads from their profile, docs/PRIVACY.md)."""
+"""Reads about a person's account: who a signed link stands for, and everything
+Passerelle holds about them (the export a person downloads from their profile,
+docs/PRIVACY.md)."""
 
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,12 @@ SECTIONS = (
     "campaigns_owned",
     "campaigns_coedited",
 )
+
+
+def person_for_link(*, user_id: int) -> User | None:
+    """The person a signed link (an e-mail's acknowledge link) stands for, if they can
+    still act: not deactivated, not erased."""
+    return User.objects.filter(pk=user_id, is_active=True, erased_at__isnull=True).first()
 
 
 def _when(value: datetime | None) -> str | None:

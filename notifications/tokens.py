@@ -1,7 +1,8 @@
 """Signed, expiring acknowledge links bound to one person and one campaign version.
 
-The token is not a login: the confirmation page still needs the person's session, and
-refuses a token issued to somebody else.
+The token is not a login. It lets its person acknowledge that version without signing in
+(campaigns.views.acknowledgements.acknowledge_link): a confirmation page, then one POST.
+Reading the thread or anything else still needs a session.
 """
 
 from dataclasses import dataclass
@@ -15,9 +16,12 @@ _SALT = "passerelle.notifications.ack-link"
 
 
 class AckTokenError(Exception):
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, claim: "AckToken | None" = None) -> None:
         super().__init__(reason)
         self.reason = reason  # "expired" or "invalid"
+        # An expired link's claim (its signature is good): the page can still point to
+        # the campaign it was about.
+        self.claim = claim
 
 
 @dataclass(frozen=True)
@@ -34,20 +38,22 @@ def ack_token_make(*, user_id: int, campaign_id: int, version: int) -> str:
 def ack_token_read(token: str) -> AckToken:
     max_age = settings.NOTIFICATIONS_ACK_LINK_MAX_AGE_DAYS * 24 * 3600
     try:
-        data = signing.loads(token, salt=_SALT, max_age=max_age)
+        return _ack_claim(signing.loads(token, salt=_SALT, max_age=max_age))
     except signing.SignatureExpired:
-        raise AckTokenError("expired") from None
+        raise AckTokenError("expired", _ack_claim(signing.loads(token, salt=_SALT))) from None
     except signing.BadSignature:
         raise AckTokenError("invalid") from None
+
+
+def _ack_claim(data: object) -> AckToken:
     try:
-        claim = AckToken(
-            user_id=_claim(data["u"], BIGINT_MAX),
-            campaign_id=_claim(data["c"], BIGINT_MAX),
-            version=_claim(data["v"], INT4_MAX),
+        return AckToken(
+            user_id=_claim(data["u"], BIGINT_MAX),  # type: ignore[index]
+            campaign_id=_claim(data["c"], BIGINT_MAX),  # type: ignore[index]
+            version=_claim(data["v"], INT4_MAX),  # type: ignore[index]
         )
     except (KeyError, TypeError, ValueError):
         raise AckTokenError("invalid") from None
-    return claim
 
 
 def _claim(raw: object, ceiling: int) -> int:

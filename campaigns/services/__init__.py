@@ -14,6 +14,7 @@ Callers use the names below (`services.campaign_announce(...)`).
 """
 
 from campaigns.services.acknowledgements import (
+    VIA_EMAIL_LINK,
     AcknowledgementResult,
     TeamAcknowledgement,
     campaign_acknowledge,
@@ -57,6 +58,7 @@ __all__ = [
     "ATTACHMENT_MAX_BYTES",
     "ATTACHMENT_TYPES",
     "FEEDBACK_MAX_LENGTH",
+    "VIA_EMAIL_LINK",
     "AcknowledgementResult",
     "CampaignInput",
     "KpiInput",

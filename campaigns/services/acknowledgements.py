@@ -25,6 +25,9 @@ from notifications import services as notification_services
 from teams.models import Membership, Team
 from teams.roles import Actor
 
+# How an acknowledgement was given, when not from the campaign's page (timeline details).
+VIA_EMAIL_LINK = "email_link"
+
 
 @dataclass(frozen=True)
 class TeamAcknowledgement:
@@ -66,6 +69,7 @@ def campaign_acknowledge(
     version: int | None = None,
     team_id: int | None = None,
     note: str = "",
+    via: str = "",
 ) -> AcknowledgementResult:
     """Acknowledge the current version for the actor's stakeholder teams (or one of them).
 
@@ -77,6 +81,8 @@ def campaign_acknowledge(
     same transaction (notifications.services.inbox_settle_acknowledged).
     On a campaign a manager closed by override, only the teams still pending acknowledge,
     late (the rule book's `late_acknowledgement`), and the timeline events say so.
+    `via` says on the timeline how it was given when not from the campaign's page
+    (VIA_EMAIL_LINK: the e-mail's one-tap link, without a session).
     """
     note = free_text(note, field="note", label=_("Note"))
     with transaction.atomic():
@@ -106,7 +112,9 @@ def campaign_acknowledge(
             ):
                 late = rules.late_acknowledgement(facts, team)
                 result.teams.append(
-                    _acknowledge_one(campaign, stakeholder, actor, note=note, now=now, late=late)
+                    _acknowledge_one(
+                        campaign, stakeholder, actor, note=note, now=now, late=late, via=via
+                    )
                 )
         # The inbox empties itself: what asked this person to acknowledge is now read.
         notification_services.inbox_settle_acknowledged(
@@ -142,6 +150,7 @@ def _acknowledge_one(
     note: str,
     now: datetime,
     late: bool = False,
+    via: str = "",
 ) -> TeamAcknowledgement:
     team = stakeholder.team
     version = campaign.version
@@ -159,7 +168,10 @@ def _acknowledge_one(
     )
     # "late": after a manager's override closed the campaign (the timeline says so).
     flag = {"late": True} if late else {}
-    record(campaign, actor, EventKind.ACKNOWLEDGED, {"team": team.name, "note": note, **flag})
+    how = {"via": via} if via else {}
+    record(
+        campaign, actor, EventKind.ACKNOWLEDGED, {"team": team.name, "note": note, **flag, **how}
+    )
     team_done = team.ack_policy == Team.AckPolicy.ANY_MEMBER or _every_member_acknowledged(
         stakeholder, version
     )

@@ -1,18 +1,24 @@
 """Acknowledging a campaign: from its page, from the e-mail's link, and withdrawing."""
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
-from django.http import HttpResponse, HttpResponseRedirect
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts import selectors as accounts_selectors
 from campaigns import selectors, services
 from campaigns.forms import AcknowledgeForm
-from core.errors import DomainError
-from core.http import AuthenticatedHttpRequest, actor_of, run_action, safe_next, show_refusal
+from core.errors import DomainError, NotFound
+from core.http import AuthenticatedHttpRequest, run_action, safe_next, show_refusal
 from core.when import datetime_short
-from notifications.tokens import AckTokenError, ack_token_read
+from notifications.tokens import AckToken, AckTokenError, ack_token_read
+from teams.roles import Actor
 
 
 def acknowledgement_message(result: services.AcknowledgementResult) -> str:
@@ -74,57 +80,104 @@ def campaign_acknowledgement_revoke(
     )
 
 
-@require_http_methods(["GET", "POST"])
-def acknowledge_link(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
-    """The e-mail's Acknowledge link. GET only shows a confirmation page (mail scanners
-    pre-fetch links); the button on it POSTs, and only the POST acknowledges."""
+@login_not_required
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def acknowledge_link(request: HttpRequest, token: str) -> HttpResponse:
+    """The e-mail's one-tap Acknowledge link, with or without a session.
+
+    The signed token names the person, the campaign and the version, and expires
+    (notifications.tokens). GET and HEAD only show what would be acknowledged, for whom
+    and for which teams (mail scanners prefetch links); the page's button POSTs, and only
+    the POST acknowledges, once, marked "via the e-mail's link" on the timeline. Nothing
+    else is open to the token: the campaign's page, its thread, posting, all need a
+    sign-in. A link already used, expired, for an older version or for a closed campaign
+    gets a page that says so and where to go instead."""
     try:
         claim = ack_token_read(token)
     except AckTokenError as error:
-        return render(
-            request, "campaigns/ack_link_error.html", {"reason": error.reason}, status=400
-        )
-    if claim.user_id != request.user.pk:
-        return render(
-            request, "campaigns/ack_link_error.html", {"reason": "other_user"}, status=403
-        )
-    viewer = actor_of(request)
-    campaign = selectors.campaign_live(viewer=viewer, campaign_id=claim.campaign_id)
+        return _link_refused(request, error.reason, campaign_id=_campaign_of(error.claim))
+    person = accounts_selectors.person_for_link(user_id=claim.user_id)
+    if person is None:
+        return _link_refused(request, "no_person")
+    if request.user.is_authenticated and request.user.pk != person.pk:
+        return _link_refused(request, "other_user", status=403)
+    viewer = Actor.of(person)
+    try:
+        campaign = selectors.campaign_live(viewer=viewer, campaign_id=claim.campaign_id)
+    except NotFound:
+        return _link_refused(request, "invalid")
+    teams = selectors.my_teams(campaign=campaign, viewer=viewer)
     context: dict[str, object] = {
         "campaign": campaign,
-        "token": token,
+        "person": person,
+        "teams": teams,
         "claim": claim,
+        "signed_in": request.user.is_authenticated,
+        "campaign_url": _sign_in_to(request, reverse("campaigns:detail", args=[campaign.pk])),
         "result": None,
         "error": "",
-        # What changed since the version the reader last acknowledged (or the previous
-        # one): re-acknowledging a small change takes seconds.
-        "version_changes": (
-            selectors.changes_for_reader(campaign=campaign, viewer=viewer)
-            if campaign.version == claim.version
-            else None
-        ),
     }
-    if request.method == "GET":
-        # Say so before the button is pressed: the POST would refuse it anyway.
-        state = selectors.acknowledge_state(campaign=campaign, viewer=viewer)
-        if not state.allowed:
-            context["error"] = state.reason
-        elif campaign.version != claim.version:
-            context["error"] = _(
-                "This campaign changed since this e-mail (now version %(current)s). "
-                "Read the new version before acknowledging it."
-            ) % {"current": campaign.version}
-    else:
+    if request.method == "POST":
         try:
             result = services.campaign_acknowledge(
-                actor=request.user,
+                actor=person,
                 campaign_id=claim.campaign_id,
                 version=claim.version,
                 note=request.POST.get("note", ""),
+                via=services.VIA_EMAIL_LINK,
             )
         except DomainError as error:
             context["error"] = error.message
         else:
             context["result"] = result
             context["result_message"] = acknowledgement_message(result)
+        return render(request, "campaigns/ack_link.html", context)
+    # Say why before the button is pressed: the POST would refuse it anyway.
+    state = selectors.acknowledge_state(campaign=campaign, viewer=viewer)
+    if not teams:
+        context["error"] = _(
+            "You are no longer in a team this campaign was announced to: there is nothing "
+            "to acknowledge."
+        )
+    elif campaign.version != claim.version and state.allowed:
+        context["error"] = _(
+            "This campaign changed since this e-mail (now version %(current)s). Sign in to "
+            "read the new version before acknowledging it."
+        ) % {"current": campaign.version}
+    elif not any(team.offer_acknowledge for team in teams) and state.allowed:
+        context["used"] = True
+    elif not state.allowed:
+        context["error"] = state.reason
+    else:
+        # What changed since the version they last acknowledged (or the previous one):
+        # re-acknowledging a small change takes seconds.
+        context["version_changes"] = selectors.changes_for_reader(campaign=campaign, viewer=viewer)
+        context["team_names"] = ", ".join(
+            team.stakeholder.team.name for team in teams if team.offer_acknowledge
+        )
     return render(request, "campaigns/ack_link.html", context)
+
+
+def _campaign_of(claim: AckToken | None) -> int | None:
+    return claim.campaign_id if claim is not None else None
+
+
+def _sign_in_to(request: HttpRequest, path: str) -> str:
+    """`path`, through the sign-in page when there is no session (SSO first there)."""
+    if request.user.is_authenticated:
+        return path
+    return f"{reverse('account_login')}?{urlencode({'next': path})}"
+
+
+def _link_refused(
+    request: HttpRequest, reason: str, *, campaign_id: int | None = None, status: int = 400
+) -> HttpResponse:
+    """The page of a link that acknowledges nothing: why, and where to go instead."""
+    campaign_path = reverse("campaigns:detail", args=[campaign_id]) if campaign_id else None
+    context = {
+        "reason": reason,
+        "campaign_url": _sign_in_to(request, campaign_path) if campaign_path else "",
+        "inbox_url": _sign_in_to(request, reverse("notifications:inbox")),
+    }
+    return render(request, "campaigns/ack_link_error.html", context, status=status)

@@ -74,25 +74,110 @@ def test_posting_the_confirmation_acknowledges(client, ack):
     assert Acknowledgement.objects.count() == 1
 
 
-def test_the_link_needs_a_login(client, ack):
-    response = client.get(ack["url"])
-    assert response.status_code == 302
-    assert response.url.startswith(reverse("account_login"))
-    assert client.post(ack["url"]).status_code == 302
+def test_the_link_works_without_a_session_and_names_the_person_and_team(client, ack):
+    team = Stakeholder.objects.get(campaign=ack["campaign"]).team
+    for method in (client.get, client.head):
+        response = method(ack["url"])
+        assert response.status_code == 200
+        assert response["Cache-Control"].startswith("max-age=0")
+    content = client.get(ack["url"]).content.decode()
+    who = ack["member"].display_name
+    assert f"Acknowledge as <strong>{who}</strong> for <strong>{team.name}</strong>" in content
+    assert "You are not signed in: this link only acknowledges." in content
+    assert not acknowledged(ack["campaign"])
+
+    response = client.post(ack["url"], {"note": "Vu"})
+
+    assert response.status_code == 200
+    assert "Acknowledged for" in response.content.decode()
+    assert Acknowledgement.objects.get().user == ack["member"]
+    assert "_auth_user_id" not in client.session  # acknowledging signs nobody in
+    event = ack["campaign"].events.get(kind="acknowledged")
+    assert (event.actor, event.details["via"]) == (ack["member"], "email_link")
+
+
+def test_a_scanner_prefetching_the_link_changes_nothing(client, ack):
+    for _ in range(3):
+        client.get(ack["url"])
+        client.head(ack["url"])
+    assert not acknowledged(ack["campaign"])
+    assert not ack["campaign"].events.filter(kind="acknowledged").exists()
+
+
+def test_a_post_without_the_pages_csrf_token_acknowledges_nothing(ack):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.post(ack["url"]).status_code == 403
+    assert not acknowledged(ack["campaign"])
+    page = strict.get(ack["url"])
+    token = page.content.decode().split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    assert strict.post(ack["url"], {"csrfmiddlewaretoken": token}).status_code == 200
+    assert acknowledged(ack["campaign"])
+
+
+def test_posting_twice_acknowledges_once_and_the_used_link_says_so(client, ack):
+    client.post(ack["url"])
+    client.post(ack["url"])
+    assert Acknowledgement.objects.count() == 1
+    assert ack["campaign"].events.filter(kind="acknowledged").count() == 1
+
+    content = client.get(ack["url"]).content.decode()
+
+    assert "This link has already been used" in content
+    assert f"acknowledged by {ack['member'].display_name}" in content
+    assert "<form" not in content.split('class="narrow ack-link"')[1]
+    login = reverse("account_login")
+    assert f'href="{login}?next=%2Fcampaigns%2F{ack["campaign"].pk}%2F"' in content
+
+
+def test_a_link_whose_team_a_colleague_already_acknowledged_is_used(client, ack):
+    client.force_login(ack["colleague"])
+    client.post(
+        reverse("campaigns:acknowledge", args=[ack["campaign"].pk]),
+        {"version": ack["campaign"].version},
+    )
+    client.logout()
+    content = client.get(ack["url"]).content.decode()
+    assert "This link has already been used" in content
+    assert f"acknowledged by {ack['colleague'].display_name}" in content
+
+
+def test_the_link_of_a_deactivated_person_acknowledges_nothing(client, ack):
+    User.objects.filter(pk=ack["member"].pk).update(is_active=False)
+    for response in (client.get(ack["url"]), client.post(ack["url"])):
+        assert response.status_code == 400
+        assert "no longer active" in response.content.decode()
     assert not acknowledged(ack["campaign"])
 
 
-def test_an_expired_link_is_refused_and_says_so(client, ack):
+def test_the_link_of_someone_who_left_the_team_acknowledges_nothing(client, ack):
+    ack["member"].memberships.all().delete()
+    content = client.get(ack["url"]).content.decode()
+    assert "You are no longer in a team this campaign was announced to" in content
+    client.post(ack["url"])
+    assert not acknowledged(ack["campaign"])
+
+
+def test_the_link_opens_nothing_but_the_acknowledgement(client, ack):
+    client.post(ack["url"])
+    page = client.get(reverse("campaigns:detail", args=[ack["campaign"].pk]))
+    assert page.status_code == 302
+    assert page.url.startswith(reverse("account_login"))
+
+
+def test_an_expired_link_is_refused_and_offers_to_sign_in(client, ack):
     later = timezone.now() + timedelta(days=settings.NOTIFICATIONS_ACK_LINK_MAX_AGE_DAYS, hours=1)
     with time_machine.travel(later):
-        client.force_login(ack["member"])  # a fresh session: the old one has expired too
         shown = client.get(ack["url"])
         posted = client.post(ack["url"])
     for response in (shown, posted):
         assert response.status_code == 400
         content = response.content.decode()
-        assert "The link has expired" in content
+        assert "The link has expired. Sign in to acknowledge" in content
         assert "Nothing was acknowledged." in content
+        login = reverse("account_login")
+        assert f'href="{login}?next=%2Fcampaigns%2F{ack["campaign"].pk}%2F"' in content
     assert not acknowledged(ack["campaign"])
 
 
@@ -152,7 +237,8 @@ def test_a_link_to_a_version_that_changed_since_does_not_acknowledge(client, ack
         campaign_id=campaign.pk,
         data=campaign_input(campaign, audience="Tous les clients"),
     )
-    client.force_login(ack["member"])
+    shown = client.get(ack["url"]).content.decode()
+    assert "This campaign changed since this e-mail (now version 2). Sign in to read" in shown
 
     response = client.post(ack["url"])
 
@@ -165,7 +251,8 @@ def test_a_link_to_a_version_that_changed_since_does_not_acknowledge(client, ack
 def test_a_link_to_a_cancelled_campaign_does_not_acknowledge(client, ack):
     campaign = ack["campaign"]
     campaign_cancel(actor=campaign.owner, campaign_id=campaign.pk, reason="Budget")
-    client.force_login(ack["member"])
+    shown = client.get(ack["url"]).content.decode()
+    assert "Only announced campaigns can be acknowledged; this one is cancelled." in shown
     content = client.post(ack["url"]).content.decode()
     assert "Only announced campaigns can be acknowledged; this one is cancelled." in content
     assert not acknowledged(campaign)
