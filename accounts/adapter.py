@@ -1,10 +1,14 @@
 import ipaddress
+from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import HttpRequest
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 
@@ -36,3 +40,48 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth ha
                 % {"domains": ", ".join(allowed)}
             )
         return email
+
+
+def sso_domain_allowed(email: str) -> bool:
+    allowed = settings.SSO_ALLOWED_DOMAINS
+    return not allowed or email.rsplit("@", 1)[-1].lower() in allowed
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):  # type: ignore[misc]
+    """Single sign-on: only addresses of the allowed domains, an account matched by the
+    e-mail the provider vouches for, or created on the first sign-in without any role."""
+
+    def pre_social_login(self, request: HttpRequest, sociallogin: Any) -> None:
+        emails = [address.email for address in sociallogin.email_addresses] or [
+            sociallogin.user.email or ""
+        ]
+        if not any(email and sso_domain_allowed(email) for email in emails):
+            raise ImmediateHttpResponse(
+                render(
+                    request,
+                    "account/sso_refused.html",
+                    {"reason": "domain", "domains": settings.SSO_ALLOWED_DOMAINS},
+                    status=403,
+                )
+            )
+        if not sociallogin.is_existing and not any(a.verified for a in sociallogin.email_addresses):
+            raise ImmediateHttpResponse(
+                render(request, "account/sso_refused.html", {"reason": "unverified"}, status=403)
+            )
+
+    def is_open_for_signup(self, request: HttpRequest, sociallogin: Any) -> bool:
+        # Just-in-time accounts: pre_social_login has checked the domain and the address.
+        return True
+
+    def populate_user(self, request: HttpRequest, sociallogin: Any, data: dict[str, Any]) -> Any:
+        user = super().populate_user(request, sociallogin, data)
+        claims = sociallogin.account.extra_data or {}
+        userinfo = claims.get("userinfo", claims) if isinstance(claims, dict) else {}
+        name = (
+            userinfo.get("name")
+            or " ".join(filter(None, [data.get("first_name"), data.get("last_name")]))
+            or ""
+        )
+        user.full_name = str(name).strip()[:150]
+        user.email = (user.email or "").lower()
+        return user

@@ -96,3 +96,32 @@ class User(AbstractUser):
 
     def get_short_name(self) -> str:
         return self.display_name.split(" ")[0]
+
+
+class Invitation(models.Model):
+    """An invitation e-mail to send (an outbox row): written with the account it invites
+    into, sent by a Celery task after the commit, and sent by the sweep if that task was
+    never queued (the broker was down) or its worker died."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="invitations")
+    invited_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(sent_at__isnull=True),
+                name="invitation_unsent_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"invitation {self.pk} for {self.user_id}"

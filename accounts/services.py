@@ -307,3 +307,17 @@ def _text_rewrite(
         notes_removed=notes,
         feedback_removed=feedback,
     )
+
+
+def invitation_accept(*, person: User, password: str) -> User:
+    """The invited person chose their password: it is set, and their address counts as
+    verified (the invitation reached it). The invitation link is spent with it."""
+    with transaction.atomic():
+        person.set_password(password)
+        person.save(update_fields=["password"])
+        EmailAddress.objects.update_or_create(
+            user=person,
+            email__iexact=person.email,
+            defaults={"email": person.email, "verified": True, "primary": True},
+        )
+    return person

@@ -4,6 +4,7 @@ from accounts import views
 
 app_name = "accounts"
 urlpatterns = [
-    path("", views.profile, name="profile"),
-    path("my-data/", views.my_data, name="my_data"),
+    path("profile/", views.profile, name="profile"),
+    path("profile/my-data/", views.my_data, name="my_data"),
+    path("invitation/<str:token>/", views.invitation_accept, name="invitation"),
 ]

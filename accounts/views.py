@@ -1,16 +1,22 @@
 """A person's own profile: the name others see, the language and time zone they read in."""
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login as auth_login
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts import exports, services
 from accounts.forms import ProfileForm
+from accounts.invitations import InvitationInvalid, invitation_token_read
 from accounts.models import User
 from core.http import AuthenticatedHttpRequest
 from core.xlsx_export import XLSX_CONTENT_TYPE
@@ -66,3 +72,34 @@ def my_data(request: AuthenticatedHttpRequest) -> HttpResponse:
         response = HttpResponse(exports.personal_data_zip(data), content_type="application/zip")
         response["Content-Disposition"] = f'attachment; filename="{stem}.zip"'
     return response
+
+
+@login_not_required
+@never_cache
+@sensitive_post_parameters("new_password1", "new_password2")
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """An invitation's link: choose a password (or sign in with the company's single
+    sign-on), and be signed in. Expired, used or damaged links say so."""
+    try:
+        person = invitation_token_read(token)
+    except InvitationInvalid as error:
+        return render(
+            request, "accounts/invitation_invalid.html", {"reason": error.reason}, status=400
+        )
+    if request.user.is_authenticated and request.user.pk != person.pk:
+        return render(
+            request, "accounts/invitation_invalid.html", {"reason": "other_user"}, status=403
+        )
+    form = SetPasswordForm(person, request.POST or None) if not settings.SSO_ONLY else None
+    if request.method == "POST" and form is not None and form.is_valid():
+        services.invitation_accept(person=person, password=form.cleaned_data["new_password1"])
+        auth_login(request, person, backend="accounts.backends.OneQueryModelBackend")
+        messages.success(request, _("Welcome to Passerelle. Your account is ready."))
+        return redirect("core:home")
+    context = {
+        "person": person,
+        "teams": list(person.teams.order_by("name").values_list("name", flat=True)),
+        "form": form,
+    }
+    return render(request, "accounts/invitation.html", context)

@@ -60,6 +60,10 @@ class AuditAction(models.TextChoices):
     ADMIN_DELETED = "admin_deleted", _("Deleted in the admin")
     PERSONAL_DATA_EXPORTED = "personal_data_exported", _("Personal data exported")
     PERSON_ERASED = "person_erased", _("Person erased")
+    PERSON_INVITED = "person_invited", _("Person invited")
+    PERSON_DEACTIVATED = "person_deactivated", _("Person deactivated")
+    PERSON_REACTIVATED = "person_reactivated", _("Person reactivated")
+    PEOPLE_IMPORTED = "people_imported", _("People imported from a file")
 
 
 class AuditEvent(models.Model):

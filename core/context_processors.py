@@ -15,6 +15,7 @@ def passerelle(request: HttpRequest) -> dict[str, object]:
     return {
         **kept,
         "signup_open": settings.PASSERELLE_SIGNUP_OPEN,
+        "sso_only": settings.SSO_ONLY,
         # Which section of the navigation is current; error pages have no match.
         "nav_app": match.app_name if match else "",
         "nav_url_name": match.url_name if match else "",

@@ -20,6 +20,7 @@ ROUTES = {
     "notifications.tasks.expand_dispatch": FANOUT,
     "notifications.tasks.fan_out": FANOUT,
     "notifications.tasks.deliver": EMAIL,
+    "accounts.tasks.invitations_send": EMAIL,
     "notifications.tasks.deliver_webhook": WEBHOOKS,
     "notifications.tasks.send_digest_batch": DIGESTS,
     "feed.tasks.send_week_ahead_batch": DIGESTS,
@@ -29,6 +30,7 @@ ROUTES = {
     "feed.tasks.send_week_ahead": HOUSEKEEPING,
     "campaigns.tasks.send_due_reminders_and_escalations": HOUSEKEEPING,
     "core.tasks.ping": HOUSEKEEPING,
+    "accounts.tasks.invitations_sweep": HOUSEKEEPING,
 }
 
 

@@ -22,6 +22,7 @@ from hub.env import env_bool, env_int, env_list, env_prefixed, env_str
 from hub.production import production_secret_key
 from hub.queues import HOUSEKEEPING, task_queues, task_routes
 from hub.redis_config import redis_broker_options, sentinel_settings
+from hub.sso import sso_providers
 
 # Lets Django's generic classes (ModelAdmin[Campaign], ModelForm[User]) be subscripted at
 # runtime as they are for mypy; must run before any of them is subclassed.
@@ -59,6 +60,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "allauth",
     "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "anymail",
     "core",
     "accounts",
@@ -256,6 +259,32 @@ ACCOUNT_RATE_LIMITS = {
 # whose e-mail is in one of these domains register themselves.
 PASSERELLE_SIGNUP_OPEN = env_bool("PASSERELLE_SIGNUP_OPEN", default=False)
 PASSERELLE_SIGNUP_DOMAINS = [d.lower() for d in env_list("PASSERELLE_SIGNUP_DOMAINS")]
+
+# --- Single sign-on (README "Single sign-on", hub/sso.py) -------------------------------
+# OpenID Connect providers set by environment variables; people sign in with their company
+# account. An account is matched by the e-mail the provider vouches for, or created on the
+# first sign-in without any role (a manager then places it in teams). Only addresses in
+# SSO_ALLOWED_DOMAINS may sign in this way (empty: any the provider verified).
+SSO_PROVIDERS = sso_providers()
+SSO_ALLOWED_DOMAINS = [d.lower().lstrip("@") for d in env_list("SSO_ALLOWED_DOMAINS")]
+SSO_PROVIDER_NAME = " / ".join(p.name for p in SSO_PROVIDERS)
+# Hide the password form: everyone signs in with single sign-on.
+SSO_ONLY = env_bool("SSO_ONLY", default=False) and bool(SSO_PROVIDERS)
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [p.app(allowed_domains=SSO_ALLOWED_DOMAINS) for p in SSO_PROVIDERS],
+    }
+}
+SOCIALACCOUNT_ADAPTER = "accounts.adapter.SocialAccountAdapter"
+SOCIALACCOUNT_ONLY = SSO_ONLY
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_REQUIRED = True
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"  # the provider vouches for it (verified_email)
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_LOGIN_ON_GET = False  # a link alone never starts a sign-in (login CSRF)
+SOCIALACCOUNT_STORE_TOKENS = False
 
 # --- Production profile: HTTPS (README "Production profile") --------------------------
 # On when PASSERELLE_BASE_URL is https://… (or PASSERELLE_HTTPS=1): HSTS, redirect to
@@ -499,6 +528,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=5),
         "options": {"expires": 3000},
     },
+    "accounts-invitations-sweep": {
+        "task": "accounts.tasks.invitations_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     # Daily, at a quiet hour: retention of notifications (docs/PRIVACY.md).
     "notifications-purge-expired": {
         "task": "notifications.tasks.notifications_purge_expired",
@@ -525,6 +559,8 @@ NOTIFICATIONS_EXPAND_INLINE_MAX = env_int("NOTIFICATIONS_EXPAND_INLINE_MAX", 50)
 NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS = env_int("NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS", 5)
 NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = env_bool("NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE", default=False)
 NOTIFICATIONS_ACK_LINK_MAX_AGE_DAYS = env_int("NOTIFICATIONS_ACK_LINK_MAX_AGE_DAYS", 14)
+# An invitation's link (accounts.invitations) works this long, once.
+ACCOUNT_INVITATION_MAX_AGE_DAYS = env_int("ACCOUNT_INVITATION_MAX_AGE_DAYS", 14)
 NOTIFICATIONS_DIGEST_HOUR = env_int("NOTIFICATIONS_DIGEST_HOUR", 8)
 
 # --- Personal data (docs/PRIVACY.md) ---------------------------------------------------

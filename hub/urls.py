@@ -3,10 +3,11 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("core.urls")),
-    path("accounts/profile/", include("accounts.urls")),
+    path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("feed/", include("feed.urls")),
+    path("", include("teams.urls")),
     path("notifications/", include("notifications.urls")),
     # Trust (issue 13): the managers' audit log, next to their dashboard.
     path("dashboard/audit/", include("audit.urls")),

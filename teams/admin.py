@@ -1,18 +1,14 @@
-from typing import Any
-
-from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
 from core.admin_site import SafeAutocompleteMixin
 from notifications.services import team_webhook_repaired
-from teams.models import WORKING_CALENDAR_FIELDS, Membership, Team
-from teams.validators import available_time_zones
+from teams.forms import TeamForm
+from teams.models import Membership, Team
 
 
 def _admin_user(request: HttpRequest) -> User | None:
@@ -42,73 +38,9 @@ class WebhookBrokenFilter(admin.SimpleListFilter):
         return queryset
 
 
-WEEKDAY_CHOICES = [
-    ("1", _("Monday")),
-    ("2", _("Tuesday")),
-    ("3", _("Wednesday")),
-    ("4", _("Thursday")),
-    ("5", _("Friday")),
-    ("6", _("Saturday")),
-    ("7", _("Sunday")),
-]
-
-
-def _time_zone_choices() -> list[tuple[str, str]]:
-    return [(zone, zone) for zone in sorted(available_time_zones())]
-
-
-class TeamAdminForm(forms.ModelForm[Team]):
-    """Working days as checkboxes and the time zone as a list; the model stores the days
-    as ISO weekday digits ("12345") and validates both again."""
-
-    working_days = forms.MultipleChoiceField(
-        label=capfirst(Team._meta.get_field("working_days").verbose_name),
-        choices=WEEKDAY_CHOICES,
-        widget=forms.CheckboxSelectMultiple,
-        initial=list(Team._meta.get_field("working_days").default),
-    )
-    time_zone = forms.ChoiceField(
-        label=capfirst(Team._meta.get_field("time_zone").verbose_name),
-        choices=_time_zone_choices,
-        initial=Team._meta.get_field("time_zone").default,
-    )
-
-    class Meta:
-        model = Team
-        # The admin's fieldsets pick the fields; these are the ones it may edit.
-        fields = [
-            "name",
-            "slug",
-            "kind",
-            "ack_policy",
-            "ack_deadline_hours",
-            "reminder_hours_before",
-            *WORKING_CALENDAR_FIELDS,
-            "webhook_url",
-            "webhook_format",
-            "language",
-        ]
-        # Plain inputs: the admin's clock widget adds a note about the *server's* time
-        # zone, while these hours are in the team's.
-        widgets = {
-            "work_starts_at": forms.TimeInput(format="%H:%M"),
-            "work_ends_at": forms.TimeInput(format="%H:%M"),
-        }
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["time_zone"].help_text = Team._meta.get_field("time_zone").help_text
-        # The model keeps "12345"; the checkboxes want a list of days.
-        if isinstance(self.initial.get("working_days"), str):
-            self.initial["working_days"] = list(self.initial["working_days"])
-
-    def clean_working_days(self) -> str:
-        return "".join(sorted(set(self.cleaned_data["working_days"])))
-
-
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin[Team]):
-    form = TeamAdminForm
+    form = TeamForm
     list_display = [
         "name",
         "kind",

@@ -19,6 +19,7 @@ from campaigns.services.acknowledgements import (
     TeamAcknowledgement,
     campaign_acknowledge,
     campaign_acknowledgement_revoke,
+    team_acknowledgements_recount,
 )
 from campaigns.services.attachments import (
     ATTACHMENT_MAX_BYTES,
@@ -86,4 +87,5 @@ __all__ = [
     "notification_payload",
     "stakeholder_nudge",
     "stakeholder_nudge_all",
+    "team_acknowledgements_recount",
 ]

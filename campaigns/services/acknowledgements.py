@@ -1,9 +1,11 @@
 """Stakeholders acknowledging a campaign's current version, and withdrawing it."""
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -60,6 +62,52 @@ def _every_member_acknowledged(stakeholder: Stakeholder, version: int) -> bool:
         )
     )
     return bool(members) and members <= acknowledged
+
+
+def team_acknowledgements_recount(*, team_ids: Collection[int]) -> int:
+    """Count again the "every member" stakeholders of these teams after their members
+    changed (someone removed or deactivated): a team whose remaining active members have
+    all acknowledged is done, as if the last of them had just acknowledged. Runs inside
+    the caller's transaction; campaigns are locked in id order, as every writer that
+    touches several campaigns does. Returns how many teams became done."""
+    pending = (
+        Stakeholder.objects.filter(
+            team_id__in=team_ids,
+            team__ack_policy=Team.AckPolicy.EVERY_MEMBER,
+            campaign__status=Campaign.Status.ANNOUNCED,
+        )
+        .exclude(acknowledged_version=F("campaign__version"))
+        .values_list("campaign_id", flat=True)
+        .distinct()
+        .order_by("campaign_id")
+    )
+    done = 0
+    now = timezone.now()
+    for campaign_id in list(pending):
+        campaign = lock_campaign(campaign_id)
+        for stakeholder in stakeholders_with_acknowledgements(campaign, lock=True):
+            if (
+                stakeholder.team_id in team_ids
+                and stakeholder.team.ack_policy == Team.AckPolicy.EVERY_MEMBER
+                and stakeholder.acknowledged_version != campaign.version
+                and _every_member_acknowledged(stakeholder, campaign.version)
+            ):
+                live = stakeholder.acknowledgements.all()  # this version's, prefetched
+                last = max(live, key=lambda a: a.created_at, default=None)
+                stakeholder.acknowledged_version = campaign.version
+                stakeholder.acknowledged_at = now
+                stakeholder.acknowledged_by = last.user if last else None
+                stakeholder.save(
+                    update_fields=["acknowledged_version", "acknowledged_at", "acknowledged_by"]
+                )
+                record(
+                    campaign,
+                    None,
+                    EventKind.TEAM_ACKNOWLEDGED,
+                    {"team": stakeholder.team.name, "recounted": True},
+                )
+                done += 1
+    return done
 
 
 def campaign_acknowledge(
