@@ -7,7 +7,7 @@ from django import forms
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from teams.models import WORKING_CALENDAR_FIELDS, Membership, Team
+from teams.models import TEAM_SETTINGS_FIELDS, Membership, Team
 from teams.validators import available_time_zones
 
 WEEKDAY_CHOICES = [
@@ -45,18 +45,7 @@ class TeamForm(forms.ModelForm[Team]):
     class Meta:
         model = Team
         # The admin's fieldsets pick the fields (the slug too); the app edits the rest.
-        fields = [
-            "name",
-            "slug",
-            "kind",
-            "ack_policy",
-            "ack_deadline_hours",
-            "reminder_hours_before",
-            *WORKING_CALENDAR_FIELDS,
-            "webhook_url",
-            "webhook_format",
-            "language",
-        ]
+        fields = ["slug", *TEAM_SETTINGS_FIELDS]
         # Plain inputs: the admin's clock widget adds a note about the *server's* time
         # zone, while these hours are in the team's.
         widgets = {
@@ -79,7 +68,7 @@ class AppTeamForm(TeamForm):
     """The team form of the app: no slug (it is made from the name once, and stays)."""
 
     class Meta(TeamForm.Meta):
-        fields = [name for name in TeamForm.Meta.fields if name != "slug"]
+        fields = list(TEAM_SETTINGS_FIELDS)
         widgets = {
             **TeamForm.Meta.widgets,
             "work_starts_at": forms.TimeInput(format="%H:%M", attrs={"type": "time"}),

@@ -30,6 +30,19 @@ WORKING_CALENDAR_FIELDS = (
     "holiday_subdivision",
 )
 
+# What a team's settings form edits (the slug stays: links keep working after a rename).
+TEAM_SETTINGS_FIELDS = (
+    "name",
+    "kind",
+    "ack_policy",
+    "ack_deadline_hours",
+    "reminder_hours_before",
+    *WORKING_CALENDAR_FIELDS,
+    "webhook_url",
+    "webhook_format",
+    "language",
+)
+
 
 class Team(models.Model):
     class Kind(models.TextChoices):

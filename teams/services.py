@@ -22,21 +22,8 @@ from audit.models import AuditAction
 from audit.services import record_audit_event
 from core.errors import DomainError, NotFound, PermissionRefused
 from teams import rules
-from teams.models import WORKING_CALENDAR_FIELDS, Membership, Team
+from teams.models import TEAM_SETTINGS_FIELDS, Membership, Team
 from teams.roles import MANAGER, MARKETER, ROLE_PERMISSIONS, Actor
-
-# What the team form edits (the slug stays: links to the team keep working after a rename).
-TEAM_FIELDS = (
-    "name",
-    "kind",
-    "ack_policy",
-    "ack_deadline_hours",
-    "reminder_hours_before",
-    *WORKING_CALENDAR_FIELDS,
-    "webhook_url",
-    "webhook_format",
-    "language",
-)
 
 
 def roles_sync(*, using: str = "default") -> None:
@@ -79,14 +66,16 @@ def _free_slug(name: str) -> str:
 def team_create(
     *, actor: User, data: Mapping[str, Any], request: HttpRequest | None = None
 ) -> Team:
-    """A new team with the settings in `data` (TEAM_FIELDS; the rest keep their defaults)."""
+    """A new team with the settings in `data` (TEAM_SETTINGS_FIELDS; others: defaults)."""
     rules.require_manage_people(Actor.of(actor))
     with transaction.atomic():
-        team = Team(**{name: data[name] for name in TEAM_FIELDS if name in data})
+        team = Team(**{name: data[name] for name in TEAM_SETTINGS_FIELDS if name in data})
         team.slug = _free_slug(team.name)
         _validated(team)
         team.save()
-        created = {name: {"new": getattr(team, name)} for name in TEAM_FIELDS if name in data}
+        created = {
+            name: {"new": getattr(team, name)} for name in TEAM_SETTINGS_FIELDS if name in data
+        }
         webhook = created.pop("webhook_url", None)
         record_audit_event(
             actor=actor,
@@ -125,7 +114,7 @@ def team_update(
         team = _lock_team(team_id)
         rules.require_manage_team(Actor.of(actor), team.pk)
         changes: dict[str, Any] = {}
-        for name in TEAM_FIELDS:
+        for name in TEAM_SETTINGS_FIELDS:
             if name in data and data[name] != getattr(team, name):
                 changes[name] = {"old": getattr(team, name), "new": data[name]}
                 setattr(team, name, data[name])
