@@ -88,6 +88,11 @@ class User(AbstractUser):
         return zone_named(self.time_zone)
 
     @property
+    def awaits_first_sign_in(self) -> bool:
+        """Invited (an account without a password) and never signed in since."""
+        return self.last_login is None and not self.has_usable_password()
+
+    @property
     def display_name(self) -> str:
         return self.full_name or self.email
 

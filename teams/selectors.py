@@ -37,7 +37,7 @@ class PersonRow:
 
     @property
     def never_signed_in(self) -> bool:
-        return self.person.last_login is None
+        return self.person.awaits_first_sign_in
 
 
 def _role_holders(names: list[str]) -> dict[int, set[str]]:
@@ -128,7 +128,7 @@ def team_members(*, team: Team) -> list[MemberRow]:
             "user__email",
         )
     )
-    waiting = [m.user_id for m in memberships if m.user.last_login is None]
+    waiting = [m.user_id for m in memberships if m.user.awaits_first_sign_in]
     latest: dict[int, Invitation] = {}
     for invitation in Invitation.objects.filter(user_id__in=waiting).order_by("created_at"):
         latest[invitation.user_id] = invitation

@@ -318,7 +318,7 @@ def person_invite_again(*, actor: User, user_id: int, request: HttpRequest | Non
             or person.memberships.filter(team_id__in=actor_seen.lead_team_ids).exists()
         ):
             raise PermissionRefused(_("Only managers and the person's team leads can do this."))
-        if person.last_login is not None or not person.is_active:
+        if not person.awaits_first_sign_in or not person.is_active:
             raise DomainError(_("%(name)s already signed in.") % {"name": person.display_name})
         invitation = Invitation.objects.create(user=person, invited_by=actor)
         record_audit_event(

@@ -70,7 +70,7 @@ def person_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         "person": person,
         "is_me": person.pk == request.user.pk,
         "may_manage_people": rules.may_manage_people(actor),
-        "may_invite_again": person.last_login is None
+        "may_invite_again": person.awaits_first_sign_in
         and person.is_active
         and (rules.may_manage_people(actor) or lead_of_theirs),
         "MARKETER": MARKETER,
