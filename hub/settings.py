@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
+    "allauth.mfa",
     "allauth.socialaccount.providers.openid_connect",
     "anymail",
     "core",
@@ -90,6 +91,7 @@ MIDDLEWARE = [
     "core.http.DomainErrorMiddleware",
     "accounts.middleware.UserPreferencesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.middleware.SecondFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -260,6 +262,14 @@ ACCOUNT_RATE_LIMITS = {
 PASSERELLE_SIGNUP_OPEN = env_bool("PASSERELLE_SIGNUP_OPEN", default=False)
 PASSERELLE_SIGNUP_DOMAINS = [d.lower() for d in env_list("PASSERELLE_SIGNUP_DOMAINS")]
 
+# --- Second factor (allauth MFA) --------------------------------------------------------
+# Anyone may add an authenticator app (TOTP) and recovery codes from their profile. With
+# PASSERELLE_MFA_REQUIRED, marketers and managers who sign in with a password must set one
+# up before anything else (accounts.middleware.SecondFactorRequiredMiddleware).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Passerelle"
+PASSERELLE_MFA_REQUIRED = env_bool("PASSERELLE_MFA_REQUIRED", default=False)
+
 # --- Single sign-on (README "Single sign-on", hub/sso.py) -------------------------------
 # OpenID Connect providers set by environment variables; people sign in with their company
 # account. An account is matched by the e-mail the provider vouches for, or created on the
@@ -337,7 +347,9 @@ PASSERELLE_CSP: dict[str, list[str]] = {
     "font-src": [CSP.SELF],
     "frame-ancestors": [CSP.NONE],
     "base-uri": [CSP.SELF],
-    "form-action": [CSP.SELF],
+    # The single sign-on button posts here, which redirects to the provider: browsers
+    # apply form-action to that redirect too.
+    "form-action": [CSP.SELF, *(p.origin for p in SSO_PROVIDERS)],
     "object-src": [CSP.NONE],
 }
 if CSP_REPORT_URI:

@@ -9,6 +9,7 @@ client id is set. The provider's word on an address is trusted for the allowed d
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -22,6 +23,12 @@ class SsoProvider:
     server_url: str
     client_id: str
     secret: str
+
+    @property
+    def origin(self) -> str:
+        """Where its sign-in page is (the authorization endpoint's scheme and host)."""
+        parts = urlsplit(self.server_url)
+        return f"{parts.scheme}://{parts.netloc}"
 
     def app(self, *, allowed_domains: list[str]) -> dict[str, Any]:
         return {

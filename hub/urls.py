@@ -1,9 +1,18 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import sso as accounts_sso
+
 urlpatterns = [
     path("", include("core.urls")),
     path("accounts/", include("accounts.urls")),
+    # Before allauth's own: the single sign-on callback that always checks the ID token's
+    # signature (accounts/sso.py).
+    path(
+        "accounts/oidc/<str:provider_id>/login/callback/",
+        accounts_sso.callback,
+        name="sso_callback",
+    ),
     path("accounts/", include("allauth.urls")),
     path("campaigns/", include("campaigns.urls")),
     path("feed/", include("feed.urls")),
