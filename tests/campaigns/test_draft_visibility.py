@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from accounts.invitations import invitation_token_make
 from campaigns import services
 from campaigns.models import Campaign
 from feed.selectors import Week
@@ -154,6 +155,9 @@ def requests_for(name: str, world: dict, campaign: Campaign) -> list[tuple[str, 
         return [("get", f"{url}?campaign={pk}"), ("post", f"{url}?campaign={pk}")]
     if name == "notifications:mark_read":
         return [("post", reverse(name, args=[1]))]
+    if name == "accounts:invitation":
+        token = invitation_token_make(world["reader"])
+        return [("get", reverse(name, args=[token]))]
     if name == "accounts:my_data":  # the JSON is searched as text (the zip is compressed)
         return [("get", reverse(name) + "?format=json")]
     pages = {
