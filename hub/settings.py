@@ -263,10 +263,13 @@ PASSERELLE_SIGNUP_OPEN = env_bool("PASSERELLE_SIGNUP_OPEN", default=False)
 PASSERELLE_SIGNUP_DOMAINS = [d.lower() for d in env_list("PASSERELLE_SIGNUP_DOMAINS")]
 
 # --- Second factor (allauth MFA) --------------------------------------------------------
-# Anyone may add an authenticator app (TOTP) and recovery codes from their profile. With
+# Anyone may add an authenticator app (TOTP), security keys or passkeys (WebAuthn) and
+# recovery codes from their profile. With
 # PASSERELLE_MFA_REQUIRED, marketers and managers who sign in with a password must set one
 # up before anything else (accounts.middleware.SecondFactorRequiredMiddleware).
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+# WebAuthn needs a secure origin; http:// is allowed only for local development.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 MFA_TOTP_ISSUER = "Passerelle"
 PASSERELLE_MFA_REQUIRED = env_bool("PASSERELLE_MFA_REQUIRED", default=False)
 
