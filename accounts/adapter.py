@@ -70,8 +70,11 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):  # type: ignore[misc]
             )
 
     def is_open_for_signup(self, request: HttpRequest, sociallogin: Any) -> bool:
-        # Just-in-time accounts: pre_social_login has checked the domain and the address.
-        return True
+        """Just-in-time accounts only for the company's own domains (pre_social_login
+        checked the address): without SSO_ALLOWED_DOMAINS, any account of a public
+        provider (any Google account) could otherwise come in. Sign-up opened by setting
+        opens it here too."""
+        return bool(settings.SSO_ALLOWED_DOMAINS) or settings.PASSERELLE_SIGNUP_OPEN
 
     def populate_user(self, request: HttpRequest, sociallogin: Any, data: dict[str, Any]) -> Any:
         user = super().populate_user(request, sociallogin, data)

@@ -38,7 +38,13 @@ def invitations_send(*, invitation_ids: Sequence[int]) -> int:
                 .filter(pk=invitation_id, sent_at__isnull=True)
                 .first()
             )
-            if invitation is None or not invitation.user.is_active:
+            if invitation is None:
+                continue
+            if not (invitation.user.is_active and invitation.user.awaits_first_sign_in):
+                # Deactivated, or signed in meanwhile: nothing to send, nor to sweep again.
+                invitation.attempts = INVITATION_MAX_ATTEMPTS
+                invitation.last_error = "no longer needed"
+                invitation.save(update_fields=["attempts", "last_error"])
                 continue
             invitation.attempts += 1
             try:

@@ -30,9 +30,9 @@ def invitation_token_make(person: User) -> str:
     return signing.dumps({"u": person.pk, "f": _fingerprint(person)}, salt=_SALT, compress=True)
 
 
-def invitation_token_read(token: str) -> User:
+def invitation_token_read(token: str, *, lock: bool = False) -> User:
     """The person the invitation is for, if it can still be used; InvitationInvalid
-    otherwise."""
+    otherwise. `lock`: their row locked for the caller's transaction."""
     max_age = settings.ACCOUNT_INVITATION_MAX_AGE_DAYS * 24 * 3600
     try:
         data = signing.loads(token, salt=_SALT, max_age=max_age)
@@ -43,7 +43,8 @@ def invitation_token_read(token: str) -> User:
     user_id = data.get("u") if isinstance(data, dict) else None
     if not isinstance(user_id, int) or isinstance(user_id, bool) or not 0 < user_id <= BIGINT_MAX:
         raise InvitationInvalid("invalid")
-    person = User.objects.filter(pk=user_id, is_active=True, erased_at__isnull=True).first()
+    people = User.objects.filter(pk=user_id, is_active=True, erased_at__isnull=True)
+    person = (people.select_for_update() if lock else people).first()
     if person is None:
         raise InvitationInvalid("invalid")
     if not constant_time_compare(str(data.get("f", "")), _fingerprint(person)):

@@ -36,9 +36,10 @@ class UserPreferencesMiddleware:
 
 class SecondFactorRequiredMiddleware:
     """With PASSERELLE_MFA_REQUIRED, marketers and managers (people who can send things
-    to customers or override) who signed in with a password reach nothing but the second
-    factor's set-up until they have one: TOTP, with recovery codes. A sign-in through the
-    company's single sign-on is left to the provider's own policy.
+    to customers or override) reach nothing but the second factor's set-up until they
+    have one (an authenticator app or a security key, with recovery codes), however they
+    signed in, except through the company's single sign-on, which is left to the
+    provider's own policy.
 
     Once a session has a second factor it is remembered in the session, so the check
     costs nothing on later requests."""
@@ -70,8 +71,10 @@ class SecondFactorRequiredMiddleware:
             return False
         if request.path.startswith(_OPEN_WHILE_ENROLLING()):
             return False
+        # Only a sign-in through the identity provider is exempt: any other session (a
+        # password, an invitation's link, one that recorded nothing) must enrol.
         methods = {r.get("method") for r in get_authentication_records(request, user)}
-        if "password" not in methods or "socialaccount" in methods:
+        if "socialaccount" in methods:
             return False
         actor = Actor.of(user)
         if not (actor.is_marketer or actor.is_manager):

@@ -309,10 +309,15 @@ def _text_rewrite(
     )
 
 
-def invitation_accept(*, person: User, password: str) -> User:
+def invitation_accept(*, token: str, password: str) -> User:
     """The invited person chose their password: it is set, and their address counts as
-    verified (the invitation reached it). The invitation link is spent with it."""
+    verified (the invitation reached it). The person is locked and the token checked
+    again inside the transaction, so two tabs cannot both use it: the password change
+    spends it (accounts.invitations)."""
+    from accounts.invitations import invitation_token_read
+
     with transaction.atomic():
+        person = invitation_token_read(token, lock=True)
         person.set_password(password)
         person.save(update_fields=["password"])
         EmailAddress.objects.update_or_create(

@@ -1,5 +1,6 @@
 """A person's own profile: the name others see, the language and time zone they read in."""
 
+from allauth.account.internal.flows.login import record_authentication
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
@@ -93,8 +94,15 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         )
     form = SetPasswordForm(person, request.POST or None) if not settings.SSO_ONLY else None
     if request.method == "POST" and form is not None and form.is_valid():
-        services.invitation_accept(person=person, password=form.cleaned_data["new_password1"])
+        try:
+            services.invitation_accept(token=token, password=form.cleaned_data["new_password1"])
+        except InvitationInvalid as error:  # used meanwhile, by a second tab
+            return render(
+                request, "accounts/invitation_invalid.html", {"reason": error.reason}, status=400
+            )
         auth_login(request, person, backend="accounts.backends.OneQueryModelBackend")
+        # As a password sign-in, for allauth and the second-factor rule.
+        record_authentication(request, person, method="password", email=person.email)
         messages.success(request, _("Welcome to Passerelle. Your account is ready."))
         return redirect("core:home")
     context = {

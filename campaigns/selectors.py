@@ -347,6 +347,14 @@ def campaign_actions(
     }
 
 
+def acknowledged_by_person(*, user_id: int, campaign_id: int, version: int) -> bool:
+    """Whether this person acknowledged this version of the campaign, for any of their
+    teams, withdrawn since or not (one query)."""
+    return Acknowledgement.objects.filter(
+        user_id=user_id, stakeholder__campaign_id=campaign_id, version=version
+    ).exists()
+
+
 def acknowledge_state(
     *, campaign: Campaign, viewer: Actor, now: datetime | None = None
 ) -> ActionState:

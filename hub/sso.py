@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
-from hub.env import env_str
+from hub.env import env_bool, env_str
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,11 @@ class SsoProvider:
     server_url: str
     client_id: str
     secret: str
+    # Whether this provider's directory is the company's own (Entra ID tenant, Google
+    # Workspace): its addresses in the allowed domains are then trusted as verified. A
+    # generic provider may let people edit their address, so only its email_verified
+    # claim counts, unless SSO_OIDC_TRUST_EMAIL says its directory is authoritative.
+    directory_owns_addresses: bool = False
 
     @property
     def origin(self) -> str:
@@ -38,8 +43,11 @@ class SsoProvider:
             "secret": self.secret,
             "settings": {
                 "server_url": self.server_url,
-                # Without a domain list, only what the provider says is verified counts.
-                "verified_email": allowed_domains or False,
+                # Only the provider's own claim counts, except for a company directory
+                # whose addresses in the allowed domains are its own.
+                "verified_email": (
+                    allowed_domains if self.directory_owns_addresses and allowed_domains else False
+                ),
                 "oauth_pkce_enabled": True,
             },
         }
@@ -58,6 +66,7 @@ def sso_providers() -> list[SsoProvider]:
                 f"https://login.microsoftonline.com/{tenant}/v2.0",
                 client_id,
                 env_str("SSO_ENTRA_CLIENT_SECRET"),
+                directory_owns_addresses=True,
             )
         )
     if client_id := env_str("SSO_GOOGLE_CLIENT_ID"):
@@ -68,6 +77,7 @@ def sso_providers() -> list[SsoProvider]:
                 "https://accounts.google.com",
                 client_id,
                 env_str("SSO_GOOGLE_CLIENT_SECRET"),
+                directory_owns_addresses=True,
             )
         )
     if client_id := env_str("SSO_OIDC_CLIENT_ID"):
@@ -81,6 +91,7 @@ def sso_providers() -> list[SsoProvider]:
                 server_url.rstrip("/"),
                 client_id,
                 env_str("SSO_OIDC_CLIENT_SECRET"),
+                directory_owns_addresses=env_bool("SSO_OIDC_TRUST_EMAIL", default=False),
             )
         )
     return providers

@@ -6,8 +6,9 @@ from accounts import sso as accounts_sso
 urlpatterns = [
     path("", include("core.urls")),
     path("accounts/", include("accounts.urls")),
-    # Before allauth's own: the single sign-on callback that always checks the ID token's
-    # signature (accounts/sso.py).
+    # Before allauth's own: single sign-on only for the configured providers, and a
+    # callback that always checks the ID token's signature (accounts/sso.py).
+    path("accounts/oidc/<str:provider_id>/login/", accounts_sso.login, name="sso_login"),
     path(
         "accounts/oidc/<str:provider_id>/login/callback/",
         accounts_sso.callback,

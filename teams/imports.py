@@ -18,6 +18,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -173,15 +174,16 @@ def people_import_check(text: str) -> ImportCheck:
     ]
     teams = {team.name.casefold(): team for team in Team.objects.all()}
     emails = {row.email for row in rows if row.email}
-    people = {
+    # Matched whatever the case of the stored address (an account made in the admin).
+    people: dict[str, User] = {
         person.email.lower(): person
-        for person in User.objects.filter(email__in=emails).only(
-            "pk", "email", "full_name", "is_active", "erased_at"
-        )
+        for person in User.objects.annotate(email_lower=Lower("email"))
+        .filter(email_lower__in=emails)
+        .only("pk", "email", "full_name", "is_active", "erased_at")
     }
     memberships = {
         (m.team_id, m.user_id): m.role
-        for m in Membership.objects.filter(user__email__in=emails).only(
+        for m in Membership.objects.filter(user_id__in=[p.pk for p in people.values()]).only(
             "team_id", "user_id", "role"
         )
     }
@@ -257,7 +259,7 @@ def _check_row(
         held = memberships.get((row.team.pk, row.person.pk))
         if held is None:
             row.outcome = Outcome.ADDED
-        elif held != role:
+        elif row.role and held != role:  # a blank role keeps the one they have
             row.outcome = Outcome.ROLE_CHANGED
         else:
             row.outcome = Outcome.UNCHANGED

@@ -2,7 +2,8 @@
 
 - Managers create teams, manage every team, bring people in (invitations, CSV import),
   give or take the marketer and manager roles, and deactivate people.
-- A team's leads manage their own team: its settings, its members and leads.
+- A team's leads manage their own team: its settings, its members and leads, and they
+  invite people into it (a new account comes without any company role).
 - Everyone signed in may read who holds which role and who is in which team (the people
   directory), so an advisor knows whom to ask.
 

@@ -201,7 +201,7 @@ def team_member_add(
         person = User.objects.filter(email__iexact=email).first()
         invited = person is None
         if person is None:
-            person = person_invite(actor=actor, email=email, full_name=full_name, request=request)
+            person = _person_invite(actor=actor, email=email, full_name=full_name, request=request)
         elif not person.is_active:
             raise DomainError(
                 _("%(name)s is deactivated: a manager can reactivate them first.")
@@ -276,12 +276,13 @@ def _membership(team: Team, user_id: int) -> Membership:
 # --- people ---------------------------------------------------------------------------------
 
 
-def person_invite(
+def _person_invite(
     *, actor: User, email: str, full_name: str = "", request: HttpRequest | None = None
 ) -> User:
-    """A new account for `email`, without a password and without any role, and its
-    invitation e-mail queued after the commit (the link sets a password, or the person
-    signs in with the company's single sign-on). Inside the caller's transaction."""
+    """For team_member_add, which checked who may: a new account for `email`, without a
+    password and without any role, and its invitation e-mail queued after the commit
+    (the link sets a password, or the person signs in with the company's single
+    sign-on). Inside the caller's transaction."""
     from allauth.account.models import EmailAddress
 
     from accounts.models import Invitation
@@ -355,10 +356,12 @@ def person_set_active(
             return person
         person.is_active = active
         person.save(update_fields=["is_active"])
+        dropped = 0 if active else _undelivered_notices_drop(person)
         record_audit_event(
             actor=actor,
             action=AuditAction.PERSON_REACTIVATED if active else AuditAction.PERSON_DEACTIVATED,
             target=person,
+            details={"undelivered_notices_dropped": dropped} if dropped else None,
             request=request,
         )
         if not active:
@@ -366,6 +369,20 @@ def person_set_active(
                 team_ids=list(person.memberships.values_list("team_id", flat=True))
             )
     return person
+
+
+def _undelivered_notices_drop(person: User) -> int:
+    """A deactivated person receives nothing more: the messages still waiting for them in
+    the outbox (queued, held for a digest) are dropped. Those already delivered, in-app
+    notices included, stay in the history."""
+    from notifications.models import Notification
+
+    waiting = Notification.objects.filter(
+        recipient=person,
+        status__in=[Notification.Status.PENDING, Notification.Status.HELD],
+    )
+    dropped, _by_model = waiting.delete()
+    return dropped
 
 
 def person_set_roles(

@@ -65,17 +65,14 @@ def _every_member_acknowledged(stakeholder: Stakeholder, version: int) -> bool:
 
 
 def team_acknowledgements_recount(*, team_ids: Collection[int]) -> int:
-    """Count again the "every member" stakeholders of these teams after their members
-    changed (someone removed or deactivated): a team whose remaining active members have
-    all acknowledged is done, as if the last of them had just acknowledged. Runs inside
-    the caller's transaction; campaigns are locked in id order, as every writer that
-    touches several campaigns does. Returns how many teams became done."""
+    """Count again the pending stakeholders of these teams after their members or their
+    policy changed: an "every member" team whose remaining active members have all
+    acknowledged is done, as if the last of them had just acknowledged; an "any member"
+    team (it was "every member" until now) is done as soon as one of them has. Runs
+    inside the caller's transaction; campaigns are locked in id order, as every writer
+    that touches several campaigns does. Returns how many teams became done."""
     pending = (
-        Stakeholder.objects.filter(
-            team_id__in=team_ids,
-            team__ack_policy=Team.AckPolicy.EVERY_MEMBER,
-            campaign__status=Campaign.Status.ANNOUNCED,
-        )
+        Stakeholder.objects.filter(team_id__in=team_ids, campaign__status=Campaign.Status.ANNOUNCED)
         .exclude(acknowledged_version=F("campaign__version"))
         .values_list("campaign_id", flat=True)
         .distinct()
@@ -86,27 +83,31 @@ def team_acknowledgements_recount(*, team_ids: Collection[int]) -> int:
     for campaign_id in list(pending):
         campaign = lock_campaign(campaign_id)
         for stakeholder in stakeholders_with_acknowledgements(campaign, lock=True):
-            if (
-                stakeholder.team_id in team_ids
-                and stakeholder.team.ack_policy == Team.AckPolicy.EVERY_MEMBER
-                and stakeholder.acknowledged_version != campaign.version
-                and _every_member_acknowledged(stakeholder, campaign.version)
+            if stakeholder.team_id not in team_ids or (
+                stakeholder.acknowledged_version == campaign.version
             ):
-                live = stakeholder.acknowledgements.all()  # this version's, prefetched
-                last = max(live, key=lambda a: a.created_at, default=None)
-                stakeholder.acknowledged_version = campaign.version
-                stakeholder.acknowledged_at = now
-                stakeholder.acknowledged_by = last.user if last else None
-                stakeholder.save(
-                    update_fields=["acknowledged_version", "acknowledged_at", "acknowledged_by"]
-                )
-                record(
-                    campaign,
-                    None,
-                    EventKind.TEAM_ACKNOWLEDGED,
-                    {"team": stakeholder.team.name, "recounted": True},
-                )
-                done += 1
+                continue
+            live = stakeholder.acknowledgements.all()  # this version's, prefetched
+            if stakeholder.team.ack_policy == Team.AckPolicy.EVERY_MEMBER:
+                complete = _every_member_acknowledged(stakeholder, campaign.version)
+            else:
+                complete = bool(live)
+            if not complete:
+                continue
+            last = max(live, key=lambda a: a.created_at, default=None)
+            stakeholder.acknowledged_version = campaign.version
+            stakeholder.acknowledged_at = now
+            stakeholder.acknowledged_by = last.user if last else None
+            stakeholder.save(
+                update_fields=["acknowledged_version", "acknowledged_at", "acknowledged_by"]
+            )
+            record(
+                campaign,
+                None,
+                EventKind.TEAM_ACKNOWLEDGED,
+                {"team": stakeholder.team.name, "recounted": True},
+            )
+            done += 1
     return done
 
 

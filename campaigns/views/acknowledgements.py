@@ -118,6 +118,14 @@ def acknowledge_link(request: HttpRequest, token: str) -> HttpResponse:
         "result": None,
         "error": "",
     }
+    # Spent once its person acknowledged that version, even if they withdrew since: a
+    # forwarded or logged link must not acknowledge (and write notes) in their name again.
+    spent = selectors.acknowledged_by_person(
+        user_id=person.pk, campaign_id=campaign.pk, version=claim.version
+    )
+    if spent:
+        context["used"] = True
+        return render(request, "campaigns/ack_link.html", context)
     if request.method == "POST":
         try:
             result = services.campaign_acknowledge(
@@ -131,7 +139,12 @@ def acknowledge_link(request: HttpRequest, token: str) -> HttpResponse:
             context["error"] = error.message
         else:
             context["result"] = result
-            context["result_message"] = acknowledgement_message(result)
+            context["result_message"] = (
+                acknowledgement_message(result)
+                if result.was_new or request.user.is_authenticated
+                # Without a session, colleagues are not named.
+                else _("Your team has already acknowledged this version.")
+            )
         return render(request, "campaigns/ack_link.html", context)
     # Say why before the button is pressed: the POST would refuse it anyway.
     state = selectors.acknowledge_state(campaign=campaign, viewer=viewer)

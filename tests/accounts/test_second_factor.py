@@ -16,6 +16,12 @@ from tests.factories import DEFAULT_PASSWORD, UserFactory, make_manager, make_ma
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _rate_limits_of_this_test(own_cache):
+    """allauth's rate limits (sign-in, re-authentication) count per person in the cache:
+    a cache of the test's own, so ids reused by earlier tests do not add up."""
+
+
 @pytest.fixture
 def required(settings):
     settings.PASSERELLE_MFA_REQUIRED = True
@@ -35,7 +41,10 @@ def _enrol(client) -> str:
     client.post(asked.url, {"password": DEFAULT_PASSWORD})
     assert client.get(activate).status_code == 200
     secret = client.session["mfa.totp.secret"]
-    response = client.post(activate, {"code": pyotp.TOTP(secret).now()})
+    # The clock stands still between computing the code and checking it: a code made
+    # in the last instant of its 30 seconds would otherwise be refused.
+    with time_machine.travel(timezone.now(), tick=False):
+        response = client.post(activate, {"code": pyotp.TOTP(secret).now()})
     assert response.status_code == 302
     return secret
 

@@ -115,3 +115,11 @@ def test_sso_only_hides_the_password_form(client, sso, settings):
     content = client.get(reverse("account_login")).content.decode()
     assert "Sign in with Company" in content
     assert 'name="password"' not in content
+
+
+@pytest.mark.parametrize(
+    "provider_id", ["\x00", "unknown", "company%00"], ids=["nul", "unknown", "escaped"]
+)
+def test_an_unconfigured_provider_is_a_404(client, provider_id):
+    assert client.post(f"/accounts/oidc/{provider_id}/login/").status_code == 404
+    assert client.get(f"/accounts/oidc/{provider_id}/login/callback/?code=x").status_code == 404

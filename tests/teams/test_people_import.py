@@ -183,3 +183,17 @@ def test_five_thousand_rows_in_a_constant_number_of_queries(teams, django_assert
     assert result.check.counts[Outcome.NEW_PERSON] == 5000
     assert Membership.objects.count() == 5000
     assert len(result.invitation_ids) == 5000
+
+
+def test_a_blank_role_keeps_a_lead_a_lead(teams):
+    person = UserFactory(email="nathalie@example.com")
+    MembershipFactory(team=teams[0], user=person, role="lead")
+    check = people_import_check("email,team,role\nnathalie@example.com,Conseillers clientèle,\n")
+    assert [row.outcome for row in check.rows] == [Outcome.UNCHANGED]
+
+
+def test_an_address_stored_with_capitals_is_the_same_person(teams):
+    person = UserFactory(email="Paul.Durand@Example.com")
+    check = people_import_check("email,team\npaul.durand@example.com,Ventes\n")
+    assert [row.outcome for row in check.rows] == [Outcome.ADDED]
+    assert check.rows[0].person == person

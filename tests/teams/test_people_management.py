@@ -297,6 +297,24 @@ def test_deactivating_someone_keeps_their_history_and_recounts(client, world):
     assert not client.login(email=lead.email, password=DEFAULT_PASSWORD)
 
 
+def test_a_deactivated_person_receives_nothing_more(client, world):
+    from notifications.models import Channel, Notification
+
+    announce(campaign_for(owner=make_marketer(), teams=[world["team"]]))
+    mine = Notification.objects.filter(recipient=world["member"])
+    assert mine.filter(channel=Channel.EMAIL, status=Notification.Status.PENDING).exists()
+    in_app = mine.filter(channel=Channel.IN_APP).count()
+
+    _as(client, world["manager"]).post(
+        reverse("teams:person_active", args=[world["member"].pk]), {"active": "0"}
+    )
+
+    assert not mine.filter(status__in=["pending", "held"]).exists()
+    assert mine.filter(channel=Channel.IN_APP).count() == in_app  # history kept
+    event = AuditEvent.objects.get(action=AuditAction.PERSON_DEACTIVATED)
+    assert event.details["undelivered_notices_dropped"] >= 1
+
+
 def test_a_manager_cannot_lock_themselves_out(client, world):
     manager = world["manager"]
     _as(client, manager).post(reverse("teams:person_roles", args=[manager.pk]), {"roles": []})
@@ -377,3 +395,33 @@ def test_an_unsent_invitation_is_sent_by_the_sweep(world):
     invitation_delivery.invitations_send(invitation_ids=invitation_delivery.invitations_unsent())
     assert invitation_delivery.invitations_unsent() == []
     assert len(mail.outbox) == 1
+
+
+def test_a_team_turned_to_any_member_is_done_when_one_has_acknowledged(client, world):
+    team = world["team"]
+    team.ack_policy = Team.AckPolicy.EVERY_MEMBER
+    team.save()
+    campaign = announce(campaign_for(owner=make_marketer(), teams=[team]))
+    campaign_acknowledge(actor=world["member"], campaign_id=campaign.pk)
+    assert Stakeholder.objects.get(campaign=campaign).acknowledged_version is None
+
+    from teams import services
+
+    services.team_update(actor=world["lead"], team_id=team.pk, data={"ack_policy": "any"})
+
+    assert Stakeholder.objects.get(campaign=campaign).acknowledged_version == campaign.version
+
+
+def test_an_invitation_no_longer_needed_is_not_sent_nor_swept_again(world):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    person = User.objects.create_user(email="gone@example.com", password=None, is_active=False)
+    invitation = Invitation.objects.create(user=person)
+    Invitation.objects.filter(pk=invitation.pk).update(
+        created_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert invitation_delivery.invitations_send(invitation_ids=[invitation.pk]) == 0
+    assert invitation_delivery.invitations_unsent() == []
+    assert not mail.outbox
