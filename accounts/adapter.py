@@ -47,6 +47,13 @@ def sso_domain_allowed(email: str) -> bool:
     return not allowed or email.rsplit("@", 1)[-1].lower() in allowed
 
 
+def _refused(request: HttpRequest, reason: str) -> ImmediateHttpResponse:
+    """The page of a single sign-on refused: outside the allowed domains, or an address
+    the provider did not verify."""
+    context = {"reason": reason, "domains": settings.SSO_ALLOWED_DOMAINS}
+    return ImmediateHttpResponse(render(request, "account/sso_refused.html", context, status=403))
+
+
 class SocialAccountAdapter(DefaultSocialAccountAdapter):  # type: ignore[misc]
     """Single sign-on: only addresses of the allowed domains, an account matched by the
     e-mail the provider vouches for, or created on the first sign-in without any role."""
@@ -56,18 +63,18 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):  # type: ignore[misc]
             sociallogin.user.email or ""
         ]
         if not any(email and sso_domain_allowed(email) for email in emails):
-            raise ImmediateHttpResponse(
-                render(
-                    request,
-                    "account/sso_refused.html",
-                    {"reason": "domain", "domains": settings.SSO_ALLOWED_DOMAINS},
-                    status=403,
-                )
+            raise _refused(request, "domain")
+        if settings.SSO_ALLOWED_DOMAINS and sociallogin.account.provider == "google":
+            # A Google Workspace account of the company carries its hosted domain (hd); a
+            # personal Gmail account never does.
+            claims = sociallogin.account.extra_data or {}
+            hosted = (claims.get("id_token") or {}).get("hd") or (claims.get("userinfo") or {}).get(
+                "hd"
             )
+            if str(hosted or "").lower() not in settings.SSO_ALLOWED_DOMAINS:
+                raise _refused(request, "domain")
         if not sociallogin.is_existing and not any(a.verified for a in sociallogin.email_addresses):
-            raise ImmediateHttpResponse(
-                render(request, "account/sso_refused.html", {"reason": "unverified"}, status=403)
-            )
+            raise _refused(request, "unverified")
 
     def is_open_for_signup(self, request: HttpRequest, sociallogin: Any) -> bool:
         """Just-in-time accounts only for the company's own domains (pre_social_login

@@ -95,7 +95,11 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     form = SetPasswordForm(person, request.POST or None) if not settings.SSO_ONLY else None
     if request.method == "POST" and form is not None and form.is_valid():
         try:
-            services.invitation_accept(token=token, password=form.cleaned_data["new_password1"])
+            # The row the password was set on: signing in with the stale one would tie
+            # the session to the old password's hash, and the next request would end it.
+            person = services.invitation_accept(
+                token=token, password=form.cleaned_data["new_password1"]
+            )
         except InvitationInvalid as error:  # used meanwhile, by a second tab
             return render(
                 request, "accounts/invitation_invalid.html", {"reason": error.reason}, status=400

@@ -12,7 +12,7 @@ import socket
 import ssl
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from anymail.exceptions import AnymailError, AnymailRecipientsRefused
@@ -46,6 +46,9 @@ from notifications.messages import (
 )
 from notifications.models import MANDATORY, Channel, FailureReason, Kind, Notification
 from notifications.tokens import WEEK_AHEAD, ack_token_make
+
+if TYPE_CHECKING:
+    from notifications.selectors import AckTeams
 
 
 class DeliveryError(Exception):
@@ -187,12 +190,25 @@ def _render(
         )
 
 
-def build_email(notification: Notification, cache: RenderCache | None = None) -> PasserelleEmail:
+def acknowledging_teams(notifications: Sequence[Notification]) -> "AckTeams":
+    # Imported here: the selectors import the services, which import this module.
+    from notifications.selectors import acknowledging_teams as read
+
+    return read(notifications)
+
+
+def build_email(
+    notification: Notification,
+    cache: RenderCache | None = None,
+    ack_teams: "AckTeams | None" = None,
+) -> PasserelleEmail:
     """Render one notification as a multipart e-mail in the recipient's language, with
     the list headers (notifications.email_headers) and Reply-To the campaign's owner.
 
     A fan-out sends the same text to thousands of people: with a shared `cache`, each
-    (event, language, time zone) is rendered once and only the signed link differs."""
+    (event, language, time zone) is rendered once and only the signed link differs. The
+    link is bound to the recipient's stakeholder teams (`ack_teams`, read for the whole
+    batch by notifications.selectors.acknowledging_teams; read here when not given)."""
     recipient = notification.recipient
     assert recipient is not None
     with_ack = notification.kind in ACKNOWLEDGEABLE
@@ -218,10 +234,13 @@ def build_email(notification: Notification, cache: RenderCache | None = None) ->
     rendered = cache[key]
     text, html = rendered.text, rendered.html
     if with_ack:
+        if ack_teams is None:
+            ack_teams = acknowledging_teams([notification])
         token = ack_token_make(
             user_id=recipient.pk,
             campaign_id=notification.campaign_id,
             version=notification.campaign_version,
+            team_ids=ack_teams.get((recipient.pk, notification.campaign_id), frozenset()),
         )
         ack_url = absolute_url(reverse("campaigns:acknowledge_link", args=[token]))
         text, html = text.replace(_ACK_URL_SLOT, ack_url), html.replace(_ACK_URL_SLOT, ack_url)
@@ -261,6 +280,9 @@ def send_emails(notifications: Sequence[Notification]) -> Iterator[EmailOutcome]
     mid-batch then resends at most the one in flight). A connection-level failure marks
     the rest transient."""
     cache: RenderCache = {}
+    ack_teams = acknowledging_teams(
+        [n for n in notifications if n.kind in ACKNOWLEDGEABLE and n.recipient_id]
+    )
     connection = mailers.default
     try:
         connection.open()
@@ -276,7 +298,7 @@ def send_emails(notifications: Sequence[Notification]) -> Iterator[EmailOutcome]
                 yield EmailOutcome(notification, broken)
                 continue
             try:
-                email = build_email(notification, cache)
+                email = build_email(notification, cache, ack_teams)
                 sent = connection.send_messages([email])
             except _SMTP_ERRORS as exc:
                 error = _smtp_error(exc)

@@ -333,3 +333,26 @@ def active_person(*, user_id: int) -> User | None:
     """The active person an unsubscribe link names, for its page's language; None when
     they were deactivated or erased."""
     return User.objects.filter(pk=user_id, is_active=True).first()
+
+
+AckTeams = Mapping[tuple[int, int], frozenset[int]]
+
+
+def acknowledging_teams(notifications: Sequence[Notification]) -> AckTeams:
+    """For each (recipient, campaign) of a batch of e-mails, the campaign's stakeholder
+    teams the recipient is in: what their acknowledge link is bound to. One query for
+    the batch."""
+    from teams.models import Membership
+
+    pairs = {(n.recipient_id, n.campaign_id) for n in notifications if n.recipient_id}
+    if not pairs:
+        return {}
+    found: dict[tuple[int, int], set[int]] = defaultdict(set)
+    rows = Membership.objects.filter(
+        user_id__in={user for user, _campaign in pairs},
+        team__stakeholdings__campaign_id__in={campaign for _user, campaign in pairs},
+    ).values_list("user_id", "team__stakeholdings__campaign_id", "team_id")
+    for user_id, campaign_id, team_id in rows:
+        if (user_id, campaign_id) in pairs:
+            found[(user_id, campaign_id)].add(team_id)
+    return {pair: frozenset(teams) for pair, teams in found.items()}

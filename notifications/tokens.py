@@ -5,6 +5,7 @@ The token is not a login. It lets its person acknowledge that version without si
 Reading the thread or anything else still needs a session.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -29,10 +30,18 @@ class AckToken:
     user_id: int
     campaign_id: int
     version: int
+    # The stakeholder teams the person was told for; None in links made before teams
+    # were bound (they acknowledge for the person's teams of the moment).
+    team_ids: frozenset[int] | None = None
 
 
-def ack_token_make(*, user_id: int, campaign_id: int, version: int) -> str:
-    return signing.dumps({"u": user_id, "c": campaign_id, "v": version}, salt=_SALT, compress=True)
+def ack_token_make(
+    *, user_id: int, campaign_id: int, version: int, team_ids: Iterable[int] | None = None
+) -> str:
+    claims: dict[str, object] = {"u": user_id, "c": campaign_id, "v": version}
+    if team_ids is not None:
+        claims["t"] = sorted(team_ids)
+    return signing.dumps(claims, salt=_SALT, compress=True)
 
 
 def ack_token_read(token: str) -> AckToken:
@@ -47,12 +56,18 @@ def ack_token_read(token: str) -> AckToken:
 
 def _ack_claim(data: object) -> AckToken:
     try:
+        teams = data.get("t")  # type: ignore[attr-defined]
+        if teams is not None and not isinstance(teams, list):
+            raise ValueError(teams)
         return AckToken(
             user_id=_claim(data["u"], BIGINT_MAX),  # type: ignore[index]
             campaign_id=_claim(data["c"], BIGINT_MAX),  # type: ignore[index]
             version=_claim(data["v"], INT4_MAX),  # type: ignore[index]
+            team_ids=None
+            if teams is None
+            else frozenset(_claim(team, BIGINT_MAX) for team in teams),
         )
-    except (KeyError, TypeError, ValueError):
+    except (AttributeError, KeyError, TypeError, ValueError):
         raise AckTokenError("invalid") from None
 
 

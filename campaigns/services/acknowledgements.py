@@ -119,6 +119,7 @@ def campaign_acknowledge(
     team_id: int | None = None,
     note: str = "",
     via: str = "",
+    team_ids: Collection[int] | None = None,
 ) -> AcknowledgementResult:
     """Acknowledge the current version for the actor's stakeholder teams (or one of them).
 
@@ -131,7 +132,8 @@ def campaign_acknowledge(
     On a campaign a manager closed by override, only the teams still pending acknowledge,
     late (the rule book's `late_acknowledgement`), and the timeline events say so.
     `via` says on the timeline how it was given when not from the campaign's page
-    (VIA_EMAIL_LINK: the e-mail's one-tap link, without a session).
+    (VIA_EMAIL_LINK: the e-mail's one-tap link, without a session); `team_ids` limits it
+    to these teams (those the link was sent for).
     """
     note = free_text(note, field="note", label=_("Note"))
     with transaction.atomic():
@@ -157,6 +159,7 @@ def campaign_acknowledge(
             if (
                 stakeholder.team_id in my_teams
                 and team_id in (None, stakeholder.team_id)
+                and (team_ids is None or stakeholder.team_id in team_ids)
                 and rules.may_acknowledge_for(facts, team)
             ):
                 late = rules.late_acknowledgement(facts, team)

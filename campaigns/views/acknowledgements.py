@@ -107,7 +107,13 @@ def acknowledge_link(request: HttpRequest, token: str) -> HttpResponse:
         campaign = selectors.campaign_live(viewer=viewer, campaign_id=claim.campaign_id)
     except NotFound:
         return _link_refused(request, "invalid")
-    teams = selectors.my_teams(campaign=campaign, viewer=viewer)
+    # The teams the link was sent for that the person is still in (all of their teams
+    # for a link made before links named their teams).
+    teams = [
+        team
+        for team in selectors.my_teams(campaign=campaign, viewer=viewer)
+        if claim.team_ids is None or team.stakeholder.team_id in claim.team_ids
+    ]
     context: dict[str, object] = {
         "campaign": campaign,
         "person": person,
@@ -126,6 +132,12 @@ def acknowledge_link(request: HttpRequest, token: str) -> HttpResponse:
     if spent:
         context["used"] = True
         return render(request, "campaigns/ack_link.html", context)
+    if not teams:
+        context["error"] = _(
+            "You are no longer in a team this link was sent for: there is nothing to "
+            "acknowledge with it."
+        )
+        return render(request, "campaigns/ack_link.html", context)
     if request.method == "POST":
         try:
             result = services.campaign_acknowledge(
@@ -134,6 +146,7 @@ def acknowledge_link(request: HttpRequest, token: str) -> HttpResponse:
                 version=claim.version,
                 note=request.POST.get("note", ""),
                 via=services.VIA_EMAIL_LINK,
+                team_ids=[team.stakeholder.team_id for team in teams],
             )
         except DomainError as error:
             context["error"] = error.message
@@ -148,12 +161,7 @@ def acknowledge_link(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "campaigns/ack_link.html", context)
     # Say why before the button is pressed: the POST would refuse it anyway.
     state = selectors.acknowledge_state(campaign=campaign, viewer=viewer)
-    if not teams:
-        context["error"] = _(
-            "You are no longer in a team this campaign was announced to: there is nothing "
-            "to acknowledge."
-        )
-    elif campaign.version != claim.version and state.allowed:
+    if campaign.version != claim.version and state.allowed:
         context["error"] = _(
             "This campaign changed since this e-mail (now version %(current)s). Sign in to "
             "read the new version before acknowledging it."

@@ -35,7 +35,9 @@ Status = Notification.Status
 def ack():
     team, (member, colleague) = team_with_members(2)
     campaign = announce(campaign_for(owner=make_marketer(), teams=[team], title="Soldes"))
-    token = ack_token_make(user_id=member.pk, campaign_id=campaign.pk, version=campaign.version)
+    token = ack_token_make(
+        user_id=member.pk, campaign_id=campaign.pk, version=campaign.version, team_ids=[team.pk]
+    )
     return {
         "campaign": campaign,
         "member": member,
@@ -147,6 +149,41 @@ def test_a_link_whose_team_a_colleague_already_acknowledged_is_used(client, ack)
     assert f"acknowledged by {ack['colleague'].display_name}" in signed_in
 
 
+def test_the_link_acknowledges_only_for_the_teams_it_was_sent_for(client, ack):
+    from tests.factories import MembershipFactory, StakeholderFactory, TeamFactory
+
+    campaign, member = ack["campaign"], ack["member"]
+    joined_since = TeamFactory(name="Rejointe depuis")
+    MembershipFactory(team=joined_since, user=member)
+    StakeholderFactory(campaign=campaign, team=joined_since)
+
+    content = client.get(ack["url"]).content.decode()
+    assert "Rejointe depuis" not in content.split("ack-link-who")[1].split("</p>")[0]
+    client.post(ack["url"])
+
+    acknowledged_teams = set(
+        Acknowledgement.objects.filter(user=member).values_list(
+            "stakeholder__team__name", flat=True
+        )
+    )
+    assert "Rejointe depuis" not in acknowledged_teams
+    assert len(acknowledged_teams) == 1
+
+
+def test_the_email_link_is_bound_to_the_recipients_stakeholder_teams():
+    from notifications.channels import build_email
+    from notifications.tokens import ack_token_read
+    from tests.factories import MembershipFactory, TeamFactory
+
+    team, (member,) = team_with_members(1)
+    other = TeamFactory()
+    MembershipFactory(team=other, user=member)  # not a stakeholder of this campaign
+    campaign = announce(campaign_for(owner=make_marketer(), teams=[team]))
+    row = Notification.objects.get(campaign=campaign, recipient=member, channel=Channel.EMAIL)
+    token = build_email(row).body.split("/campaigns/ack/")[1].split("/")[0]
+    assert ack_token_read(token).team_ids == frozenset({team.pk})
+
+
 def test_a_link_once_used_cannot_acknowledge_again_after_a_withdrawal(client, ack):
     from campaigns.services import campaign_acknowledgement_revoke
 
@@ -174,7 +211,7 @@ def test_the_link_of_a_deactivated_person_acknowledges_nothing(client, ack):
 def test_the_link_of_someone_who_left_the_team_acknowledges_nothing(client, ack):
     ack["member"].memberships.all().delete()
     content = client.get(ack["url"]).content.decode()
-    assert "You are no longer in a team this campaign was announced to" in content
+    assert "You are no longer in a team this link was sent for" in content
     client.post(ack["url"])
     assert not acknowledged(ack["campaign"])
 

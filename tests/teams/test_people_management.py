@@ -356,6 +356,7 @@ def test_an_invitation_sets_a_password_and_signs_in_once(client, world):
 
     assert response.status_code == 302
     assert int(client.session["_auth_user_id"]) == person.pk
+    assert client.get(reverse("accounts:profile")).status_code == 200  # still signed in
     client.logout()
     used = client.get(url)
     assert used.status_code == 400
