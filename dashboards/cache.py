@@ -10,9 +10,11 @@ that is down or empty only costs the computation: the page never fails because o
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -24,6 +26,9 @@ from core.cache import CACHE_ERRORS
 logger = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 30
+# How long a request waits for figures another request is computing (the quarter's take
+# about a second at 100,000 campaigns) before computing them itself.
+WAIT_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,12 @@ def cached_figures[T](key_parts: tuple[object, ...], compute: Callable[[], T]) -
         age = (timezone.now() - hit.computed_at).total_seconds()
         if age < seconds or not _may_refresh(key):
             return hit
+    elif not _may_refresh(key):
+        # Nothing kept (the first reader, or none for two periods) and another request
+        # is computing them: wait for its figures rather than compute them a second time.
+        waited = _wait_for(key)
+        if waited is not None:
+            return waited
     fresh = Cached(compute(), timezone.now())
     try:
         # Kept twice as long as they are fresh: the second half serves while refreshing.
@@ -62,6 +73,21 @@ def cached_figures[T](key_parts: tuple[object, ...], compute: Callable[[], T]) -
     except CACHE_ERRORS:
         logger.warning("dashboard cache unreachable; figures not kept", exc_info=True)
     return fresh
+
+
+def _wait_for(key: str) -> Cached[Any] | None:
+    """The figures another request is computing, once they are in the cache; None after
+    WAIT_SECONDS (that request may have died: the caller computes them itself)."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        try:
+            hit = cache.get(key)
+        except CACHE_ERRORS:
+            return None
+        if isinstance(hit, Cached):
+            return hit
+    return None
 
 
 def figures_key(key_parts: tuple[object, ...]) -> str:

@@ -89,3 +89,32 @@ def test_an_unreachable_cache_costs_only_the_computation(settings):
     compute = Counter()
     assert cached_figures(KEY, compute).value == "figures #1"
     assert cached_figures(KEY, compute).value == "figures #2"
+
+
+def test_with_nothing_kept_a_second_request_waits_for_the_first_ones_figures(
+    figures_kept_a_minute, monkeypatch
+):
+    from dashboards import cache as figures_cache
+
+    figures_kept_a_minute.add(figures_key(KEY) + ":refreshing", 1, 30)  # another request
+    computed = Cached("computed by the other request", timezone.now())
+    polls: list[int] = []
+
+    def arrives(seconds: float) -> None:  # the other request's figures land meanwhile
+        polls.append(1)
+        if len(polls) == 3:
+            figures_kept_a_minute.set(figures_key(KEY), computed, 120)
+
+    monkeypatch.setattr(figures_cache.time, "sleep", arrives)
+    compute = Counter()
+    assert cached_figures(KEY, compute) == computed
+    assert compute.calls == 0
+
+
+def test_a_request_that_waited_in_vain_computes_them_itself(figures_kept_a_minute, monkeypatch):
+    from dashboards import cache as figures_cache
+
+    figures_kept_a_minute.add(figures_key(KEY) + ":refreshing", 1, 30)  # died mid-way
+    monkeypatch.setattr(figures_cache, "WAIT_SECONDS", 0.2)
+    compute = Counter()
+    assert cached_figures(KEY, compute).value == "figures #1"
