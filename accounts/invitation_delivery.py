@@ -1,10 +1,12 @@
 """Sending invitation e-mails from the outbox (accounts.models.Invitation).
 
-Each row is claimed with `FOR UPDATE SKIP LOCKED` and marked sent in the transaction that
-sent it, so two workers (or a task and the sweep) never send the same invitation twice
-while both are alive. A failure leaves the row unsent with its error; the sweep tries
-again until INVITATION_MAX_ATTEMPTS. A worker that dies between the SMTP answer and the
-commit may send one invitation twice: harmless, the link is the same person's.
+A row is claimed by one conditional UPDATE (a lease, `claimed_at`), committed at once;
+the e-mail is sent outside any transaction, so a slow or hung SMTP server holds no row
+lock and no connection in a transaction; then the row is marked sent, or given back
+with its error for the sweep, which tries again until INVITATION_MAX_ATTEMPTS. Two
+workers (or a task and the sweep) never send the same invitation while its lease runs;
+a worker that dies mid-send leaves a lease the sweep takes over after LEASE (at worst
+one invitation sent twice: harmless, the link is the same person's).
 """
 
 import logging
@@ -13,7 +15,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -25,39 +27,38 @@ from notifications.messages import absolute_url
 logger = logging.getLogger(__name__)
 
 INVITATION_MAX_ATTEMPTS = 10
+LEASE = timedelta(minutes=5)
 
 
 def invitations_send(*, invitation_ids: Sequence[int]) -> int:
-    """Send these invitations if still unsent; the number sent."""
+    """Send these invitations if still unsent and not claimed by another worker; the
+    number sent."""
     sent = 0
     for invitation_id in invitation_ids:
-        with transaction.atomic():
-            invitation = (
-                Invitation.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("user", "invited_by")
-                .filter(pk=invitation_id, sent_at__isnull=True)
-                .first()
+        now = timezone.now()
+        claimed = (
+            Invitation.objects.filter(pk=invitation_id, sent_at__isnull=True)
+            .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - LEASE))
+            .update(claimed_at=now, attempts=F("attempts") + 1)
+        )
+        if not claimed:
+            continue
+        invitation = Invitation.objects.select_related("user", "invited_by").get(pk=invitation_id)
+        rows = Invitation.objects.filter(pk=invitation_id)
+        if not (invitation.user.is_active and invitation.user.awaits_first_sign_in):
+            # Deactivated, or signed in meanwhile: nothing to send, nor to sweep again.
+            rows.update(
+                attempts=INVITATION_MAX_ATTEMPTS, last_error="no longer needed", claimed_at=None
             )
-            if invitation is None:
-                continue
-            if not (invitation.user.is_active and invitation.user.awaits_first_sign_in):
-                # Deactivated, or signed in meanwhile: nothing to send, nor to sweep again.
-                invitation.attempts = INVITATION_MAX_ATTEMPTS
-                invitation.last_error = "no longer needed"
-                invitation.save(update_fields=["attempts", "last_error"])
-                continue
-            invitation.attempts += 1
-            try:
-                _message(invitation).send()
-            except Exception as error:  # SMTP down, refused: the sweep tries again
-                logger.warning("invitation %s not sent: %s", invitation.pk, error)
-                invitation.last_error = f"{type(error).__name__}: {error}"[:300]
-                invitation.save(update_fields=["attempts", "last_error"])
-                continue
-            invitation.sent_at = timezone.now()
-            invitation.last_error = ""
-            invitation.save(update_fields=["attempts", "sent_at", "last_error"])
-            sent += 1
+            continue
+        try:
+            _message(invitation).send()
+        except Exception as error:  # SMTP down, refused: the sweep tries again
+            logger.warning("invitation %s not sent: %s", invitation.pk, error)
+            rows.update(last_error=f"{type(error).__name__}: {error}"[:300], claimed_at=None)
+            continue
+        rows.update(sent_at=timezone.now(), last_error="", claimed_at=None)
+        sent += 1
     return sent
 
 

@@ -322,8 +322,14 @@ def people_import_apply(
             elif row.outcome == Outcome.ROLE_CHANGED:
                 changed.append((row.team.pk, person.pk, role))
         Membership.objects.bulk_create(added, batch_size=1000)
-        for team_id, user_id, role in changed:
-            Membership.objects.filter(team_id=team_id, user_id=user_id).update(role=role)
+        # One read and batched updates, not a query per changed row.
+        new_roles = {(team_id, user_id): role for team_id, user_id, role in changed}
+        to_change = list(Membership.objects.filter(user_id__in={user for _team, user in new_roles}))
+        for membership in to_change:
+            membership.role = new_roles.get(
+                (membership.team_id, membership.user_id), membership.role
+            )
+        Membership.objects.bulk_update(to_change, ["role"], batch_size=1000)
         invitations = (
             Invitation.objects.bulk_create(
                 [Invitation(user=person, invited_by=actor) for person in created.values()],

@@ -426,3 +426,48 @@ def test_an_invitation_no_longer_needed_is_not_sent_nor_swept_again(world):
     assert invitation_delivery.invitations_send(invitation_ids=[invitation.pk]) == 0
     assert invitation_delivery.invitations_unsent() == []
     assert not mail.outbox
+
+
+def test_smtp_down_leaves_the_invitation_for_the_sweep_then_it_goes_out(world, monkeypatch):
+    import smtplib
+
+    from django.core.mail import EmailMultiAlternatives
+
+    person = User.objects.create_user(email="smtp@example.com", password=None)
+    invitation = Invitation.objects.create(user=person)
+    real_send = EmailMultiAlternatives.send
+
+    def down(self, fail_silently=False):  # type: ignore[no-untyped-def]
+        raise smtplib.SMTPServerDisconnected("connection lost")
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", down)
+    assert invitation_delivery.invitations_send(invitation_ids=[invitation.pk]) == 0
+    invitation.refresh_from_db()
+    assert invitation.sent_at is None
+    assert invitation.claimed_at is None  # given back
+    assert invitation.attempts == 1
+    assert "connection lost" in invitation.last_error
+
+    monkeypatch.setattr(EmailMultiAlternatives, "send", real_send)
+    assert invitation_delivery.invitations_send(invitation_ids=[invitation.pk]) == 1
+    invitation.refresh_from_db()
+    assert (invitation.attempts, invitation.last_error) == (2, "")
+    assert len(mail.outbox) == 1
+
+
+def test_an_invitation_another_worker_is_sending_is_left_to_it_until_its_lease_ends(world):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    person = User.objects.create_user(email="leased@example.com", password=None)
+    invitation = Invitation.objects.create(user=person, claimed_at=timezone.now())
+    assert invitation_delivery.invitations_send(invitation_ids=[invitation.pk]) == 0
+    assert not mail.outbox
+
+    # That worker died: past the lease, the sweep's task sends it.
+    Invitation.objects.filter(pk=invitation.pk).update(
+        claimed_at=timezone.now() - invitation_delivery.LEASE - timedelta(seconds=1)
+    )
+    assert invitation_delivery.invitations_send(invitation_ids=[invitation.pk]) == 1
+    assert len(mail.outbox) == 1
