@@ -302,6 +302,19 @@ class Stakeholder(models.Model):
     escalated_version = models.PositiveIntegerField(
         null=True, blank=True, validators=bounds.positive_int4()
     )
+    # The team's open "not ready" answer (set while it holds the campaign's closure), and
+    # the owner's reply to it. Cleared when the team acknowledges; the timeline keeps
+    # every objection and reply.
+    not_ready_reason = models.TextField(_("why the team is not ready"), blank=True)
+    not_ready_at = models.DateTimeField(null=True, blank=True)
+    not_ready_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    not_ready_reply = models.TextField(_("reply to the team"), blank=True)
+    not_ready_replied_at = models.DateTimeField(null=True, blank=True)
+    not_ready_replied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     objects = StakeholderQuerySet.as_manager()
 
@@ -316,6 +329,12 @@ class Stakeholder(models.Model):
             models.Index(fields=["team", "due_at"], name="stakeholder_team_due_idx"),
             # The dashboard's 12-week trends, every team at once, by due date.
             models.Index(fields=["due_at"], name="stakeholder_due_idx"),
+            # The dashboard counts the open "not ready" answers and their age.
+            models.Index(
+                fields=["not_ready_at"],
+                condition=Q(not_ready_at__isnull=False),
+                name="stakeholder_not_ready_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -324,6 +343,22 @@ class Stakeholder(models.Model):
     @property
     def is_acknowledged(self) -> bool:
         return self.acknowledged_version == self.campaign.version
+
+    @property
+    def is_not_ready(self) -> bool:
+        return self.not_ready_at is not None
+
+    @property
+    def objector_name(self) -> str:
+        """Who said the team is not ready."""
+        return self.not_ready_by.display_name if self.not_ready_by else str(_("a former member"))
+
+    @property
+    def replier_name(self) -> str:
+        """Who answered the team's "not ready"."""
+        if self.not_ready_replied_by is None:
+            return str(_("a former member"))
+        return self.not_ready_replied_by.display_name
 
     @property
     def acknowledger_name(self) -> str:
@@ -377,6 +412,8 @@ class CampaignEvent(models.Model):
         ACKNOWLEDGED = "acknowledged", _("Acknowledged")
         ACK_REVOKED = "ack_revoked", _("Acknowledgement withdrawn")
         TEAM_ACKNOWLEDGED = "team_acknowledged", _("Team acknowledged")
+        NOT_READY = "not_ready", _("Team not ready")
+        NOT_READY_REPLIED = "not_ready_replied", _("Replied to a team not ready")
         DONE = "done", _("Marked as done")
         DONE_OVERRIDDEN = "done_overridden", _("Marked as done by override")
         DUPLICATED = "duplicated", _("Duplicated from another campaign")

@@ -53,6 +53,8 @@ class Action(StrEnum):
     DUPLICATE = "duplicate"
     NUDGE = "nudge"
     RETRY_DELIVERIES = "retry_deliveries"
+    SAY_NOT_READY = "say_not_ready"
+    REPLY_NOT_READY = "reply_not_ready"
 
 
 class Relation(StrEnum):
@@ -165,6 +167,9 @@ class TeamFacts:
     name: str
     acknowledged: bool  # the team counts as having acknowledged the current version
     acknowledged_by: frozenset[int] = frozenset()  # people with a live ack of this version
+    # The team answered "not ready" and has not acknowledged since: why, in its words.
+    not_ready: bool = False
+    not_ready_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -191,6 +196,10 @@ class CampaignFacts:
     def pending_teams(self) -> list[TeamFacts]:
         return [t for t in self.teams if not t.acknowledged]
 
+    @property
+    def not_ready_teams(self) -> list[TeamFacts]:
+        return [t for t in self.teams if t.not_ready]
+
     def team(self, team_id: int | None) -> TeamFacts | None:
         return next((t for t in self.teams if t.team_id == team_id), None)
 
@@ -210,6 +219,8 @@ def team_facts(stakeholder: Stakeholder, version: int, *, acknowledgers: bool = 
         )
         if acknowledgers
         else frozenset(),
+        not_ready=stakeholder.not_ready_at is not None,
+        not_ready_reason=stakeholder.not_ready_reason,
     )
 
 
@@ -401,6 +412,16 @@ def _done_status(facts: CampaignFacts) -> Refusal:
 def _done_ready(
     actor: Actor, facts: CampaignFacts, team_id: int | None, now: datetime
 ) -> Refusal | None:
+    # A team's objection first: it says what marketing must answer, not just who is late.
+    if objections := facts.not_ready_teams:
+        return Refusal(
+            " ".join(
+                _("%(team)s is not ready: %(reason)s")
+                % {"team": t.name, "reason": t.not_ready_reason}
+                for t in objections
+            ),
+            "teams_not_ready",
+        )
     if pending := facts.pending_teams:
         return Refusal(
             _("Waiting for %(teams)s to acknowledge version %(version)s.")
@@ -484,6 +505,23 @@ def _withdraw_ready(
     if any(t is not None and actor.user_id in t.acknowledged_by for t in teams):
         return None
     return Refusal(_("You have not acknowledged this version."), "nothing_to_revoke")
+
+
+def _not_ready_status(facts: CampaignFacts) -> Refusal:
+    return Refusal(
+        _("Only an announced campaign can be held: this one is %(status)s.")
+        % {"status": _status_label(facts)},
+        "not_announced",
+    )
+
+
+def _reply_not_ready_ready(
+    actor: Actor, facts: CampaignFacts, team_id: int | None, now: datetime
+) -> Refusal | None:
+    team = facts.team(team_id)
+    if team is None or not team.not_ready:
+        return Refusal(_("This team has not said it is not ready."), "nothing_to_reply")
+    return None
 
 
 def _feedback_status(facts: CampaignFacts) -> Refusal:
@@ -620,6 +658,25 @@ BOOK: dict[Action, Rule] = {
         role_could=lambda actor: bool(actor.team_ids),
         status_refused=_withdraw_status,
         ready=_withdraw_ready,
+    ),
+    Action.SAY_NOT_READY: Rule(
+        # Any member, whatever the team's policy: one person missing the script is enough
+        # to hold the launch's closure. After acknowledging too: they take it back.
+        statuses=AWAITING,
+        who=frozenset({Relation.STAKEHOLDER_MEMBER}),
+        refused=lambda _t: _("Only members of a stakeholder team can say it is not ready."),
+        role_could=lambda actor: bool(actor.team_ids),
+        status_refused=_not_ready_status,
+    ),
+    Action.REPLY_NOT_READY: Rule(
+        statuses=AWAITING,
+        who=EDITORS,
+        refused=_editors_only(
+            _("Only the campaign's owner, its co-editors and managers can reply to a team.")
+        ),
+        role_could=lambda actor: actor.writes_campaigns,
+        status_refused=_not_ready_status,
+        ready=_reply_not_ready_ready,
     ),
     Action.POST_FEEDBACK: Rule(
         statuses=WENT_OUT,

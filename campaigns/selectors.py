@@ -244,7 +244,9 @@ def _stakeholders_prefetch() -> Prefetch[str, QuerySet[Stakeholder]]:
     ).select_related("user")
     return Prefetch(
         "stakeholders",
-        queryset=Stakeholder.objects.select_related("team", "acknowledged_by")
+        queryset=Stakeholder.objects.select_related(
+            "team", "acknowledged_by", "not_ready_by", "not_ready_replied_by"
+        )
         .annotate(
             member_count=Count(
                 "team__memberships", filter=Q(team__memberships__user__is_active=True)
@@ -365,6 +367,20 @@ def acknowledge_state(
     )
 
 
+def not_ready_replies(
+    *, campaign: Campaign, viewer: Actor, now: datetime | None = None
+) -> dict[int, ActionState]:
+    """Per stakeholder team (by team id), whether `viewer` may reply to its "not ready"
+    now (from campaign_detail(); no query)."""
+    facts = rules.facts_of(campaign)
+    return {
+        team.team_id: ActionState.of(
+            rules.decide(Action.REPLY_NOT_READY, viewer, facts, team_id=team.team_id, now=now)
+        )
+        for team in facts.teams
+    }
+
+
 def nudge_state(
     *, campaign: Campaign, viewer: Actor, team_id: int, now: datetime | None = None
 ) -> ActionState:
@@ -383,6 +399,7 @@ class MyTeam:
     mine: bool  # the viewer acknowledged the current version themselves
     acknowledge: ActionState
     withdraw: ActionState
+    say_not_ready: ActionState
     # Worth offering the form: not already theirs, and the team still needs someone
     # (or needs every member).
     offer_acknowledge: bool = field(default=False)
@@ -410,6 +427,11 @@ def my_teams(*, campaign: Campaign, viewer: Actor, now: datetime | None = None) 
                 withdraw=ActionState.of(
                     rules.decide(
                         Action.WITHDRAW, viewer, facts, team_id=stakeholder.team_id, now=now
+                    )
+                ),
+                say_not_ready=ActionState.of(
+                    rules.decide(
+                        Action.SAY_NOT_READY, viewer, facts, team_id=stakeholder.team_id, now=now
                     )
                 ),
                 offer_acknowledge=acknowledge.allowed

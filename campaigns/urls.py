@@ -42,6 +42,13 @@ urlpatterns = [
         name="acknowledgement_revoke",
     ),
     path("ack/<str:token>/", acknowledgements.acknowledge_link, name="acknowledge_link"),
+    path("<int:pk>/acknowledge/open/", acknowledgements.acknowledge_open, name="acknowledge_open"),
+    path("<int:pk>/not-ready/<int:team_id>/", acknowledgements.team_not_ready, name="not_ready"),
+    path(
+        "<int:pk>/not-ready/<int:team_id>/reply/",
+        acknowledgements.team_not_ready_reply,
+        name="not_ready_reply",
+    ),
     # the reverse flow and the results
     path("<int:pk>/feedback/", feedback.campaign_feedback_post, name="feedback"),
     path("<int:pk>/results/", results.campaign_results_record, name="results"),

@@ -31,6 +31,7 @@ from django.db.models import (
     F,
     FloatField,
     IntegerField,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -211,6 +212,10 @@ class Headline:
     launched_with_uninformed: int
     overdue_now: int
     overrides: int
+    # Teams of announced campaigns (any period) whose "not ready" is still open, and
+    # since when the oldest of them waits for an answer.
+    not_ready_now: int = 0
+    not_ready_oldest_at: datetime | None = None
 
     @property
     def fully_acknowledged_share(self) -> float | None:
@@ -351,7 +356,9 @@ def dashboard_headline(
       not acknowledged the current version;
     - overdue now: stakeholder teams of announced campaigns (any period) whose due date
       has passed and that have not acknowledged the current version;
-    - overrides: "marked as done by override" events in the period.
+    - overrides: "marked as done by override" events in the period;
+    - not ready now: stakeholder teams of announced campaigns (any period) that said they
+      are not ready and have not acknowledged since, and when the oldest said it.
 
     `teams`, when the caller already has `dashboard_teams` for the same scope, filters and
     time, saves a query: their "overdue now" counts add up to the headline's.
@@ -377,6 +384,9 @@ def dashboard_headline(
     # PostgreSQL read every stakeholder row.
     in_period = rows.filter(_in_period(filters.period))
     counts = in_period.aggregate(**aggregates)
+    objections = rows.filter(
+        campaign__status=Campaign.Status.ANNOUNCED, not_ready_at__isnull=False
+    ).aggregate(n=Count("pk"), oldest=Min("not_ready_at"))
     if _uses_percentile_cont():
         median, p90 = counts["median"], counts["p90"]
     else:
@@ -393,6 +403,8 @@ def dashboard_headline(
             rows.overdue(now).count() if teams is None else sum(team.overdue for team in teams)
         ),
         overrides=_overrides(scope=scope, filters=filters).count(),
+        not_ready_now=objections["n"],
+        not_ready_oldest_at=objections["oldest"],
     )
 
 

@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "notifications",
     "feed",
     "dashboards",
+    # Two-way (issue 16): acknowledge, say "not ready" and ask from Slack and Mattermost.
+    "chat",
     # Trust (issue 13): the append-only audit log of security-relevant changes.
     "audit",
     "demo",
@@ -521,6 +523,11 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
+    "chat-sweep": {
+        "task": "chat.tasks.chat_sweep",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
     "notifications-sweep": {
         "task": "notifications.tasks.sweep_stale_notifications",
         "schedule": float(env_int("NOTIFICATIONS_SWEEP_SECONDS", 15)),
@@ -574,6 +581,14 @@ NOTIFICATIONS_EXPAND_INLINE_MAX = env_int("NOTIFICATIONS_EXPAND_INLINE_MAX", 50)
 NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS = env_int("NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS", 5)
 NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = env_bool("NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE", default=False)
 NOTIFICATIONS_ACK_LINK_MAX_AGE_DAYS = env_int("NOTIFICATIONS_ACK_LINK_MAX_AGE_DAYS", 14)
+# The Slack app (chat/slack.py, README "Two-way chat"): with a bot token and the app's
+# signing secret, teams with a Slack channel id get announcements with buttons, updated
+# in place. SLACK_API_URL is Slack's Web API (tests point it at a fake on loopback).
+SLACK_BOT_TOKEN = env_str("SLACK_BOT_TOKEN")
+SLACK_SIGNING_SECRET = env_str("SLACK_SIGNING_SECRET")
+SLACK_API_URL = env_str("SLACK_API_URL", "https://slack.com/api/")
+# Mattermost's buttons carry a token signed with SECRET_KEY, accepted this long.
+CHAT_ACTION_MAX_AGE_DAYS = env_int("CHAT_ACTION_MAX_AGE_DAYS", 30)
 # An invitation's link (accounts.invitations) works this long, once.
 ACCOUNT_INVITATION_MAX_AGE_DAYS = env_int("ACCOUNT_INVITATION_MAX_AGE_DAYS", 14)
 NOTIFICATIONS_DIGEST_HOUR = env_int("NOTIFICATIONS_DIGEST_HOUR", 8)

@@ -19,6 +19,7 @@ urlpatterns = [
     path("feed/", include("feed.urls")),
     path("", include("teams.urls")),
     path("notifications/", include("notifications.urls")),
+    path("chat/", include("chat.urls")),
     # Trust (issue 13): the managers' audit log, next to their dashboard.
     path("dashboard/audit/", include("audit.urls")),
     path("dashboard/", include("dashboards.urls")),

@@ -367,6 +367,7 @@ def webhook_payload(
             (_label(translation.gettext("Contact")), escape(payload.get("owner_name", ""))),
         ]
         open_label = translation.gettext("Open in Passerelle")
+        ack_label = translation.gettext("Acknowledge")
         # A header block is plain text: Slack shows it as typed, so it needs no escaping.
         plain_subject = describe(notification, tz_name=settings.TIME_ZONE).subject
         if changes := shown_changes(payload.get("diff") or [], tz=zone_named(settings.TIME_ZONE)):
@@ -381,7 +382,16 @@ def webhook_payload(
                 for change in changes
             ]
     summary = "" if changes else escape(payload.get("summary", ""))
+    asks_for_acknowledgement = notification.kind in (Kind.ANNOUNCED, Kind.CHANGED)
+    ack_url = (
+        absolute_url(reverse("campaigns:acknowledge_open", args=[notification.campaign_id]))
+        if asks_for_acknowledgement
+        else ""
+    )
     if webhook_format == "msteams":
+        card_actions = [{"type": "Action.OpenUrl", "title": open_label, "url": url}]
+        if ack_url:
+            card_actions.insert(0, {"type": "Action.OpenUrl", "title": ack_label, "url": ack_url})
         return {
             "type": "message",
             "attachments": [
@@ -405,19 +415,38 @@ def webhook_payload(
                                 "facts": [{"title": k, "value": v} for k, v in facts],
                             },
                         ],
-                        "actions": [{"type": "Action.OpenUrl", "title": open_label, "url": url}],
+                        # Teams' incoming webhooks cannot receive clicks: its button
+                        # opens the one-tap page, after sign-in (README "Two-way chat").
+                        "actions": card_actions,
                     },
                 }
             ],
         }
     fact_lines = "\n".join(f"*{k}* {v}" for k, v in facts)
     if webhook_format == "mattermost":
-        return {
+        body: dict[str, Any] = {
             "username": "Passerelle",
             "text": f"#### {message.subject}\n{message.intro}\n\n{summary}\n\n"
             + "\n".join(f"**{k}** {v}" for k, v in facts)
             + f"\n\n[{open_label}]({url})",
         }
+        if asks_for_acknowledgement and notification.team_id is not None:
+            # Buttons whose context carries a token we signed (chat.mattermost);
+            # imported here: the chat app builds on this module.
+            from chat.mattermost import buttons_attachment
+            from chat.state import Target
+
+            with translation.override(language):
+                body["attachments"] = [
+                    buttons_attachment(
+                        target=Target(
+                            notification.campaign_id,
+                            notification.campaign_version,
+                            notification.team_id,
+                        )
+                    )
+                ]
+        return body
     return {
         "text": message.subject,
         # No preview cards: a title's URL must not make Slack fetch (and show) that page.
@@ -479,14 +508,41 @@ def send_webhook(notification: Notification) -> None:
     public URL to an internal address."""
     team = notification.team
     assert team is not None
+    if team.slack_channel_id and settings.SLACK_BOT_TOKEN:
+        # The Slack app posts it, with buttons (imported here: chat builds on this module).
+        from chat import slack
+
+        slack.post_notification(notification)
+        return
     if not team.webhook_url:
         raise DeliveryError(
             "the team no longer has a webhook URL",
             transient=False,
             reason=FailureReason.WEBHOOK_REMOVED,
         )
+    body = json.dumps(webhook_payload(notification, webhook_format=team.webhook_format)).encode()
+    # Which outbox row this post is, as on e-mails: lets an operator (and the fault
+    # drills) tell a repeated post from a new one.
+    status = post_json(
+        team.webhook_url, body, headers={"X-Passerelle-Notification": str(notification.pk)}
+    )
+    if status >= 300:
+        transient = status >= 500 or status in {408, 429}
+        gone = status in {404, 410}
+        raise DeliveryError(
+            f"webhook answered HTTP {status}",
+            transient=transient,
+            reason=FailureReason.WEBHOOK_GONE if gone else FailureReason.WEBHOOK_REFUSED,
+        )
+
+
+def post_json(url: str, body: bytes, *, headers: dict[str, str] | None = None) -> int:
+    """POST JSON to a chat server and return the HTTP status. The address is checked
+    (public, unless NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE) and the connection pinned to
+    it; redirects are not followed: one could lead a checked public URL to an internal
+    address."""
     try:
-        parts, port = split_http_url(team.webhook_url)
+        parts, port = split_http_url(url)
         address = resolve_public_address(
             parts.hostname or "", port, allow_private=settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE
         )
@@ -496,7 +552,6 @@ def send_webhook(notification: Notification) -> None:
             transient=exc.transient,
             reason=FailureReason.WEBHOOK_NOT_ALLOWED,
         ) from exc
-    body = json.dumps(webhook_payload(notification, webhook_format=team.webhook_format)).encode()
     connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
     connection = connection_class(
         parts.hostname or "",
@@ -515,14 +570,12 @@ def send_webhook(notification: Notification) -> None:
             headers={
                 "Content-Type": "application/json",
                 "User-Agent": "Passerelle/1.0",
-                # Which outbox row this post is, as on e-mails: lets an operator (and the
-                # fault drills) tell a repeated post from a new one.
-                "X-Passerelle-Notification": str(notification.pk),
+                **(headers or {}),
             },
         )
         response = connection.getresponse()
         response.read(1024)
-        status = response.status
+        return response.status
     except (ValueError, UnicodeError) as exc:
         raise DeliveryError(
             f"webhook URL cannot be used: {exc}",
@@ -535,14 +588,6 @@ def send_webhook(notification: Notification) -> None:
         ) from exc
     finally:
         connection.close()
-    if status >= 300:
-        transient = status >= 500 or status in {408, 429}
-        gone = status in {404, 410}
-        raise DeliveryError(
-            f"webhook answered HTTP {status}",
-            transient=transient,
-            reason=FailureReason.WEBHOOK_GONE if gone else FailureReason.WEBHOOK_REFUSED,
-        )
 
 
 def send_digest(recipient: Any, notifications: Sequence[Notification]) -> None:

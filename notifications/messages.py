@@ -70,7 +70,7 @@ def channel_label(data: Mapping[str, Any]) -> str:
 
 
 # The values of a message that people typed (as opposed to dates the app formats).
-_USER_VALUES = ("title", "team", "owner", "author", "reason")
+_USER_VALUES = ("title", "team", "owner", "author", "reason", "note")
 
 
 def describe(
@@ -92,6 +92,7 @@ def describe(
         "owner": p.get("owner_name", ""),
         "author": p.get("author_name", ""),
         "reason": p.get("reason", ""),
+        "note": p.get("note", ""),
     }
     texts: dict[str, tuple[str, str]] = {
         Kind.ANNOUNCED: (
@@ -127,6 +128,17 @@ def describe(
         Kind.FEEDBACK: (
             _("Note from %(author)s on %(title)s"),
             _("%(author)s left a note while acknowledging."),
+        ),
+        Kind.NOT_READY: (
+            _("%(team)s is not ready for %(title)s"),
+            _(
+                "%(author)s says %(team)s is not ready: %(reason)s. The campaign cannot be "
+                "marked as done until you reply and the team acknowledges."
+            ),
+        ),
+        Kind.NOT_READY_REPLY: (
+            _("Reply about %(title)s: %(author)s answered your team"),
+            _("%(author)s replied to “%(reason)s”: %(note)s"),
         ),
         Kind.WEBHOOK_BROKEN: (
             _("The chat webhook of %(team)s no longer works"),
@@ -190,7 +202,7 @@ def footer_reason(notification: Notification, *, leads_team: bool) -> str:
             "You receive this because you are a manager: overdue acknowledgements are "
             "escalated to you. Escalations cannot be switched off."
         )
-    if kind == Kind.FEEDBACK:
+    if kind in (Kind.FEEDBACK, Kind.NOT_READY):
         return _("You receive this because you own this campaign.")
     if kind == Kind.WEBHOOK_BROKEN:
         return _("You receive this because you lead %(team)s or manage the teams.") % values

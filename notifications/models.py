@@ -18,6 +18,8 @@ class Kind(models.TextChoices):
     DONE = "done", _("Campaign done")
     FEEDBACK = "feedback", _("Feedback and notes")
     WEBHOOK_BROKEN = "webhook_broken", _("Team chat webhook broken")
+    NOT_READY = "not_ready", _("A team is not ready")
+    NOT_READY_REPLY = "not_ready_reply", _("Reply to your team's objection")
 
 
 class Channel(models.TextChoices):
@@ -29,7 +31,9 @@ class Channel(models.TextChoices):
 # People may switch any channel off, except e-mails for escalations to leads/managers.
 # Here rather than in the services so that the e-mail transport (which the services
 # import) can read it too: it offers no one-click unsubscribe for those.
-MANDATORY = frozenset({(Kind.ESCALATION, Channel.EMAIL)})
+MANDATORY = frozenset({(Kind.ESCALATION, Channel.EMAIL), (Kind.NOT_READY, Channel.EMAIL)})
+# Sent at once even to people who read a daily digest: they hold something up.
+IMMEDIATE = frozenset({Kind.ESCALATION, Kind.NOT_READY})
 
 
 class FailureReason(models.TextChoices):

@@ -3,6 +3,7 @@ from datetime import time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -40,6 +41,7 @@ TEAM_SETTINGS_FIELDS = (
     *WORKING_CALENDAR_FIELDS,
     "webhook_url",
     "webhook_format",
+    "slack_channel_id",
     "language",
 )
 
@@ -145,6 +147,20 @@ class Team(models.Model):
         max_length=20,
         choices=WebhookFormat.choices,
         default=WebhookFormat.SLACK,
+    )
+    # With the Slack app installed (settings.SLACK_BOT_TOKEN), where it posts the team's
+    # announcements, with buttons (chat/slack.py); the webhook is then not used.
+    slack_channel_id = models.CharField(
+        _("Slack channel ID"),
+        max_length=20,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^[CG][A-Z0-9]{6,19}$",
+                _("A Slack channel ID looks like C0123ABCD (channel details, at the bottom)."),
+            )
+        ],
+        help_text=_("With the Passerelle Slack app: announcements come with buttons."),
     )
     # The chat channel is shared, so its messages follow the team, not each reader.
     language = models.CharField(

@@ -4,6 +4,7 @@ transaction and enforces the rule book (campaigns.rules) before changing anythin
 - `editing`: create, edit (version bump after announcement), duplicate
 - `lifecycle`: announce, mark as done, override, cancel
 - `acknowledgements`: acknowledge, withdraw
+- `readiness`: a team's "not ready" and the owner's reply
 - `reminders`: reminders and escalations (beat), nudges
 - `feedback`: the campaign's thread
 - `results`: actual KPI values
@@ -47,6 +48,11 @@ from campaigns.services.lifecycle import (
     campaign_mark_done,
     campaign_override_done,
 )
+from campaigns.services.readiness import (
+    NOT_READY_REASON_MAX_LENGTH,
+    stakeholder_not_ready,
+    stakeholder_not_ready_reply,
+)
 from campaigns.services.reminders import (
     NudgeAllOutcome,
     campaigns_send_due_reminders_and_escalations,
@@ -59,6 +65,7 @@ __all__ = [
     "ATTACHMENT_MAX_BYTES",
     "ATTACHMENT_TYPES",
     "FEEDBACK_MAX_LENGTH",
+    "NOT_READY_REASON_MAX_LENGTH",
     "VIA_EMAIL_LINK",
     "AcknowledgementResult",
     "CampaignInput",
@@ -85,6 +92,8 @@ __all__ = [
     "feedback_post",
     "kpis_validate",
     "notification_payload",
+    "stakeholder_not_ready",
+    "stakeholder_not_ready_reply",
     "stakeholder_nudge",
     "stakeholder_nudge_all",
     "team_acknowledgements_recount",

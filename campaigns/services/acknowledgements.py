@@ -15,6 +15,7 @@ from campaigns.models import Acknowledgement, Campaign, Stakeholder
 from campaigns.rules import Action
 from campaigns.services.common import (
     EventKind,
+    chat_posts_touch,
     free_text,
     lock_campaign,
     notify_owner,
@@ -22,6 +23,7 @@ from campaigns.services.common import (
     require,
     stakeholders_with_acknowledgements,
 )
+from campaigns.services.readiness import OBJECTION_FIELDS, objection_lift
 from core.errors import DomainError
 from notifications import services as notification_services
 from teams.models import Membership, Team
@@ -98,8 +100,14 @@ def team_acknowledgements_recount(*, team_ids: Collection[int]) -> int:
             stakeholder.acknowledged_version = campaign.version
             stakeholder.acknowledged_at = now
             stakeholder.acknowledged_by = last.user if last else None
+            objection_lift(stakeholder)
             stakeholder.save(
-                update_fields=["acknowledged_version", "acknowledged_at", "acknowledged_by"]
+                update_fields=[
+                    "acknowledged_version",
+                    "acknowledged_at",
+                    "acknowledged_by",
+                    *OBJECTION_FIELDS,
+                ]
             )
             record(
                 campaign,
@@ -107,6 +115,7 @@ def team_acknowledgements_recount(*, team_ids: Collection[int]) -> int:
                 EventKind.TEAM_ACKNOWLEDGED,
                 {"team": stakeholder.team.name, "recounted": True},
             )
+            chat_posts_touch(campaign)
             done += 1
     return done
 
@@ -191,6 +200,8 @@ def campaign_acknowledge(
                 author_name=actor.display_name,
                 teams=[t.team.name for t in result.teams],
             )
+        if result.was_new:
+            chat_posts_touch(campaign)
     return result
 
 
@@ -213,28 +224,47 @@ def _acknowledge_one(
     existing = stakeholder.acknowledgements.filter(
         user=actor, version=version, revoked_at__isnull=True
     ).first()
-    if existing is not None:
-        return TeamAcknowledgement(team, False, actor, existing.created_at)
-    acknowledgement = Acknowledgement.objects.create(
-        stakeholder=stakeholder, user=actor, version=version, note=note
-    )
+    # Acknowledging lifts the objection the person raised; the team's acknowledgement
+    # lifts anyone's.
+    lifted = stakeholder.not_ready_by_id == actor.pk and objection_lift(stakeholder)
     # "late": after a manager's override closed the campaign (the timeline says so).
     flag = {"late": True} if late else {}
-    how = {"via": via} if via else {}
-    record(
-        campaign, actor, EventKind.ACKNOWLEDGED, {"team": team.name, "note": note, **flag, **how}
-    )
+    if existing is None:
+        acknowledgement = Acknowledgement.objects.create(
+            stakeholder=stakeholder, user=actor, version=version, note=note
+        )
+        how = {"via": via} if via else {}
+        record(
+            campaign,
+            actor,
+            EventKind.ACKNOWLEDGED,
+            {"team": team.name, "note": note, **flag, **how},
+        )
     team_done = team.ack_policy == Team.AckPolicy.ANY_MEMBER or _every_member_acknowledged(
         stakeholder, version
     )
-    if team_done:
+    if team_done and stakeholder.acknowledged_version != version:
+        # (A member's live acknowledgement may stand while the team does not count: a
+        # colleague said "not ready" since. Acknowledging again settles the team.)
         stakeholder.acknowledged_version = version
         stakeholder.acknowledged_at = now
         stakeholder.acknowledged_by = actor
+        lifted = objection_lift(stakeholder) or lifted
         stakeholder.save(
-            update_fields=["acknowledged_version", "acknowledged_at", "acknowledged_by"]
+            update_fields=[
+                "acknowledged_version",
+                "acknowledged_at",
+                "acknowledged_by",
+                *OBJECTION_FIELDS,
+            ]
         )
         record(campaign, None, EventKind.TEAM_ACKNOWLEDGED, {"team": team.name, **flag})
+        if existing is not None:
+            return TeamAcknowledgement(team, True, actor, now, existing.pk)
+    elif lifted:
+        stakeholder.save(update_fields=list(OBJECTION_FIELDS))
+    if existing is not None:
+        return TeamAcknowledgement(team, False, actor, existing.created_at)
     return TeamAcknowledgement(team, True, actor, now, acknowledgement.pk)
 
 
@@ -265,4 +295,5 @@ def campaign_acknowledgement_revoke(*, actor: User, campaign_id: int, team_id: i
             update_fields=["acknowledged_version", "acknowledged_at", "acknowledged_by"]
         )
         record(campaign, actor, EventKind.ACK_REVOKED, {"team": stakeholder.team.name})
+        chat_posts_touch(campaign)
     return stakeholder

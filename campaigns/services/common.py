@@ -18,6 +18,7 @@ from campaigns import rules
 from campaigns.changes import content_of
 from campaigns.models import Acknowledgement, Campaign, CampaignEvent, CampaignVersion, Stakeholder
 from campaigns.rules import Action, CampaignFacts
+from chat import services as chat_services
 from core.errors import DomainError, NotFound
 from core.working_time import add_working_hours
 from notifications import services as notifications
@@ -184,6 +185,12 @@ def notify_teams(
         webhook_team_ids=list(team_ids),
         payload=notification_payload(campaign, **extra),
     )
+
+
+def chat_posts_touch(campaign: Campaign) -> None:
+    """The campaign's messages in the teams' chat show its state: update them (after
+    commit) whenever it changes. Call inside the transaction of the change."""
+    chat_services.chat_posts_touch(campaign_id=campaign.pk)
 
 
 def free_text(value: str, *, field: str, label: str) -> str:

@@ -21,6 +21,7 @@ from campaigns.search import search_text_of
 from campaigns.services.common import (
     EventKind,
     campaign_missing,
+    chat_posts_touch,
     due_at,
     keep_version,
     lock_campaign,
@@ -401,6 +402,7 @@ def campaign_update(*, actor: User, campaign_id: int, data: CampaignInput) -> Ca
             # CampaignVersion is kept equal to it), so no read is needed.
             diff = version_diff(before, content_of(campaign))
             record(campaign, actor, EventKind.VERSION_BUMPED, {"fields": material, "changes": diff})
+            chat_posts_touch(campaign)  # their buttons now answer for an older version
             unchanged_teams = [s.team_id for s in stakeholders if s.team_id not in added]
             notify_teams(
                 campaign,

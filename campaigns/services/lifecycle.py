@@ -19,6 +19,7 @@ from campaigns.rules import Action
 from campaigns.services.common import (
     EventKind,
     Status,
+    chat_posts_touch,
     due_at,
     free_text,
     keep_version,
@@ -99,19 +100,19 @@ def campaign_override_done(*, actor: User, campaign_id: int, reason: str) -> Cam
             )
         campaign.done_override_reason = reason.strip()
         pending = [t.name for t in facts.pending_teams]
+        # The objections the manager overrode stay on record, each with its reason.
+        objections = [{"team": t.name, "reason": t.not_ready_reason} for t in facts.not_ready_teams]
+        details: dict[str, Any] = {"reason": reason.strip(), "pending_teams": pending}
+        if objections:
+            details["not_ready"] = objections
         record_audit_event(
             actor=actor,
             action=AuditAction.DONE_OVERRIDDEN,
             target=campaign,
             target_label=campaign.title,
-            details={"reason": reason.strip(), "pending_teams": pending},
+            details=details,
         )
-        return _close_as_done(
-            campaign,
-            actor,
-            EventKind.DONE_OVERRIDDEN,
-            {"reason": reason.strip(), "pending_teams": pending},
-        )
+        return _close_as_done(campaign, actor, EventKind.DONE_OVERRIDDEN, details)
 
 
 def _close_as_done(campaign: Campaign, actor: User, kind: str, details: dict[str, Any]) -> Campaign:
@@ -119,6 +120,7 @@ def _close_as_done(campaign: Campaign, actor: User, kind: str, details: dict[str
     campaign.done_at = timezone.now()
     campaign.save(update_fields=["status", "done_at", "done_override_reason", "updated_at"])
     record(campaign, actor, kind, details)
+    chat_posts_touch(campaign)
     notifications.notifications_enqueue(
         campaign_id=campaign.pk,
         campaign_version=campaign.version,
@@ -143,6 +145,7 @@ def campaign_cancel(*, actor: User, campaign_id: int, reason: str = "") -> Campa
         campaign.save(update_fields=["status", "cancelled_at", "updated_at"])
         record(campaign, actor, EventKind.CANCELLED, {"reason": reason.strip()})
         if was_told:
+            chat_posts_touch(campaign)
             team_ids = list(campaign.stakeholders.values_list("team_id", flat=True))
             notify_teams(campaign, team_ids, kind=NotificationKind.CANCELLED, reason=reason.strip())
     return campaign

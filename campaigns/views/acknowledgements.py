@@ -9,15 +9,15 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import selectors as accounts_selectors
 from campaigns import selectors, services
 from campaigns.forms import AcknowledgeForm
 from core.errors import DomainError, NotFound
-from core.http import AuthenticatedHttpRequest, run_action, safe_next, show_refusal
+from core.http import AuthenticatedHttpRequest, actor_of, run_action, safe_next, show_refusal
 from core.when import datetime_short
-from notifications.tokens import AckToken, AckTokenError, ack_token_read
+from notifications.tokens import AckToken, AckTokenError, ack_token_make, ack_token_read
 from teams.roles import Actor
 
 
@@ -80,6 +80,56 @@ def campaign_acknowledgement_revoke(
     )
 
 
+@require_GET
+def acknowledge_open(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Where a Microsoft Teams card's Acknowledge button leads (its incoming webhooks
+    cannot receive clicks): after sign-in, the one-tap page of the signed-in person, for
+    the current version and their teams; its button acknowledges, as from the e-mail."""
+    viewer = actor_of(request)
+    campaign = selectors.campaign_live(viewer=viewer, campaign_id=pk)
+    token = ack_token_make(
+        user_id=request.user.pk,
+        campaign_id=campaign.pk,
+        version=campaign.version,
+        team_ids=[
+            t.stakeholder.team_id for t in selectors.my_teams(campaign=campaign, viewer=viewer)
+        ],
+    )
+    return HttpResponseRedirect(reverse("campaigns:acknowledge_link", args=[token]))
+
+
+@require_POST
+def team_not_ready(request: AuthenticatedHttpRequest, pk: int, team_id: int) -> HttpResponse:
+    """A member says their team is not ready, with the reason (campaign page)."""
+    return run_action(
+        request,
+        lambda: services.stakeholder_not_ready(
+            actor=request.user,
+            campaign_id=pk,
+            team_id=team_id,
+            reason=request.POST.get("reason", ""),
+        ),
+        success=_("Marketing was told your team is not ready. The campaign stays open."),
+        redirect_to=reverse("campaigns:detail", args=[pk]),
+    )
+
+
+@require_POST
+def team_not_ready_reply(request: AuthenticatedHttpRequest, pk: int, team_id: int) -> HttpResponse:
+    """The owner (a co-editor, a manager) answers a team that is not ready."""
+    return run_action(
+        request,
+        lambda: services.stakeholder_not_ready_reply(
+            actor=request.user,
+            campaign_id=pk,
+            team_id=team_id,
+            reply=request.POST.get("reply", ""),
+        ),
+        success=_("Your reply was sent to the team."),
+        redirect_to=reverse("campaigns:detail", args=[pk]) + f"#objection-{team_id}",
+    )
+
+
 @login_not_required
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -123,6 +173,10 @@ def acknowledge_link(request: HttpRequest, token: str) -> HttpResponse:
         "campaign_url": _sign_in_to(request, reverse("campaigns:detail", args=[campaign.pk])),
         "result": None,
         "error": "",
+        "not_ready_said": "",
+        "not_ready_error": "",
+        "reason": "",
+        "not_ready_max_length": services.NOT_READY_REASON_MAX_LENGTH,
     }
     # Spent once its person acknowledged that version, even if they withdrew since: a
     # forwarded or logged link must not acknowledge (and write notes) in their name again.
@@ -138,7 +192,31 @@ def acknowledge_link(request: HttpRequest, token: str) -> HttpResponse:
             "acknowledge with it."
         )
         return render(request, "campaigns/ack_link.html", context)
-    if request.method == "POST":
+    if request.method == "POST" and request.POST.get("answer") == "not_ready":
+        reason = request.POST.get("reason", "")
+        try:
+            said = [
+                services.stakeholder_not_ready(
+                    actor=person,
+                    campaign_id=claim.campaign_id,
+                    team_id=team.stakeholder.team_id,
+                    reason=reason,
+                    via=services.VIA_EMAIL_LINK,
+                )
+                for team in teams
+                if team.say_not_ready.allowed
+            ]
+        except DomainError as error:
+            # Shown beside the form, with what they typed: nothing is lost.
+            context["not_ready_error"] = error.message
+            context["reason"] = reason
+        else:
+            if said:
+                context["not_ready_said"] = ", ".join(s.team.name for s in said)
+                return render(request, "campaigns/ack_link.html", context)
+            context["error"] = _("Your team can no longer say it is not ready for this campaign.")
+            return render(request, "campaigns/ack_link.html", context)
+    elif request.method == "POST":
         try:
             result = services.campaign_acknowledge(
                 actor=person,
@@ -177,6 +255,7 @@ def acknowledge_link(request: HttpRequest, token: str) -> HttpResponse:
         context["team_names"] = ", ".join(
             team.stakeholder.team.name for team in teams if team.offer_acknowledge
         )
+        context["may_say_not_ready"] = any(team.say_not_ready.allowed for team in teams)
     return render(request, "campaigns/ack_link.html", context)
 
 

@@ -141,6 +141,15 @@ def _panels_context(
         "campaign": campaign,
         "stakeholders": stakeholders,
         "actions": selectors.campaign_actions(campaign=campaign, viewer=actor_of(request), now=now),
+        # The teams whose "not ready" this person may answer (the reply form).
+        "replyable_team_ids": {
+            team_id
+            for team_id, state in selectors.not_ready_replies(
+                campaign=campaign, viewer=actor_of(request), now=now
+            ).items()
+            if state.allowed
+        },
+        "not_ready_max_length": services.NOT_READY_REASON_MAX_LENGTH,
         "announce_form": AnnounceForm(),
         "override_form": ReasonForm(),
         "cancel_form": OptionalReasonForm(),

@@ -19,10 +19,17 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from notifications.models import MANDATORY, Channel, Dispatch, Kind, Notification, Preference
+from notifications.models import (
+    IMMEDIATE,
+    MANDATORY,
+    Channel,
+    Dispatch,
+    Notification,
+    Preference,
+)
 from notifications.payload import CampaignPayload
 from notifications.publish import publish_task
 from teams.models import Membership, Team
@@ -167,17 +174,19 @@ def person_rows_plan(*, kind: str, user_ids: Sequence[int]) -> list[PersonRow]:
             status = Status.PENDING
             if channel == Channel.IN_APP:
                 status = Status.SENT  # the row is the in-app message
-            elif user_id in digest_users and kind != Kind.ESCALATION:
+            elif user_id in digest_users and kind not in IMMEDIATE:
                 status = Status.HELD
             plan.append(PersonRow(user_id=user_id, channel=channel, status=status))
     return plan
 
 
 def webhook_team_ids_reached(team_ids: Collection[int]) -> list[int]:
-    """The teams among `team_ids` whose chat webhook is set and not marked broken."""
-    hooked = Team.objects.filter(pk__in=team_ids, webhook_broken_at__isnull=True).exclude(
-        webhook_url=""
-    )
+    """The teams among `team_ids` whose chat webhook (or, with the Slack app, Slack
+    channel) is set and not marked broken."""
+    posted_to = ~Q(webhook_url="")
+    if settings.SLACK_BOT_TOKEN:
+        posted_to |= ~Q(slack_channel_id="")
+    hooked = Team.objects.filter(posted_to, pk__in=team_ids, webhook_broken_at__isnull=True)
     return list(hooked.values_list("pk", flat=True))
 
 

@@ -88,6 +88,7 @@ POST_DATA = {
     "body": "Une question",
     "reason": "Parce que",
     "note": "Vu",
+    "reply": "Réponse",
     "title": "Piraté",
     "channel": "email",
     "campaign": "1",
@@ -115,6 +116,7 @@ def requests_for(name: str, world: dict, campaign: Campaign) -> list[tuple[str, 
         "campaigns:channel_teams": "get",
         "campaigns:announce": "post",
         "campaigns:announce_confirm": "get",
+        "campaigns:acknowledge_open": "get",
         "campaigns:mark_done": "post",
         "campaigns:override_done": "post",
         "campaigns:cancel": "post",
@@ -132,7 +134,11 @@ def requests_for(name: str, world: dict, campaign: Campaign) -> list[tuple[str, 
             "?field=title&channel=email" if name.endswith(("validate", "channel_teams")) else ""
         )
         return [(by_campaign[name], reverse(name, args=[pk]) + suffix)]
-    if name == "campaigns:acknowledgement_revoke":
+    if name in (
+        "campaigns:acknowledgement_revoke",
+        "campaigns:not_ready",
+        "campaigns:not_ready_reply",
+    ):
         return [("post", reverse(name, args=[pk, world["team"].pk]))]
     if name in ("campaigns:attachment", "campaigns:attachment_remove"):
         method = "get" if name == "campaigns:attachment" else "post"

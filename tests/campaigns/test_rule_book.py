@@ -44,6 +44,7 @@ STATES = (
     "draft_unready",  # no stakeholder team yet
     "announced",  # team A pending
     "acknowledged",  # team A acknowledged by the stakeholder member
+    "not_ready",  # team A said it is not ready (the stakeholder member, after acknowledging)
     "launched",  # announced after it went out: launch date past, team A pending
     "done",
     "overridden",  # closed by a manager's override, team A still pending: it may acknowledge late
@@ -64,8 +65,9 @@ RELATIONS = (
 # --- the specification ----------------------------------------------------------------------
 
 PRIVATE = {"draft", "draft_unready", "cancelled_draft"}
-EDITABLE = {"draft", "draft_unready", "announced", "acknowledged", "launched"}
-AWAITING = {"announced", "acknowledged", "launched"}
+EDITABLE = {"draft", "draft_unready", "announced", "acknowledged", "not_ready", "launched"}
+AWAITING = {"announced", "acknowledged", "not_ready", "launched"}
+PENDING = {"announced", "not_ready", "launched"}  # team A has not acknowledged
 EDITORS = {"owner", "co_editor", "manager"}
 MARKETERS = {"owner", "co_editor", "other_marketer"}
 
@@ -85,7 +87,7 @@ def expected(action: Action, state: str, relation: str) -> bool:
         Action.EDIT: relation in EDITORS and state in EDITABLE,
         Action.ANNOUNCE: relation in EDITORS and state == "draft",
         Action.MARK_DONE: relation in EDITORS and state == "acknowledged",
-        Action.OVERRIDE_DONE: relation == "manager" and state in {"announced", "launched"},
+        Action.OVERRIDE_DONE: relation == "manager" and state in PENDING,
         Action.CANCEL: relation in EDITORS and state in EDITABLE,
         Action.ACKNOWLEDGE: relation in {"stakeholder_member", "lead"}
         and state in AWAITING | {"overridden"},
@@ -94,9 +96,12 @@ def expected(action: Action, state: str, relation: str) -> bool:
         Action.RECORD_RESULTS: relation in EDITORS and state == "launched",
         Action.ATTACH: relation in EDITORS and state in EDITABLE,
         Action.DUPLICATE: relation in MARKETERS,
-        Action.NUDGE: relation in {"manager", "lead"} and state in {"announced", "launched"},
+        Action.NUDGE: relation in {"manager", "lead"} and state in PENDING,
         Action.RETRY_DELIVERIES: relation in EDITORS
         and state in AWAITING | {"done", "overridden", "cancelled"},
+        # Any member of a stakeholder team, even after acknowledging (they take it back).
+        Action.SAY_NOT_READY: relation in {"stakeholder_member", "lead"} and state in AWAITING,
+        Action.REPLY_NOT_READY: relation in EDITORS and state == "not_ready",
     }[action]
 
 
@@ -131,8 +136,12 @@ def build_world(state: str) -> World:
     pk = campaign.pk
     if state in AWAITING | {"done", "overridden", "cancelled"}:
         services.campaign_announce(actor=owner, campaign_id=pk, already_sent_reason="Déjà parti")
-    if state in {"acknowledged", "done"}:
+    if state in {"acknowledged", "not_ready", "done"}:
         services.campaign_acknowledge(actor=member, campaign_id=pk)
+    if state == "not_ready":
+        services.stakeholder_not_ready(
+            actor=member, campaign_id=pk, team_id=team_a.pk, reason="Pas de script"
+        )
     if state == "done":
         services.campaign_mark_done(actor=owner, campaign_id=pk)
     if state == "overridden":
@@ -195,6 +204,12 @@ def service_call(action: Action, world: World, actor: object) -> Callable[[], ob
         Action.RETRY_DELIVERIES: lambda: services.campaign_deliveries_retry(
             actor=actor, campaign_id=pk
         ),
+        Action.SAY_NOT_READY: lambda: services.stakeholder_not_ready(
+            actor=actor, campaign_id=pk, team_id=world.team_a_id, reason="Stock absent"
+        ),
+        Action.REPLY_NOT_READY: lambda: services.stakeholder_not_ready_reply(
+            actor=actor, campaign_id=pk, team_id=world.team_a_id, reply="Script en ligne"
+        ),
     }
     return calls[action]
 
@@ -217,6 +232,10 @@ def page_states(world: World, actor: object) -> dict[Action, ActionState]:
     states[Action.ACKNOWLEDGE] = selectors.acknowledge_state(campaign=campaign, viewer=viewer)
     team_a = selectors.my_teams(campaign=campaign, viewer=viewer)
     states[Action.WITHDRAW] = team_a[0].withdraw if team_a else refused
+    states[Action.SAY_NOT_READY] = team_a[0].say_not_ready if team_a else refused
+    states[Action.REPLY_NOT_READY] = selectors.not_ready_replies(
+        campaign=campaign, viewer=viewer
+    ).get(world.team_a_id, refused)
     states[Action.NUDGE] = selectors.nudge_state(
         campaign=campaign, viewer=viewer, team_id=world.team_a_id
     )
@@ -283,6 +302,7 @@ NEVER_FOR_STAKEHOLDERS = (
     Action.RECORD_RESULTS,
     Action.ATTACH,
     Action.DUPLICATE,
+    Action.REPLY_NOT_READY,
 )
 
 

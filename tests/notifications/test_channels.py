@@ -7,6 +7,8 @@ import time_machine
 from django.utils import timezone
 
 from campaigns.services import notification_payload
+from chat import mattermost
+from chat.state import Target
 from core.netsafety import UnsafeURLError, check_public_http_url
 from notifications import services
 from notifications.channels import (
@@ -132,10 +134,23 @@ def test_mattermost_payload_has_text_and_username():
         "https://chat.example.com/hooks/x", Team.WebhookFormat.MATTERMOST
     )
     payload = webhook_payload(notification, webhook_format="mattermost")
-    assert set(payload) == {"text", "username"}
+    assert set(payload) == {"text", "username", "attachments"}
     assert payload["username"] == "Passerelle"
     assert payload["text"].startswith("#### New campaign: Soldes d'été")
     assert f"(http://localhost:8000/campaigns/{notification.campaign_id}/)" in payload["text"]
+    # Interactive buttons whose context carries a token only we can sign.
+    (attachment,) = payload["attachments"]
+    assert [a["name"] for a in attachment["actions"]] == [
+        "Acknowledge",
+        "Not ready…",
+        "Ask a question…",
+    ]
+    integration = attachment["actions"][0]["integration"]
+    assert integration["url"] == "http://localhost:8000/chat/mattermost/actions/"
+    assert mattermost.action_token_read(integration["context"]["token"]) == (
+        Target(notification.campaign_id, notification.campaign_version, notification.team_id),
+        "ack",
+    )
 
 
 def test_msteams_payload_is_an_adaptive_card_attachment():
@@ -154,9 +169,13 @@ def test_msteams_payload_is_an_adaptive_card_attachment():
         "Launch:",
         "Contact:",
     }
-    assert (
-        card["actions"][0]["url"] == f"http://localhost:8000/campaigns/{notification.campaign_id}/"
+    # Acknowledge opens the one-tap page after sign-in (Teams' webhooks take no clicks).
+    acknowledge, open_it = card["actions"]
+    assert acknowledge["title"] == "Acknowledge"
+    assert acknowledge["url"] == (
+        f"http://localhost:8000/campaigns/{notification.campaign_id}/acknowledge/open/"
     )
+    assert open_it["url"] == f"http://localhost:8000/campaigns/{notification.campaign_id}/"
 
 
 def deliver(notification: Notification):

@@ -135,7 +135,7 @@ def test_teams_payload_escapes_user_text_and_keeps_the_apps_action(hostile_notif
         assert not re.search(r"(?<!\\)[\[\]<>!]", text)
         assert "https://evil" not in text
         assert "www.evil" not in text
-    assert card["actions"][0]["url"] == (
+    assert card["actions"][-1]["url"] == (
         f"http://localhost:8000/campaigns/{notification.campaign_id}/"
     )
     assert "evil" not in json.dumps(card["actions"])

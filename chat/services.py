@@ -1,0 +1,76 @@
+"""Writes of the chat integrations that campaigns' services call inside their transaction:
+marking posted chat messages for an update. Nothing here imports campaigns (the
+dependency points from campaigns to chat); the actions chat receives are in chat.actions.
+"""
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from chat.models import ChatPost
+from notifications.channels import DeliveryError
+from notifications.publish import publish_task
+
+
+def chat_posts_touch(*, campaign_id: int) -> int:
+    """Mark the campaign's posted chat messages for an update, inside the caller's
+    transaction: the change they show and the mark commit together, and the update is
+    queued after commit (the sweep re-queues it if that publish is lost). Returns how
+    many messages will be updated."""
+    # Always a new mark, even on a message already stale: a worker sending the previous
+    # state then sees the mark moved and leaves the message stale for this one.
+    touched = ChatPost.objects.filter(campaign_id=campaign_id).update(stale_since=timezone.now())
+    if touched:
+        transaction.on_commit(
+            lambda: publish_task("chat.tasks.chat_posts_refresh", campaign_id), robust=True
+        )
+    return touched
+
+
+def chat_posts_refresh(*, campaign_id: int) -> int:
+    """Re-render each stale message of the campaign and replace it in the chat (network
+    I/O outside any transaction). A message is marked fresh only if nothing touched it
+    while it was sent (the mark is compared, as a conditional update); a failure leaves
+    it stale for the sweep. Returns how many were updated."""
+    from chat import slack
+
+    updated = 0
+    for post in ChatPost.objects.filter(campaign_id=campaign_id, stale_since__isnull=False):
+        try:
+            slack.update_post(post)
+        except DeliveryError as error:
+            ChatPost.objects.filter(pk=post.pk).update(last_error=str(error)[:1000])
+            if not error.transient:
+                # A message Slack refuses to change (deleted, bot removed) stays as it is.
+                ChatPost.objects.filter(pk=post.pk, stale_since=post.stale_since).update(
+                    stale_since=None
+                )
+            continue
+        updated += ChatPost.objects.filter(pk=post.pk, stale_since=post.stale_since).update(
+            stale_since=None, updated_at=timezone.now(), last_error=""
+        )
+    return updated
+
+
+STALE_AFTER = timedelta(seconds=30)
+
+
+def chat_sweep(*, now: datetime | None = None) -> int:
+    """Queue again the Slack actions still pending and the messages still stale after
+    30 s (their task was lost with a worker or a broker). Returns how many tasks."""
+    from chat.models import ChatAction
+
+    cutoff = (now or timezone.now()) - STALE_AFTER
+    queued = 0
+    for action_id in ChatAction.objects.filter(
+        status=ChatAction.Status.PENDING, received_at__lt=cutoff
+    ).values_list("pk", flat=True)[:500]:
+        queued += publish_task("chat.tasks.chat_action_process", action_id)
+    for campaign_id in (
+        ChatPost.objects.filter(stale_since__lt=cutoff)
+        .values_list("campaign_id", flat=True)
+        .distinct()[:500]
+    ):
+        queued += publish_task("chat.tasks.chat_posts_refresh", campaign_id)
+    return queued
