@@ -9,7 +9,13 @@ class CampaignsConfig(AppConfig):
     def ready(self) -> None:
         # The inbox (notifications) asks campaigns what each notice's campaign is now;
         # see notifications.subjects for why it is wired here rather than imported there.
-        from campaigns.selectors import inbox_states
-        from notifications.subjects import subject_states_provider
+        from campaigns.selectors import inbox_states, question_owners, waiting_questions
+        from notifications.subjects import (
+            question_owners_provider,
+            subject_states_provider,
+            waiting_questions_provider,
+        )
 
         subject_states_provider(inbox_states)
+        waiting_questions_provider(waiting_questions)
+        question_owners_provider(question_owners)

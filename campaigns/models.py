@@ -556,6 +556,15 @@ class Feedback(models.Model):
     tag = models.CharField(_("type"), max_length=20, choices=Tag.choices, default=Tag.MESSAGE)
     body = models.TextField(_("message"))
     created_at = models.DateTimeField(auto_now_add=True)
+    # A reply belongs to one message of the thread (one level: replies are not replied to).
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
+    )
+    # A question is answered once its owner (a co-editor, a manager) or its asker says so.
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("feedback")
@@ -567,7 +576,20 @@ class Feedback(models.Model):
                 name="feedback_tag_valid",
             )
         ]
-        indexes = [models.Index(fields=["campaign", "created_at"], name="feedback_campaign_idx")]
+        indexes = [
+            models.Index(fields=["campaign", "created_at"], name="feedback_campaign_idx"),
+            models.Index(fields=["parent", "created_at"], name="feedback_replies_idx"),
+            # The unanswered questions at the top of the page, the inbox and the digest.
+            models.Index(
+                fields=["campaign", "created_at"],
+                condition=Q(tag="question", parent__isnull=True, answered_at__isnull=True),
+                name="feedback_unanswered_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_tag_display()}: {self.body[:40]}"
+
+    @property
+    def is_open_question(self) -> bool:
+        return self.tag == self.Tag.QUESTION and self.parent_id is None and not self.answered_at

@@ -51,7 +51,7 @@ from core.db import RowValue
 from core.errors import NotFound
 from notifications import selectors as notification_selectors
 from notifications.models import Kind as NotificationKind
-from notifications.subjects import SubjectState
+from notifications.subjects import SubjectState, WaitingQuestion
 from teams.models import Team
 from teams.roles import Actor
 
@@ -462,6 +462,8 @@ class FeedbackTally:
     negative: int = 0
     question: int = 0
     total: int = 0
+    threads: int = 0  # messages that are not replies
+    unanswered: int = 0  # questions nobody marked answered yet
 
     @property
     def reactions(self) -> int:
@@ -475,10 +477,76 @@ def feedback_tally(*, campaign_id: int) -> FeedbackTally:
         positive=Count("pk", filter=Q(tag=tag.POSITIVE)),
         neutral=Count("pk", filter=Q(tag=tag.NEUTRAL)),
         negative=Count("pk", filter=Q(tag=tag.NEGATIVE)),
-        question=Count("pk", filter=Q(tag=tag.QUESTION)),
+        question=Count("pk", filter=Q(tag=tag.QUESTION, parent__isnull=True)),
         total=Count("pk"),
+        threads=Count("pk", filter=Q(parent__isnull=True)),
+        unanswered=Count(
+            "pk", filter=Q(tag=tag.QUESTION, parent__isnull=True, answered_at__isnull=True)
+        ),
     )
     return FeedbackTally(**counts)
+
+
+UNANSWERED_SHOWN = 10
+
+
+def unanswered_questions(*, campaign_id: int, limit: int = UNANSWERED_SHOWN) -> list[Feedback]:
+    """The campaign's oldest questions nobody marked answered (one query)."""
+    return list(
+        Feedback.objects.filter(
+            campaign_id=campaign_id,
+            tag=Feedback.Tag.QUESTION,
+            parent__isnull=True,
+            answered_at__isnull=True,
+        )
+        .select_related("author")
+        .order_by("created_at", "id")[:limit]
+    )
+
+
+def questions_waiting_for(*, user_id: int, older_than: datetime | None = None) -> list[Feedback]:
+    """Unanswered questions on the campaigns this person owns, still open for talk
+    (announced or done), oldest first, at most 50 (one query): their inbox and digest."""
+    rows = Feedback.objects.filter(
+        campaign__owner_id=user_id,
+        campaign__status__in=rules.WENT_OUT,
+        tag=Feedback.Tag.QUESTION,
+        parent__isnull=True,
+        answered_at__isnull=True,
+    )
+    if older_than is not None:
+        rows = rows.filter(created_at__lt=older_than)
+    return list(rows.select_related("author", "campaign").order_by("created_at", "id")[:50])
+
+
+def waiting_questions(user_id: int, older_than: datetime | None) -> list[WaitingQuestion]:
+    """questions_waiting_for() as the plain data the inbox and the digest read
+    (notifications.subjects)."""
+    return [
+        WaitingQuestion(
+            campaign_id=q.campaign_id,
+            campaign_title=q.campaign.title,
+            path=f"{q.campaign.get_absolute_url()}#feedback-{q.pk}",
+            author_name=q.author.display_name,
+            body=q.body,
+            asked_at=q.created_at,
+        )
+        for q in questions_waiting_for(user_id=user_id, older_than=older_than)
+    ]
+
+
+def question_owners(older_than: datetime) -> set[int]:
+    """The owners of campaigns open for talk with a question unanswered since before
+    `older_than` (one query; notifications.subjects)."""
+    return set(
+        Feedback.objects.filter(
+            campaign__status__in=rules.WENT_OUT,
+            tag=Feedback.Tag.QUESTION,
+            parent__isnull=True,
+            answered_at__isnull=True,
+            created_at__lt=older_than,
+        ).values_list("campaign__owner_id", flat=True)
+    )
 
 
 # What the campaign page shows of a long thread and a long timeline at first; the rest is
@@ -495,9 +563,14 @@ class Thread:
 
 def feedback_thread(*, campaign_id: int, total: int, latest: int | None = THREAD_LATEST) -> Thread:
     """The thread's latest messages (all with `latest=None`), oldest first, with their
-    authors: one query on the (campaign, created_at) index, whatever the thread's length.
-    `total` is the thread's size, which the page already has from its tally."""
-    messages = Feedback.objects.filter(campaign_id=campaign_id).select_related("author")
+    authors and their replies: two queries on indexes, whatever the thread's length.
+    `total` is how many messages are not replies, which the page has from its tally."""
+    replies = Feedback.objects.select_related("author").order_by("created_at", "id")
+    messages = (
+        Feedback.objects.filter(campaign_id=campaign_id, parent__isnull=True)
+        .select_related("author", "answered_by")
+        .prefetch_related(Prefetch("replies", queryset=replies))
+    )
     if latest is None:
         return Thread(messages=list(messages.order_by("created_at", "id")), earlier=0)
     newest = list(messages.order_by("-created_at", "-id")[:latest])

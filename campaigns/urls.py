@@ -51,6 +51,11 @@ urlpatterns = [
     ),
     # the reverse flow and the results
     path("<int:pk>/feedback/", feedback.campaign_feedback_post, name="feedback"),
+    path(
+        "<int:pk>/feedback/<int:feedback_id>/answered/",
+        feedback.feedback_mark_answered,
+        name="feedback_answered",
+    ),
     path("<int:pk>/results/", results.campaign_results_record, name="results"),
     # the campaign form: inline checks, preview, channel defaults, KPI rows, contact pressure
     path("new/", form.campaign_create, name="create"),

@@ -49,6 +49,7 @@ from notifications.tokens import WEEK_AHEAD, ack_token_make
 
 if TYPE_CHECKING:
     from notifications.selectors import AckTeams
+    from notifications.subjects import WaitingQuestion
 
 
 class DeliveryError(Exception):
@@ -590,8 +591,13 @@ def post_json(url: str, body: bytes, *, headers: dict[str, str] | None = None) -
         connection.close()
 
 
-def send_digest(recipient: Any, notifications: Sequence[Notification]) -> None:
-    """One e-mail listing several held notices; raises DeliveryError on failure."""
+def send_digest(
+    recipient: Any,
+    notifications: Sequence[Notification],
+    questions: Sequence["WaitingQuestion"] = (),
+) -> None:
+    """One e-mail listing several held notices, then the questions on the recipient's
+    campaigns still waiting for an answer; raises DeliveryError on failure."""
     with translation.override(recipient.language):
         items = [
             {
@@ -603,12 +609,20 @@ def send_digest(recipient: Any, notifications: Sequence[Notification]) -> None:
             for n in notifications
         ]
         preferences_url = absolute_url(reverse("notifications:preferences"))
-        context = {"items": items, "recipient": recipient, "preferences_url": preferences_url}
+        context = {
+            "items": items,
+            "questions": [
+                {**question.__dict__, "url": absolute_url(question.path)} for question in questions
+            ],
+            "recipient": recipient,
+            "preferences_url": preferences_url,
+        }
+        count = len(items) + len(questions)
         subject = translation.ngettext(
             "Passerelle digest: %(count)s update",
             "Passerelle digest: %(count)s updates",
-            len(items),
-        ) % {"count": len(items)}
+            count,
+        ) % {"count": count}
         text = render_to_string("notifications/email/digest.txt", context)
         html = render_to_string("notifications/email/digest.html", context)
     # The digest is set on the preferences page (what it gathers depends on other

@@ -42,6 +42,14 @@ FEEDBACK_TEXTS = {
         gettext_noop("Customer reaction on %(title)s: negative"),
         gettext_noop("%(author)s reported a negative customer reaction."),
     ),
+    "reply": (
+        gettext_noop("Reply from %(author)s on %(title)s"),
+        gettext_noop("%(author)s replied in the thread of this campaign."),
+    ),
+    "mention": (
+        gettext_noop("%(author)s mentioned you on %(title)s"),
+        gettext_noop("%(author)s mentioned you in the thread of this campaign."),
+    ),
 }
 
 
@@ -202,6 +210,10 @@ def footer_reason(notification: Notification, *, leads_team: bool) -> str:
             "You receive this because you are a manager: overdue acknowledgements are "
             "escalated to you. Escalations cannot be switched off."
         )
+    if kind == Kind.FEEDBACK and notification.payload.get("tag") == "mention":
+        return _("You receive this because someone mentioned you in the campaign's thread.")
+    if kind == Kind.FEEDBACK and notification.payload.get("tag") == "reply":
+        return _("You receive this because you wrote in this thread, or own the campaign.")
     if kind in (Kind.FEEDBACK, Kind.NOT_READY):
         return _("You receive this because you own this campaign.")
     if kind == Kind.WEBHOOK_BROKEN:

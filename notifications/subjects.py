@@ -8,8 +8,9 @@ registers the one function that answers (campaigns.apps), and this module is the
 contract between the two.
 """
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from accounts.models import User
 
@@ -40,3 +41,56 @@ def subject_states(*, user: User, campaign_ids: Collection[int]) -> Mapping[int,
     if not _provider or not campaign_ids:
         return {}
     return _provider[0](user, campaign_ids)
+
+
+@dataclass(frozen=True)
+class WaitingQuestion:
+    """A question on one of the reader's campaigns that nobody marked answered."""
+
+    campaign_id: int
+    campaign_title: str
+    path: str  # the question on the campaign's page
+    author_name: str
+    body: str
+    asked_at: datetime
+
+
+QuestionsProvider = Callable[[int, datetime | None], Sequence[WaitingQuestion]]
+
+_questions: list[QuestionsProvider] = []
+
+
+def waiting_questions_provider(provider: QuestionsProvider) -> None:
+    """Register who answers `waiting_questions` (campaigns, when the app is ready)."""
+    _questions[:] = [provider]
+
+
+def waiting_questions(
+    *, user_id: int, older_than: datetime | None = None
+) -> Sequence[WaitingQuestion]:
+    """The unanswered questions on the campaigns this person owns (asked before
+    `older_than`), oldest first: the inbox's and the digest's list (one query)."""
+    return _questions[0](user_id, older_than) if _questions else []
+
+
+OwnersProvider = Callable[[datetime], set[int]]
+_owners: list[OwnersProvider] = []
+
+
+def question_owners_provider(provider: OwnersProvider) -> None:
+    _owners[:] = [provider]
+
+
+def question_owners(*, older_than: datetime) -> set[int]:
+    """Who owns a campaign with a question unanswered since before `older_than` (one
+    query): the digest goes to them even with no notice held."""
+    return _owners[0](older_than) if _owners else set()
+
+
+def a_working_day_before(moment: datetime) -> datetime:
+    """The same time on the previous working day (Monday → Friday): a question asked
+    on Friday afternoon is "older than a working day" on Monday afternoon."""
+    previous = moment - timedelta(days=1)
+    while previous.weekday() >= 5:
+        previous -= timedelta(days=1)
+    return previous

@@ -23,7 +23,7 @@ from notifications.messages import (
 )
 from notifications.models import Channel, Kind
 from notifications.services import MANDATORY
-from notifications.subjects import subject_states
+from notifications.subjects import subject_states, waiting_questions
 from notifications.tokens import WEEK_AHEAD, AckTokenError, unsubscribe_token_read
 
 
@@ -62,7 +62,14 @@ def _inbox_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     template = (
         "notifications/inbox.html#items" if wants_fragment(request) else "notifications/inbox.html"
     )
-    return render(request, template, {"page": page, "items": items})
+    # The owner's questions waiting for an answer, above the notices (first page only).
+    # Kept pages record a campaign's revision before its data: read the list again once
+    # the revisions of its campaigns are recorded.
+    questions = [] if request.GET.get("before") else waiting_questions(user_id=request.user.pk)
+    if questions:
+        pages.shows_campaigns(request, {q.campaign_id for q in questions})
+        questions = waiting_questions(user_id=request.user.pk)
+    return render(request, template, {"page": page, "items": items, "questions": questions})
 
 
 def unread_badge(request: AuthenticatedHttpRequest) -> HttpResponse:

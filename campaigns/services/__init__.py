@@ -41,7 +41,12 @@ from campaigns.services.editing import (
     campaigns_search_text_refresh,
     kpis_validate,
 )
-from campaigns.services.feedback import FEEDBACK_MAX_LENGTH, feedback_post
+from campaigns.services.feedback import (
+    FEEDBACK_MAX_LENGTH,
+    feedback_mark_answered,
+    feedback_post,
+    mentioned_people,
+)
 from campaigns.services.lifecycle import (
     campaign_announce,
     campaign_cancel,
@@ -89,8 +94,10 @@ __all__ = [
     "campaign_validate",
     "campaigns_search_text_refresh",
     "campaigns_send_due_reminders_and_escalations",
+    "feedback_mark_answered",
     "feedback_post",
     "kpis_validate",
+    "mentioned_people",
     "notification_payload",
     "stakeholder_not_ready",
     "stakeholder_not_ready_reply",

@@ -50,6 +50,7 @@ def detail_context(
     context = _panels_context(request, campaign, tally)
     context.update(_thread_and_timeline(request, campaign, tally))
     facts = rules.facts_of(campaign)
+    unanswered = selectors.unanswered_questions(campaign_id=pk)
     context.update(
         {
             "my_teams": selectors.my_teams(campaign=campaign, viewer=viewer),
@@ -59,6 +60,9 @@ def detail_context(
                 if rules.sees_delivery_failures(viewer, facts)
                 else None
             ),
+            # The questions waiting for an answer, at the top of the page.
+            "unanswered": unanswered,
+            "unanswered_more": max(tally.unanswered - len(unanswered), 0),
             "feedback_form": feedback_form(),
             "feedback_tags": Feedback.Tag.choices,
             "feedback_posted": False,
@@ -115,15 +119,21 @@ def _thread_and_timeline(
     whole_timeline = request.GET.get("timeline") == "all"
     thread = selectors.feedback_thread(
         campaign_id=campaign.pk,
-        total=tally.total,
+        total=tally.threads,
         latest=None if whole_thread else selectors.THREAD_LATEST,
     )
     timeline = selectors.campaign_events(
         campaign_id=campaign.pk, latest=None if whole_timeline else selectors.TIMELINE_LATEST
     )
+    viewer = actor_of(request)
+    facts = rules.facts_of(campaign)
     return {
         "feedback": thread.messages,
         "feedback_earlier": thread.earlier,
+        # Who may mark a question answered besides its asker (the rule in the service).
+        "answers_any_question": any(rules.holds(r, viewer, facts) for r in rules.EDITORS),
+        "feedback_max_length": services.FEEDBACK_MAX_LENGTH,
+        "reader_id": viewer.user_id,
         "events": timeline.events,
         "events_more": timeline.more,
         "whole_thread": whole_thread,

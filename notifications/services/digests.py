@@ -26,6 +26,12 @@ from notifications.models import (
     Preference,
 )
 from notifications.services.outbox import chunked
+from notifications.subjects import (
+    WaitingQuestion,
+    a_working_day_before,
+    question_owners,
+    waiting_questions,
+)
 
 logger = logging.getLogger(__name__)
 Status = Notification.Status
@@ -102,8 +108,10 @@ def digest_batches_due(*, now: datetime | None = None) -> list[list[int]]:
     with_in_app = set(
         _in_app_only_notices(readers, lookback).values_list("recipient_id", flat=True)
     )
+    # Owners reading a digest with questions waiting for an answer since a working day.
+    with_questions = question_owners(older_than=a_working_day_before(now)) & readers
     candidates = User.objects.filter(
-        is_active=True, pk__in=with_held | (with_in_app & readers)
+        is_active=True, pk__in=with_held | ((with_in_app | with_questions) & readers)
     ).order_by("pk")
     # Already served today (in their own time zone): not handed out again every hour.
     served = set(
@@ -125,7 +133,8 @@ def digest_batches_due(*, now: datetime | None = None) -> list[list[int]]:
 def digests_send_for(*, user_ids: Sequence[int], now: datetime | None = None) -> int:
     """Send the daily digest of each of `user_ids` whose local digest hour has come: the
     notices held for them, plus their in-app-only announced/changed notices since their
-    last digest. At most one digest per person and local day (`DigestRun`), however often
+    last digest, and the questions on their campaigns unanswered for a working day. At
+    most one digest per person and local day (`DigestRun`), however often
     this runs; nobody with nothing new gets one. Returns how many were sent.
 
     Held rows stay "held" while the digest is sent (no claim the sweep could turn into
@@ -161,12 +170,17 @@ def digests_send_for(*, user_ids: Sequence[int], now: datetime | None = None) ->
                     .select_related("dispatch")
                     .order_by("created_at")
                 )
-            if not held and not in_app:
+            questions = (
+                waiting_questions(user_id=user.pk, older_than=a_working_day_before(now))
+                if user.pk in readers
+                else []
+            )
+            if not held and not in_app and not questions:
                 continue
             _run, created = DigestRun.objects.get_or_create(user=user, period=period)
             if not created:
                 continue
-        if _send_one_digest(user, held, period=period, extra=in_app):
+        if _send_one_digest(user, held, period=period, extra=in_app, questions=questions):
             sent += 1
     return sent
 
@@ -179,14 +193,19 @@ def digests_send_due(*, now: datetime | None = None) -> int:
 
 
 def _send_one_digest(
-    user: User, held: list[Notification], *, period: str, extra: Sequence[Notification] = ()
+    user: User,
+    held: list[Notification],
+    *,
+    period: str,
+    extra: Sequence[Notification] = (),
+    questions: Sequence[WaitingQuestion] = (),
 ) -> bool:
     ids = [n.pk for n in held]
     items = sorted([*held, *extra], key=lambda n: (n.created_at, n.pk))
     for notification in items:
         notification.recipient = user
     try:
-        send_digest(user, items)
+        send_digest(user, items, questions)
     except DeliveryError as error:
         if error.transient:
             DigestRun.objects.filter(user=user, period=period).delete()  # next hour retries

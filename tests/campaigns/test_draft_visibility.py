@@ -140,6 +140,8 @@ def requests_for(name: str, world: dict, campaign: Campaign) -> list[tuple[str, 
         "campaigns:not_ready_reply",
     ):
         return [("post", reverse(name, args=[pk, world["team"].pk]))]
+    if name == "campaigns:feedback_answered":
+        return [("post", reverse(name, args=[pk, 999_999]))]
     if name in ("campaigns:attachment", "campaigns:attachment_remove"):
         method = "get" if name == "campaigns:attachment" else "post"
         return [(method, reverse(name, args=[world["attachment"].pk]))]

@@ -209,7 +209,7 @@ class TestTally:
             tally = selectors.feedback_tally(campaign_id=campaign.pk)
 
         assert tally == selectors.FeedbackTally(
-            positive=3, neutral=1, negative=2, question=4, total=11
+            positive=3, neutral=1, negative=2, question=4, total=11, threads=11, unanswered=4
         )
         assert tally.reactions == 6
 
