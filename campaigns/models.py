@@ -593,3 +593,38 @@ class Feedback(models.Model):
     @property
     def is_open_question(self) -> bool:
         return self.tag == self.Tag.QUESTION and self.parent_id is None and not self.answered_at
+
+
+class ReminderSnooze(models.Model):
+    """One person's reminders about one campaign, held until a time (at most their team's
+    due date: escalations never wait). A reminder due meanwhile is owed (`owed_version`)
+    and sent when the snooze ends, if the team still has not acknowledged."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminder_snoozes"
+    )
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="reminder_snoozes"
+    )
+    until = models.DateTimeField(_("reminders snoozed until"))
+    owed_version = models.PositiveIntegerField(
+        null=True, blank=True, validators=bounds.positive_int4()
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("snoozed reminder")
+        verbose_name_plural = _("snoozed reminders")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "campaign"], name="reminder_snooze_unique")
+        ]
+        indexes = [
+            models.Index(
+                fields=["until"],
+                condition=Q(owed_version__isnull=False),
+                name="reminder_snooze_owed_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.campaign_id} until {self.until:%Y-%m-%d %H:%M}"

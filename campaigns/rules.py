@@ -55,6 +55,7 @@ class Action(StrEnum):
     RETRY_DELIVERIES = "retry_deliveries"
     SAY_NOT_READY = "say_not_ready"
     REPLY_NOT_READY = "reply_not_ready"
+    SNOOZE = "snooze"
 
 
 class Relation(StrEnum):
@@ -524,6 +525,15 @@ def _reply_not_ready_ready(
     return None
 
 
+def _snooze_ready(
+    actor: Actor, facts: CampaignFacts, team_id: int | None, now: datetime
+) -> Refusal | None:
+    mine = [t for t in facts.teams if t.team_id in actor.team_ids]
+    if all(t.acknowledged for t in mine):
+        return Refusal(_("Your teams have acknowledged: no reminder is coming."), "not_pending")
+    return None
+
+
 def _feedback_status(facts: CampaignFacts) -> Refusal:
     if facts.status == Status.DRAFT:
         return Refusal(
@@ -677,6 +687,14 @@ BOOK: dict[Action, Rule] = {
         role_could=lambda actor: actor.writes_campaigns,
         status_refused=_not_ready_status,
         ready=_reply_not_ready_ready,
+    ),
+    Action.SNOOZE: Rule(
+        statuses=AWAITING,
+        who=frozenset({Relation.STAKEHOLDER_MEMBER}),
+        refused=lambda _t: _("Only members of a stakeholder team get its reminders."),
+        role_could=lambda actor: bool(actor.team_ids),
+        status_refused=_not_ready_status,
+        ready=_snooze_ready,
     ),
     Action.POST_FEEDBACK: Rule(
         statuses=WENT_OUT,

@@ -40,6 +40,7 @@ from campaigns.models import (
     ChannelDefaultTeam,
     Feedback,
     Kpi,
+    ReminderSnooze,
     Stakeholder,
     launch_sort_key,
 )
@@ -365,6 +366,30 @@ def acknowledge_state(
     return ActionState.of(
         rules.decide(Action.ACKNOWLEDGE, viewer, rules.facts_of(campaign), now=now)
     )
+
+
+@dataclass(frozen=True)
+class SnoozeState:
+    """Whether the viewer may snooze the campaign's reminders, and until when they are."""
+
+    action: ActionState
+    until: datetime | None
+
+
+def snooze_state(*, campaign: Campaign, viewer: Actor, now: datetime | None = None) -> SnoozeState:
+    """From campaign_detail(): one query (the viewer's snooze), none for other people."""
+    now = now or timezone.now()
+    action = ActionState.of(rules.decide(Action.SNOOZE, viewer, rules.facts_of(campaign), now=now))
+    until = None
+    if viewer.user_id is not None and viewer.team_ids:
+        until = (
+            ReminderSnooze.objects.filter(
+                user_id=viewer.user_id, campaign_id=campaign.pk, until__gt=now
+            )
+            .values_list("until", flat=True)
+            .first()
+        )
+    return SnoozeState(action=action, until=until)
 
 
 def not_ready_replies(

@@ -44,6 +44,12 @@ urlpatterns = [
     path("ack/<str:token>/", acknowledgements.acknowledge_link, name="acknowledge_link"),
     path("<int:pk>/acknowledge/open/", acknowledgements.acknowledge_open, name="acknowledge_open"),
     path("<int:pk>/not-ready/<int:team_id>/", acknowledgements.team_not_ready, name="not_ready"),
+    path("<int:pk>/snooze/", acknowledgements.reminders_snooze, name="snooze"),
+    path(
+        "<int:pk>/snooze/cancel/",
+        acknowledgements.reminders_snooze_cancel,
+        name="snooze_cancel",
+    ),
     path(
         "<int:pk>/not-ready/<int:team_id>/reply/",
         acknowledgements.team_not_ready_reply,

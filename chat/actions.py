@@ -23,12 +23,13 @@ from chat.identity import ChatUser, chat_identity_link, connect_url, person_by_e
 from chat.models import ChatAction, Platform
 from chat.state import Target
 from core.errors import AccessError, DomainError
+from core.when import datetime_short
 from teams.models import Team
 from teams.roles import Actor
 
 logger = logging.getLogger(__name__)
 
-ACK, NOT_READY, ASK = "ack", "not_ready", "ask"
+ACK, NOT_READY, ASK, SNOOZE = "ack", "not_ready", "ask", "snooze"
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,15 @@ def perform(*, person: User, kind: str, target: Target, text: str, via: str) -> 
                     True,
                     _("Marketing was told %(team)s is not ready. The campaign stays open.")
                     % {"team": team.name},
+                )
+            if kind == SNOOZE:
+                snoozed = campaigns.reminders_snooze(
+                    actor=person, campaign_id=target.campaign_id, choice=text
+                )
+                return Outcome(
+                    True,
+                    _("No reminder about this campaign until %(when)s.")
+                    % {"when": datetime_short(snoozed.until, tz=person.tzinfo)},
                 )
             if kind == ASK:
                 campaigns.feedback_post(

@@ -30,7 +30,8 @@ logger = logging.getLogger(__name__)
 ACK = "passerelle_ack"
 NOT_READY = "passerelle_not_ready"
 ASK = "passerelle_ask"
-ACTIONS = (ACK, NOT_READY, ASK)
+SNOOZE = "passerelle_snooze"
+ACTIONS = (ACK, NOT_READY, ASK, SNOOZE)
 # What starts a new message with buttons; anything else goes in its thread.
 _NEW_POST_KINDS = frozenset({Kind.ANNOUNCED, Kind.CHANGED})
 # The modals' callback ids (view_submission) and their one text input.
@@ -125,6 +126,20 @@ def _buttons(*, campaign_id: int, version: int, team_id: int, url: str) -> dict[
                 "action_id": ASK,
                 "text": {"type": "plain_text", "text": _("Ask a question…")},
                 "value": value,
+            },
+            {
+                "type": "overflow",
+                "action_id": SNOOZE,
+                "options": [
+                    {
+                        "text": {"type": "plain_text", "text": _("Remind me in 2 working hours")},
+                        "value": f"2h:{value}",
+                    },
+                    {
+                        "text": {"type": "plain_text", "text": _("Remind me next working day")},
+                        "value": f"tomorrow:{value}",
+                    },
+                ],
             },
             {
                 "type": "button",

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from campaigns.models import Campaign
 from chat import mattermost, slack
-from chat.actions import ACK, ASK, NOT_READY, Outcome, perform
+from chat.actions import ACK, ASK, NOT_READY, SNOOZE, Outcome, perform
 from chat.identity import (
     ChatUser,
     chat_identity_link,
@@ -39,7 +39,7 @@ from core.http import AuthenticatedHttpRequest
 from notifications.publish import publish_task
 from teams.models import Team
 
-_SLACK_KINDS = {slack.ACK: ACK, slack.NOT_READY: NOT_READY, slack.ASK: ASK}
+_SLACK_KINDS = {slack.ACK: ACK, slack.NOT_READY: NOT_READY, slack.ASK: ASK, slack.SNOOZE: SNOOZE}
 _MODAL_KINDS = {slack.MODAL_NOT_READY: NOT_READY, slack.MODAL_ASK: ASK}
 
 
@@ -123,19 +123,25 @@ def _slack_click(payload: dict[str, Any], fingerprint: str) -> HttpResponse:
     kind = _SLACK_KINDS.get(clicked.get("action_id", ""))
     if kind is None:
         return HttpResponse(status=200)  # the "Open in Passerelle" link button
-    values = slack.read_button_value(str(clicked.get("value", "")))
+    value, text = str(clicked.get("value", "")), ""
+    if kind == SNOOZE:
+        # The overflow menu's option: "<choice>:<button value>".
+        text, _sep, value = str((clicked.get("selected_option") or {}).get("value", "")).partition(
+            ":"
+        )
+    values = slack.read_button_value(value)
     if values is None:
         return HttpResponse("Unknown button.", status=400)
     campaign_id, version, team_id = values
     target = {"campaign_id": campaign_id, "version": version, "team_id": team_id}
     channel = str((payload.get("channel") or {}).get("id", ""))
     common = {**_who(payload), "target": target, "channel": channel}
-    if kind == ACK:
+    if kind in (ACK, SNOOZE):
         recorded = _record(
             platform=Platform.SLACK,
             fingerprint=fingerprint,
-            kind=ACK,
-            payload={**common, "response_url": str(payload.get("response_url", ""))},
+            kind=kind,
+            payload={**common, "response_url": str(payload.get("response_url", "")), "text": text},
             pending=True,
         )
         return HttpResponse(status=200) if recorded else _replayed()

@@ -156,3 +156,15 @@ def is_working_time(instant: datetime, calendar: WorkingCalendar) -> bool:
         return False
     span_start, span_end = _span(calendar, local_day)
     return span_start <= instant < span_end
+
+
+def next_working_day_start(instant: datetime, calendar: WorkingCalendar) -> datetime:
+    """When the next working day begins, after the day of `instant` (in the calendar's
+    zone): "tomorrow 9:00" for a Tuesday, Monday 9:00 for a Friday or a Saturday, local
+    time on either side of a DST change. The answer is in `instant`'s zone."""
+    _require_aware(instant)
+    today = instant.astimezone(calendar.zone).date()
+    for span_start, _span_end in _spans_from(calendar, instant):
+        if span_start.astimezone(calendar.zone).date() > today:
+            return span_start.astimezone(instant.tzinfo)
+    raise AssertionError("unreachable: a calendar always has another working day")

@@ -5,6 +5,7 @@ transaction and enforces the rule book (campaigns.rules) before changing anythin
 - `lifecycle`: announce, mark as done, override, cancel
 - `acknowledgements`: acknowledge, withdraw
 - `readiness`: a team's "not ready" and the owner's reply
+- `snooze`: a person holding a campaign's reminders until a time
 - `reminders`: reminders and escalations (beat), nudges
 - `feedback`: the campaign's thread
 - `results`: actual KPI values
@@ -65,17 +66,29 @@ from campaigns.services.reminders import (
     stakeholder_nudge_all,
 )
 from campaigns.services.results import campaign_record_results
+from campaigns.services.snooze import (
+    IN_TWO_WORKING_HOURS,
+    NEXT_WORKING_DAY,
+    SNOOZE_CHOICES,
+    Snoozed,
+    reminders_snooze,
+    reminders_snooze_cancel,
+)
 
 __all__ = [
     "ATTACHMENT_MAX_BYTES",
     "ATTACHMENT_TYPES",
     "FEEDBACK_MAX_LENGTH",
+    "IN_TWO_WORKING_HOURS",
+    "NEXT_WORKING_DAY",
     "NOT_READY_REASON_MAX_LENGTH",
+    "SNOOZE_CHOICES",
     "VIA_EMAIL_LINK",
     "AcknowledgementResult",
     "CampaignInput",
     "KpiInput",
     "NudgeAllOutcome",
+    "Snoozed",
     "TeamAcknowledgement",
     "attachment_add",
     "attachment_cut_off_error",
@@ -99,6 +112,8 @@ __all__ = [
     "kpis_validate",
     "mentioned_people",
     "notification_payload",
+    "reminders_snooze",
+    "reminders_snooze_cancel",
     "stakeholder_not_ready",
     "stakeholder_not_ready_reply",
     "stakeholder_nudge",

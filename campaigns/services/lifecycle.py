@@ -61,7 +61,18 @@ def campaign_announce(*, actor: User, campaign_id: int, already_sent_reason: str
         campaign.status = Status.ANNOUNCED
         campaign.announced_at = now
         campaign.already_sent_reason = reason if campaign.launch_at < now else ""
-        campaign.save(update_fields=["status", "announced_at", "already_sent_reason", "updated_at"])
+        # A conditional update besides the row lock: a second announce that got past the
+        # check (a database without row locks, such as SQLite's shared test database)
+        # still changes nothing, and is told who announced it.
+        moved = Campaign.objects.filter(pk=campaign.pk, status=Status.DRAFT).update(
+            status=Status.ANNOUNCED,
+            announced_at=now,
+            already_sent_reason=campaign.already_sent_reason,
+            updated_at=now,
+        )
+        if not moved:
+            require(Action.ANNOUNCE, actor, lock_campaign(campaign_id))  # "Already … by …"
+            raise DomainError(_("This campaign was already announced."), code="already_done")
         for stakeholder in stakeholders:
             stakeholder.due_at = due_at(stakeholder.team, now=now, launch_at=campaign.launch_at)
         Stakeholder.objects.bulk_update(stakeholders, ["due_at"])

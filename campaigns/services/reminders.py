@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from campaigns.models import Campaign, Stakeholder
+from campaigns.models import Campaign, ReminderSnooze, Stakeholder
 from campaigns.rules import AWAITING, Action, status_q
 from campaigns.selectors import nudge_occurrence, nudges_this_hour
 from campaigns.services.common import (
@@ -43,9 +43,10 @@ def campaigns_send_due_reminders_and_escalations(*, now: datetime | None = None)
     passed on Friday at 18:00 escalates on Monday at 09:00, not on Saturday), and "this
     many hours before the deadline" counts the team's working hours."""
     now = now or timezone.now()
+    owed = _owed_reminders_send(now)
     due_soon = _teams_at_work(now)
     if not due_soon:
-        return {"reminders": 0, "escalations": 0}
+        return {"reminders": owed, "escalations": 0}
     version = F("campaign__version")
     not_reminded = Q(reminded_version__isnull=True) | ~Q(reminded_version=version)
     not_escalated = Q(escalated_version__isnull=True) | ~Q(escalated_version=version)
@@ -66,7 +67,7 @@ def campaigns_send_due_reminders_and_escalations(*, now: datetime | None = None)
         .select_related("team", "campaign", "campaign__owner")
         .order_by("due_at", "pk")
     )
-    counts = {"reminders": 0, "escalations": 0}
+    counts = {"reminders": owed, "escalations": 0}
     manager_ids = list(managers().values_list("pk", flat=True))
     for stakeholder in candidates.iterator(chunk_size=500):
         campaign = stakeholder.campaign
@@ -101,11 +102,18 @@ def campaigns_send_due_reminders_and_escalations(*, now: datetime | None = None)
                     escalated_version=campaign.version, reminded_version=campaign.version
                 )
             else:  # due within the team's reminder horizon (the query's condition)
+                pending = members_yet_to_acknowledge(stakeholder, campaign.version)
+                # People who snoozed this campaign's reminders are owed this one instead.
+                snoozes = ReminderSnooze.objects.filter(
+                    campaign=campaign, user_id__in=pending, until__gt=now
+                )
+                snoozed = set(snoozes.values_list("user_id", flat=True))
+                snoozes.update(owed_version=campaign.version)
                 counts["reminders"] += notifications.notifications_enqueue(
                     campaign_id=campaign.pk,
                     campaign_version=campaign.version,
                     kind=NotificationKind.REMINDER,
-                    user_ids=members_yet_to_acknowledge(stakeholder, campaign.version),
+                    user_ids=[user_id for user_id in pending if user_id not in snoozed],
                     payload=payload,
                     # Per team: someone in two late teams hears about each of them.
                     occurrence=f"team-{team.pk}",
@@ -114,6 +122,47 @@ def campaigns_send_due_reminders_and_escalations(*, now: datetime | None = None)
                     reminded_version=campaign.version
                 )
     return counts
+
+
+def _owed_reminders_send(now: datetime) -> int:
+    """Send the reminders held for people whose snooze has ended, while their team has
+    still not acknowledged that version and its due date is ahead (after it, the
+    escalation has replaced the reminder). Snoozes that ended are removed. One short
+    transaction per snooze; the dedupe key makes a second run send nothing."""
+    sent = 0
+    ended = ReminderSnooze.objects.filter(until__lte=now)
+    for snooze in ended.filter(owed_version__isnull=False).order_by("campaign_id", "pk"):
+        with transaction.atomic():
+            campaign = lock_campaign(snooze.campaign_id)
+            teams = (
+                Stakeholder.objects.filter(
+                    campaign=campaign,
+                    team__memberships__user_id=snooze.user_id,
+                    due_at__gt=now,
+                )
+                .pending()
+                .select_related("team")
+            )
+            if campaign.status == Campaign.Status.ANNOUNCED and (
+                snooze.owed_version == campaign.version
+            ):
+                for stakeholder in teams:
+                    assert stakeholder.due_at is not None
+                    sent += notifications.notifications_enqueue(
+                        campaign_id=campaign.pk,
+                        campaign_version=campaign.version,
+                        kind=NotificationKind.REMINDER,
+                        user_ids=[snooze.user_id],
+                        payload=notification_payload(
+                            campaign,
+                            team=stakeholder.team.name,
+                            due_at=stakeholder.due_at.isoformat(),
+                        ),
+                        occurrence=f"team-{stakeholder.team_id}",
+                    )
+            ReminderSnooze.objects.filter(pk=snooze.pk).delete()
+    ended.filter(owed_version__isnull=True).delete()
+    return sent
 
 
 def _teams_at_work(now: datetime) -> dict[datetime, list[int]]:

@@ -99,6 +99,35 @@ def acknowledge_open(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
 
 
 @require_POST
+def reminders_snooze(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Hold the person's reminders about this campaign (from its page, the inbox)."""
+    page = reverse("campaigns:detail", args=[pk])
+    try:
+        snoozed = services.reminders_snooze(
+            actor=request.user, campaign_id=pk, choice=request.POST.get("choice", "")
+        )
+    except DomainError as error:
+        show_refusal(request, error)
+    else:
+        when = datetime_short(snoozed.until)
+        messages.success(
+            request,
+            _("No reminder about this campaign until %(when)s, your team's due date.")
+            % {"when": when}
+            if snoozed.capped
+            else _("No reminder about this campaign until %(when)s.") % {"when": when},
+        )
+    return HttpResponseRedirect(safe_next(request, page))
+
+
+@require_POST
+def reminders_snooze_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    services.reminders_snooze_cancel(actor=request.user, campaign_id=pk)
+    messages.success(request, _("You will be reminded as usual."))
+    return HttpResponseRedirect(safe_next(request, reverse("campaigns:detail", args=[pk])))
+
+
+@require_POST
 def team_not_ready(request: AuthenticatedHttpRequest, pk: int, team_id: int) -> HttpResponse:
     """A member says their team is not ready, with the reason (campaign page)."""
     return run_action(

@@ -102,6 +102,8 @@ def expected(action: Action, state: str, relation: str) -> bool:
         # Any member of a stakeholder team, even after acknowledging (they take it back).
         Action.SAY_NOT_READY: relation in {"stakeholder_member", "lead"} and state in AWAITING,
         Action.REPLY_NOT_READY: relation in EDITORS and state == "not_ready",
+        # Only while one of their teams still owes the acknowledgement.
+        Action.SNOOZE: relation in {"stakeholder_member", "lead"} and state in PENDING,
     }[action]
 
 
@@ -210,6 +212,9 @@ def service_call(action: Action, world: World, actor: object) -> Callable[[], ob
         Action.REPLY_NOT_READY: lambda: services.stakeholder_not_ready_reply(
             actor=actor, campaign_id=pk, team_id=world.team_a_id, reply="Script en ligne"
         ),
+        Action.SNOOZE: lambda: services.reminders_snooze(
+            actor=actor, campaign_id=pk, choice=services.NEXT_WORKING_DAY
+        ),
     }
     return calls[action]
 
@@ -233,6 +238,7 @@ def page_states(world: World, actor: object) -> dict[Action, ActionState]:
     team_a = selectors.my_teams(campaign=campaign, viewer=viewer)
     states[Action.WITHDRAW] = team_a[0].withdraw if team_a else refused
     states[Action.SAY_NOT_READY] = team_a[0].say_not_ready if team_a else refused
+    states[Action.SNOOZE] = selectors.snooze_state(campaign=campaign, viewer=viewer).action
     states[Action.REPLY_NOT_READY] = selectors.not_ready_replies(
         campaign=campaign, viewer=viewer
     ).get(world.team_a_id, refused)

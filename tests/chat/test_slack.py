@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from campaigns import services
-from campaigns.models import Campaign, CampaignEvent, Feedback, Stakeholder
+from campaigns.models import Campaign, CampaignEvent, Feedback, ReminderSnooze, Stakeholder
 from chat import slack as slack_app
 from chat.identity import ChatUser, connect_url
 from chat.models import ChatAction, ChatIdentity, ChatPost, Platform
@@ -109,6 +109,7 @@ class TestPosting:
             "passerelle_ack",
             "passerelle_not_ready",
             "passerelle_ask",
+            "passerelle_snooze",
             "passerelle_open",
         ]
         assert post.version == 1
@@ -292,3 +293,17 @@ class TestInPlaceUpdates:
         assert "unreachable" in post.last_error
         ChatPost.objects.filter(pk=post.pk).update(stale_since=post.stale_since.replace(year=2020))
         assert chat_sweep() == 1
+
+
+def test_snooze_from_the_messages_menu(client, slack, marketer, advisor, slack_team):
+    slack.emails["U1"] = advisor.email
+    post = posted(marketer, slack_team)
+    payload = click(slack, post, "passerelle_snooze")
+    value = payload["actions"][0]["value"]
+    payload["actions"][0]["selected_option"] = {"value": f"tomorrow:{value}"}
+    assert send(client, payload).status_code == 200
+    assert process_pending() == ["done"]
+    snooze = ReminderSnooze.objects.get(user=advisor, campaign=post.campaign)
+    (answer,) = slack.called("/response/click")
+    assert answer["text"].startswith("No reminder about this campaign until ")
+    assert snooze.until <= Stakeholder.objects.get(campaign=post.campaign).due_at
