@@ -130,8 +130,11 @@ def _owed_reminders_send(now: datetime) -> int:
     escalation has replaced the reminder). Snoozes that ended are removed. One short
     transaction per snooze; the dedupe key makes a second run send nothing."""
     sent = 0
-    ended = ReminderSnooze.objects.filter(until__lte=now)
-    for snooze in ended.filter(owed_version__isnull=False).order_by("campaign_id", "pk"):
+    # One query on a quiet tick: the snoozes that ended, owed a reminder or not.
+    ended = list(ReminderSnooze.objects.filter(until__lte=now).order_by("campaign_id", "pk"))
+    for snooze in ended:
+        if snooze.owed_version is None:
+            continue
         with transaction.atomic():
             campaign = lock_campaign(snooze.campaign_id)
             teams = (
@@ -161,7 +164,8 @@ def _owed_reminders_send(now: datetime) -> int:
                         occurrence=f"team-{stakeholder.team_id}",
                     )
             ReminderSnooze.objects.filter(pk=snooze.pk).delete()
-    ended.filter(owed_version__isnull=True).delete()
+    if unowed := [snooze.pk for snooze in ended if snooze.owed_version is None]:
+        ReminderSnooze.objects.filter(pk__in=unowed, owed_version__isnull=True).delete()
     return sent
 
 

@@ -89,7 +89,10 @@ def reminders_snooze(
 
 
 def reminders_snooze_cancel(*, actor: User, campaign_id: int) -> bool:
-    """Reminders as usual again; an owed reminder goes out at the next beat tick."""
+    """Reminders as usual again; an owed reminder goes out at the next beat tick. Only on
+    a campaign the person may see (a draft is "not found")."""
+    with transaction.atomic():
+        require(Action.VIEW, actor, lock_campaign(campaign_id))
     snoozes = ReminderSnooze.objects.filter(user=actor, campaign_id=campaign_id)
     deleted, _rows = snoozes.filter(owed_version__isnull=True).delete()
     return bool(deleted or snoozes.update(until=timezone.now()))
