@@ -1,4 +1,5 @@
-"""Mattermost's interactive message buttons on incoming-webhook posts.
+"""Mattermost's interactive message buttons, on incoming-webhook posts or on posts of the
+Passerelle bot (MATTERMOST_URL and MATTERMOST_BOT_TOKEN), which it updates in place.
 
 Each button's context carries a token signed with SECRET_KEY (campaign, version, team,
 action): Mattermost relays it as is when someone clicks, so the click is ours only if
@@ -15,11 +16,15 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from chat.actions import ACK, ASK, NOT_READY
-from chat.state import Target
-from notifications.channels import DeliveryError, post_json
+from chat.models import ChatPost, Platform
+from chat.state import Target, state_lines
+from notifications.channels import DeliveryError, post_json, send_json, webhook_payload
+from notifications.models import FailureReason, Kind, Notification
+from teams.models import Team
 
 logger = logging.getLogger(__name__)
 
@@ -112,3 +117,85 @@ def open_dialog(
         logger.warning("Mattermost dialogs/open failed (HTTP %s)", status)
         return False
     return True
+
+
+# --- the Mattermost bot: posts it can update in place --------------------------------------
+
+# What starts a new post with buttons; anything else goes in its thread.
+_NEW_POST_KINDS = frozenset({Kind.ANNOUNCED, Kind.CHANGED})
+
+
+def _api(method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """One call to the Mattermost server's REST API as the bot (the operator configured
+    the address: it may be on the private network)."""
+    status, data = send_json(
+        f"{settings.MATTERMOST_URL}/api/v4{path}",
+        json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": f"Bearer {settings.MATTERMOST_BOT_TOKEN}"},
+        read=1_000_000,
+        trusted=True,
+    )
+    if status >= 300:
+        transient = status >= 500 or status in {408, 429}
+        raise DeliveryError(
+            f"Mattermost answered HTTP {status}",
+            transient=transient,
+            reason="" if transient else FailureReason.WEBHOOK_REFUSED,
+        )
+    try:
+        answer = json.loads(data or b"{}")
+    except ValueError as exc:
+        raise DeliveryError("Mattermost's answer is not JSON", transient=True) from exc
+    return answer if isinstance(answer, dict) else {}
+
+
+def post_notification(notification: Notification) -> None:
+    """Post one outbox row to the team's Mattermost channel as the bot. An announcement or
+    a new version is kept (ChatPost) to be updated in place; anything else goes in the
+    thread of its announcement."""
+    team = notification.team
+    assert team is not None
+    payload = webhook_payload(notification, webhook_format="mattermost")
+    post: dict[str, Any] = {"channel_id": team.mattermost_channel_id, "message": payload["text"]}
+    if notification.kind in _NEW_POST_KINDS:
+        post["props"] = {"attachments": payload.get("attachments", [])}
+        created = _api("POST", "/posts", post)
+        ChatPost.objects.get_or_create(
+            platform=Platform.MATTERMOST,
+            channel_id=team.mattermost_channel_id,
+            message_ts=str(created.get("id", "")),
+            defaults={
+                "campaign_id": notification.campaign_id,
+                "team_id": team.pk,
+                "version": notification.campaign_version,
+                "text": payload["text"],
+            },
+        )
+        return
+    announcement = (
+        ChatPost.objects.filter(
+            platform=Platform.MATTERMOST, campaign_id=notification.campaign_id, team_id=team.pk
+        )
+        .order_by("-version", "-posted_at")
+        .first()
+    )
+    if announcement is not None:
+        post["root_id"] = announcement.message_ts
+    _api("POST", "/posts", post)
+
+
+def update_post(post: ChatPost) -> None:
+    """Replace the post's attachment with the state now (and the buttons while they
+    work): PUT /api/v4/posts/{id}/patch."""
+    target = Target(post.campaign_id, post.version, post.team_id)
+    team = Team.objects.get(pk=post.team_id)
+    with translation.override(team.language):
+        lines, actionable = state_lines(
+            campaign_id=post.campaign_id, version=post.version, team_id=post.team_id
+        )
+        state = "\n".join(lines)
+        attachment = (
+            buttons_attachment(target=target, state=state) if actionable else {"text": state}
+        )
+    _api("PUT", f"/posts/{post.message_ts}/patch", {"props": {"attachments": [attachment]}})

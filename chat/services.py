@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from chat.models import ChatPost
+from chat.models import ChatPost, Platform
 from notifications.channels import DeliveryError
 from notifications.publish import publish_task
 
@@ -33,12 +33,13 @@ def chat_posts_refresh(*, campaign_id: int) -> int:
     I/O outside any transaction). A message is marked fresh only if nothing touched it
     while it was sent (the mark is compared, as a conditional update); a failure leaves
     it stale for the sweep. Returns how many were updated."""
-    from chat import slack
+    from chat import mattermost, slack
 
     updated = 0
     for post in ChatPost.objects.filter(campaign_id=campaign_id, stale_since__isnull=False):
+        update = slack.update_post if post.platform == Platform.SLACK else mattermost.update_post
         try:
-            slack.update_post(post)
+            update(post)
         except DeliveryError as error:
             ChatPost.objects.filter(pk=post.pk).update(last_error=str(error)[:1000])
             if not error.transient:

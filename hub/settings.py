@@ -587,6 +587,11 @@ NOTIFICATIONS_ACK_LINK_MAX_AGE_DAYS = env_int("NOTIFICATIONS_ACK_LINK_MAX_AGE_DA
 SLACK_BOT_TOKEN = env_str("SLACK_BOT_TOKEN")
 SLACK_SIGNING_SECRET = env_str("SLACK_SIGNING_SECRET")
 SLACK_API_URL = env_str("SLACK_API_URL", "https://slack.com/api/")
+# The Mattermost bot (chat/mattermost.py): with the server's address and a bot account's
+# token, teams with a Mattermost channel id get posts the app updates in place after any
+# change (without it, incoming-webhook posts are updated by their own clicks only).
+MATTERMOST_URL = env_str("MATTERMOST_URL").rstrip("/")
+MATTERMOST_BOT_TOKEN = env_str("MATTERMOST_BOT_TOKEN")
 # Mattermost's buttons carry a token signed with SECRET_KEY, accepted this long.
 CHAT_ACTION_MAX_AGE_DAYS = env_int("CHAT_ACTION_MAX_AGE_DAYS", 30)
 # An invitation's link (accounts.invitations) works this long, once.

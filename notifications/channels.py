@@ -515,6 +515,11 @@ def send_webhook(notification: Notification) -> None:
 
         slack.post_notification(notification)
         return
+    if team.mattermost_channel_id and settings.MATTERMOST_BOT_TOKEN:
+        from chat import mattermost
+
+        mattermost.post_notification(notification)
+        return
     if not team.webhook_url:
         raise DeliveryError(
             "the team no longer has a webhook URL",
@@ -538,14 +543,30 @@ def send_webhook(notification: Notification) -> None:
 
 
 def post_json(url: str, body: bytes, *, headers: dict[str, str] | None = None) -> int:
-    """POST JSON to a chat server and return the HTTP status. The address is checked
-    (public, unless NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE) and the connection pinned to
-    it; redirects are not followed: one could lead a checked public URL to an internal
-    address."""
+    """POST JSON to a chat server and return the HTTP status (see send_json)."""
+    return send_json(url, body, headers=headers)[0]
+
+
+def send_json(
+    url: str,
+    body: bytes,
+    *,
+    method: str = "POST",
+    headers: dict[str, str] | None = None,
+    read: int = 1024,
+    trusted: bool = False,
+) -> tuple[int, bytes]:
+    """Send JSON to a chat server; its HTTP status and the first `read` bytes of its
+    answer. The address is checked (public, unless NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE)
+    and the connection pinned to it; redirects are not followed: one could lead a
+    checked public URL to an internal address. `trusted`: an address the operator
+    configured (a chat server's API), which may be on the private network."""
     try:
         parts, port = split_http_url(url)
         address = resolve_public_address(
-            parts.hostname or "", port, allow_private=settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE
+            parts.hostname or "",
+            port,
+            allow_private=trusted or settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE,
         )
     except UnsafeURLError as exc:
         raise DeliveryError(
@@ -565,7 +586,7 @@ def post_json(url: str, body: bytes, *, headers: dict[str, str] | None = None) -
     )
     try:
         connection.request(
-            "POST",
+            method,
             path,
             body=body,
             headers={
@@ -575,8 +596,7 @@ def post_json(url: str, body: bytes, *, headers: dict[str, str] | None = None) -
             },
         )
         response = connection.getresponse()
-        response.read(1024)
-        return response.status
+        return response.status, response.read(read)
     except (ValueError, UnicodeError) as exc:
         raise DeliveryError(
             f"webhook URL cannot be used: {exc}",

@@ -42,6 +42,7 @@ TEAM_SETTINGS_FIELDS = (
     "webhook_url",
     "webhook_format",
     "slack_channel_id",
+    "mattermost_channel_id",
     "language",
 )
 
@@ -161,6 +162,20 @@ class Team(models.Model):
             )
         ],
         help_text=_("With the Passerelle Slack app: announcements come with buttons."),
+    )
+    # With the Mattermost bot (settings.MATTERMOST_BOT_TOKEN): where it posts, instead of
+    # the incoming webhook, so it can update its posts in place.
+    mattermost_channel_id = models.CharField(
+        _("Mattermost channel ID"),
+        max_length=26,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^[a-z0-9]{26}$",
+                _("A Mattermost channel ID is 26 lowercase letters and digits (View Info)."),
+            )
+        ],
+        help_text=_("With the Passerelle Mattermost bot: posts are updated in place."),
     )
     # The chat channel is shared, so its messages follow the team, not each reader.
     language = models.CharField(

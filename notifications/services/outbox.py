@@ -181,11 +181,13 @@ def person_rows_plan(*, kind: str, user_ids: Sequence[int]) -> list[PersonRow]:
 
 
 def webhook_team_ids_reached(team_ids: Collection[int]) -> list[int]:
-    """The teams among `team_ids` whose chat webhook (or, with the Slack app, Slack
-    channel) is set and not marked broken."""
+    """The teams among `team_ids` whose chat webhook (or, with the Slack app or the
+    Mattermost bot, channel) is set and not marked broken."""
     posted_to = ~Q(webhook_url="")
     if settings.SLACK_BOT_TOKEN:
         posted_to |= ~Q(slack_channel_id="")
+    if settings.MATTERMOST_BOT_TOKEN:
+        posted_to |= ~Q(mattermost_channel_id="")
     hooked = Team.objects.filter(posted_to, pk__in=team_ids, webhook_broken_at__isnull=True)
     return list(hooked.values_list("pk", flat=True))
 

@@ -1,6 +1,7 @@
 """A fake of Slack's Web API on loopback: it records every call (chat.postMessage,
 chat.update, chat.postEphemeral, views.open, users.info) and every POST to a click's
-response_url, and answers as Slack does. Used by the chat tests and the browser journey."""
+response_url, and answers as Slack does; under /api/v4/ it answers as Mattermost's REST
+API for posts (create, patch). Used by the chat tests and the browser journey."""
 
 import itertools
 import json
@@ -47,6 +48,11 @@ class FakeSlack:
                 "channel": body.get("channel"),
                 "ts": f"1700000000.{next(self.ts):06d}",
             }
+        if method.startswith("v4/posts"):  # Mattermost's REST API
+            post_id = (
+                method.split("/")[2] if method.count("/") >= 2 else f"post{next(self.ts):022d}"
+            )
+            return {"id": post_id, "channel_id": body.get("channel_id", "")}
         if method == "users.info":
             user = str(body.get("user", ""))
             email = self.emails.get(user)
@@ -90,6 +96,7 @@ def start() -> FakeSlack:
 
         do_GET = _handle  # noqa: N815 - http.server's names
         do_POST = _handle  # noqa: N815
+        do_PUT = _handle  # noqa: N815
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     fake = FakeSlack(server)

@@ -6,10 +6,15 @@ import json
 import pytest
 from django.urls import reverse
 
+from campaigns import services
 from campaigns.models import CampaignEvent, Stakeholder
 from chat import mattermost
-from chat.models import ChatAction, ChatIdentity, Platform
+from chat.models import ChatAction, ChatIdentity, ChatPost, Platform
 from chat.state import Target
+from chat.tasks import chat_posts_refresh
+from notifications import services as notification_services
+from notifications.models import Channel, Notification
+from tests.chat import fake_slack
 from tests.factories import announced_campaign
 
 pytestmark = pytest.mark.django_db
@@ -102,3 +107,39 @@ def test_a_button_whose_dialog_cannot_open_points_to_the_page(client, settings, 
     response = _click(client, mattermost.action_token(target=target, action="not_ready"))
     # chat.invalid is not reachable from the tests: the person gets the page's link.
     assert f"/campaigns/{target.campaign_id}/" in response.json()["ephemeral_text"]
+
+
+class TestTheBot:
+    """With MATTERMOST_URL and a bot token, posts are the bot's and follow every change."""
+
+    @pytest.fixture
+    def server(self, settings):
+        fake = fake_slack.start()
+        settings.MATTERMOST_URL = fake.base
+        settings.MATTERMOST_BOT_TOKEN = "bot-token"
+        yield fake
+        fake.server.shutdown()
+        fake.server.server_close()
+
+    def test_web_side_changes_update_the_post_in_place(
+        self, server, marketer, advisor, support_team
+    ):
+        support_team.mattermost_channel_id = "k" * 26
+        support_team.save()
+        campaign = announced_campaign(owner=marketer, teams=[support_team])
+        rows = Notification.objects.filter(campaign=campaign, channel=Channel.WEBHOOK)
+        report = notification_services.notifications_deliver(notification_ids=[r.pk for r in rows])
+        assert report.failed == []
+        (created,) = server.called("v4/posts")
+        assert created["channel_id"] == "k" * 26
+        first_button = created["props"]["attachments"][0]["actions"][0]
+        assert first_button["name"] == "Acknowledge"
+        post = ChatPost.objects.get(campaign=campaign, platform=Platform.MATTERMOST)
+        services.campaign_acknowledge(actor=advisor, campaign_id=campaign.pk)
+        assert chat_posts_refresh(campaign.pk) == 1
+        (patch,) = [c.body for c in server.calls if c.method == f"v4/posts/{post.message_ts}/patch"]
+        assert patch["props"]["attachments"][0]["text"].startswith("✓ Acknowledged by Alice")
+        services.campaign_mark_done(actor=marketer, campaign_id=campaign.pk)
+        chat_posts_refresh(campaign.pk)
+        last = [c.body for c in server.calls if c.method.endswith("/patch")][-1]
+        assert "actions" not in last["props"]["attachments"][0]  # done: no more buttons
