@@ -560,6 +560,8 @@ class Feedback(models.Model):
     parent = models.ForeignKey(
         "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
     )
+    # The channel it was posted through, when not the campaign's page ("slack", …).
+    via = models.CharField(max_length=20, blank=True)
     # A question is answered once its owner (a co-editor, a manager) or its asker says so.
     answered_at = models.DateTimeField(null=True, blank=True)
     answered_by = models.ForeignKey(

@@ -91,6 +91,7 @@ def perform(*, person: User, kind: str, target: Target, text: str, via: str) -> 
                     campaign_id=target.campaign_id,
                     tag=Feedback.Tag.QUESTION,
                     body=text,
+                    via=via,
                 )
                 return Outcome(True, _("Your question was posted on the campaign's thread."))
         except (DomainError, AccessError) as error:

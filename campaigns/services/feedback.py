@@ -45,7 +45,13 @@ def mentioned_people(body: str) -> list[User]:
 
 
 def feedback_post(
-    *, actor: User, campaign_id: int, tag: str, body: str, parent_id: int | None = None
+    *,
+    actor: User,
+    campaign_id: int,
+    tag: str,
+    body: str,
+    parent_id: int | None = None,
+    via: str = "",
 ) -> Feedback:
     """Add a message (a question, an answer, a customer reaction) to a campaign's thread.
 
@@ -80,7 +86,7 @@ def feedback_post(
             if parent is None:
                 raise NotFound(_("This message is no longer in the thread."))
         feedback = Feedback.objects.create(
-            campaign=campaign, author=actor, tag=tag, body=body, parent=parent
+            campaign=campaign, author=actor, tag=tag, body=body, parent=parent, via=via
         )
         # Each person is told once about this message, by the most personal reason:
         # mentioned, else answered in their own thread, else as the campaign's owner.

@@ -248,6 +248,7 @@ class TestModals:
         question = Feedback.objects.get(campaign=post.campaign)
         assert question.tag == Feedback.Tag.QUESTION
         assert question.author == advisor
+        assert question.via == "slack"  # the thread says where it came from
 
 
 class TestInPlaceUpdates:
