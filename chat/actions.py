@@ -7,7 +7,7 @@ anything. Every action lands on the campaign's timeline with the channel it came
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import transaction
@@ -108,14 +108,18 @@ def _slack_chat_user(payload: dict[str, Any]) -> ChatUser:
     return ChatUser(Platform.SLACK, str(workspace), str(user.get("id", "")))
 
 
-def _slack_person(chat_user: ChatUser) -> User | None:
+def _slack_person(chat_user: ChatUser) -> tuple[User | None, ChatUser]:
+    """The person, and the chat user with what Slack says of them (for a connect link)."""
     person = person_for(chat_user)
-    if person is None:
-        # Slack's address for the user is the one its workspace verified.
-        person = person_by_email(slack.user_email(user_id=chat_user.user_id))
-        if person is not None:
-            chat_identity_link(chat_user=chat_user, person=person)
-    return person
+    if person is not None:
+        return person, chat_user
+    # Slack's address for the user is the one its workspace verified.
+    email, name = slack.user_profile(user_id=chat_user.user_id)
+    person = person_by_email(email)
+    if person is not None:
+        chat_identity_link(chat_user=chat_user, person=person)
+    label = f"{name} <{email}>" if name and email else name or email
+    return person, replace(chat_user, label=label)
 
 
 def slack_action_process(*, action_id: int) -> str:
@@ -127,8 +131,7 @@ def slack_action_process(*, action_id: int) -> str:
     if action is None or action.status != ChatAction.Status.PENDING:
         return action.status if action else "missing"
     payload = action.payload
-    chat_user = _slack_chat_user(payload)
-    person = _slack_person(chat_user)
+    person, chat_user = _slack_person(_slack_chat_user(payload))
     target = Target(**payload["target"])
     if person is None:
         outcome = Outcome(

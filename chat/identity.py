@@ -20,6 +20,8 @@ class ChatUser:
     platform: str
     workspace_id: str
     user_id: str
+    # Who the chat account says it is (a name, an address), shown before connecting it.
+    label: str = ""
 
 
 def person_for(chat_user: ChatUser) -> User | None:
@@ -63,7 +65,12 @@ def chat_identity_link(*, chat_user: ChatUser, person: User) -> ChatIdentity:
 
 def connect_url(chat_user: ChatUser) -> str:
     token = signing.dumps(
-        {"p": chat_user.platform, "w": chat_user.workspace_id, "u": chat_user.user_id},
+        {
+            "p": chat_user.platform,
+            "w": chat_user.workspace_id,
+            "u": chat_user.user_id,
+            "l": chat_user.label[:200],
+        },
         salt=_SALT,
         compress=True,
     )
@@ -73,6 +80,6 @@ def connect_url(chat_user: ChatUser) -> str:
 def connect_token_read(token: str) -> ChatUser | None:
     try:
         data = signing.loads(token, salt=_SALT, max_age=CONNECT_MAX_AGE_SECONDS)
-        return ChatUser(str(data["p"]), str(data["w"]), str(data["u"]))
+        return ChatUser(str(data["p"]), str(data["w"]), str(data["u"]), str(data.get("l", "")))
     except (signing.BadSignature, KeyError, TypeError):
         return None

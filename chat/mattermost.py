@@ -3,9 +3,15 @@ Passerelle bot (MATTERMOST_URL and MATTERMOST_BOT_TOKEN), which it updates in pl
 
 Each button's context carries a token signed with SECRET_KEY (campaign, version, team,
 action): Mattermost relays it as is when someone clicks, so the click is ours only if
-the signature holds. "Not ready…" and "Ask a question…" open an interactive dialog
-(Mattermost's /api/v4/actions/dialogs/open on the server the webhook belongs to); the
-click's answer updates the post in place.
+the signature holds. Who clicked is the `user_id` Mattermost's server puts in the
+request, not anything a client sends: Mattermost keeps an action's integration (URL and
+context) on the server and strips it from what clients receive, so the token is a
+secret between that server and Passerelle (CVE-2026-19621 was a leak of exactly this:
+run a Mattermost release that fixes it, 11.10.1 or later).
+
+"Not ready…" and "Ask a question…" open an interactive dialog (Mattermost's
+/api/v4/actions/dialogs/open on the server the webhook belongs to); the click's answer
+updates the post in place.
 """
 
 import json

@@ -261,16 +261,19 @@ def update_post(post: ChatPost) -> None:
         raise _delivery_error(exc) from exc
 
 
-def user_email(*, user_id: str) -> str:
+def user_profile(*, user_id: str) -> tuple[str, str]:
     """The address Slack holds for the user (users.info; the app's users:read.email
-    scope), which the workspace verified; "" when Slack does not say."""
+    scope), which the workspace verified, and their name; "" for what Slack does not
+    say."""
     try:
         response = _client().users_info(user=user_id)
     except _NETWORK_ERRORS:
         logger.warning("Slack users.info failed for %s", user_id, exc_info=True)
-        return ""
-    profile = (response.get("user") or {}).get("profile") or {}
-    return str(profile.get("email") or "")
+        return "", ""
+    user = response.get("user") or {}
+    profile = user.get("profile") or {}
+    name = profile.get("real_name") or user.get("real_name") or user.get("name") or ""
+    return str(profile.get("email") or ""), str(name)
 
 
 def tell_privately(*, response_url: str = "", channel: str = "", user: str = "", text: str) -> None:

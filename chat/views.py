@@ -212,7 +212,13 @@ def _json_body(request: HttpRequest) -> dict[str, Any] | None:
 
 
 def _mattermost_user(body: dict[str, Any]) -> ChatUser:
-    return ChatUser(Platform.MATTERMOST, str(body.get("team_id", "")), str(body.get("user_id", "")))
+    name = str(body.get("user_name", ""))
+    return ChatUser(
+        Platform.MATTERMOST,
+        str(body.get("team_id", "")),
+        str(body.get("user_id", "")),
+        label=f"@{name}" if name else "",
+    )
 
 
 @dataclass(frozen=True)
@@ -380,6 +386,7 @@ def connect(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
         {
             "invalid": False,
             "platform": Platform(chat_user.platform).label,
+            "account": chat_user.label or chat_user.user_id,
             "known": known,
             "mine": known is not None and known.pk == request.user.pk,
         },

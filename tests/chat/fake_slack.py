@@ -24,6 +24,7 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     # Slack user id → the address its profile shows (users.info).
     emails: dict[str, str] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # Slack user id → real name
     ts: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -57,6 +58,8 @@ class FakeSlack:
             user = str(body.get("user", ""))
             email = self.emails.get(user)
             profile = {"email": email} if email else {}
+            if user in self.names:
+                profile["real_name"] = self.names[user]
             return {"ok": True, "user": {"id": user, "profile": profile}}
         return {"ok": True}
 

@@ -182,16 +182,21 @@ class TestSignedRequests:
     def test_an_unknown_user_gets_a_private_link_to_connect_once(
         self, client, slack, marketer, advisor, slack_team
     ):
+        slack.names["U1"] = "Alice A."  # Slack knows a name, but no address
         post = posted(marketer, slack_team)
         send(client, click(slack, post, "passerelle_ack"))
         assert process_pending() == ["refused"]
         assert not Stakeholder.objects.get(campaign=post.campaign).acknowledged_version
         (answer,) = slack.called("/response/click")
         link = answer["text"].split()[-1]
-        assert link == connect_url(ChatUser(Platform.SLACK, "T1", "U1"))
+        assert link == connect_url(ChatUser(Platform.SLACK, "T1", "U1", label="Alice A."))
         client.force_login(advisor)
         path = link.removeprefix("http://localhost:8000")
-        assert "Connect my Slack account" in client.get(path).text
+        page = client.get(path).text
+        assert "Connect my Slack account" in page
+        # Whose chat account it is, and not to connect one somebody else sent.
+        assert "<strong>Alice A.</strong>" in page
+        assert "If someone sent you this link, do not connect." in page
         client.post(path)
         assert ChatIdentity.objects.get(external_user_id="U1").user == advisor
         send(client, click(slack, post, "passerelle_ack", trigger="trigger-2"))
