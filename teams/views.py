@@ -39,7 +39,8 @@ def _form_refused(form: forms.BaseForm, error: DomainError) -> None:
 def directory(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Who is a manager or a marketer, every team with its leads, and everyone by name."""
     actor = actor_of(request)
-    query = request.GET.get("q", "").strip()[:100]
+    # PostgreSQL refuses a NUL in any text it is given (the fuzzer sends them).
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
     show_inactive = request.GET.get("inactive") == "1" and rules.may_manage_people(actor)
     page = Paginator(
         selectors.people_search(query=query, active=not show_inactive), PEOPLE_PER_PAGE
