@@ -11,7 +11,7 @@ from campaigns import services
 from campaigns.views.page import detail_context, feedback_form
 from core.errors import DomainError
 from core.htmx import wants_fragment
-from core.http import AuthenticatedHttpRequest, run_action
+from core.http import AuthenticatedHttpRequest, parse_id, run_action
 
 
 @require_POST
@@ -26,7 +26,7 @@ def campaign_feedback_post(request: AuthenticatedHttpRequest, pk: int) -> HttpRe
             campaign_id=pk,
             tag=tag,
             body=body,
-            parent_id=int(parent) if parent.isdigit() else None,
+            parent_id=parse_id(parent) if parent else None,
         )
     except DomainError as error:
         if not error.field_errors and not wants_fragment(request):
