@@ -52,11 +52,15 @@ def configured() -> bool:
     return bool(settings.SLACK_BOT_TOKEN and settings.SLACK_SIGNING_SECRET)
 
 
-def _client() -> WebClient:
+# Slack waits 3 s for the interactivity endpoint's answer, which opens a modal first.
+MODAL_TIMEOUT_SECONDS = 2
+
+
+def _client(*, timeout: int | None = None) -> WebClient:
     return WebClient(
         token=settings.SLACK_BOT_TOKEN,
         base_url=settings.SLACK_API_URL,
-        timeout=settings.NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS,
+        timeout=timeout or settings.NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS,
     )
 
 
@@ -329,7 +333,7 @@ def open_modal(*, trigger_id: str, action: str, metadata: dict[str, Any], title:
         ],
     }
     try:
-        _client().views_open(trigger_id=trigger_id, view=view)
+        _client(timeout=MODAL_TIMEOUT_SECONDS).views_open(trigger_id=trigger_id, view=view)
     except _NETWORK_ERRORS:
         logger.warning("Slack views.open failed", exc_info=True)
         return False
