@@ -185,24 +185,28 @@ def campaign_form_channel_teams(
     marketer's other choices kept (htmx swaps the fieldset; the channel field comes along
     out of band with its own error, if any)."""
     campaign = _form_endpoint_campaign(request, pk)
+    # Only a channel the app knows reaches a query (PostgreSQL refuses a NUL, say); the
+    # form below still shows its own error for anything else.
+    known = set(Campaign.Channel.values)
     channel = request.GET.get("channel", "")
+    previous = request.GET.get("defaults_channel", "")
     checked = [
         int(v) for v in request.GET.getlist("teams") if v.isascii() and v.isdigit() and len(v) < 19
     ]
     team_ids = teams_for_channel(
-        channel=channel,
-        previous_channel=request.GET.get("defaults_channel", ""),
+        channel=channel if channel in known else "",
+        previous_channel=previous if previous in known else "",
         checked=checked,
     )
     data = request.GET.copy()
     data.setlist("teams", [str(team_id) for team_id in team_ids])
-    data["defaults_channel"] = channel
+    data["defaults_channel"] = channel if channel in known else ""
     owner = campaign.owner if campaign else request.user
     form = CampaignForm(data, instance=campaign, owner=owner)
     teams_field = form.fields["teams"]
     assert isinstance(teams_field, forms.ModelMultipleChoiceField)
     assert teams_field.queryset is not None  # every team (CampaignForm.teams)
-    defaults = set(selectors.channel_default_team_ids(channel)) if channel else set()
+    defaults = set(selectors.channel_default_team_ids(channel)) if channel in known else set()
     return render(
         request,
         "campaigns/form.html#channel_changed",

@@ -595,6 +595,17 @@ class TestChannelDefaults:
         assert "No default teams for Web: choose them below." in html
         assert self._checked(html) == set()
 
+    def test_an_unknown_channel_reaches_no_query(self, logged_in_marketer, teams):
+        # PostgreSQL refuses a NUL in a query's text (the fuzzer's find): an unknown
+        # channel checks no default team, and the form says it is not a choice.
+        response = logged_in_marketer.get(
+            reverse("campaigns:channel_teams"),
+            {"channel": "email\x00", "defaults_channel": "sms\x00"},
+            **HTMX,
+        )
+        assert response.status_code == 200
+        assert self._checked(response.content.decode()) == set()
+
     def test_blank_channel_comes_back_with_its_error(self, logged_in_marketer, teams):
         response = logged_in_marketer.get(
             reverse("campaigns:channel_teams"), {"channel": ""}, **HTMX
