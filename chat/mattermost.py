@@ -29,6 +29,7 @@ from chat.actions import ACK, ASK, NOT_READY
 from chat.models import ChatPost, Platform
 from chat.state import Target, state_lines
 from notifications.channels import DeliveryError, post_json, send_json, webhook_payload
+from notifications.chat_text import chat_escape
 from notifications.models import FailureReason, Kind, Notification
 from teams.models import Team
 
@@ -198,7 +199,10 @@ def update_post(post: ChatPost) -> None:
     team = Team.objects.get(pk=post.team_id)
     with translation.override(team.language):
         lines, actionable = state_lines(
-            campaign_id=post.campaign_id, version=post.version, team_id=post.team_id
+            campaign_id=post.campaign_id,
+            version=post.version,
+            team_id=post.team_id,
+            escape=chat_escape("mattermost"),
         )
         state = "\n".join(lines)
         attachment = (

@@ -22,6 +22,7 @@ from slack_sdk.webhook import WebhookClient
 from chat.models import ChatPost, Platform
 from chat.state import state_lines
 from notifications.channels import DeliveryError, webhook_payload
+from notifications.chat_text import slack_text
 from notifications.messages import campaign_url
 from notifications.models import FailureReason, Kind, Notification
 
@@ -155,10 +156,6 @@ def _buttons(*, campaign_id: int, version: int, team_id: int, url: str) -> dict[
     }
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def message_blocks(post: ChatPost) -> list[dict[str, Any]]:
     """The announcement as posted, then its state now, then the buttons while they work."""
     from teams.models import Team
@@ -166,7 +163,10 @@ def message_blocks(post: ChatPost) -> list[dict[str, Any]]:
     team = Team.objects.get(pk=post.team_id)
     with translation.override(team.language):
         lines, actionable = state_lines(
-            campaign_id=post.campaign_id, version=post.version, team_id=post.team_id
+            campaign_id=post.campaign_id,
+            version=post.version,
+            team_id=post.team_id,
+            escape=slack_text,
         )
         blocks = list(post.blocks)
         if lines:
@@ -174,7 +174,7 @@ def message_blocks(post: ChatPost) -> list[dict[str, Any]]:
                 {
                     "type": "context",
                     "block_id": "passerelle_state",
-                    "elements": [{"type": "mrkdwn", "text": _escape("\n".join(lines))}],
+                    "elements": [{"type": "mrkdwn", "text": "\n".join(lines)}],
                 }
             )
         if actionable:

@@ -1,12 +1,14 @@
 """What a chat message says about its campaign now, for the team it was posted to."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
-from django.utils import formats, timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign, Stakeholder
+from core.when import time_short
+from notifications.chat_text import chat_escape
 from teams.models import Team
 
 
@@ -19,13 +21,14 @@ class Target:
     team_id: int
 
 
-def _when(moment: datetime) -> str:
-    return formats.time_format(timezone.localtime(moment), "TIME_FORMAT")
-
-
-def state_lines(*, campaign_id: int, version: int, team_id: int) -> tuple[list[str], bool]:
-    """What the message says now about its campaign and its team, in the team's
-    language, and whether its buttons still work: read fresh from the database."""
+def state_lines(
+    *, campaign_id: int, version: int, team_id: int, escape: Callable[[str], str]
+) -> tuple[list[str], bool]:
+    """What the message says now about its campaign and its team, in the active
+    language, and whether its buttons still work: read fresh from the database. What
+    people typed (a reason, a reply, their names) goes through `escape`, the chat
+    format's (notifications.chat_text): it reaches a whole channel and must not ping it,
+    link elsewhere or restyle the message; the sentence around it is ours."""
     campaign = Campaign.objects.get(pk=campaign_id)
     stakeholder = (
         Stakeholder.objects.select_related(
@@ -48,21 +51,27 @@ def state_lines(*, campaign_id: int, version: int, team_id: int) -> tuple[list[s
     if stakeholder.acknowledged_version == campaign.version and stakeholder.acknowledged_at:
         lines.append(
             _("✓ Acknowledged by %(who)s, %(when)s")
-            % {"who": stakeholder.acknowledger_name, "when": _when(stakeholder.acknowledged_at)}
+            % {
+                "who": escape(stakeholder.acknowledger_name),
+                "when": time_short(stakeholder.acknowledged_at),
+            }
         )
     elif stakeholder.not_ready_at is not None:
         lines.append(
             _("⚠ Not ready: “%(reason)s” (%(who)s, %(when)s)")
             % {
-                "reason": stakeholder.not_ready_reason,
-                "who": stakeholder.objector_name,
-                "when": _when(stakeholder.not_ready_at),
+                "reason": escape(stakeholder.not_ready_reason),
+                "who": escape(stakeholder.objector_name),
+                "when": time_short(stakeholder.not_ready_at),
             }
         )
         if stakeholder.not_ready_replied_at is not None:
             lines.append(
                 _("↳ %(who)s replied: %(reply)s")
-                % {"who": stakeholder.replier_name, "reply": stakeholder.not_ready_reply}
+                % {
+                    "who": escape(stakeholder.replier_name),
+                    "reply": escape(stakeholder.not_ready_reply),
+                }
             )
     if campaign.status == Campaign.Status.DONE:
         lines.append(_("Done: every stakeholder team has been told."))
@@ -71,10 +80,13 @@ def state_lines(*, campaign_id: int, version: int, team_id: int) -> tuple[list[s
 
 
 def state_text(target: Target) -> str:
-    """The state as one text, in the team's language (Mattermost's attachment)."""
+    """The state as one Mattermost text, in the team's language (its attachment)."""
     team = Team.objects.filter(pk=target.team_id).first()
     with translation.override(team.language if team else None):
         lines, _actionable = state_lines(
-            campaign_id=target.campaign_id, version=target.version, team_id=target.team_id
+            campaign_id=target.campaign_id,
+            version=target.version,
+            team_id=target.team_id,
+            escape=chat_escape("mattermost"),
         )
     return "\n".join(lines)

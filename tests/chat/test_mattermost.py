@@ -139,6 +139,23 @@ class TestTheBot:
         assert chat_posts_refresh(campaign.pk) == 1
         (patch,) = [c.body for c in server.calls if c.method == f"v4/posts/{post.message_ts}/patch"]
         assert patch["props"]["attachments"][0]["text"].startswith("✓ Acknowledged by Alice")
+        # What people typed reaches a whole channel inert: no mention, no link.
+        services.campaign_acknowledgement_revoke(
+            actor=advisor, campaign_id=campaign.pk, team_id=support_team.pk
+        )
+        services.stakeholder_not_ready(
+            actor=advisor,
+            campaign_id=campaign.pk,
+            team_id=support_team.pk,
+            reason="@all [Open in Passerelle](https://evil.example)",
+        )
+        chat_posts_refresh(campaign.pk)
+        hostile = [c.body for c in server.calls if c.method.endswith("/patch")][-1]
+        text = hostile["props"]["attachments"][0]["text"]
+        assert "⚠ Not ready:" in text
+        assert "@all" not in text
+        assert "](https://evil" not in text
+        services.campaign_acknowledge(actor=advisor, campaign_id=campaign.pk)
         services.campaign_mark_done(actor=marketer, campaign_id=campaign.pk)
         chat_posts_refresh(campaign.pk)
         last = [c.body for c in server.calls if c.method.endswith("/patch")][-1]

@@ -313,3 +313,26 @@ def test_snooze_from_the_messages_menu(client, slack, marketer, advisor, slack_t
     (answer,) = slack.called("/response/click")
     assert answer["text"].startswith("No reminder about this campaign until ")
     assert snooze.until <= Stakeholder.objects.get(campaign=post.campaign).due_at
+
+
+def test_what_people_typed_cannot_ping_or_link_from_the_message(
+    client, slack, marketer, advisor, slack_team
+):
+    post = posted(marketer, slack_team)
+    services.stakeholder_not_ready(
+        actor=advisor,
+        campaign_id=post.campaign_id,
+        team_id=slack_team.pk,
+        reason="<!channel> @here voir <https://evil.example|Open in Passerelle>",
+    )
+    chat_posts_refresh(post.campaign_id)
+    state = next(
+        b
+        for b in slack.called("chat.update")[-1]["blocks"]
+        if b.get("block_id") == "passerelle_state"
+    )["elements"][0]["text"]
+    assert "⚠ Not ready:" in state
+    assert "<!channel>" not in state
+    assert "&lt;!channel&gt;" in state
+    assert "@here" not in state  # a zero-width joiner stops the mention
+    assert "https://evil" not in state
