@@ -58,21 +58,14 @@ def campaign_announce(*, actor: User, campaign_id: int, already_sent_reason: str
                     ]
                 }
             )
-        campaign.status = Status.ANNOUNCED
-        campaign.announced_at = now
-        campaign.already_sent_reason = reason if campaign.launch_at < now else ""
-        # A conditional update besides the row lock: a second announce that got past the
-        # check (a database without row locks, such as SQLite's shared test database)
-        # still changes nothing, and is told who announced it.
-        moved = Campaign.objects.filter(pk=campaign.pk, status=Status.DRAFT).update(
-            status=Status.ANNOUNCED,
+        _move(
+            campaign,
+            actor,
+            Action.ANNOUNCE,
+            to=Status.ANNOUNCED,
             announced_at=now,
-            already_sent_reason=campaign.already_sent_reason,
-            updated_at=now,
+            already_sent_reason=reason if campaign.launch_at < now else "",
         )
-        if not moved:
-            require(Action.ANNOUNCE, actor, lock_campaign(campaign_id))  # "Already … by …"
-            raise DomainError(_("This campaign was already announced."), code="already_done")
         for stakeholder in stakeholders:
             stakeholder.due_at = due_at(stakeholder.team, now=now, launch_at=campaign.launch_at)
         Stakeholder.objects.bulk_update(stakeholders, ["due_at"])
@@ -94,7 +87,7 @@ def campaign_mark_done(*, actor: User, campaign_id: int) -> Campaign:
         campaign = lock_campaign(campaign_id)
         stakeholders = stakeholders_with_acknowledgements(campaign, lock=True)
         require(Action.MARK_DONE, actor, campaign, stakeholders=stakeholders)
-        return _close_as_done(campaign, actor, EventKind.DONE, {})
+        return _close_as_done(campaign, actor, EventKind.DONE, {}, action=Action.MARK_DONE)
 
 
 def campaign_override_done(*, actor: User, campaign_id: int, reason: str) -> Campaign:
@@ -123,13 +116,39 @@ def campaign_override_done(*, actor: User, campaign_id: int, reason: str) -> Cam
             target_label=campaign.title,
             details=details,
         )
-        return _close_as_done(campaign, actor, EventKind.DONE_OVERRIDDEN, details)
+        return _close_as_done(
+            campaign, actor, EventKind.DONE_OVERRIDDEN, details, action=Action.OVERRIDE_DONE
+        )
 
 
-def _close_as_done(campaign: Campaign, actor: User, kind: str, details: dict[str, Any]) -> Campaign:
-    campaign.status = Status.DONE
-    campaign.done_at = timezone.now()
-    campaign.save(update_fields=["status", "done_at", "done_override_reason", "updated_at"])
+def _move(campaign: Campaign, actor: User, action: Action, *, to: str, **fields: Any) -> None:
+    """Write the status the rule book allowed, with `fields`, as a conditional update on
+    the status it read. Besides the row lock every transition takes, this keeps a second
+    request that got past the check (on a database without row locks, such as SQLite's
+    shared test database) from moving the campaign twice: it changes nothing and is
+    refused as the book words it ("Already announced by Marie on…")."""
+    moved = Campaign.objects.filter(pk=campaign.pk, status=campaign.status).update(
+        status=to, updated_at=timezone.now(), **fields
+    )
+    if not moved:
+        require(action, actor, lock_campaign(campaign.pk))
+        raise DomainError(_("This campaign changed meanwhile: reload it."), code="already_done")
+    campaign.status = to
+    for name, value in fields.items():
+        setattr(campaign, name, value)
+
+
+def _close_as_done(
+    campaign: Campaign, actor: User, kind: str, details: dict[str, Any], *, action: Action
+) -> Campaign:
+    _move(
+        campaign,
+        actor,
+        action,
+        to=Status.DONE,
+        done_at=timezone.now(),
+        done_override_reason=campaign.done_override_reason,
+    )
     record(campaign, actor, kind, details)
     chat_posts_touch(campaign)
     notifications.notifications_enqueue(
@@ -151,9 +170,7 @@ def campaign_cancel(*, actor: User, campaign_id: int, reason: str = "") -> Campa
         require(Action.CANCEL, actor, campaign)
         reason = free_text(reason, field="reason", label=_("Reason"))
         was_told = campaign.phase.awaiting_acknowledgement
-        campaign.status = Status.CANCELLED
-        campaign.cancelled_at = timezone.now()
-        campaign.save(update_fields=["status", "cancelled_at", "updated_at"])
+        _move(campaign, actor, Action.CANCEL, to=Status.CANCELLED, cancelled_at=timezone.now())
         record(campaign, actor, EventKind.CANCELLED, {"reason": reason.strip()})
         if was_told:
             chat_posts_touch(campaign)

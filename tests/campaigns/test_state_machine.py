@@ -13,6 +13,7 @@ import pytest
 from accounts.models import User
 from campaigns import rules, services
 from campaigns.models import Campaign, CampaignEvent
+from campaigns.services import lifecycle
 from core.errors import DomainError, NotFound
 from notifications.models import Kind as NotificationKind
 from notifications.models import Notification
@@ -190,3 +191,28 @@ def test_mark_done_records_time_and_event(bring_to, draft_campaign, marketer):
 def test_transition_on_missing_campaign_is_not_found(marketer):
     with pytest.raises(NotFound):
         services.campaign_announce(actor=marketer, campaign_id=999_999)
+
+
+@pytest.mark.parametrize(
+    ("action", "start"),
+    [("announce", Status.DRAFT), ("cancel", Status.ANNOUNCED), ("mark_done", Status.ANNOUNCED)],
+)
+def test_a_move_that_lost_a_race_changes_nothing(
+    monkeypatch, bring_to, draft_campaign, marketer, action, start
+):
+    """Without row locks (SQLite's shared test database) a second request can read the
+    status before the first one's move: its own move must then change nothing."""
+    campaign = bring_to(draft_campaign, start)
+    stale = Campaign.objects.select_related("owner").get(pk=campaign.pk)
+    ACTIONS[action](marketer, campaign)  # the request that won
+    before = campaign_state(campaign.pk)
+    fresh = lifecycle.lock_campaign
+    reads = iter([stale])
+    monkeypatch.setattr(lifecycle, "lock_campaign", lambda pk: next(reads, None) or fresh(pk))
+
+    with pytest.raises(DomainError) as refused:
+        ACTIONS[action](marketer, campaign)
+
+    assert refused.value.code == "already_done"
+    assert refused.value.message.startswith("Already ")
+    assert campaign_state(campaign.pk) == before
