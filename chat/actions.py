@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from campaigns import services as campaigns
 from campaigns.models import Feedback
-from campaigns.views.acknowledgements import acknowledgement_message
 from chat import slack
 from chat.identity import ChatUser, chat_identity_link, connect_url, person_by_email, person_for
 from chat.models import ChatAction, Platform
@@ -62,7 +61,7 @@ def perform(*, person: User, kind: str, target: Target, text: str, via: str) -> 
                     team_id=target.team_id,
                     via=via,
                 )
-                return Outcome(True, acknowledgement_message(result))
+                return Outcome(True, result.message())
             if kind == NOT_READY:
                 campaigns.stakeholder_not_ready(
                     actor=person,

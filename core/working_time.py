@@ -168,3 +168,17 @@ def next_working_day_start(instant: datetime, calendar: WorkingCalendar) -> date
         if span_start.astimezone(calendar.zone).date() > today:
             return span_start.astimezone(instant.tzinfo)
     raise AssertionError("unreachable: a calendar always has another working day")
+
+
+def a_working_day_before(instant: datetime, calendar: WorkingCalendar) -> datetime:
+    """The same local time on the previous working day: a question asked on Friday
+    afternoon is "older than a working day" on Monday afternoon, or on Tuesday after a
+    holiday Monday. The answer is in `instant`'s zone."""
+    _require_aware(instant)
+    local = instant.astimezone(calendar.zone)
+    day = local.date() - timedelta(days=1)
+    while not is_working_day(calendar, day):
+        day -= timedelta(days=1)
+    return datetime.combine(
+        day, local.timetz().replace(tzinfo=None), tzinfo=calendar.zone
+    ).astimezone(instant.tzinfo)

@@ -10,7 +10,7 @@ contract between the two.
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from accounts.models import User
 
@@ -85,12 +85,3 @@ def question_owners(*, older_than: datetime) -> set[int]:
     """Who owns a campaign with a question unanswered since before `older_than` (one
     query): the digest goes to them even with no notice held."""
     return _owners[0](older_than) if _owners else set()
-
-
-def a_working_day_before(moment: datetime) -> datetime:
-    """The same time on the previous working day (Monday → Friday): a question asked
-    on Friday afternoon is "older than a working day" on Monday afternoon."""
-    previous = moment - timedelta(days=1)
-    while previous.weekday() >= 5:
-        previous -= timedelta(days=1)
-    return previous

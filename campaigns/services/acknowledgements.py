@@ -18,6 +18,7 @@ from campaigns.services.common import (
     chat_posts_touch,
     free_text,
     lock_campaign,
+    lock_team,
     notify_owner,
     record,
     require,
@@ -25,6 +26,7 @@ from campaigns.services.common import (
 )
 from campaigns.services.readiness import OBJECTION_FIELDS, objection_lift
 from core.errors import DomainError
+from core.when import datetime_short
 from notifications import services as notification_services
 from teams.models import Membership, Team
 from teams.roles import Actor
@@ -50,6 +52,18 @@ class AcknowledgementResult:
     @property
     def was_new(self) -> bool:
         return any(t.newly_acknowledged for t in self.teams)
+
+    def message(self) -> str:
+        """ "Acknowledged for Conseillers clientèle", or who already did it and when: what
+        the page, the e-mail's link and chat tell the person."""
+        if self.was_new:
+            return _("Acknowledged for %(teams)s. Thank you.") % {
+                "teams": ", ".join(t.team.name for t in self.teams if t.newly_acknowledged)
+            }
+        first = self.teams[0]
+        when = datetime_short(first.acknowledged_at) if first.acknowledged_at else ""
+        who = first.acknowledged_by.display_name if first.acknowledged_by else _("someone")
+        return _("Already acknowledged by %(who)s on %(when)s.") % {"who": who, "when": when}
 
 
 def _every_member_acknowledged(stakeholder: Stakeholder, version: int) -> bool:
@@ -275,10 +289,7 @@ def campaign_acknowledgement_revoke(*, actor: User, campaign_id: int, team_id: i
     Withdrawing what is not acknowledged is refused and changes nothing.
     """
     with transaction.atomic():
-        campaign = lock_campaign(campaign_id)
-        stakeholders = stakeholders_with_acknowledgements(campaign, lock=True)
-        require(Action.WITHDRAW, actor, campaign, stakeholders=stakeholders, team_id=team_id)
-        stakeholder = next(s for s in stakeholders if s.team_id == team_id)
+        campaign, stakeholder = lock_team(Action.WITHDRAW, actor, campaign_id, team_id)
         live = stakeholder.acknowledgements.filter(
             version=campaign.version, revoked_at__isnull=True
         )

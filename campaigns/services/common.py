@@ -97,6 +97,18 @@ def require(
     return facts
 
 
+def lock_team(
+    action: Action, actor: User, campaign_id: int, team_id: int
+) -> tuple[Campaign, Stakeholder]:
+    """The campaign and its stakeholder rows locked (the order every service locks
+    them in), the rule book asked for `action` on one team, and that team's row. Inside
+    the caller's transaction."""
+    campaign = lock_campaign(campaign_id)
+    stakeholders = stakeholders_with_acknowledgements(campaign, lock=True)
+    require(action, actor, campaign, stakeholders=stakeholders, team_id=team_id)
+    return campaign, next(s for s in stakeholders if s.team_id == team_id)
+
+
 def record(
     campaign: Campaign, actor: User | None, kind: str, details: dict[str, Any] | None = None
 ) -> CampaignEvent:

@@ -17,11 +17,9 @@ from campaigns.services.common import (
     EventKind,
     chat_posts_touch,
     free_text,
-    lock_campaign,
+    lock_team,
     notification_payload,
     record,
-    require,
-    stakeholders_with_acknowledgements,
 )
 from core.errors import DomainError
 from notifications import services as notifications
@@ -74,10 +72,7 @@ def stakeholder_not_ready(
         required=_("Say what the team is missing, so marketing can answer."),
     )
     with transaction.atomic():
-        campaign = lock_campaign(campaign_id)
-        stakeholders = stakeholders_with_acknowledgements(campaign, lock=True)
-        require(Action.SAY_NOT_READY, actor, campaign, stakeholders=stakeholders, team_id=team_id)
-        stakeholder = next(s for s in stakeholders if s.team_id == team_id)
+        campaign, stakeholder = lock_team(Action.SAY_NOT_READY, actor, campaign_id, team_id)
         now = timezone.now()
         stakeholder.acknowledgements.filter(user=actor).update(revoked_at=now)
         stakeholder.acknowledged_version = None
@@ -135,10 +130,7 @@ def stakeholder_not_ready_reply(
         required=_("Write your reply to the team."),
     )
     with transaction.atomic():
-        campaign = lock_campaign(campaign_id)
-        stakeholders = stakeholders_with_acknowledgements(campaign, lock=True)
-        require(Action.REPLY_NOT_READY, actor, campaign, stakeholders=stakeholders, team_id=team_id)
-        stakeholder = next(s for s in stakeholders if s.team_id == team_id)
+        campaign, stakeholder = lock_team(Action.REPLY_NOT_READY, actor, campaign_id, team_id)
         stakeholder.not_ready_reply = reply
         stakeholder.not_ready_replied_at = timezone.now()
         stakeholder.not_ready_replied_by = actor

@@ -21,25 +21,13 @@ from notifications.tokens import AckToken, AckTokenError, ack_token_make, ack_to
 from teams.roles import Actor
 
 
-def acknowledgement_message(result: services.AcknowledgementResult) -> str:
-    """ "Acknowledged for Conseillers clientèle", or who already did it and when."""
-    if result.was_new:
-        return _("Acknowledged for %(teams)s. Thank you.") % {
-            "teams": ", ".join(t.team.name for t in result.teams if t.newly_acknowledged)
-        }
-    first = result.teams[0]
-    when = datetime_short(first.acknowledged_at) if first.acknowledged_at else ""
-    who = first.acknowledged_by.display_name if first.acknowledged_by else _("someone")
-    return _("Already acknowledged by %(who)s on %(when)s.") % {"who": who, "when": when}
-
-
 def show_acknowledgement(
     request: AuthenticatedHttpRequest, result: services.AcknowledgementResult
 ) -> None:
     if result.was_new:
-        messages.success(request, acknowledgement_message(result))
+        messages.success(request, result.message())
     else:
-        messages.info(request, acknowledgement_message(result))
+        messages.info(request, result.message())
 
 
 @require_POST
@@ -260,7 +248,7 @@ def acknowledge_link(request: HttpRequest, token: str) -> HttpResponse:
         else:
             context["result"] = result
             context["result_message"] = (
-                acknowledgement_message(result)
+                result.message()
                 if result.was_new or request.user.is_authenticated
                 # Without a session, colleagues are not named.
                 else _("Your team has already acknowledged this version.")

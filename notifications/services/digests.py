@@ -16,6 +16,7 @@ from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from core.working_time import WorkingCalendar, a_working_day_before
 from notifications.channels import DeliveryError, send_digest, send_week_ahead
 from notifications.models import (
     Channel,
@@ -28,7 +29,6 @@ from notifications.models import (
 from notifications.services.outbox import chunked
 from notifications.subjects import (
     WaitingQuestion,
-    a_working_day_before,
     question_owners,
     waiting_questions,
 )
@@ -44,6 +44,9 @@ DIGEST_BATCH = 200
 # chose otherwise: a stakeholder who does not want an e-mail per campaign should still
 # hear about them once a day.
 DIGEST_DEFAULT_KINDS = (Kind.ANNOUNCED, Kind.CHANGED)
+# The working week the digest counts "a working day" in: a question's owner has no
+# calendar of their own (teams do), so the installation's default one.
+DIGEST_CALENDAR = WorkingCalendar()
 
 
 def digest_wanted(*, choice: bool | None, email_off_for_notices: bool) -> bool:
@@ -109,7 +112,9 @@ def digest_batches_due(*, now: datetime | None = None) -> list[list[int]]:
         _in_app_only_notices(readers, lookback).values_list("recipient_id", flat=True)
     )
     # Owners reading a digest with questions waiting for an answer since a working day.
-    with_questions = question_owners(older_than=a_working_day_before(now)) & readers
+    with_questions = (
+        question_owners(older_than=a_working_day_before(now, DIGEST_CALENDAR)) & readers
+    )
     candidates = User.objects.filter(
         is_active=True, pk__in=with_held | ((with_in_app | with_questions) & readers)
     ).order_by("pk")
@@ -171,7 +176,9 @@ def digests_send_for(*, user_ids: Sequence[int], now: datetime | None = None) ->
                     .order_by("created_at")
                 )
             questions = (
-                waiting_questions(user_id=user.pk, older_than=a_working_day_before(now))
+                waiting_questions(
+                    user_id=user.pk, older_than=a_working_day_before(now, DIGEST_CALENDAR)
+                )
                 if user.pk in readers
                 else []
             )

@@ -9,6 +9,7 @@ import pytest
 from core.working_time import (
     ROUND_THE_CLOCK,
     WorkingCalendar,
+    a_working_day_before,
     add_working_hours,
     add_working_time,
     is_working_time,
@@ -183,3 +184,17 @@ def test_naive_datetimes_are_refused() -> None:
         add_working_hours(datetime(2026, 12, 4, 17), 4, FRANCE)
     with pytest.raises(ValueError, match="aware"):
         working_time_between(paris(2026, 12, 4, 17), datetime(2026, 12, 7, 9), FRANCE)
+
+
+@pytest.mark.parametrize(
+    ("now", "day_before"),
+    [
+        (paris(2026, 12, 2, 15, 0), paris(2026, 12, 1, 15, 0)),  # Wednesday → Tuesday
+        (paris(2026, 12, 7, 15, 0), paris(2026, 12, 4, 15, 0)),  # Monday → Friday
+        (paris(2027, 3, 30, 9, 30), paris(2027, 3, 26, 9, 30)),  # after Easter Monday, DST
+        (paris(2026, 12, 6, 11, 0), paris(2026, 12, 4, 11, 0)),  # a Sunday → Friday
+    ],
+    ids=["midweek", "monday", "after-easter-monday", "sunday"],
+)
+def test_a_working_day_before_skips_weekends_and_holidays(now, day_before):
+    assert a_working_day_before(now, WorkingCalendar()) == day_before
