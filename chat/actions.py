@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -29,6 +30,8 @@ from teams.roles import Actor
 logger = logging.getLogger(__name__)
 
 ACK, NOT_READY, ASK, SNOOZE = "ack", "not_ready", "ask", "snooze"
+# Slack could not open the form of "Not ready…" or "Ask…": the person is sent the page.
+FORM_UNAVAILABLE = "form_unavailable"
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,8 @@ def slack_action_process(*, action_id: int) -> str:
     if action is None or action.status != ChatAction.Status.PENDING:
         return action.status if action else "missing"
     payload = action.payload
+    if action.kind == FORM_UNAVAILABLE:
+        return _send_to_the_page(action)
     person, chat_user = _slack_person(_slack_chat_user(payload))
     target = Target(**payload["target"])
     if person is None:
@@ -165,3 +170,21 @@ def slack_action_process(*, action_id: int) -> str:
         text=outcome.text,
     )
     return status
+
+
+def _send_to_the_page(action: ChatAction) -> str:
+    """Tell the person privately where to answer when Slack could not open the form.
+    Claimed by a conditional update first, so a task run twice tells them once."""
+    claimed = ChatAction.objects.filter(pk=action.pk, status=ChatAction.Status.PENDING).update(
+        status=ChatAction.Status.DONE, processed_at=timezone.now()
+    )
+    if not claimed:
+        return ChatAction.objects.get(pk=action.pk).status
+    target = Target(**action.payload["target"])
+    team = Team.objects.filter(pk=target.team_id).first()
+    with translation.override(team.language if team else None):
+        text = _("Slack could not open the form. Answer on the campaign's page: %(url)s") % {
+            "url": f"{settings.PASSERELLE_BASE_URL}/campaigns/{target.campaign_id}/"
+        }
+    slack.tell_privately(response_url=action.payload.get("response_url", ""), text=text)
+    return ChatAction.Status.DONE

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from campaigns.models import Campaign
 from chat import mattermost, slack
-from chat.actions import ACK, ASK, NOT_READY, SNOOZE, Outcome, perform
+from chat.actions import ACK, ASK, FORM_UNAVAILABLE, NOT_READY, SNOOZE, Outcome, perform
 from chat.identity import (
     ChatUser,
     chat_identity_link,
@@ -159,11 +159,21 @@ def _slack_click(payload: dict[str, Any], fingerprint: str) -> HttpResponse:
     team = Team.objects.filter(pk=team_id).first()
     title = Campaign.objects.filter(pk=campaign_id).values_list("title", flat=True).first() or ""
     with translation.override(team.language if team else None):
-        slack.open_modal(
+        opened = slack.open_modal(
             trigger_id=str(payload.get("trigger_id", "")),
             action=slack.NOT_READY if kind == NOT_READY else slack.ASK,
             metadata={"target": target, "channel": channel},
             title=title,
+        )
+    if not opened:
+        # Slack did not open the form: a worker tells the person where to answer instead
+        # (after this answer: Slack waits 3 s for it).
+        _record(
+            platform=Platform.SLACK,
+            fingerprint=hashlib.sha256(f"{fingerprint}:unopened".encode()).hexdigest(),
+            kind=FORM_UNAVAILABLE,
+            payload={**common, "response_url": str(payload.get("response_url", ""))},
+            pending=True,
         )
     return HttpResponse(status=200)
 

@@ -25,6 +25,8 @@ class FakeSlack:
     # Slack user id → the address its profile shows (users.info).
     emails: dict[str, str] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # Slack user id → real name
+    # Web API method → (HTTP status, Slack's error): how Slack refuses a call.
+    errors: dict[str, tuple[int, str]] = field(default_factory=dict)
     ts: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -89,9 +91,13 @@ def start() -> FakeSlack:
             body = self._body()
             method = path.removeprefix("/api/") if path.startswith("/api/") else path
             fake.calls.append(Call(method, body))
+            status = 200
             answer = fake.answer(method, body) if path.startswith("/api/") else {"ok": True}
+            if method in fake.errors:
+                status, error = fake.errors[method]
+                answer = {"ok": False, "error": error}
             data = json.dumps(answer).encode()
-            self.send_response(200)
+            self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()

@@ -4,9 +4,11 @@ message updated in place whichever channel the change came from."""
 
 import json
 import time
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from campaigns import services
 from campaigns.models import Campaign, CampaignEvent, Feedback, ReminderSnooze, Stakeholder
@@ -336,3 +338,76 @@ def test_what_people_typed_cannot_ping_or_link_from_the_message(
     assert "&lt;!channel&gt;" in state
     assert "@here" not in state  # a zero-width joiner stops the mention
     assert "https://evil" not in state
+
+
+class TestFailures:
+    def test_a_form_slack_cannot_open_sends_the_person_to_the_page(
+        self, client, slack, marketer, advisor, slack_team
+    ):
+        post = posted(marketer, slack_team)
+        slack.errors["views.open"] = (200, "expired_trigger_id")
+        assert send(client, click(slack, post, "passerelle_not_ready")).status_code == 200
+        assert process_pending() == ["done"]
+        (answer,) = slack.called("/response/click")
+        assert answer["text"] == (
+            "Slack could not open the form. Answer on the campaign's page: "
+            f"http://localhost:8000/campaigns/{post.campaign_id}/"
+        )
+        assert not Stakeholder.objects.get(campaign=post.campaign).not_ready_at
+
+    @pytest.mark.parametrize(
+        ("status", "error", "outcome"),
+        [
+            (200, "channel_not_found", "failed"),
+            (200, "not_in_channel", "failed"),
+            (429, "ratelimited", "retry"),
+            (500, "internal_error", "retry"),
+        ],
+        ids=["channel-not-found", "not-in-channel", "rate-limited", "slack-down"],
+    )
+    def test_slack_refusing_the_post_fails_it_or_tries_again(
+        self, slack, marketer, slack_team, status, error, outcome
+    ):
+        slack.errors["chat.postMessage"] = (status, error)
+        campaign = announced_campaign(owner=marketer, teams=[slack_team])
+        row = Notification.objects.get(campaign=campaign, channel=Channel.WEBHOOK)
+        report = notification_services.notifications_deliver(notification_ids=[row.pk])
+        assert getattr(report, outcome) == [row.pk]
+        row.refresh_from_db()
+        assert error in row.last_error
+        assert not ChatPost.objects.exists()
+
+    def test_an_action_whose_task_was_lost_is_done_by_the_sweep(
+        self,
+        client,
+        slack,
+        marketer,
+        advisor,
+        slack_team,
+        monkeypatch,
+        django_capture_on_commit_callbacks,
+    ):
+        slack.emails["U1"] = advisor.email
+        post = posted(marketer, slack_team)
+        # Redis is down: publishing after commit fails (and says so), the click is kept.
+        monkeypatch.setattr("chat.views.publish_task", lambda *args: False)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert send(client, click(slack, post, "passerelle_ack")).status_code == 200
+        action = ChatAction.objects.get()
+        assert action.status == ChatAction.Status.PENDING
+        published = []
+
+        def publish(name, *args):
+            published.append((name, *args))
+            return True
+
+        monkeypatch.setattr("chat.services.publish_task", publish)
+        assert chat_sweep() == 0  # too fresh: its task may still run
+        ChatAction.objects.filter(pk=action.pk).update(
+            received_at=timezone.now() - timedelta(minutes=1)
+        )
+        chat_sweep()
+        assert ("chat.tasks.chat_action_process", action.pk) in published
+        # The worker that picks it up does it once.
+        assert chat_action_process(action.pk) == "done"
+        assert post.campaign.events.filter(kind=CampaignEvent.Kind.ACKNOWLEDGED).count() == 1
