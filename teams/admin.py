@@ -75,6 +75,8 @@ class TeamAdmin(admin.ModelAdmin[Team]):
                 "fields": [
                     "webhook_url",
                     "webhook_format",
+                    "slack_channel_id",
+                    "mattermost_channel_id",
                     "language",
                     "webhook_broken_at",
                     "webhook_broken_reason",

@@ -80,3 +80,18 @@ def test_a_calendar_that_cannot_work_is_refused_and_nothing_changes(client, chan
     team.refresh_from_db()
     assert team.ack_deadline_hours == 48
     assert team.working_days == "1234567"
+
+
+def test_the_team_admin_shows_every_setting_of_a_team():
+    """A new team setting (the Slack or Mattermost channel) must not be editable in the
+    app yet missing from the admin's fieldsets."""
+    from django.contrib import admin as django_admin
+
+    from teams.models import TEAM_SETTINGS_FIELDS, Team
+
+    fieldsets = django_admin.site._registry[Team].fieldsets
+    shown = set()
+    for _name, options in fieldsets:
+        for entry in options["fields"]:
+            shown.update(entry if isinstance(entry, tuple) else (entry,))
+    assert set(TEAM_SETTINGS_FIELDS) <= shown
