@@ -232,6 +232,10 @@ class Kpi(models.Model):
     actual = models.DecimalField(
         _("actual"), max_digits=KPI_MAX_DIGITS, decimal_places=2, null=True, blank=True
     )
+    # Where the actual came from: a person on the results form (""), or the marketing tool
+    # that pushed it through the API ("hubspot"), and when it was last recorded.
+    actual_source = models.CharField(_("results source"), max_length=40, blank=True)
+    actual_recorded_at = models.DateTimeField(_("results recorded at"), null=True, blank=True)
     position = models.PositiveSmallIntegerField(default=0, validators=bounds.positive_smallint())
 
     class Meta:

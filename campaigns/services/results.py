@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -16,14 +17,19 @@ from core.errors import DomainError
 
 
 def campaign_record_results(
-    *, actor: User, campaign_id: int, actuals: Mapping[int, Decimal | int | None]
+    *,
+    actor: User,
+    campaign_id: int,
+    actuals: Mapping[int, Decimal | int | None],
+    source: str = "",
 ) -> Campaign:
     """Record the actual value of some of the campaign's KPIs (by KPI id; None clears one).
 
     Its owner, co-editors or a manager, once the campaign has launched (announced or
     done, launch date past: campaigns.rules). One transaction with the campaign row
     locked; only values that change are written, and listed on one RESULTS timeline
-    event. Idempotent: the same values again write nothing.
+    event. Idempotent: the same values again write nothing. `source` names the tool that
+    pushed the figures (the API's `PUT …/results`); "" is a person on the results form.
     """
     with transaction.atomic():
         campaign = lock_campaign(campaign_id)
@@ -43,6 +49,7 @@ def campaign_record_results(
             raise DomainError.for_fields(errors)
         changed = []
         changes = []
+        now = timezone.now()
         for kpi in sorted(kpis.values(), key=lambda k: (k.position, k.pk)):
             after = _two_decimals(actuals.get(kpi.pk))
             if kpi.pk in actuals and after != kpi.actual:
@@ -56,10 +63,15 @@ def campaign_record_results(
                     }
                 )
                 kpi.actual = after
+                kpi.actual_source = source
+                kpi.actual_recorded_at = now
                 changed.append(kpi)
         if changed:
-            Kpi.objects.bulk_update(changed, ["actual"])
-            record(campaign, actor, EventKind.RESULTS, {"results": changes})
+            Kpi.objects.bulk_update(changed, ["actual", "actual_source", "actual_recorded_at"])
+            details: dict[str, object] = {"results": changes}
+            if source:
+                details["source"] = source
+            record(campaign, actor, EventKind.RESULTS, details)
     return campaign
 
 
