@@ -64,6 +64,8 @@ class AuditAction(models.TextChoices):
     PERSON_DEACTIVATED = "person_deactivated", _("Person deactivated")
     PERSON_REACTIVATED = "person_reactivated", _("Person reactivated")
     PEOPLE_IMPORTED = "people_imported", _("People imported from a file")
+    API_TOKEN_CREATED = "api_token_created", _("API token created")
+    API_TOKEN_REVOKED = "api_token_revoked", _("API token revoked")
 
 
 class AuditEvent(models.Model):

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from campaigns import selectors, services
+from campaigns import imports, selectors, services
 from campaigns.kpis import kpi_number_input, kpi_number_parse
 from campaigns.models import Campaign, Kpi
 from campaigns.services import CampaignInput, KpiInput
@@ -482,3 +482,55 @@ class AcknowledgeForm(forms.Form):
             attrs={"rows": 2, "placeholder": _("A question, or what customers may ask…")}
         ),
     )
+
+
+class CampaignImportForm(DomainErrorFormMixin, forms.Form):
+    """The CSV import's upload. The file is read here (`text`), so what cannot be
+    imported at all (too large, not CSV) is said under the field; its rows are checked
+    by campaigns.imports."""
+
+    file = forms.FileField(
+        label=_("CSV file"),
+        widget=forms.FileInput(attrs={"accept": ".csv,.txt,text/csv"}),
+        error_messages={"required": _("Choose a CSV file to import.")},
+    )
+    source = forms.CharField(
+        label=_("Source"),
+        initial=imports.DEFAULT_SOURCE,
+        max_length=services.references.SOURCE_MAX_LENGTH,
+        help_text=_(
+            "Where the file's ids come from: hubspot, brevo… Importing again from the same "
+            "source updates the campaigns instead of creating them twice."
+        ),
+    )
+    channel = forms.ChoiceField(
+        label=_("Channel of new campaigns whose row has none"),
+        required=False,
+        choices=[("", _("None: from the file")), *Campaign.Channel.choices],
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.text = ""
+        self.fields["file"].help_text = _(
+            "An export from HubSpot, Brevo or a spreadsheet, saved as CSV (comma or "
+            "semicolon): up to %(size)s and %(rows)s rows."
+        ) % {"size": imports.size_label(imports.MAX_BYTES), "rows": f"{imports.MAX_ROWS:,}"}
+
+    def clean_source(self) -> str:
+        # People type "HubSpot": the reference keeps its slug.
+        source = str(self.cleaned_data["source"]).strip().lower()
+        errors = services.reference_errors(source=source, external_id="-")
+        if errors:
+            raise forms.ValidationError(errors["source"])
+        return source
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > imports.MAX_BYTES:
+            raise forms.ValidationError(imports.too_large_message())
+        try:
+            self.text = imports.decode(upload.read())
+        except DomainError as error:
+            raise forms.ValidationError(error.field_errors.get("file") or error.message) from None
+        return upload

@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
@@ -199,6 +200,53 @@ class Campaign(models.Model):
         from campaigns.rules import phase_of
 
         return phase_of(self.status, announced=self.announced_at is not None)
+
+
+# Where a reference comes from: a lowercase slug ("hubspot", "brevo", "csv").
+REFERENCE_SOURCE_PATTERN = r"^[a-z0-9]+(?:[-_][a-z0-9]+)*\Z"
+# How pages name the sources they know; any other shows as its slug.
+REFERENCE_SOURCE_NAMES = {
+    "hubspot": "HubSpot",
+    "brevo": "Brevo",
+    "mailchimp": "Mailchimp",
+    "salesforce": "Salesforce",
+    "csv": "CSV",
+}
+
+
+class ExternalReference(models.Model):
+    """The campaign a marketing tool knows under its own id: importing or pushing the
+    same (source, id) again updates that campaign instead of creating another one
+    (campaigns.services.campaign_save_by_reference). Written once, in the transaction
+    that creates its campaign, and never changed: the campaign's revision covers it."""
+
+    campaign = models.OneToOneField(
+        Campaign, on_delete=models.CASCADE, related_name="external_reference"
+    )
+    source = models.CharField(
+        _("source"),
+        max_length=40,
+        validators=[RegexValidator(REFERENCE_SOURCE_PATTERN)],
+        help_text=_("The tool the campaign comes from, as a lowercase slug: hubspot, brevo…"),
+    )
+    external_id = models.CharField(_("id in the source"), max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("external reference")
+        verbose_name_plural = _("external references")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"], name="external_reference_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.external_id}"
+
+    @property
+    def source_name(self) -> str:
+        return REFERENCE_SOURCE_NAMES.get(self.source, self.source)
 
 
 # A KPI's figures: up to 9,999,999,999.99.

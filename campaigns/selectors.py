@@ -38,6 +38,7 @@ from campaigns.models import (
     CampaignEvent,
     CampaignVersion,
     ChannelDefaultTeam,
+    ExternalReference,
     Feedback,
     Kpi,
     ReminderSnooze,
@@ -75,6 +76,9 @@ class CampaignFilters:
     launch_from: datetime | None = None  # inclusive
     launch_before: datetime | None = None  # exclusive
     newest_first: bool = True
+    team_id: int | None = None  # a stakeholder team
+    owner_id: int | None = None
+    updated_since: datetime | None = None  # inclusive (a sync's "since my last run")
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,13 @@ def _filtered(viewer: Actor, filters: CampaignFilters) -> QuerySet[Campaign]:
             campaign_id=OuterRef("pk"), user_id=filters.mine_for
         )
         campaigns = campaigns.filter(Q(owner_id=filters.mine_for) | Exists(coedited))
+    if filters.team_id is not None:
+        told = Stakeholder.objects.filter(campaign_id=OuterRef("pk"), team_id=filters.team_id)
+        campaigns = campaigns.filter(Exists(told))
+    if filters.owner_id is not None:
+        campaigns = campaigns.filter(owner_id=filters.owner_id)
+    if filters.updated_since is not None:
+        campaigns = campaigns.filter(updated_at__gte=filters.updated_since)
     # Dates are compared on the sort key, so a range is an index range of the same index
     # the page is read in order from. Undated campaigns sort last: "before" excludes them,
     # "from" must say so.
@@ -278,7 +289,7 @@ def campaign_detail(*, viewer: Actor, campaign_id: int) -> Campaign:
     stakeholder)."""
     # The thread and the timeline are read apart, bounded (feedback_thread,
     # campaign_events): a campaign may gather hundreds of messages and events.
-    campaigns = Campaign.objects.select_related("owner").prefetch_related(
+    campaigns = Campaign.objects.select_related("owner", "external_reference").prefetch_related(
         _stakeholders_prefetch(), "kpis", "attachments", "editors"
     )
     return _campaign_visible_to(viewer, campaigns, campaign_id)
@@ -878,6 +889,60 @@ def announce_preview(
         clashes=clashes,
         needs_reason=campaign.launch_at is not None and campaign.launch_at < now,
     )
+
+
+# --- external references and the CSV import -----------------------------------------------
+
+
+def campaign_id_by_reference(*, source: str, external_id: str) -> int | None:
+    """The campaign a tool knows as `external_id` (one query), None if none is."""
+    return (
+        ExternalReference.objects.filter(source=source, external_id=external_id)
+        .values_list("campaign_id", flat=True)
+        .first()
+    )
+
+
+def external_reference_of(campaign: Campaign) -> ExternalReference | None:
+    """The campaign's external reference, if any: no query after campaign_detail, which
+    joins it."""
+    try:
+        return campaign.external_reference
+    except ExternalReference.DoesNotExist:
+        return None
+
+
+def campaigns_by_reference(*, source: str, external_ids: Collection[str]) -> dict[str, Campaign]:
+    """The campaigns `source` knows under these ids, by id, with what the rule book reads
+    to decide whether they may be edited (stakeholder teams, co-editors): three queries,
+    however many ids. Invisible ones included: the caller decides what to tell."""
+    references = (
+        ExternalReference.objects.filter(source=source, external_id__in=list(external_ids))
+        .select_related("campaign__owner")
+        .prefetch_related(
+            Prefetch(
+                "campaign__stakeholders",
+                queryset=Stakeholder.objects.select_related("team").order_by("team__name"),
+            ),
+            "campaign__editors",
+        )
+    )
+    return {reference.external_id: reference.campaign for reference in references}
+
+
+def team_names_and_slugs() -> dict[int, tuple[str, str]]:
+    """Every team's name and slug by id, for files that name teams (one query)."""
+    return {pk: (name, slug) for pk, name, slug in Team.objects.values_list("pk", "name", "slug")}
+
+
+def channel_default_teams() -> dict[str, list[int]]:
+    """Every channel's pre-selected stakeholder teams (one query)."""
+    defaults: dict[str, list[int]] = {}
+    for channel, team_id in ChannelDefaultTeam.objects.order_by("team__name").values_list(
+        "channel", "team_id"
+    ):
+        defaults.setdefault(channel, []).append(team_id)
+    return defaults
 
 
 # --- the campaign form -------------------------------------------------------------------

@@ -6,6 +6,7 @@ from campaigns.views import (
     browse,
     feedback,
     form,
+    imports,
     lifecycle,
     page,
     results,
@@ -16,6 +17,10 @@ urlpatterns = [
     path("", browse.campaign_list, name="list"),
     path("calendar/", browse.campaign_calendar, name="calendar"),
     path("search/", browse.campaign_search, name="search"),
+    # the CSV import: upload, preview, confirm
+    path("import/", imports.campaign_import, name="import"),
+    path("import/preview/", imports.campaign_import_preview, name="import_preview"),
+    path("import/confirm/", imports.campaign_import_confirm, name="import_confirm"),
     path("<int:pk>/", page.campaign_detail, name="detail"),
     path("<int:pk>/live/", page.campaign_live, name="live"),
     # the campaign's life

@@ -34,6 +34,10 @@ ROUTES = {
     "campaigns.tasks.send_due_reminders_and_escalations": HOUSEKEEPING,
     "core.tasks.ping": HOUSEKEEPING,
     "accounts.tasks.invitations_sweep": HOUSEKEEPING,
+    "api.tasks.idempotent_requests_purge": HOUSEKEEPING,
+    "webhooks.tasks.webhook_deliver": WEBHOOKS,
+    "webhooks.tasks.webhook_endpoint_disabled_notify": EMAIL,
+    "webhooks.tasks.webhooks_sweep": HOUSEKEEPING,
 }
 
 

@@ -75,6 +75,12 @@ INSTALLED_APPS = [
     "chat",
     # Trust (issue 13): the append-only audit log of security-relevant changes.
     "audit",
+    # Integration API (issue 17): /api/v1 with tokens, idempotency and an OpenAPI schema;
+    # "ninja" serves its docs page's scripts from static files (no CDN).
+    "ninja",
+    "api",
+    # Outgoing webhooks (issue 17): signed event messages to integrations' endpoints.
+    "webhooks",
     "demo",
 ]
 
@@ -89,6 +95,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # After authentication (an Idempotency-Key belongs to its caller); wraps the API's
+    # POSTs in the transaction that keeps their answer (api/idempotency.py).
+    "api.idempotency.IdempotencyMiddleware",
     "core.caching.PrivatePagesMiddleware",  # signed-in pages: Cache-Control private, no-store
     "core.http.DomainErrorMiddleware",
     "accounts.middleware.UserPreferencesMiddleware",
@@ -555,6 +564,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Outgoing webhooks: retries when due, rows of dead workers, endpoints failing too long.
+    "webhooks-sweep": {
+        "task": "webhooks.tasks.webhooks_sweep",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
+    # Idempotency-Key answers are kept a day (api/idempotency.py).
+    "api-idempotency-purge": {
+        "task": "api.tasks.idempotent_requests_purge",
+        "schedule": 3600,
+        "options": {"expires": 3000},
+    },
     # Daily, at a quiet hour: retention of notifications (docs/PRIVACY.md).
     "notifications-purge-expired": {
         "task": "notifications.tasks.notifications_purge_expired",
@@ -579,6 +600,10 @@ NOTIFICATIONS_STALE_AFTER_SECONDS = env_int("NOTIFICATIONS_STALE_AFTER_SECONDS",
 # beyond, by a task after commit (the request only writes the event).
 NOTIFICATIONS_EXPAND_INLINE_MAX = env_int("NOTIFICATIONS_EXPAND_INLINE_MAX", 50)
 NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS = env_int("NOTIFICATIONS_WEBHOOK_TIMEOUT_SECONDS", 5)
+# --- Integration API (issue 17) -------------------------------------------------------
+# Requests a minute per API token or signed-in person; 0 turns the limit off.
+API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 600)
+
 NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = env_bool("NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE", default=False)
 NOTIFICATIONS_ACK_LINK_MAX_AGE_DAYS = env_int("NOTIFICATIONS_ACK_LINK_MAX_AGE_DAYS", 14)
 # The Slack app (chat/slack.py, README "Two-way chat"): with a bot token and the app's
@@ -597,6 +622,16 @@ CHAT_ACTION_MAX_AGE_DAYS = env_int("CHAT_ACTION_MAX_AGE_DAYS", 30)
 # An invitation's link (accounts.invitations) works this long, once.
 ACCOUNT_INVITATION_MAX_AGE_DAYS = env_int("ACCOUNT_INVITATION_MAX_AGE_DAYS", 14)
 NOTIFICATIONS_DIGEST_HOUR = env_int("NOTIFICATIONS_DIGEST_HOUR", 8)
+
+# --- Outgoing webhooks (webhooks/) ------------------------------------------------------
+# An endpoint whose deliveries keep failing, with no success, for longer than this is
+# disabled, and the manager who registered it is told by e-mail. Their addresses are
+# checked as chat webhooks' are (NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE), with the same timeout.
+WEBHOOKS_DISABLE_AFTER_HOURS = env_int("WEBHOOKS_DISABLE_AFTER_HOURS", 24)
+if WEBHOOKS_DISABLE_AFTER_HOURS < 1:
+    raise ImproperlyConfigured(
+        f"WEBHOOKS_DISABLE_AFTER_HOURS must be at least 1, got {WEBHOOKS_DISABLE_AFTER_HOURS}"
+    )
 
 # --- Personal data (docs/PRIVACY.md) ---------------------------------------------------
 # Delivered notifications and their payloads (names, notes) are deleted this many days

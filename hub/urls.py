@@ -20,15 +20,20 @@ urlpatterns = [
     path("", include("teams.urls")),
     path("notifications/", include("notifications.urls")),
     path("chat/", include("chat.urls")),
+    # Integration API (issue 17): a person's API tokens, managers' integration tokens.
+    path("", include("api.web_urls")),
     # Trust (issue 13): the managers' audit log, next to their dashboard.
     path("dashboard/audit/", include("audit.urls")),
     path("dashboard/", include("dashboards.urls")),
+    path("manage/webhooks/", include("webhooks.urls")),
     path("admin/", admin.site.urls),
     # The e-mail provider's delivery reports (bounces), behind basic auth (docs/EMAIL.md);
     # 404 for a provider that is not configured (notifications/anymail_urls.py).
     path("anymail/", include("notifications.anymail_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("subscriptions/", include("feed.subscription_urls")),
+    # Integration API (issue 17): versioned, with its OpenAPI schema and docs.
+    path("api/v1/", include("api.urls", namespace="api")),
 ]
 # Uploaded files are never served from a public media URL: attachments go through
 # campaigns.views.attachment_download, which checks the login.

@@ -11,6 +11,7 @@ transaction and enforces the rule book (campaigns.rules) before changing anythin
 - `results`: actual KPI values
 - `attachments`: files
 - `deliveries`: failed messages sent again by hand
+- `references`: campaigns saved by a marketing tool's id (the CSV import, the API)
 
 Callers use the names below (`services.campaign_announce(...)`).
 """
@@ -37,6 +38,7 @@ from campaigns.services.editing import (
     KpiInput,
     campaign_create,
     campaign_duplicate,
+    campaign_input_content,
     campaign_update,
     campaign_validate,
     campaigns_search_text_refresh,
@@ -58,6 +60,17 @@ from campaigns.services.readiness import (
     NOT_READY_REASON_MAX_LENGTH,
     stakeholder_not_ready,
     stakeholder_not_ready_reply,
+)
+from campaigns.services.references import (
+    UPDATABLE_FIELDS,
+    ImportFailure,
+    ImportItem,
+    ImportOutcome,
+    ReferenceSaved,
+    campaign_save_by_reference,
+    campaigns_import,
+    input_over_campaign,
+    reference_errors,
 )
 from campaigns.services.reminders import (
     NudgeAllOutcome,
@@ -83,11 +96,16 @@ __all__ = [
     "NEXT_WORKING_DAY",
     "NOT_READY_REASON_MAX_LENGTH",
     "SNOOZE_CHOICES",
+    "UPDATABLE_FIELDS",
     "VIA_EMAIL_LINK",
     "AcknowledgementResult",
     "CampaignInput",
+    "ImportFailure",
+    "ImportItem",
+    "ImportOutcome",
     "KpiInput",
     "NudgeAllOutcome",
+    "ReferenceSaved",
     "Snoozed",
     "TeamAcknowledgement",
     "attachment_add",
@@ -100,18 +118,23 @@ __all__ = [
     "campaign_create",
     "campaign_deliveries_retry",
     "campaign_duplicate",
+    "campaign_input_content",
     "campaign_mark_done",
     "campaign_override_done",
     "campaign_record_results",
+    "campaign_save_by_reference",
     "campaign_update",
     "campaign_validate",
+    "campaigns_import",
     "campaigns_search_text_refresh",
     "campaigns_send_due_reminders_and_escalations",
     "feedback_mark_answered",
     "feedback_post",
+    "input_over_campaign",
     "kpis_validate",
     "mentioned_people",
     "notification_payload",
+    "reference_errors",
     "reminders_snooze",
     "reminders_snooze_cancel",
     "stakeholder_not_ready",

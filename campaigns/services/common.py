@@ -22,10 +22,13 @@ from chat import services as chat_services
 from core.errors import DomainError, NotFound
 from core.working_time import add_working_hours
 from notifications import services as notifications
+from notifications.messages import absolute_url
 from notifications.models import Kind as NotificationKind
 from notifications.payload import CampaignPayload, PayloadExtra
 from teams.models import Team
 from teams.roles import Actor
+from webhooks.models import EventType as WebhookEventType
+from webhooks.services import webhook_event_publish
 
 Status = Campaign.Status
 EventKind = CampaignEvent.Kind
@@ -112,9 +115,81 @@ def lock_team(
 def record(
     campaign: Campaign, actor: User | None, kind: str, details: dict[str, Any] | None = None
 ) -> CampaignEvent:
-    """Append one event to the campaign's timeline (inside the caller's transaction)."""
-    return CampaignEvent.objects.create(
+    """Append one event to the campaign's timeline, and the outgoing webhook messages it
+    makes for integrations (both inside the caller's transaction; the messages are sent
+    after commit, see webhook_publish)."""
+    event = CampaignEvent.objects.create(
         campaign=campaign, actor=actor, kind=kind, version=campaign.version, details=details or {}
+    )
+    webhook_publish(campaign, event)
+    return event
+
+
+# What integrations hear of each timeline event (webhooks.models.EventType). Not here:
+# VERSION_BUMPED, recorded by the same edit as EDITED, whose message carries the new
+# version already (one edit, one message); TEAM_ACKNOWLEDGED, see webhook_publish.
+WEBHOOK_EVENT_TYPES: dict[str, str] = {
+    EventKind.CREATED: WebhookEventType.CAMPAIGN_CREATED,
+    EventKind.DUPLICATED: WebhookEventType.CAMPAIGN_CREATED,
+    EventKind.ANNOUNCED: WebhookEventType.CAMPAIGN_ANNOUNCED,
+    EventKind.EDITED: WebhookEventType.CAMPAIGN_CHANGED,
+    EventKind.RESULTS: WebhookEventType.CAMPAIGN_CHANGED,
+    EventKind.ACK_REVOKED: WebhookEventType.CAMPAIGN_CHANGED,
+    EventKind.NOT_READY_REPLIED: WebhookEventType.CAMPAIGN_CHANGED,
+    EventKind.ACKNOWLEDGED: WebhookEventType.CAMPAIGN_ACKNOWLEDGED,
+    EventKind.TEAM_ACKNOWLEDGED: WebhookEventType.CAMPAIGN_ACKNOWLEDGED,
+    EventKind.NOT_READY: WebhookEventType.CAMPAIGN_NOT_READY,
+    EventKind.DONE: WebhookEventType.CAMPAIGN_DONE,
+    EventKind.DONE_OVERRIDDEN: WebhookEventType.CAMPAIGN_DONE,
+    EventKind.CANCELLED: WebhookEventType.CAMPAIGN_CANCELLED,
+}
+
+
+def webhook_publish(campaign: Campaign, event: CampaignEvent) -> None:
+    """The webhook messages of a timeline event just recorded, as plain JSON: the
+    campaign as it now stands, who acted (None: the app itself), the timeline kind and
+    its details. Nothing is written when no endpoint listens (one query).
+
+    A team's acknowledgement is recorded right after the person's that completed it, in
+    the same call, on the campaign every writer locks: then the person's message has
+    said it, and the team's would be a second message for one click. It is sent when it
+    stands alone: the team counted again after a member left (`recounted`), or a member
+    whose acknowledgement stood acknowledging again after a colleague's "not ready"."""
+    event_type = WEBHOOK_EVENT_TYPES.get(event.kind)
+    if event_type is None:
+        return
+    if event.kind == EventKind.TEAM_ACKNOWLEDGED and not event.details.get("recounted"):
+        previous = (
+            CampaignEvent.objects.filter(campaign=campaign, created_at__lte=event.created_at)
+            .exclude(pk=event.pk)
+            .order_by("-created_at", "-id")
+            .values_list("kind", "version", "details")
+            .first()
+        )
+        if previous is not None and (
+            previous[0] == EventKind.ACKNOWLEDGED
+            and previous[1] == event.version
+            and previous[2].get("team") == event.details.get("team")
+        ):
+            return
+    actor = event.actor
+    webhook_event_publish(
+        event_type=event_type,
+        data={
+            "campaign": {
+                "id": campaign.pk,
+                "title": campaign.title,
+                "status": campaign.status,
+                "version": campaign.version,
+                "channel": campaign.channel,
+                "launch_at": campaign.launch_at.isoformat() if campaign.launch_at else None,
+                "url": absolute_url(campaign.get_absolute_url()),
+            },
+            "actor": {"id": actor.pk, "name": actor.display_name} if actor else None,
+            "kind": event.kind,
+            "details": event.details,
+        },
+        occurred_at=event.created_at,
     )
 
 

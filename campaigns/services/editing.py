@@ -1,7 +1,7 @@
 """Writing a campaign: create, edit (with the version bump after announcement), duplicate."""
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -122,7 +122,10 @@ class CampaignInput:
 
 
 def campaign_validate(
-    data: CampaignInput, *, campaign: Campaign | None = None
+    data: CampaignInput,
+    *,
+    campaign: Campaign | None = None,
+    known_team_ids: Collection[int] | None = None,
 ) -> dict[str, list[str]]:
     """Every rule on what a marketer typed, as {field: [messages]}; empty means valid.
 
@@ -130,6 +133,8 @@ def campaign_validate(
     campaign form runs the same function to show them next to each field as the marketer
     types (campaigns.forms), so a rule lives here once. With `campaign`, the rules of
     editing that campaign are added (an announced campaign keeps teams and a launch date).
+    `known_team_ids`, the ids of every team, saves the team query when the caller read
+    them already (the CSV import checks thousands of rows against one read).
     """
     errors: dict[str, list[str]] = {}
 
@@ -142,7 +147,10 @@ def campaign_validate(
         add("title", _("Title must be at most 200 characters."))
     elif has_control_characters(data.title.strip()):
         add("title", _("The title must fit on one line, without tabs or control characters."))
-    if has_control_characters(data.audience.strip()):
+    if len(strip_bidi(data.audience).strip()) > 300:
+        # The form's field says so itself; an import or the API would reach the column.
+        add("audience", _("The audience must be at most 300 characters."))
+    elif has_control_characters(data.audience.strip()):
         add(
             "audience",
             _("The audience must fit on one line, without tabs or control characters."),
@@ -178,7 +186,10 @@ def campaign_validate(
         if _SCRIPT_TAG.search(value or ""):
             add(name, _("%(field)s must not contain <script> tags.") % {"field": label})
     if data.team_ids:
-        found = set(Team.objects.filter(pk__in=data.team_ids).values_list("pk", flat=True))
+        if known_team_ids is not None:
+            found = {pk for pk in data.team_ids if pk in known_team_ids}
+        else:
+            found = set(Team.objects.filter(pk__in=data.team_ids).values_list("pk", flat=True))
         if missing := set(data.team_ids) - found:
             add("teams", _("Unknown stakeholder team(s): %(ids)s.") % {"ids": sorted(missing)})
     if data.editor_ids:
@@ -261,20 +272,27 @@ def _sync_editors(campaign: Campaign, editor_ids: Sequence[int]) -> tuple[list[i
 
 
 def _sync_kpis(campaign: Campaign, kpis: Sequence[KpiInput]) -> None:
+    """Only what differs is written: a sync job saving the same KPIs every hour must not
+    touch the rows (each write bumps the campaign's revision, its ETag)."""
+    current = {kpi.name: kpi for kpi in campaign.kpis.all()}
     keep = []
     for position, item in enumerate(kpis):
-        kpi, _created = Kpi.objects.update_or_create(
-            campaign=campaign,
-            name=item.name.strip(),
-            defaults={
-                "target": item.target,
-                "unit": item.unit,
-                "direction": item.direction,
-                "position": position,
-            },
-        )
+        values = {
+            "target": item.target,
+            "unit": item.unit,
+            "direction": item.direction,
+            "position": position,
+        }
+        kpi = current.get(item.name.strip())
+        if kpi is None:
+            kpi = Kpi.objects.create(campaign=campaign, name=item.name.strip(), **values)
+        elif any(getattr(kpi, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(kpi, name, value)
+            kpi.save(update_fields=list(values))
         keep.append(kpi.pk)
-    campaign.kpis.exclude(pk__in=keep).delete()
+    if {kpi.pk for kpi in current.values()} - set(keep):
+        campaign.kpis.exclude(pk__in=keep).delete()
 
 
 def _content(data: CampaignInput) -> dict[str, object]:
@@ -290,6 +308,13 @@ def _content(data: CampaignInput) -> dict[str, object]:
         estimated_recipients=data.estimated_recipients or 0,
     )
     return content
+
+
+def campaign_input_content(data: CampaignInput) -> dict[str, object]:
+    """The campaign's own fields as campaign_create and campaign_update would store them,
+    to tell without writing whether an input changes a campaign (the CSV import's
+    preview)."""
+    return _content(data)
 
 
 def _search_text(content: dict[str, object], owner: User) -> str:
@@ -374,7 +399,8 @@ def campaign_update(*, actor: User, campaign_id: int, data: CampaignInput) -> Ca
         now = timezone.now()
         if told and material:
             campaign.version += 1
-        campaign.save()
+        if changed:  # the same values again write nothing (nor bump the revision, the ETag)
+            campaign.save()
         added, removed = _sync_stakeholders(campaign, data.team_ids, now=now)
         editors_added, editors_removed = (
             _sync_editors(campaign, data.editor_ids) if data.editor_ids is not None else ([], [])

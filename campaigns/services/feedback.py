@@ -22,6 +22,8 @@ from core.errors import DomainError, NotFound, PermissionRefused
 from notifications import services as notifications
 from notifications.models import Kind as NotificationKind
 from teams.roles import Actor
+from webhooks.models import EventType as WebhookEventType
+from webhooks.services import webhook_event_publish
 
 FEEDBACK_MAX_LENGTH = 5000
 # "@sophie.martin": the part of a person's e-mail address before the "@". A handle two
@@ -87,6 +89,18 @@ def feedback_post(
                 raise NotFound(_("This message is no longer in the thread."))
         feedback = Feedback.objects.create(
             campaign=campaign, author=actor, tag=tag, body=body, parent=parent, via=via
+        )
+        webhook_event_publish(
+            event_type=WebhookEventType.FEEDBACK_CREATED,
+            data={
+                "id": feedback.pk,
+                "campaign_id": campaign.pk,
+                "parent_id": parent.pk if parent is not None else None,
+                "author": {"id": actor.pk, "name": actor.display_name},
+                "tag": tag,
+                "body": body,
+            },
+            occurred_at=feedback.created_at,
         )
         # Each person is told once about this message, by the most personal reason:
         # mentioned, else answered in their own thread, else as the campaign's owner.

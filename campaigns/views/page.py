@@ -54,6 +54,7 @@ def detail_context(
     context.update(
         {
             "my_teams": selectors.my_teams(campaign=campaign, viewer=viewer),
+            "external_reference": selectors.external_reference_of(campaign),
             "snooze": selectors.snooze_state(campaign=campaign, viewer=viewer),
             "version_changes": selectors.changes_for_reader(campaign=campaign, viewer=viewer),
             "delivery_failures": (

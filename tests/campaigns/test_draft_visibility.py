@@ -190,6 +190,9 @@ def requests_for(name: str, world: dict, campaign: Campaign) -> list[tuple[str, 
         "campaigns:create",
         "campaigns:preview",
         "campaigns:kpi_row",
+        "campaigns:import",
+        "campaigns:import_preview",
+        "campaigns:import_confirm",
         "notifications:inbox",
         "notifications:unread_badge",
         "notifications:mark_all_read",
@@ -200,7 +203,8 @@ def requests_for(name: str, world: dict, campaign: Campaign) -> list[tuple[str, 
         *pages,
     ):
         if name == simple:
-            method = "post" if name in ("campaigns:preview",) or "subscriptions_" in name else "get"
+            posted = ("campaigns:preview", "campaigns:import_confirm")
+            method = "post" if name in posted or "subscriptions_" in name else "get"
             return [(method, reverse(name) + pages.get(name, ""))]
     return None
 

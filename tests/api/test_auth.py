@@ -1,0 +1,105 @@
+"""Tokens (hashed, scoped, expiring, revocable), service tokens, the browser's session with
+CSRF, and the rate limit per caller."""
+
+import pytest
+from django.test import Client
+
+from api import services as api_services
+from api.models import ApiToken
+from audit.models import AuditEvent
+from core.errors import DomainError, PermissionRefused
+from tests.api.conftest import campaign_body
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_token_is_stored_hashed_and_shown_once(marketer):
+    made = api_services.api_token_create(
+        actor=marketer, name="HubSpot", scope="write", expires_in_days=90
+    )
+    token = ApiToken.objects.get()
+    assert made.secret.startswith(f"psl_{token.prefix}_")
+    assert made.secret not in {token.key_hash, token.prefix, token.name}
+    assert token.expires_at is not None
+    assert AuditEvent.objects.filter(action="api_token_created").count() == 1
+
+
+def test_a_personal_token_needs_a_name_and_an_offered_expiry(marketer):
+    with pytest.raises(DomainError) as refused:
+        api_services.api_token_create(actor=marketer, name=" ", scope="admin", expires_in_days=7)
+    assert set(refused.value.field_errors) == {"name", "scope", "expires_in_days"}
+
+
+def test_last_use_is_noted(api_as, marketer):
+    tool = api_as(marketer)
+    assert tool.get("/me").status_code == 200
+    tool.token.refresh_from_db()
+    assert tool.token.last_used_at is not None
+
+
+def test_only_managers_make_service_tokens_which_act_as_their_integration(
+    manager, marketer, support_team
+):
+    with pytest.raises(PermissionRefused):
+        api_services.service_token_create(
+            actor=marketer, name="HubSpot sync", scope="write", expires_in_days=None
+        )
+    made = api_services.service_token_create(
+        actor=manager, name="HubSpot sync", scope="write", expires_in_days=None
+    )
+    account = made.token.user
+    assert account != manager
+    assert not account.has_usable_password()
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {made.secret}")
+    created = client.post(
+        "/api/v1/campaigns", campaign_body([support_team.pk]), content_type="application/json"
+    )
+    assert created.status_code == 201, created.content
+    assert created.json()["owner"]["name"] == "HubSpot sync"
+
+
+def test_someone_else_cannot_revoke_my_token_but_a_manager_can(marketer, manager, advisor):
+    made = api_services.api_token_create(
+        actor=marketer, name="Script", scope="read", expires_in_days=30
+    )
+    from core.errors import NotFound
+
+    with pytest.raises(NotFound):
+        api_services.api_token_revoke(actor=advisor, token_id=made.token.pk)
+    api_services.api_token_revoke(actor=manager, token_id=made.token.pk)
+    made.token.refresh_from_db()
+    assert made.token.revoked_at is not None
+
+
+def test_the_session_works_and_writes_need_the_csrf_token(marketer, support_team):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(marketer)
+    assert browser.get("/api/v1/me").json()["token"] is None
+    body = campaign_body([support_team.pk])
+    refused = browser.post("/api/v1/campaigns", body, content_type="application/json")
+    assert refused.status_code == 403
+    assert "CSRF" in refused.json()["detail"]
+    browser.get("/campaigns/")  # a page sets the CSRF cookie
+    token = browser.cookies["csrftoken"].value
+    accepted = browser.post(
+        "/api/v1/campaigns", body, content_type="application/json", headers={"X-CSRFToken": token}
+    )
+    assert accepted.status_code == 201, accepted.content
+
+
+def test_a_bad_token_is_401_even_from_a_signed_in_browser(marketer):
+    browser = Client()
+    browser.force_login(marketer)
+    response = browser.get("/api/v1/me", headers={"Authorization": "Bearer psl_0_bad"})
+    assert response.status_code == 401
+
+
+def test_over_the_limit_is_429_with_retry_after_per_token(api_as, marketer, settings):
+    settings.API_RATE_LIMIT_PER_MINUTE = 3
+    tool, other = api_as(marketer), api_as(marketer)
+    assert [tool.get("/me").status_code for _ in range(3)] == [200, 200, 200]
+    limited = tool.get("/me")
+    assert limited.status_code == 429
+    assert 1 <= int(limited["Retry-After"]) <= 61
+    assert limited["Content-Type"] == "application/problem+json"
+    assert other.get("/me").status_code == 200  # another token counts on its own
