@@ -49,7 +49,8 @@ def _check(name: str, scope: str, expires_in_days: int | None) -> str:
     if not name:
         errors["name"] = [_("Give the token a name, to know later what uses it.")]
     elif len(name) > NAME_MAX_LENGTH:
-        errors["name"] = [_("The name is at most %(max)d characters.") % {"max": NAME_MAX_LENGTH}]
+        message = _("The name must be at most %(max)d characters.")
+        errors["name"] = [message % {"max": NAME_MAX_LENGTH}]
     if scope not in ApiToken.Scope.values:
         errors["scope"] = [_("Choose what the token may do: read, or read and write.")]
     if expires_in_days is not None and expires_in_days not in EXPIRY_CHOICES_DAYS:

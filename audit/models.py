@@ -66,6 +66,11 @@ class AuditAction(models.TextChoices):
     PEOPLE_IMPORTED = "people_imported", _("People imported from a file")
     API_TOKEN_CREATED = "api_token_created", _("API token created")
     API_TOKEN_REVOKED = "api_token_revoked", _("API token revoked")
+    WEBHOOK_ENDPOINT_ADDED = "webhook_endpoint_added", _("Outgoing webhook added")
+    WEBHOOK_ENDPOINT_CHANGED = "webhook_endpoint_changed", _("Outgoing webhook changed")
+    WEBHOOK_ENDPOINT_ENABLED = "webhook_endpoint_enabled", _("Outgoing webhook enabled again")
+    WEBHOOK_SECRET_ROTATED = "webhook_secret_rotated", _("Outgoing webhook secret renewed")
+    WEBHOOK_ENDPOINT_DELETED = "webhook_endpoint_deleted", _("Outgoing webhook deleted")
 
 
 class AuditEvent(models.Model):

@@ -27,7 +27,9 @@ class EndpointForm(forms.Form):
         label=_("Description"),
         max_length=200,
         required=False,
-        help_text=_("What receives it, for the people who read this list later."),
+        help_text=_(
+            "What this address feeds (a CRM, a chat bot), for whoever reads this list later."
+        ),
     )
 
     @classmethod

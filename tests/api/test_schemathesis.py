@@ -6,6 +6,7 @@ import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import ignored_auth
 
 from api import services as api_services
 from tests.factories import MembershipFactory, TeamFactory, announced_campaign, make_manager
@@ -49,4 +50,31 @@ def test_every_operation_keeps_its_contract(case, token):
     case.call_and_validate(
         headers={"Authorization": f"Bearer {token}"},
         excluded_checks=[schemathesis.checks.positive_data_acceptance],
+    )
+
+
+def test_chains_of_operations_keep_their_contract(token):
+    """Stateful: Schemathesis chains operations through the links it infers from the
+    schema (a created campaign's id into its read, update, announce, thread…)."""
+
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case):
+            return {"headers": {"Authorization": f"Bearer {token}"}}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            # Every call carries the valid token (get_call_kwargs), so the check that
+            # invalid credentials are refused would misread it: test_flow covers 401s.
+            case.validate_response(
+                response,
+                additional_checks=additional_checks,
+                excluded_checks=[schemathesis.checks.positive_data_acceptance, ignored_auth],
+            )
+
+    Workflow.run(
+        settings=settings(
+            max_examples=15,
+            stateful_step_count=6,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
     )

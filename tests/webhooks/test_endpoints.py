@@ -193,3 +193,32 @@ def test_only_managers_manage(advisor):
         with pytest.raises(PermissionRefused):
             call()
     assert WebhookEndpoint.objects.get(pk=endpoint_id).secret == delivery.endpoint.secret
+
+
+def test_every_change_to_an_endpoint_is_in_the_audit_log_without_its_secret(manager, settings):
+    from audit.models import AuditEvent
+    from webhooks import services as webhook_services
+
+    settings.NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE = True
+    endpoint, secret = webhook_services.webhook_endpoint_create(
+        actor=manager, url="https://hooks.example.test/in/s3cr3t-path", event_types=[]
+    )
+    webhook_services.webhook_endpoint_update(
+        actor=manager,
+        endpoint_id=endpoint.pk,
+        url="https://hooks.example.test/in/s3cr3t-path",
+        event_types=["campaign.announced"],
+    )
+    webhook_services.webhook_endpoint_rotate_secret(actor=manager, endpoint_id=endpoint.pk)
+    webhook_services.webhook_endpoint_delete(actor=manager, endpoint_id=endpoint.pk)
+    events = list(AuditEvent.objects.order_by("pk"))
+    assert [e.action for e in events] == [
+        "webhook_endpoint_added",
+        "webhook_endpoint_changed",
+        "webhook_secret_rotated",
+        "webhook_endpoint_deleted",
+    ]
+    for event in events:
+        text = f"{event.target_label} {event.details}"
+        assert "s3cr3t-path" not in text
+        assert secret not in text

@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from audit.models import AuditAction
+from audit.services import record_audit_event, redact_url
 from core.errors import DomainError, NotFound
 from core.netsafety import UnsafeURLError, check_public_http_url, split_http_url
 from teams.roles import Actor
@@ -103,6 +105,18 @@ def endpoint_validate(*, url: str, event_types: Iterable[str], description: str)
     return EndpointInput(url=url, event_types=types, description=description)
 
 
+def _audit(actor: User, action: AuditAction, endpoint: WebhookEndpoint) -> None:
+    """The audit log's entry, in the change's transaction (never the secret: the audit
+    service keeps URLs as scheme and host)."""
+    record_audit_event(
+        actor=actor,
+        action=action,
+        target=endpoint,
+        target_label=redact_url(endpoint.url),
+        details={"url": endpoint.url, "events": list(endpoint.event_types)},
+    )
+
+
 def _lock(endpoint_id: int) -> WebhookEndpoint:
     endpoint = WebhookEndpoint.objects.select_for_update().filter(pk=endpoint_id).first()
     if endpoint is None:
@@ -119,13 +133,15 @@ def webhook_endpoint_create(
     require_manage_webhooks(Actor.of(actor))
     data = endpoint_validate(url=url, event_types=event_types, description=description)
     secret = signing.secret_make()
-    endpoint = WebhookEndpoint.objects.create(
-        url=data.url,
-        event_types=data.event_types,
-        description=data.description,
-        secret=secret,
-        created_by=actor,
-    )
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.create(
+            url=data.url,
+            event_types=data.event_types,
+            description=data.description,
+            secret=secret,
+            created_by=actor,
+        )
+        _audit(actor, AuditAction.WEBHOOK_ENDPOINT_ADDED, endpoint)
     return endpoint, secret
 
 
@@ -144,10 +160,13 @@ def webhook_endpoint_update(
     data = endpoint_validate(url=url, event_types=event_types, description=description)
     with transaction.atomic():
         endpoint = _lock(endpoint_id)
+        before = (endpoint.url, endpoint.event_types, endpoint.description)
         endpoint.url = data.url
         endpoint.event_types = data.event_types
         endpoint.description = data.description
-        endpoint.save(update_fields=["url", "event_types", "description"])
+        if before != (endpoint.url, endpoint.event_types, endpoint.description):
+            endpoint.save(update_fields=["url", "event_types", "description"])
+            _audit(actor, AuditAction.WEBHOOK_ENDPOINT_CHANGED, endpoint)
     return endpoint
 
 
@@ -175,6 +194,7 @@ def webhook_endpoint_enable(*, actor: User, endpoint_id: int) -> WebhookEndpoint
         waiting.update(next_attempt_at=now, queued_at=now)
         transaction.on_commit(partial(deliveries_queue, ids))
         endpoint.refresh_from_db()
+        _audit(actor, AuditAction.WEBHOOK_ENDPOINT_ENABLED, endpoint)
     return endpoint
 
 
@@ -194,6 +214,7 @@ def webhook_endpoint_rotate_secret(
         endpoint.previous_secret_until = now + ROTATION_OVERLAP
         endpoint.secret = secret
         endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_until"])
+        _audit(actor, AuditAction.WEBHOOK_SECRET_ROTATED, endpoint)
     return endpoint, secret
 
 
@@ -202,7 +223,9 @@ def webhook_endpoint_delete(*, actor: User, endpoint_id: int) -> None:
     it. Deleting one that is gone already is refused as not found."""
     require_manage_webhooks(Actor.of(actor))
     with transaction.atomic():
-        _lock(endpoint_id).delete()
+        endpoint = _lock(endpoint_id)
+        _audit(actor, AuditAction.WEBHOOK_ENDPOINT_DELETED, endpoint)
+        endpoint.delete()
 
 
 def webhook_delivery_resend(*, actor: User, delivery_id: int) -> WebhookDelivery:
