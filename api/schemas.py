@@ -4,13 +4,14 @@ Inputs are strict about shape (types, lengths, no unknown fields) and leave the 
 rules (a launch date before announcing, a count that is whole…) to the services, which
 answer with the same messages as the web forms."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from ninja import Field, Schema
 from pydantic import BeforeValidator, ConfigDict, StringConstraints
 
+from campaigns.calendar import FIRST_YEAR, LAST_YEAR
 from campaigns.models import Campaign, Feedback, Kpi
 from teams.models import Membership
 
@@ -41,7 +42,11 @@ def _iso_moment(value: object) -> object:
         return value
     if not isinstance(value, str):
         raise ValueError("write a date and time as ISO 8601 text, e.g. 2027-01-02T09:00:00+01:00")
-    return datetime.fromisoformat(value)
+    moment = datetime.fromisoformat(value)
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise ValueError(f"the year must be between {FIRST_YEAR} and {LAST_YEAR}")
+    # In UTC: the database need not know an offset such as -23:28 (PostgreSQL refuses it).
+    return moment.astimezone(UTC) if moment.tzinfo is not None else moment
 
 
 def _figure(value: object) -> object:

@@ -4,7 +4,9 @@ server error, documented status and content type, the documented shape)."""
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import ignored_auth
 
@@ -16,6 +18,17 @@ pytestmark = pytest.mark.django_db
 
 # Read from the running app (no database needed to serve the schema).
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
+
+
+@pytest.fixture(autouse=True)
+def _connection_kept_between_requests():
+    """As Django's test client does: a request through the WSGI app must not close the
+    test's database connection (its transaction holds the test's data)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
