@@ -49,6 +49,9 @@ class TokenAuth(HttpBearer):
             raise PermissionRefused(_("This token may only read: make one that may write."))
         caller = Caller(user=api_token.user, token=api_token)
         rate_limit_check(caller.principal)
+        # The person the token acts as is the request's user, as a session's would be:
+        # what reads request.user (kept pages' reader key, logs) sees them, not anonymous.
+        request.user = api_token.user
         return caller
 
 

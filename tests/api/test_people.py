@@ -104,3 +104,18 @@ def test_a_campaign_costs_the_same_queries_with_1_or_6_teams(api_as, manager, su
     with CaptureQueriesContext(connection) as large:
         assert len(api.get(f"/campaigns/{bigger.pk}").json()["stakeholders"]) == 6
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+def test_a_kept_list_is_each_callers_own_and_follows_changes(api_as, marketer, advisor, settings):
+    """The list is kept between requests (core.pages): never across callers, and never
+    once a campaign on it changed."""
+    settings.PAGE_CACHE_SECONDS = 60
+    team = TeamFactory()
+    Membership.objects.create(team=team, user=advisor)
+    draft = CampaignFactory(owner=marketer, title="Brouillon privé")
+    StakeholderFactory(campaign=draft, team=team)
+    owner, reader = api_as(marketer, scope="read"), api_as(advisor, scope="read")
+    assert [c["title"] for c in owner.get("/campaigns").json()["items"]] == ["Brouillon privé"]
+    assert reader.get("/campaigns").json()["items"] == []  # a draft: not the advisor's
+    Campaign.objects.filter(pk=draft.pk).update(title="Brouillon renommé")
+    assert [c["title"] for c in owner.get("/campaigns").json()["items"]] == ["Brouillon renommé"]
