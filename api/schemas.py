@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from ninja import Field, Schema
-from pydantic import BeforeValidator, ConfigDict, StringConstraints
+from pydantic import BeforeValidator, ConfigDict, StringConstraints, model_validator
 
 from campaigns.calendar import FIRST_YEAR, LAST_YEAR
 from campaigns.models import Campaign, Feedback, Kpi
@@ -33,6 +33,11 @@ else:
     FeedbackTag = Literal[tuple(Feedback.Tag.values)]
     Role = Literal[tuple(Membership.Role.values)]
 Source = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+# One line of text without control characters (PostgreSQL refuses a NUL in any text).
+ExternalId = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+SearchText = Annotated[str, StringConstraints(max_length=500, pattern=r"^[^\x00]*$")]
 
 
 def _iso_moment(value: object) -> object:
@@ -66,10 +71,28 @@ Moment = Annotated[datetime, BeforeValidator(_iso_moment)]
 Figure = Annotated[Decimal, BeforeValidator(_figure), Field(max_digits=12, decimal_places=2)]
 
 
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
 class Strict(Schema):
     """A request body: no unknown field, and no type guessed (true is not 1, "3" is not 3)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: object) -> object:
+        # As Django's form fields refuse it: PostgreSQL cannot store a NUL in text.
+        if _has_nul(data):
+            raise ValueError("text cannot contain a NUL character (\\x00)")
+        return data
 
 
 # --- out -------------------------------------------------------------------------------------
@@ -251,7 +274,7 @@ class KpiIn(Strict):
 
 class ExternalRefIn(Strict):
     source: Source
-    external_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    external_id: ExternalId
 
 
 # Something other than blanks: the schema says what it can of the form's rules.

@@ -70,11 +70,11 @@ class CampaignListQuery(Schema):
     owner_id: schemas.Id | None = None
     mine: bool = Field(default=False, description="Only campaigns you own or co-edit.")
     updated_since: schemas.Moment | None = None
-    q: Annotated[str, StringConstraints(max_length=200)] = ""
+    q: schemas.SearchText = ""
     order: Annotated[str, StringConstraints(pattern=r"^(newest|oldest)$")] = Field(
         default="newest", description="By launch date: newest or oldest first."
     )
-    cursor: Annotated[str, StringConstraints(max_length=500)] = ""
+    cursor: schemas.SearchText = ""
     limit: Annotated[int, Field(ge=1, le=PAGE_SIZE_MAX)] = 50
 
 
@@ -215,7 +215,7 @@ def campaign_create(request: HttpRequest, payload: schemas.CampaignCreateIn) -> 
 def campaign_put_by_reference(
     request: HttpRequest,
     source: schemas.Source,
-    external_id: Annotated[str, StringConstraints(min_length=1, max_length=200)],
+    external_id: schemas.ExternalId,
     payload: schemas.CampaignIn,
 ) -> HttpResponse:
     saved = services.campaign_save_by_reference(
@@ -232,7 +232,7 @@ def campaign_put_by_reference(
 def campaign_read_by_reference(
     request: HttpRequest,
     source: schemas.Source,
-    external_id: Annotated[str, StringConstraints(min_length=1, max_length=200)],
+    external_id: schemas.ExternalId,
 ) -> HttpResponse:
     campaign_id = selectors.campaign_id_by_reference(source=source, external_id=external_id)
     if campaign_id is None:

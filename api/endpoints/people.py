@@ -7,7 +7,6 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import StringConstraints
 
 from api import schemas
 from api.auth import Caller
@@ -153,7 +152,7 @@ class FeedQuery(Schema):
         default=None, description="An ISO week (2026-W49); this week by default."
     )
     my_teams: bool = False
-    cursor: Annotated[str, StringConstraints(max_length=500)] = ""
+    cursor: schemas.SearchText = ""
     limit: Annotated[int, Field(ge=1, le=100)] = 50
 
 
@@ -202,7 +201,7 @@ def feed(request: HttpRequest, query: Query[FeedQuery]) -> dict[str, Any]:
 
 
 class InboxQuery(Schema):
-    cursor: Annotated[str, StringConstraints(max_length=500)] = ""
+    cursor: schemas.SearchText = ""
     limit: Annotated[int, Field(ge=1, le=100)] = 30
 
 

@@ -172,3 +172,25 @@ def test_results_pushed_by_a_tool_keep_their_source(api_as, marketer, support_te
     )
     assert unknown.status_code == 400
     assert "Ouvertures" in unknown.json()["errors"]["results.0"][0]
+
+
+def test_a_nul_character_anywhere_is_a_400_not_a_500(api_as, marketer, advisor, support_team):
+    """PostgreSQL refuses a NUL in any text: every way in must say so first."""
+    from tests.factories import announced_campaign
+
+    tool = api_as(marketer)
+    assert tool.get("/campaigns/by-ref/hubspot/a\x00b").status_code in (400, 404)
+    assert tool.get("/campaigns", q="a\x00", cursor="\x00").status_code == 400
+    for field in ("title", "summary", "body", "objective", "audience"):
+        sent = tool.post("/campaigns", campaign_body([support_team.pk], **{field: "a\x00b"}))
+        assert sent.status_code == 400, (field, sent.content)
+    campaign = announced_campaign(teams=[support_team])
+    member = api_as(advisor)
+    path = f"/campaigns/{campaign.pk}"
+    for response in (
+        member.post(f"{path}/feedback", {"body": "a\x00b"}),
+        member.post(f"{path}/teams/{support_team.pk}/not-ready", {"reason": "a\x00b"}),
+        member.post(f"{path}/teams/{support_team.pk}/acknowledge", {"note": "a\x00b"}),
+    ):
+        assert response.status_code == 400, response.content
+    assert not Campaign.objects.exclude(pk=campaign.pk).exists()
