@@ -3,6 +3,7 @@
 from django.core.paginator import Page, Paginator
 from django.db.models import OuterRef, QuerySet, Subquery
 
+from webhooks import rules
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 DELIVERIES_PER_PAGE = 50
@@ -26,6 +27,18 @@ def endpoints_with_last_delivery() -> QuerySet[WebhookEndpoint]:
     )
 
 
+def endpoints_listed() -> list[WebhookEndpoint]:
+    """endpoints_with_last_delivery, each with `last_delivery_state` (webhooks.rules's
+    DeliveryState, None before anything was sent): what the list page shows."""
+    endpoints = list(endpoints_with_last_delivery())
+    for endpoint in endpoints:
+        status = endpoint.last_delivery_status  # type: ignore[attr-defined]
+        endpoint.last_delivery_state = (  # type: ignore[attr-defined]
+            rules.delivery_state(status=status, endpoint_active=endpoint.active) if status else None
+        )
+    return endpoints
+
+
 def endpoint_for_page(endpoint_id: int) -> WebhookEndpoint | None:
     return WebhookEndpoint.objects.select_related("created_by").filter(pk=endpoint_id).first()
 
@@ -38,4 +51,9 @@ def delivery_log(*, endpoint: WebhookEndpoint, page: str | int | None) -> Page[W
         .defer("payload")
         .order_by("-created_at", "-id")
     )
-    return Paginator(rows, DELIVERIES_PER_PAGE).get_page(page)
+    shown = Paginator(rows, DELIVERIES_PER_PAGE).get_page(page)
+    for delivery in shown.object_list:
+        delivery.state = rules.delivery_state(  # type: ignore[attr-defined]
+            status=delivery.status, endpoint_active=endpoint.active
+        )
+    return shown

@@ -14,7 +14,7 @@ from core.errors import DomainError
 from core.http import AuthenticatedHttpRequest, actor_of, run_action
 from webhooks import selectors, services
 from webhooks.forms import EndpointForm
-from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.models import WebhookEndpoint
 from webhooks.rules import require_manage_webhooks
 from webhooks.services.delivery import ROTATION_OVERLAP
 
@@ -46,7 +46,7 @@ def _show_secret_once(request: AuthenticatedHttpRequest, endpoint_id: int, secre
 @require_http_methods(["GET"])
 def endpoint_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     require_manage_webhooks(actor_of(request))
-    endpoints = list(selectors.endpoints_with_last_delivery())
+    endpoints = selectors.endpoints_listed()
     return render(request, "webhooks/list.html", {"endpoints": endpoints})
 
 
@@ -112,7 +112,6 @@ def endpoint_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         "endpoint": endpoint,
         "new_secret": new_secret,
         "page": selectors.delivery_log(endpoint=endpoint, page=request.GET.get("page")),
-        "resendable": (WebhookDelivery.Status.DELIVERED, WebhookDelivery.Status.FAILED),
         "overlap_hours": int(ROTATION_OVERLAP.total_seconds() // 3600),
     }
     return render(request, "webhooks/detail.html", context)

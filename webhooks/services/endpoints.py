@@ -19,7 +19,7 @@ from core.netsafety import UnsafeURLError, check_public_http_url, split_http_url
 from teams.roles import Actor
 from webhooks import signing
 from webhooks.models import EventType, WebhookDelivery, WebhookEndpoint
-from webhooks.rules import require_manage_webhooks
+from webhooks.rules import require_manage_webhooks, require_resend
 from webhooks.services.delivery import ROTATION_OVERLAP
 from webhooks.services.outbox import deliveries_queue
 
@@ -249,10 +249,7 @@ def webhook_delivery_resend(*, actor: User, delivery_id: int) -> WebhookDelivery
         )
         if delivery is None:
             raise delivery_missing()
-        if delivery.status in (Status.PENDING, Status.SENDING):
-            raise DomainError(_("This message is already on its way."), code="already_done")
-        if not delivery.endpoint.active:
-            raise DomainError(_("Enable the endpoint again before resending its messages."))
+        require_resend(status=delivery.status, endpoint_active=delivery.endpoint.active)
         now = timezone.now()
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
             status=Status.PENDING,
