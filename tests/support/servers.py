@@ -173,16 +173,25 @@ def webhook_server() -> Iterator[WebhookServer]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
+    with loopback_http_server(Handler) as port:
+        state.url = f"http://127.0.0.1:{port}/hooks/team"
+        yield state
+
+
+@contextmanager
+def loopback_http_server(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    """Serve `handler` on a free loopback port, in a thread, for the `with` block; yields
+    the port. A client giving up on a slow answer is not an error (the timeout tests)."""
+
     class Server(ThreadingHTTPServer):
         def handle_error(self, request: Any, client_address: Any) -> None:
-            pass  # the client gave up on a slow answer: expected in the timeout test
+            pass
 
-    server = Server(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/team"
+    server = Server(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        yield state
+        yield server.server_address[1]
     finally:
         server.shutdown()
         server.server_close()

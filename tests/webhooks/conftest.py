@@ -2,16 +2,16 @@
 a signature is checked against), answering with the statuses a test scripts; and a spy
 on the tasks the webhooks app queues (the broker is the edge: tests run tasks directly)."""
 
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
 from tests.factories import make_manager
+from tests.support.servers import loopback_http_server
 from tests.webhooks.factories import WebhookEndpointFactory
 
 
@@ -53,19 +53,9 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    class Server(ThreadingHTTPServer):
-        def handle_error(self, request: Any, client_address: Any) -> None:
-            pass  # the client gave up on a slow answer: expected in the timeout test
-
-    server = Server(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/passerelle"
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with loopback_http_server(Handler) as port:
+        state.url = f"http://127.0.0.1:{port}/hooks/passerelle"
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture
