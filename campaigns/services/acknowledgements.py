@@ -272,7 +272,16 @@ def _acknowledge_one(
                 *OBJECTION_FIELDS,
             ]
         )
-        record(campaign, None, EventKind.TEAM_ACKNOWLEDGED, {"team": team.name, **flag})
+        # Told to integrations only when it stands alone (a member whose acknowledgement
+        # stood settles the team again after a colleague's "not ready"): after this
+        # person's own acknowledgement, its message has said it.
+        record(
+            campaign,
+            None,
+            EventKind.TEAM_ACKNOWLEDGED,
+            {"team": team.name, **flag},
+            publish=existing is not None,
+        )
         if existing is not None:
             return TeamAcknowledgement(team, True, actor, now, existing.pk)
     elif lifted:

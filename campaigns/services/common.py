@@ -113,21 +113,28 @@ def lock_team(
 
 
 def record(
-    campaign: Campaign, actor: User | None, kind: str, details: dict[str, Any] | None = None
+    campaign: Campaign,
+    actor: User | None,
+    kind: str,
+    details: dict[str, Any] | None = None,
+    *,
+    publish: bool = True,
 ) -> CampaignEvent:
     """Append one event to the campaign's timeline, and the outgoing webhook messages it
     makes for integrations (both inside the caller's transaction; the messages are sent
-    after commit, see webhook_publish)."""
+    after commit, see webhook_publish). `publish=False`: the caller's previous event of
+    this same change told integrations already (one click, one message)."""
     event = CampaignEvent.objects.create(
         campaign=campaign, actor=actor, kind=kind, version=campaign.version, details=details or {}
     )
-    webhook_publish(campaign, event)
+    if publish:
+        webhook_publish(campaign, event)
     return event
 
 
 # What integrations hear of each timeline event (webhooks.models.EventType). Not here:
 # VERSION_BUMPED, recorded by the same edit as EDITED, whose message carries the new
-# version already (one edit, one message); TEAM_ACKNOWLEDGED, see webhook_publish.
+# version already (one edit, one message).
 WEBHOOK_EVENT_TYPES: dict[str, str] = {
     EventKind.CREATED: WebhookEventType.CAMPAIGN_CREATED,
     EventKind.DUPLICATED: WebhookEventType.CAMPAIGN_CREATED,
@@ -148,30 +155,10 @@ WEBHOOK_EVENT_TYPES: dict[str, str] = {
 def webhook_publish(campaign: Campaign, event: CampaignEvent) -> None:
     """The webhook messages of a timeline event just recorded, as plain JSON: the
     campaign as it now stands, who acted (None: the app itself), the timeline kind and
-    its details. Nothing is written when no endpoint listens (one query).
-
-    A team's acknowledgement is recorded right after the person's that completed it, in
-    the same call, on the campaign every writer locks: then the person's message has
-    said it, and the team's would be a second message for one click. It is sent when it
-    stands alone: the team counted again after a member left (`recounted`), or a member
-    whose acknowledgement stood acknowledging again after a colleague's "not ready"."""
+    its details. Nothing is written when no endpoint listens (one query)."""
     event_type = WEBHOOK_EVENT_TYPES.get(event.kind)
     if event_type is None:
         return
-    if event.kind == EventKind.TEAM_ACKNOWLEDGED and not event.details.get("recounted"):
-        previous = (
-            CampaignEvent.objects.filter(campaign=campaign, created_at__lte=event.created_at)
-            .exclude(pk=event.pk)
-            .order_by("-created_at", "-id")
-            .values_list("kind", "version", "details")
-            .first()
-        )
-        if previous is not None and (
-            previous[0] == EventKind.ACKNOWLEDGED
-            and previous[1] == event.version
-            and previous[2].get("team") == event.details.get("team")
-        ):
-            return
     actor = event.actor
     webhook_event_publish(
         event_type=event_type,
