@@ -33,7 +33,7 @@ def campaign_summary(campaign: Campaign, request: HttpRequest) -> dict[str, Any]
     if teams_total is None:  # the detail's prefetched stakeholders
         stakeholders = list(campaign.stakeholders.all())
         teams_total = len(stakeholders)
-        teams_acknowledged = sum(s.acknowledged_version == campaign.version for s in stakeholders)
+        teams_acknowledged = sum(s.is_acknowledged for s in stakeholders)
     return {
         "id": campaign.pk,
         "title": campaign.title,
@@ -55,10 +55,10 @@ def campaign_summary(campaign: Campaign, request: HttpRequest) -> dict[str, Any]
     }
 
 
-def _stakeholder(stakeholder: Stakeholder, version: int, now: datetime) -> dict[str, Any]:
-    acknowledged = stakeholder.acknowledged_version == version
+def _stakeholder(stakeholder: Stakeholder, now: datetime) -> dict[str, Any]:
+    acknowledged = stakeholder.is_acknowledged
     not_ready = None
-    if stakeholder.not_ready_at is not None:
+    if stakeholder.is_not_ready:
         not_ready = {
             "reason": stakeholder.not_ready_reason,
             "at": stakeholder.not_ready_at,
@@ -73,9 +73,7 @@ def _stakeholder(stakeholder: Stakeholder, version: int, now: datetime) -> dict[
         "acknowledged_at": stakeholder.acknowledged_at if acknowledged else None,
         "acknowledged_by": person(stakeholder.acknowledged_by) if acknowledged else None,
         "due_at": stakeholder.due_at,
-        "overdue": bool(
-            not acknowledged and stakeholder.due_at is not None and stakeholder.due_at < now
-        ),
+        "overdue": stakeholder.is_overdue(now),
         "members": getattr(stakeholder, "member_count", 0),
         "acknowledgements": [
             {"person": person(ack.user), "at": ack.created_at, "note": ack.note}
@@ -96,9 +94,7 @@ def campaign_full(campaign: Campaign, request: HttpRequest) -> dict[str, Any]:
         "announced_at": campaign.announced_at,
         "done_at": campaign.done_at,
         "cancelled_at": campaign.cancelled_at,
-        "stakeholders": [
-            _stakeholder(s, campaign.version, now) for s in campaign.stakeholders.all()
-        ],
+        "stakeholders": [_stakeholder(s, now) for s in campaign.stakeholders.all()],
         "kpis": [
             {
                 "id": kpi.pk,

@@ -400,6 +400,17 @@ class Stakeholder(models.Model):
     def is_not_ready(self) -> bool:
         return self.not_ready_at is not None
 
+    def is_overdue(self, now: datetime) -> bool:
+        """stakeholder_overdue_q for one row already read (with its campaign)."""
+        from campaigns.rules import AWAITING  # the rule book imports this module
+
+        return (
+            self.campaign.status in AWAITING
+            and self.due_at is not None
+            and self.due_at <= now
+            and not self.is_acknowledged
+        )
+
     @property
     def objector_name(self) -> str:
         """Who said the team is not ready."""

@@ -194,3 +194,17 @@ def test_a_nul_character_anywhere_is_a_400_not_a_500(api_as, marketer, advisor, 
     ):
         assert response.status_code == 400, response.content
     assert not Campaign.objects.exclude(pk=campaign.pk).exists()
+
+
+def test_a_team_is_overdue_only_while_the_campaign_waits_for_it(api_as, manager, support_team):
+    from campaigns import services
+    from tests.factories import announced_campaign
+
+    campaign = announced_campaign(teams=[support_team])
+    api = api_as(manager, scope="read")
+    with time_machine.travel(timezone.now() + timezone.timedelta(days=20)):
+        [team] = api.get(f"/campaigns/{campaign.pk}").json()["stakeholders"]
+        assert team["overdue"] is True
+        services.campaign_override_done(actor=manager, campaign_id=campaign.pk, reason="Vu")
+        [team] = api.get(f"/campaigns/{campaign.pk}").json()["stakeholders"]
+        assert team["overdue"] is False  # done: nobody waits any more
