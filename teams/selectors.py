@@ -143,3 +143,16 @@ def team_members(*, team: Team) -> list[MemberRow]:
             )
         )
     return rows
+
+
+def teams_by_name() -> QuerySet[Team]:
+    return Team.objects.order_by("name")
+
+
+def team_by_id(team_id: int) -> Team | None:
+    return Team.objects.filter(pk=team_id).first()
+
+
+def memberships_of(user: User) -> QuerySet[Membership]:
+    """The person's teams, with their role in each, by team name (one query)."""
+    return Membership.objects.filter(user=user).select_related("team").order_by("team__name")

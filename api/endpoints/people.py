@@ -16,7 +16,7 @@ from feed.selectors import FeedFilters, Week, feed_week
 from notifications.selectors import inbox, unread_count
 from teams import selectors as team_selectors
 from teams import services as team_services
-from teams.models import Membership, Team
+from teams.models import Team
 from teams.roles import Actor
 
 router = Router()
@@ -32,7 +32,6 @@ def _caller(request: HttpRequest) -> Caller:
 def me(request: HttpRequest) -> dict[str, Any]:
     caller = _caller(request)
     actor = Actor.of(caller.user)
-    memberships = Membership.objects.filter(user=caller.user).select_related("team")
     return {
         "id": caller.user.pk,
         "name": caller.user.display_name,
@@ -40,7 +39,8 @@ def me(request: HttpRequest) -> dict[str, Any]:
         "is_marketer": actor.is_marketer,
         "is_manager": actor.is_manager,
         "teams": [
-            {"team": _team_ref(m.team), "role": m.role} for m in memberships.order_by("team__name")
+            {"team": _team_ref(m.team), "role": m.role}
+            for m in team_selectors.memberships_of(caller.user)
         ],
         "token": caller.token.name if caller.token else None,
         "scope": caller.token.scope if caller.token else "write",
@@ -57,7 +57,7 @@ def _team_ref(team: Team) -> dict[str, Any]:
 def _team(request: HttpRequest, team_id: int) -> dict[str, Any]:
     """A team with its members: for managers and the team's own members."""
     actor = Actor.of(_caller(request).user)
-    team = Team.objects.filter(pk=team_id).first()
+    team = team_selectors.team_by_id(team_id)
     if team is None:
         raise NotFound(_("This team does not exist."))
     if not actor.is_manager and team.pk not in actor.team_ids:
@@ -79,7 +79,7 @@ def _team(request: HttpRequest, team_id: int) -> dict[str, Any]:
 
 @router.get("/teams", response=list[schemas.TeamRef], tags=["teams"], summary="List teams")
 def team_list(request: HttpRequest) -> list[dict[str, Any]]:
-    return [_team_ref(team) for team in Team.objects.order_by("name")]
+    return [_team_ref(team) for team in team_selectors.teams_by_name()]
 
 
 @router.get(
