@@ -103,3 +103,20 @@ def test_over_the_limit_is_429_with_retry_after_per_token(api_as, marketer, sett
     assert 1 <= int(limited["Retry-After"]) <= 61
     assert limited["Content-Type"] == "application/problem+json"
     assert other.get("/me").status_code == 200  # another token counts on its own
+
+
+def test_with_the_cache_down_requests_pass_uncounted(
+    api_as, marketer, settings, monkeypatch, own_cache
+):
+    """The limit is protection, not a rule worth an outage: Redis down lets requests in."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    settings.API_RATE_LIMIT_PER_MINUTE = 1
+
+    def down(*args, **kwargs):
+        raise RedisConnectionError("Redis is down")
+
+    monkeypatch.setattr(own_cache, "add", down)
+    monkeypatch.setattr(own_cache, "incr", down)
+    tool = api_as(marketer)
+    assert [tool.get("/me").status_code for _ in range(3)] == [200, 200, 200]
