@@ -2,9 +2,10 @@
 that never gave it (late), and the campaign page says "Closed — launches in 3 days" while
 its launch is ahead."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -115,6 +116,9 @@ def test_the_e_mail_link_page_offers_the_late_acknowledgement(overridden):
     assert not selectors.acknowledge_state(campaign=fresh, viewer=Actor.of(seller)).allowed
 
 
+# Mid-morning: three days and an hour later is still three calendar days later (late in
+# the evening it is four, which the countdown rightly says).
+@time_machine.travel(datetime(2026, 12, 2, 9, 30, tzinfo=UTC), tick=False)
 def test_a_done_campaign_launching_later_reads_closed_with_the_countdown(client, overridden):
     campaign, _seller, clerk, _colleague, _desk = overridden
     now = timezone.now()
