@@ -52,6 +52,14 @@ def _permission_ids(user_obj: Any) -> set[int]:
         return {row[0] for row in cursor.fetchall()}
 
 
+def remember_permissions(user_obj: Any, ids: set[int]) -> None:
+    """`user_obj`'s permissions are those with these ids (both their own and their
+    groups'), read by a caller in a query it ran anyway (core.pages): the backend then
+    needs none. Superusers have every permission whatever their rows say: left alone."""
+    if user_obj.is_active and not user_obj.is_superuser:
+        user_obj._perm_cache = _permission_names(ids)
+
+
 class OneQueryModelBackend(ModelBackend):
     def get_all_permissions(self, user_obj: Any, obj: Any = None) -> set[str]:
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:

@@ -118,6 +118,9 @@ class Page:
     expect: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     conditional: bool = False
+    # Sends an API token of `role`'s person instead of their session cookie, as an
+    # integration does; the ceiling stays the signed-in one.
+    bearer: bool = False
 
 
 PAGES = [
@@ -158,6 +161,7 @@ PAGES = [
     # Integration API (issue 17): a page of 50 campaigns as JSON, at least half the
     # trivial view's throughput.
     Page("API, campaign list", "/api/v1/campaigns?limit=50", "marketer", 0.5),
+    Page("API, campaign list (token)", "/api/v1/campaigns?limit=50", "marketer", 0.5, bearer=True),
     Page("health check", "/health/", None, None),
 ]
 
@@ -230,25 +234,28 @@ def main() -> None:
     pages = [p for p in PAGES if not args.only or any(w in p.name for w in args.only)]
     results = [_result_for(page, fixtures) for page in pages]
 
+    tokens = _make_api_tokens({page.role for page in pages if page.bearer and page.role})
     started = time.perf_counter()
     try:
         with _server(workers=args.workers) as server:
             base = server.base
             cookies = {role: login(base, email) for role, email in LOGINS.items()}
+            logins = Logins(cookies=cookies, tokens=tokens)
             for result in results:
-                _prepare_page(base, result, cookies)
+                _prepare_page(base, result, logins)
             for number in range(1, args.rounds + 1):
                 print(f"\nround {number}/{args.rounds}", flush=True)
                 for result in results:
-                    result.rounds.append(_measure_round(base, result, cookies, args))
+                    result.rounds.append(_measure_round(base, result, logins, args))
             rss = server.workers_rss_mb()
         load_seconds = time.perf_counter() - started
 
         print("\nqueries, body sizes and plans (in-process)…", flush=True)
         for result in results:
-            _measure_in_process(result, cookies)
+            _measure_in_process(result, logins)
     finally:
         _clear_cache_namespace()
+        _delete_api_tokens()
 
     for result in results:
         result.failures = _check(result)
@@ -397,19 +404,55 @@ def _wait_until_serving(server: Server) -> None:
 # --- HTTP: logins and single requests ------------------------------------------------------
 
 
-def _request_headers(result: PageResult, cookies: dict[str, str]) -> dict[str, str]:
-    headers = dict(result.headers)
-    if result.page.role:
-        headers["Cookie"] = cookies[result.page.role]
-    return headers
+API_TOKEN_NAME = "load benchmark"  # noqa: S105 - the token's label, not a secret
 
 
-def _prepare_page(base: str, result: PageResult, cookies: dict[str, str]) -> None:
+@dataclass(frozen=True)
+class Logins:
+    """How each role's person is known: the session cookie of a real sign-in, and an
+    API token for the pages that send one."""
+
+    cookies: dict[str, str]
+    tokens: dict[str, str]
+
+    def headers(self, page: Page) -> dict[str, str]:
+        if page.role is None:
+            return {}
+        if page.bearer:
+            return {"Authorization": f"Bearer {self.tokens[page.role]}"}
+        return {"Cookie": self.cookies[page.role]}
+
+
+def _make_api_tokens(roles: set[str]) -> dict[str, str]:
+    """A read token for each role's person, made through the service as on the profile
+    page; deleted when the run ends."""
+    from accounts.models import User
+    from api.services import api_token_create
+
+    tokens = {}
+    for role in roles:
+        person = User.objects.get(email=LOGINS[role])
+        made = api_token_create(actor=person, name=API_TOKEN_NAME, scope="read", expires_in_days=30)
+        tokens[role] = made.secret
+    return tokens
+
+
+def _delete_api_tokens() -> None:
+    from api.models import ApiToken
+
+    ApiToken.objects.filter(name=API_TOKEN_NAME, user__email__in=LOGINS.values()).delete()
+
+
+def _request_headers(result: PageResult, logins: Logins) -> dict[str, str]:
+    return {**result.headers, **logins.headers(result.page)}
+
+
+def _prepare_page(base: str, result: PageResult, logins: Logins) -> None:
     """A few requests that must answer as expected (they also load each worker's
     templates before anything is measured)."""
     if result.page.conditional:
-        _refresh_etag(base, result, cookies)
-    headers = _request_headers(result, cookies)
+        _refresh_etag(base, result, logins)
+    headers = _request_headers(result, logins)
     for _ in range(2):
         status, _headers, _body = fetch(base, result.url_path, headers=headers)
         if status != result.page.expect:
@@ -418,14 +461,14 @@ def _prepare_page(base: str, result: PageResult, cookies: dict[str, str]) -> Non
             return
 
 
-def _refresh_etag(base: str, result: PageResult, cookies: dict[str, str]) -> None:
+def _refresh_etag(base: str, result: PageResult, logins: Logins) -> None:
     """Ask for the document, and send its ETag from now on.
 
     Fetched again right before each measure: the feeds cover a window that slides with
     the clock (launches from some days ago to some days ahead), so on 100,000 campaigns
     a launch enters or leaves it every few minutes and the ETag of a few minutes ago no
     longer matches (the first baseline run got no 304 at all in its later rounds)."""
-    headers = _request_headers(result, cookies)
+    headers = _request_headers(result, logins)
     headers.pop("If-None-Match", None)
     status, response_headers, _body = fetch(base, result.url_path, headers=headers)
     etag = response_headers.get("ETag")
@@ -440,18 +483,18 @@ def _refresh_etag(base: str, result: PageResult, cookies: dict[str, str]) -> Non
 
 
 def _measure_round(
-    base: str, result: PageResult, cookies: dict[str, str], args: argparse.Namespace
+    base: str, result: PageResult, logins: Logins, args: argparse.Namespace
 ) -> Round:
     """The page's ceiling, then the page, back to back so that both see the same machine."""
     page = result.page
-    ceiling_headers = {"Cookie": cookies[page.role]} if page.role else {}
+    ceiling_headers = {"Cookie": logins.cookies[page.role]} if page.role else {}
     ceiling_path = "/trivial-auth/" if page.role else "/trivial/"
     ceiling = _wrk(base, ceiling_path, ceiling_headers, expect=200, args=args)
     _drain(base, args.workers)
     if page.conditional:
-        _refresh_etag(base, result, cookies)
+        _refresh_etag(base, result, logins)
     measured = _wrk(
-        base, result.url_path, _request_headers(result, cookies), expect=page.expect, args=args
+        base, result.url_path, _request_headers(result, logins), expect=page.expect, args=args
     )
     _drain(base, args.workers)
     one = Round(ceiling=ceiling, page=measured)
@@ -511,7 +554,7 @@ def _wrk(
 # --- in-process: queries, body size, plans ------------------------------------------------
 
 
-def _measure_in_process(result: PageResult, cookies: dict[str, str]) -> None:
+def _measure_in_process(result: PageResult, logins: Logins) -> None:
     from django.conf import settings
     from django.db import connection, reset_queries
     from django.test import Client
@@ -519,10 +562,12 @@ def _measure_in_process(result: PageResult, cookies: dict[str, str]) -> None:
 
     # An exception becomes the 500 page, as on the server, and the row says so.
     client = Client(raise_request_exception=False, HTTP_HOST="127.0.0.1")
-    if result.page.role:
-        session = SimpleCookie(cookies[result.page.role])[settings.SESSION_COOKIE_NAME].value
-        client.cookies[settings.SESSION_COOKIE_NAME] = session
     headers = dict(result.headers)
+    if result.page.bearer:
+        headers.update(logins.headers(result.page))
+    elif result.page.role:
+        cookie = SimpleCookie(logins.cookies[result.page.role])
+        client.cookies[settings.SESSION_COOKIE_NAME] = cookie[settings.SESSION_COOKIE_NAME].value
     if result.page.conditional:
         # A fresh ETag, as for each measure (see _refresh_etag).
         first = client.get(result.url_path)

@@ -36,11 +36,14 @@ _ACTOR = "_passerelle_actor"
 
 
 def actor_of(request: HttpRequest) -> Actor:
-    """The signed-in person as the rule books see them, read once per request."""
-    actor = getattr(request, _ACTOR, None)
-    if actor is None:
-        actor = Actor.of(getattr(request, "user", None))
-        setattr(request, _ACTOR, actor)
+    """The signed-in person as the rule books see them, read once per request (again if
+    `request.user` was replaced since: the API's token authentication does that)."""
+    user = getattr(request, "user", None)
+    kept: tuple[object, Actor] | None = getattr(request, _ACTOR, None)
+    if kept is not None and kept[0] is user:
+        return kept[1]
+    actor = Actor.of(user)
+    setattr(request, _ACTOR, (user, actor))
     return actor
 
 

@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterable
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.db import connections, router
@@ -46,8 +47,10 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csp import get_nonce
 from django.middleware.csrf import get_token
 
+from accounts.backends import remember_permissions
 from core import fragments
 from core.cache import CACHE_ERRORS
+from core.http import actor_of
 
 logger = logging.getLogger(__name__)
 
@@ -108,49 +111,61 @@ def _shown(request: HttpRequest) -> dict[int, int]:
     return shown
 
 
-def _reader_sources(user_pk: int) -> tuple[tuple[object, ...], ...]:
-    """The rows the reader's roles and teams come from: their groups, their own
-    permissions, their teams with their role in each. One query, written out: built
-    through the ORM (three subqueries) it cost more than the page it keys."""
+def _reader_sources(user_pk: int) -> tuple[tuple[str, int, str], ...]:
+    """The rows the reader's roles and teams come from: their groups, their permissions
+    (their own and their groups'), their teams with their role in each. One query,
+    written out: built through the ORM (three subqueries) it cost more than the page it
+    keys."""
     user_model = get_user_model()
     membership = apps.get_model("teams", "Membership")
     groups = user_model.groups.through._meta.db_table
     permissions = user_model.user_permissions.through._meta.db_table
+    group_permissions = Permission.group_set.through._meta.db_table
     sql = (
         f"SELECT 'g', group_id, '' FROM {groups} WHERE user_id = %s "  # noqa: S608 - table names from the models
-        f"UNION ALL SELECT 'p', permission_id, '' FROM {permissions} WHERE user_id = %s "
-        f"UNION ALL SELECT 't', team_id, role FROM {membership._meta.db_table} "
+        f"UNION SELECT 'p', permission_id, '' FROM {permissions} WHERE user_id = %s "
+        f"UNION SELECT 'p', gp.permission_id, '' FROM {group_permissions} gp "
+        f"JOIN {groups} ug ON ug.group_id = gp.group_id WHERE ug.user_id = %s "
+        f"UNION SELECT 't', team_id, role FROM {membership._meta.db_table} "
         "WHERE user_id = %s ORDER BY 1, 2, 3"
     )
     with connections[router.db_for_read(membership)].cursor() as cursor:
-        cursor.execute(sql, [user_pk] * 3)
-        return tuple(tuple(row) for row in cursor.fetchall())
+        cursor.execute(sql, [user_pk] * 4)
+        return tuple((str(kind), int(pk), str(role)) for kind, pk, role in cursor.fetchall())
 
 
 def _reader(request: HttpRequest) -> tuple[object, ...]:
-    """Everything of the reader a page may depend on: their row (already read), the
-    groups and permissions their roles come from, and their teams with their role in
-    each (what the rule book's Actor reads). A change to what a group may do reaches
-    kept pages within their minute."""
+    """Everything of the reader a page may depend on: their row (already read), their
+    groups and permissions, and their teams with their role in each (what the rule
+    book's Actor reads). A change to what a group may do reaches kept pages at once.
+
+    The rows read here are handed to the permission backend and to the request's Actor,
+    which then read nothing more for the page's rules: the key and the rules see the
+    same rows."""
     user = request.user
     if not user.is_authenticated:
         return ("anonymous",)
+    sources = _reader_sources(user.pk)
+    remember_permissions(user, {pk for kind, pk, _role in sources if kind == "p"})
+    actor_of(request).know_memberships((pk, role) for kind, pk, role in sources if kind == "t")
     return (
         user.pk,
         user.display_name,
         user.is_active,
         user.is_staff,
         user.is_superuser,
-        _reader_sources(user.pk),
+        sources,
         # What a page may read from the session (the dashboard link's memory…): a new
         # session, or a change to it, makes new keys.
         sorted((key, repr(value)) for key, value in request.session.items()),
     )
 
 
-def _key(request: HttpRequest, view: str, stamp: object) -> str:
+def _key(request: HttpRequest, view: str, stamp: Callable[[], object]) -> str:
     headers = tuple(request.headers.get(name, "") for name in _HTMX_HEADERS)
-    parts = (_reader(request), request.get_full_path(), headers, stamp)
+    # The reader first: it primes the roles and teams the stamp's rules then ask.
+    reader = _reader(request)
+    parts = (reader, request.get_full_path(), headers, stamp())
     return fragments.fragment_key(f"page:{view}", parts)
 
 
@@ -195,7 +210,7 @@ def kept_response(
     are kept at all."""
     if request.method != "GET" or _has_messages(request):
         return render()
-    key = _key(request, view, stamp()) if enabled() else None
+    key = _key(request, view, stamp) if enabled() else None
     kept = _kept(key) if key else None
     if kept is not None and (not kept[2] or _revisions(kept[2]) == kept[2]):
         body, headers, _checked = kept

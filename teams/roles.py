@@ -7,6 +7,7 @@ acknowledge for their teams. `Actor` gathers what the rule books (campaigns.rule
 to know about a person, read once per request.
 """
 
+from collections.abc import Iterable
 from enum import StrEnum
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -120,6 +121,11 @@ class Actor:
     def writes_campaigns(self) -> bool:
         """Marketers, and managers who may change any campaign (see campaigns.rules)."""
         return self.is_marketer or self.is_manager
+
+    def know_memberships(self, rows: Iterable[tuple[int, str]]) -> None:
+        """Their teams and their role in each, as (team id, role), read by a caller in a
+        query it ran anyway (core.pages): the first rule that asks needs no query."""
+        self.__dict__["_memberships"] = tuple(rows)
 
     @cached_property
     def _memberships(self) -> tuple[tuple[int, str], ...]:

@@ -26,8 +26,8 @@ from campaigns.models import Campaign
 from campaigns.services.common import lock_campaign
 from core import pages
 from core.errors import DomainError, NotFound
+from core.http import actor_of
 from feed.selectors import Week
-from teams.roles import Actor
 
 router = Router(tags=["campaigns"])
 
@@ -42,8 +42,7 @@ def _caller(request: HttpRequest) -> Caller:
 
 def _detail(request: HttpRequest, campaign_id: int, *, status: int = 200) -> HttpResponse:
     """The campaign as the caller may see it, with its ETag (a fixed number of queries)."""
-    caller = _caller(request)
-    campaign = selectors.campaign_detail(viewer=Actor.of(caller.user), campaign_id=campaign_id)
+    campaign = selectors.campaign_detail(viewer=actor_of(request), campaign_id=campaign_id)
     prefetch_related_objects([campaign], "external_reference")
     body = schemas.CampaignOut.model_validate(campaign_full(campaign, request))
     response = HttpResponse(body.model_dump_json(), status=status, content_type="application/json")
@@ -105,7 +104,7 @@ def campaign_list(request: HttpRequest, filters: Query[CampaignListQuery]) -> Ht
         launch_from = max(filter(None, (launch_from, week_from)))
         launch_before = min(filter(None, (launch_before, week_before)))
     what: selectors.ListPageArgs = {
-        "viewer": Actor.of(caller.user),
+        "viewer": actor_of(request),
         "filters": selectors.CampaignFilters(
             query=filters.q.strip(),
             status=filters.status or "",
@@ -287,7 +286,7 @@ def campaign_update(
 ) -> HttpResponse:
     caller = _caller(request)
     # Visible first: a campaign you may not see is 404 whatever If-Match says.
-    selectors.campaign_detail(viewer=Actor.of(caller.user), campaign_id=campaign_id)
+    selectors.campaign_detail(viewer=actor_of(request), campaign_id=campaign_id)
     with transaction.atomic():
         # Compared under the row lock the edit takes too: nobody can slip a change in
         # between the check and the write.
@@ -433,7 +432,7 @@ def campaign_results(
     request: HttpRequest, campaign_id: schemas.Id, payload: schemas.ResultsIn
 ) -> HttpResponse:
     caller = _caller(request)
-    campaign = selectors.campaign_detail(viewer=Actor.of(caller.user), campaign_id=campaign_id)
+    campaign = selectors.campaign_detail(viewer=actor_of(request), campaign_id=campaign_id)
     by_name = {kpi.name.casefold(): kpi.pk for kpi in campaign.kpis.all()}
     actuals: dict[int, Any] = {}
     errors: dict[str, list[str]] = {}
@@ -468,8 +467,7 @@ THREAD_MAX = 200
     description=f"The latest {THREAD_MAX} messages, oldest first, each with its replies.",
 )
 def feedback_list(request: HttpRequest, campaign_id: schemas.Id) -> dict[str, Any]:
-    caller = _caller(request)
-    selectors.campaign_detail(viewer=Actor.of(caller.user), campaign_id=campaign_id)
+    selectors.campaign_detail(viewer=actor_of(request), campaign_id=campaign_id)
     tally = selectors.feedback_tally(campaign_id=campaign_id)
     thread = selectors.feedback_thread(
         campaign_id=campaign_id, total=tally.threads, latest=THREAD_MAX

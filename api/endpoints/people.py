@@ -12,12 +12,12 @@ from api import schemas
 from api.auth import Caller
 from api.serialize import campaign_summary, person
 from core.errors import DomainError, NotFound, PermissionRefused
+from core.http import actor_of
 from feed.selectors import FeedFilters, Week, feed_week
 from notifications.selectors import inbox, unread_count
 from teams import selectors as team_selectors
 from teams import services as team_services
 from teams.models import Team
-from teams.roles import Actor
 
 router = Router()
 
@@ -31,7 +31,7 @@ def _caller(request: HttpRequest) -> Caller:
 @router.get("/me", response=schemas.MeOut, tags=["people"], summary="Who you are")
 def me(request: HttpRequest) -> dict[str, Any]:
     caller = _caller(request)
-    actor = Actor.of(caller.user)
+    actor = actor_of(request)
     return {
         "id": caller.user.pk,
         "name": caller.user.display_name,
@@ -56,7 +56,7 @@ def _team_ref(team: Team) -> dict[str, Any]:
 
 def _team(request: HttpRequest, team_id: int) -> dict[str, Any]:
     """A team with its members: for managers and the team's own members."""
-    actor = Actor.of(_caller(request).user)
+    actor = actor_of(request)
     team = team_selectors.team_by_id(team_id)
     if team is None:
         raise NotFound(_("This team does not exist."))
@@ -172,7 +172,7 @@ def feed(request: HttpRequest, query: Query[FeedQuery]) -> dict[str, Any]:
     except ValueError as exc:
         raise DomainError.for_fields({"week": [_("Not an ISO week such as 2026-W49.")]}) from exc
     page = feed_week(
-        viewer=Actor.of(caller.user),
+        viewer=actor_of(request),
         week=week,
         filters=FeedFilters(my_teams=query.my_teams),
         tz=tz,

@@ -11,7 +11,7 @@ from unittest import mock
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -25,7 +25,7 @@ from core import fragments
 from notifications.models import FailureReason, Notification
 from notifications.services.inbox import inbox_mark_read
 from teams.models import Membership, Team
-from teams.roles import MARKETER
+from teams.roles import MARKETER, Perm
 from tests.factories import (
     CampaignFactory,
     MembershipFactory,
@@ -108,16 +108,16 @@ class Page:
     name: str
     reader: str  # a World attribute
     url: Callable[[World], str]
-    # Served from the cache: session, user, the reader (one), the stamp; the stamps that
-    # apply the rule book read the reader's roles (one); the inbox and the team page
-    # check the campaigns they show, the team page reads the team and its leads.
-    kept_queries: int = 5
+    # Served from the cache: session, user, the reader (one, with the roles and teams the
+    # stamps' rules then read), the stamp; the inbox and the team page check the
+    # campaigns they show, the team page reads the team and its leads.
+    kept_queries: int = 4
     htmx: bool = False
 
 
 PAGES = [
-    Page("feed", "advisor", lambda w: reverse("feed:this_week"), kept_queries=4),
-    Page("feed search", "advisor", lambda w: reverse("feed:this_week") + "?q=voeux", 4),
+    Page("feed", "advisor", lambda w: reverse("feed:this_week")),
+    Page("feed search", "advisor", lambda w: reverse("feed:this_week") + "?q=voeux"),
     Page("campaign list", "marketer", lambda w: reverse("campaigns:list")),
     Page("campaign page", "advisor", lambda w: reverse("campaigns:detail", args=[w.campaign.pk])),
     Page(
@@ -127,9 +127,9 @@ PAGES = [
         htmx=True,
     ),
     Page("inbox", "advisor", lambda w: reverse("notifications:inbox"), kept_queries=5),
-    Page("calendar", "marketer", lambda w: reverse("campaigns:calendar") + "?month=2026-12", 6),
+    Page("calendar", "marketer", lambda w: reverse("campaigns:calendar") + "?month=2026-12", 5),
     Page("team page", "lead", lambda w: reverse("dashboards:team", args=[w.team.slug]), 8),
-    Page("dashboard", "manager", lambda w: reverse("dashboards:overview"), kept_queries=4),
+    Page("dashboard", "manager", lambda w: reverse("dashboards:overview")),
 ]
 
 
@@ -380,3 +380,23 @@ def test_a_dashboard_kept_for_a_lead_is_refused_to_someone_without_the_role(kept
     advisor = client_of(world.advisor)
     assert advisor.get(team_page).status_code == 403
     assert advisor.get(overview).status_code == 403
+
+
+def test_a_permission_given_to_a_group_reaches_its_members_kept_pages_at_once(kept, world):
+    """The key holds the reader's permissions, their groups' included: a role widened by
+    an administrator is not hidden behind a page kept a minute earlier, even where the
+    page lists the same campaigns (only its "New campaign" button depends on the role)."""
+    reviewers = Group.objects.create(name="Relecteurs")
+    world.advisor.groups.add(reviewers)
+    client = client_of(world.advisor)
+    page = PAGES[2]
+    create = reverse("campaigns:create")
+    before, _ = read(client, page, world)
+    read(client, page, world)
+    app_label, codename = Perm.ADD_CAMPAIGN.split(".")
+    reviewers.permissions.add(
+        Permission.objects.get(content_type__app_label=app_label, codename=codename)
+    )
+    after, _ = read(client, page, world)
+    assert f'href="{create}"' not in before
+    assert f'href="{create}"' in after
