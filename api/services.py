@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from api.models import ApiToken, IdempotentRequest
+from api.selectors import token_by_prefix
 from audit.models import AuditAction
 from audit.services import record_audit_event
 from core.errors import DomainError, NotFound, PermissionRefused
@@ -159,7 +160,7 @@ def api_token_authenticate(secret: str, *, now: datetime | None = None) -> ApiTo
     parts = secret.split("_", 2)
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX or len(parts[1]) != 12:
         return None
-    token = ApiToken.objects.select_related("user").filter(prefix=parts[1]).first()
+    token = token_by_prefix(parts[1])
     if token is None or not hmac.compare_digest(token.key_hash, _hash(secret)):
         return None
     now = now or timezone.now()

@@ -4,6 +4,7 @@ CSRF, and the rate limit per caller."""
 import pytest
 from django.test import Client
 
+from api import selectors as api_selectors
 from api import services as api_services
 from api.models import ApiToken
 from audit.models import AuditEvent
@@ -22,6 +23,26 @@ def test_a_token_is_stored_hashed_and_shown_once(marketer):
     assert made.secret not in {token.key_hash, token.prefix, token.name}
     assert token.expires_at is not None
     assert AuditEvent.objects.filter(action="api_token_created").count() == 1
+
+
+def test_a_presented_token_is_read_with_its_person_as_the_orm_reads_them(marketer):
+    """api.selectors.token_by_prefix writes its query out: every field must come back as
+    the ORM gives it (aware dates on SQLite as on PostgreSQL, the person's own row)."""
+    made = api_services.api_token_create(
+        actor=marketer, name="HubSpot", scope="write", expires_in_days=90
+    )
+    expected = ApiToken.objects.select_related("user").get()
+    found = api_selectors.token_by_prefix(expected.prefix)
+    assert found is not None
+    fields = [f.attname for f in ApiToken._meta.concrete_fields]
+    assert [getattr(found, f) for f in fields] == [getattr(expected, f) for f in fields]
+    assert found.expires_at.tzinfo is not None
+    user_fields = [f.attname for f in type(marketer)._meta.concrete_fields]
+    assert [getattr(found.user, f) for f in user_fields] == [
+        getattr(expected.user, f) for f in user_fields
+    ]
+    assert api_services.api_token_authenticate(made.secret) == expected
+    assert api_selectors.token_by_prefix("nosuchprefix") is None
 
 
 def test_a_personal_token_needs_a_name_and_an_offered_expiry(marketer):
