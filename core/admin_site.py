@@ -8,6 +8,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin import helpers
 from django.contrib.admin.apps import AdminConfig
@@ -35,7 +36,8 @@ class PasserelleAdminSite(admin.AdminSite):
         # Every add, change and delete made in the admin goes to the audit log.
         from audit.admin_hooks import audited
 
-        super().register(model_or_iterable, audited(admin_class or admin.ModelAdmin), **options)
+        admin_class = bounded_many_to_many(admin_class or admin.ModelAdmin)
+        super().register(model_or_iterable, audited(admin_class), **options)
 
     def admin_view[V: Callable[..., HttpResponseBase]](self, view: V, cacheable: bool = False) -> V:
         """Every admin view (each ModelAdmin's included: they all come through here)
@@ -73,12 +75,19 @@ class PasserelleAdminSite(admin.AdminSite):
         return super().admin_view(cast("V", checked), cacheable)
 
 
-def _key_readable_pk(model: Any, value: object) -> bool:
+def _value_readable(key_field: Any, value: object) -> bool:
+    """Whether a query may compare `key_field` with `value`: one that is no key ("abc"),
+    or an integer beyond the column's range, makes the query fail rather than find
+    nothing."""
     try:
-        key = model._meta.pk.to_python(value)
+        key = key_field.to_python(value)
     except ValidationError:
         return False
     return not isinstance(key, int) or abs(key) <= BIGINT_MAX
+
+
+def _key_readable_pk(model: Any, value: object) -> bool:
+    return _value_readable(model._meta.pk, value)
 
 
 def _key_readable(foreign_key: Any, value: object) -> bool:
@@ -86,11 +95,45 @@ def _key_readable(foreign_key: Any, value: object) -> bool:
     if value in (None, ""):
         return True
     target = foreign_key.remote_field.model._meta.get_field(foreign_key.remote_field.field_name)
-    try:
-        key = target.to_python(value)
-    except ValidationError:
-        return False
-    return not isinstance(key, int) or abs(key) <= BIGINT_MAX
+    return _value_readable(target, value)
+
+
+class BoundedModelMultipleChoiceField(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
+    """Django's field for a many-to-many relation, which checks each posted key against
+    its queryset and then reads them all in one `IN` query: a key beyond the column's
+    range (a 30-digit number) passed the check and failed that query, a 500 instead of
+    the form's "not a valid value" error."""
+
+    def _check_values(self, value: Any) -> Any:
+        queryset: Any = self.queryset
+        meta = queryset.model._meta
+        key_field = meta.get_field(self.to_field_name) if self.to_field_name else meta.pk
+        for key in value if isinstance(value, list | tuple) else ():
+            if not _value_readable(key_field, key):
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": key},
+                )
+        # Django's own check, which the stubs leave out (it is private).
+        return super()._check_values(value)  # type: ignore[misc]
+
+
+class BoundedManyToManyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    def formfield_for_manytomany(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        kwargs.setdefault("form_class", BoundedModelMultipleChoiceField)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+def bounded_many_to_many(admin_class: type[admin.ModelAdmin]) -> type[admin.ModelAdmin]:  # type: ignore[type-arg]
+    """`admin_class` with its many-to-many fields bounded (itself if it already is)."""
+    if issubclass(admin_class, BoundedManyToManyAdmin):
+        return admin_class
+    return type(
+        admin_class.__name__,
+        (BoundedManyToManyAdmin, admin_class),
+        {"__module__": admin_class.__module__, "__doc__": admin_class.__doc__},
+    )
 
 
 class SafeAutocompleteSelect(AutocompleteSelect):

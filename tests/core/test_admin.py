@@ -3,6 +3,7 @@ through the domain (the admin shows them; it never edits them behind the service
 
 import pytest
 from django.contrib import admin
+from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
 from campaigns.models import Campaign, Stakeholder
@@ -64,3 +65,24 @@ def test_acknowledgements_and_stakeholders_are_not_added_in_the_admin(superuser_
     assert Stakeholder not in admin.site._registry or (
         superuser_client.get(_url(Stakeholder, "add")).status_code == 403
     )
+
+
+def test_a_key_beyond_the_columns_range_is_a_form_error_not_a_server_error(superuser_client):
+    """Found by the fuzzer: the group form posted a 28-digit permission id, which Django's
+    many-to-many field checked one by one and then read in one query that failed."""
+    response = superuser_client.post(
+        "/admin/auth/group/add/",
+        {"name": "Relecteurs", "permissions": "-3405550427182647113836134400", "_save": "1"},
+    )
+    assert response.status_code == 200
+    assert "is not a valid value" in response.content.decode()
+    assert not Group.objects.filter(name="Relecteurs").exists()
+
+    permission = Permission.objects.order_by("pk").first()
+    assert permission is not None
+    response = superuser_client.post(
+        "/admin/auth/group/add/",
+        {"name": "Relecteurs", "permissions": str(permission.pk), "_save": "1"},
+    )
+    assert response.status_code == 302
+    assert list(Group.objects.get(name="Relecteurs").permissions.all()) == [permission]
