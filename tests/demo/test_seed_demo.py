@@ -78,7 +78,7 @@ def test_seed_twice_creates_nothing_the_second_time():
     second_output = _seed()
 
     assert _counts() == first
-    assert "13 campaigns created" in first_output
+    assert "14 campaigns created" in first_output
     assert "nothing created" in second_output
 
 
