@@ -10,6 +10,7 @@ import re
 import smtplib
 import socket
 import ssl
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from django.core.mail import mailers
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve, reverse
 from django.utils import formats, translation
+from django.utils.http import parse_http_date_safe
 
 from accounts.models import zone_named
 from core.changes import shown_changes
@@ -547,6 +549,30 @@ def post_json(url: str, body: bytes, *, headers: dict[str, str] | None = None) -
     return send_json(url, body, headers=headers)[0]
 
 
+@dataclass(frozen=True)
+class JSONAnswer:
+    """What a server answered: its HTTP status, the first bytes of its body, and how many
+    seconds its `Retry-After` asked to wait (None when it asked nothing readable)."""
+
+    status: int
+    body: bytes
+    retry_after: int | None = None
+
+
+def retry_after_seconds(value: str | None, *, now: float | None = None) -> int | None:
+    """A `Retry-After` header in seconds (RFC 9110: a number of seconds or an HTTP date);
+    None when it is absent or unreadable. A date in the past is 0."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return int(value)
+    moment = parse_http_date_safe(value)
+    if moment is None:
+        return None
+    return max(0, int(moment - (time.time() if now is None else now)))
+
+
 def send_json(
     url: str,
     body: bytes,
@@ -557,7 +583,22 @@ def send_json(
     trusted: bool = False,
 ) -> tuple[int, bytes]:
     """Send JSON to a chat server; its HTTP status and the first `read` bytes of its
-    answer. The address is checked (public, unless NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE)
+    answer (see exchange_json)."""
+    answer = exchange_json(url, body, method=method, headers=headers, read=read, trusted=trusted)
+    return answer.status, answer.body
+
+
+def exchange_json(
+    url: str,
+    body: bytes,
+    *,
+    method: str = "POST",
+    headers: dict[str, str] | None = None,
+    read: int = 1024,
+    trusted: bool = False,
+) -> JSONAnswer:
+    """Send JSON to a server; what it answered (status, the first `read` bytes, its
+    `Retry-After`). The address is checked (public, unless NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE)
     and the connection pinned to it; redirects are not followed: one could lead a
     checked public URL to an internal address. `trusted`: an address the operator
     configured (a chat server's API), which may be on the private network."""
@@ -596,7 +637,11 @@ def send_json(
             },
         )
         response = connection.getresponse()
-        return response.status, response.read(read)
+        return JSONAnswer(
+            status=response.status,
+            body=response.read(read),
+            retry_after=retry_after_seconds(response.getheader("Retry-After")),
+        )
     except (ValueError, UnicodeError) as exc:
         raise DeliveryError(
             f"webhook URL cannot be used: {exc}",

@@ -30,6 +30,8 @@ class Receiver:
     status: int = 200
     delay: float = 0.0
     answer: bytes = b"ok"
+    # Extra headers of every answer (e.g. Retry-After).
+    headers: dict[str, str] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
 
 
@@ -47,6 +49,8 @@ def receiver() -> Iterator[Receiver]:
                 time.sleep(state.delay)
             self.send_response(state.statuses.pop(0) if state.statuses else state.status)
             self.send_header("Content-Length", str(len(state.answer)))
+            for name, value in state.headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(state.answer)
 

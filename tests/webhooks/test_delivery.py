@@ -8,12 +8,19 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.utils import timezone
+from django.utils.http import http_date, parse_http_date
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from notifications.channels import retry_after_seconds
 from tests.factories import make_manager
 from webhooks import services, signing
 from webhooks.models import DisabledReason, WebhookDelivery, WebhookEndpoint
-from webhooks.services.delivery import RETRY_DELAYS, STUCK_AFTER, retry_delay
+from webhooks.services.delivery import (
+    RETRY_AFTER_MAX,
+    RETRY_DELAYS,
+    STUCK_AFTER,
+    retry_delay,
+)
 from webhooks.tasks import webhook_deliver, webhooks_sweep
 
 pytestmark = pytest.mark.django_db
@@ -124,6 +131,69 @@ def test_these_answers_are_worth_another_try(endpoint, receiver, queued, publish
     delivery = publish_one()
     assert webhook_deliver(delivery.pk) == "retry"
     assert fresh(delivery).status == Status.PENDING
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "expected"),
+    [
+        ("600", timedelta(minutes=10)),
+        # Shorter than the schedule's wait: the schedule's wait (30 s, ±20 %).
+        ("1", timedelta(seconds=30)),
+        # More than the longest step of the schedule: capped there.
+        ("864000", RETRY_AFTER_MAX),
+    ],
+)
+def test_a_receivers_retry_after_is_honoured_up_to_the_longest_step(
+    endpoint, receiver, queued, publish_one, retry_after, expected
+):
+    receiver.status = 429
+    receiver.headers = {"Retry-After": retry_after}
+    delivery = publish_one()
+    start = timezone.now()
+
+    assert webhook_deliver(delivery.pk) == "retry"
+
+    wait = fresh(delivery).next_attempt_at - start
+    assert expected * 0.8 - timedelta(seconds=1) <= wait <= expected * 1.2 + timedelta(seconds=1)
+
+
+def test_a_retry_after_date_is_read_too(endpoint, receiver, queued, publish_one):
+    receiver.status = 503
+    in_an_hour = timezone.now() + timedelta(hours=1)
+    receiver.headers = {"Retry-After": http_date(in_an_hour.timestamp())}
+    delivery = publish_one()
+
+    assert webhook_deliver(delivery.pk) == "retry"
+
+    assert abs(fresh(delivery).next_attempt_at - in_an_hour) < timedelta(seconds=5)
+
+
+def test_retry_after_buys_no_attempt_past_the_schedule(endpoint, receiver, queued, publish_one):
+    receiver.status = 503
+    receiver.headers = {"Retry-After": "60"}
+    delivery = publish_one()
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=len(RETRY_DELAYS))
+
+    assert webhook_deliver(delivery.pk) == "failed"
+    assert fresh(delivery).last_error.startswith("gave up after")
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        (None, None),
+        ("", None),
+        ("120", 120),
+        (" 7 ", 7),
+        ("soon", None),
+        ("-5", None),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0),  # in the past
+        ("Wed, 21 Oct 2015 07:30:00 GMT", 120),
+    ],
+)
+def test_retry_after_is_read_as_seconds_or_an_http_date(header, seconds):
+    now = parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT")
+    assert retry_after_seconds(header, now=now) == seconds
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 422, 301])

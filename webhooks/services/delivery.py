@@ -7,8 +7,9 @@ outcome; and the sweep that keeps the outbox moving.
   POST; the outcome is written after, conditional on the row still being "sending" (the
   sweep may have freed it meanwhile).
 - **Retried, not hammered.** 5xx, 408, 429, timeouts and unreachable receivers go back to
-  "pending" with a later `next_attempt_at` (RETRY_DELAYS, with jitter); the sweep queues
-  them when due. Any other answer, and an address refused as private, fails at once.
+  "pending" with a later `next_attempt_at` (RETRY_DELAYS, with jitter, or later when the
+  receiver's `Retry-After` asks for more, up to RETRY_AFTER_MAX); the sweep queues them
+  when due. Any other answer, and an address refused as private, fails at once.
 - **Failing receivers are disabled.** Each failure keeps the endpoint's `failing_since`
   (the first of the run) and `last_failure_at`; a success clears both. When failures
   still happen more than WEBHOOKS_DISABLE_AFTER_HOURS after the first, the sweep disables
@@ -28,7 +29,7 @@ from django.db.models import DateTimeField, F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from notifications.channels import DeliveryError, send_json
+from notifications.channels import DeliveryError, exchange_json
 from notifications.publish import publish_task
 from webhooks import signing
 from webhooks.models import DisabledReason, WebhookDelivery, WebhookEndpoint
@@ -56,6 +57,9 @@ RETRY_DELAYS = (
     timedelta(hours=6),
     timedelta(hours=6),
 )
+# The longest wait a receiver's `Retry-After` may ask for: the schedule's longest step, so
+# a receiver cannot park its messages past the failure window with one header.
+RETRY_AFTER_MAX = max(RETRY_DELAYS)
 # A row handed to a task this long ago and still waiting: the task was lost, queue again.
 REQUEUE_AFTER = timedelta(minutes=2)
 # After a rotation, the old secret still signs messages this long (the receiver switches).
@@ -105,6 +109,7 @@ class _Outcome:
     transient: bool = False
     gone: bool = False
     detail: str = ""
+    retry_after: timedelta | None = None
 
 
 def _post(delivery: WebhookDelivery, now: datetime) -> _Outcome:
@@ -121,12 +126,13 @@ def _post(delivery: WebhookDelivery, now: datetime) -> _Outcome:
         # public (unless NOTIFICATIONS_WEBHOOK_ALLOW_PRIVATE), follows no redirect and
         # times out: a receiver's address is checked again at each attempt, since DNS
         # may have changed since registration.
-        code, answer = send_json(endpoint.url, body, headers=headers, read=300)
+        answer = exchange_json(endpoint.url, body, headers=headers, read=300)
     except DeliveryError as error:
         return _Outcome(delivered=False, transient=error.transient, detail=str(error))
+    code = answer.status
     if 200 <= code < 300:
         return _Outcome(delivered=True, status_code=code)
-    text = answer.decode(errors="replace").strip()
+    text = answer.body.decode(errors="replace").strip()
     detail = f"HTTP {code}" + (f": {text}" if text else "")
     return _Outcome(
         delivered=False,
@@ -134,7 +140,20 @@ def _post(delivery: WebhookDelivery, now: datetime) -> _Outcome:
         transient=code >= 500 or code in {408, 429},
         gone=code == 410,
         detail=detail,
+        retry_after=(
+            timedelta(seconds=answer.retry_after) if answer.retry_after is not None else None
+        ),
     )
+
+
+def _wait_before_retry(attempts: int, asked: timedelta | None) -> timedelta | None:
+    """The schedule's wait after this attempt, or the receiver's `Retry-After` when it asks
+    for longer (capped at RETRY_AFTER_MAX); None once the schedule is spent: a header does
+    not buy a message more attempts."""
+    delay = retry_delay(attempts)
+    if delay is None or asked is None:
+        return delay
+    return max(delay, min(asked, RETRY_AFTER_MAX))
 
 
 def _record(delivery: WebhookDelivery, outcome: _Outcome) -> str:
@@ -159,7 +178,11 @@ def _record(delivery: WebhookDelivery, outcome: _Outcome) -> str:
             logger.info("webhook %s delivered", delivery.message_id, extra=context)
             return "delivered"
         detail = outcome.detail[:2000]
-        delay = retry_delay(delivery.attempts) if outcome.transient else None
+        delay = (
+            _wait_before_retry(delivery.attempts, outcome.retry_after)
+            if outcome.transient
+            else None
+        )
         if delay is not None:
             result = "retry"
             written = ours.update(
