@@ -32,6 +32,7 @@ from notifications.models import (
     SubscriptionToken,
 )
 from notifications.subscriptions import subscription_validators_forget
+from webhooks.models import WebhookDelivery
 
 
 def personal_data_export(
@@ -97,6 +98,7 @@ class ErasureReport:
     sessions_ended: int = 0
     dispatches_rewritten: int = 0
     events_rewritten: int = 0
+    webhook_messages_rewritten: int = 0
     notes_removed: int = 0
     feedback_removed: int = 0
 
@@ -214,6 +216,7 @@ def person_erase(*, actor: User, person: User, remove_text: bool) -> ErasureRepo
         sessions_ended=sessions,
         dispatches_rewritten=report.dispatches_rewritten,
         events_rewritten=report.events_rewritten,
+        webhook_messages_rewritten=report.webhook_messages_rewritten,
         notes_removed=report.notes_removed,
         feedback_removed=report.feedback_removed,
     )
@@ -304,9 +307,42 @@ def _text_rewrite(
         pseudonym="",
         dispatches_rewritten=len(rewritten_dispatches),
         events_rewritten=len(rewritten_events),
+        webhook_messages_rewritten=_webhook_messages_rewrite(
+            person, replacements, remove_text=remove_text
+        ),
         notes_removed=notes,
         feedback_removed=feedback,
     )
+
+
+def _webhook_messages_rewrite(
+    person: User, replacements: Sequence[tuple[str, str]], *, remove_text: bool
+) -> int:
+    """The person out of the outgoing webhook messages still in the delivery log (kept
+    WEBHOOKS_RETENTION_DAYS), sent or not: where they acted or wrote a thread message,
+    and timelines' co-editor lists. Sent messages are rewritten too: the log is ours,
+    what a receiver already has is theirs (docs/PRIVACY.md)."""
+    theirs = (
+        Q(payload__actor__id=person.pk)
+        | Q(payload__author__id=person.pk)
+        | Q(payload__details__has_key="editors_added")
+        | Q(payload__details__has_key="editors_removed")
+    )
+    rewritten = []
+    for message in WebhookDelivery.objects.filter(theirs).iterator():
+        payload = _replace_in(message.payload, replacements)
+        if remove_text:
+            if (payload.get("actor") or {}).get("id") == person.pk and (
+                payload.get("details") or {}
+            ).get("note"):
+                payload["details"]["note"] = REMOVED_TEXT
+            if (payload.get("author") or {}).get("id") == person.pk and payload.get("body"):
+                payload["body"] = REMOVED_TEXT
+        if payload != message.payload:
+            message.payload = payload
+            rewritten.append(message)
+    WebhookDelivery.objects.bulk_update(rewritten, ["payload"], batch_size=500)
+    return len(rewritten)
 
 
 def invitation_accept(*, token: str, password: str) -> User:

@@ -582,6 +582,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=20, hour=3),
         "options": {"expires": 3600 * 6},
     },
+    # Daily: retention of outgoing webhook messages (docs/PRIVACY.md).
+    "webhooks-purge-expired": {
+        "task": "webhooks.tasks.webhook_deliveries_purge_expired",
+        "schedule": crontab(minute=40, hour=3),
+        "options": {"expires": 3600 * 6},
+    },
 }
 
 # --- Notifications --------------------------------------------------------------------
@@ -640,6 +646,14 @@ NOTIFICATION_RETENTION_DAYS = env_int("NOTIFICATION_RETENTION_DAYS", 400)
 if NOTIFICATION_RETENTION_DAYS < 1:
     raise ImproperlyConfigured(
         f"NOTIFICATION_RETENTION_DAYS must be at least 1, got {NOTIFICATION_RETENTION_DAYS}"
+    )
+# Outgoing webhook messages delivered or failed (the delivery log: actor names, thread
+# messages' text) are deleted this many days after they were created, by the daily
+# webhooks-purge-expired beat task. Messages still on their way stay, however old.
+WEBHOOKS_RETENTION_DAYS = env_int("WEBHOOKS_RETENTION_DAYS", 30)
+if WEBHOOKS_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured(
+        f"WEBHOOKS_RETENTION_DAYS must be at least 1, got {WEBHOOKS_RETENTION_DAYS}"
     )
 
 # --- Campaign page ---------------------------------------------------------------------

@@ -41,3 +41,11 @@ def webhooks_sweep() -> dict[str, int]:
 def webhook_endpoint_disabled_notify(endpoint_id: int) -> int:
     """E-mail the manager of an endpoint that was disabled (once; the sweep retries)."""
     return services.webhook_endpoint_disabled_notify(endpoint_id=endpoint_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=540, time_limit=600)
+def webhook_deliveries_purge_expired() -> int:
+    """Beat, daily: delete delivered and failed messages older than
+    WEBHOOKS_RETENTION_DAYS (docs/PRIVACY.md), in batches; stopped by its time limit, it
+    resumes where it was the next day."""
+    return services.webhook_deliveries_purge_expired()

@@ -4,12 +4,12 @@ NOTIFICATION_RETENTION_DAYS and then purged by a daily beat task."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from core.db import delete_in_batches
 from notifications.models import DigestRun, Dispatch, Notification
 
 # Rows still on their way (or waiting for a digest) are never purged, however old:
@@ -25,22 +25,6 @@ class PurgeReport:
     digest_runs: int = 0
 
 
-def _delete_in_batches(rows: QuerySet[Any], batch_size: int) -> int:
-    """Delete `rows` a batch at a time, each batch its own short statement (autocommit),
-    so a first purge of years of history neither holds locks for minutes nor loses its
-    progress if the task is stopped. The batch re-applies the filter, so a row that
-    changed since it was read is left alone."""
-    deleted = 0
-    while True:
-        ids = list(rows.order_by("pk").values_list("pk", flat=True)[:batch_size])
-        if not ids:
-            return deleted
-        _total, by_model = rows.filter(pk__in=ids).delete()
-        deleted += by_model.get(rows.model._meta.label, 0)
-        if len(ids) < batch_size:
-            return deleted
-
-
 def notifications_purge_expired(
     *, now: datetime | None = None, batch_size: int = PURGE_BATCH_SIZE
 ) -> PurgeReport:
@@ -52,17 +36,15 @@ def notifications_purge_expired(
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.NOTIFICATION_RETENTION_DAYS)
     report = PurgeReport()
-    report.notifications = _delete_in_batches(
+    report.notifications = delete_in_batches(
         Notification.objects.filter(created_at__lt=cutoff, status__in=FINISHED), batch_size
     )
     rows_left = Notification.objects.filter(dispatch_id=OuterRef("pk"))
-    report.dispatches = _delete_in_batches(
+    report.dispatches = delete_in_batches(
         Dispatch.objects.filter(created_at__lt=cutoff, expanded_at__isnull=False).exclude(
             Exists(rows_left)
         ),
         batch_size,
     )
-    report.digest_runs = _delete_in_batches(
-        DigestRun.objects.filter(sent_at__lt=cutoff), batch_size
-    )
+    report.digest_runs = delete_in_batches(DigestRun.objects.filter(sent_at__lt=cutoff), batch_size)
     return report

@@ -28,6 +28,8 @@ from tests.factories import (
     make_manager,
     make_marketer,
 )
+from tests.webhooks.factories import WebhookEndpointFactory
+from webhooks.models import WebhookDelivery
 
 pytestmark = pytest.mark.django_db
 
@@ -88,6 +90,8 @@ def history(superuser):
         team=team, user__full_name="Alice Advisor", user__email="alice@example.test"
     ).user
     colleague = MembershipFactory(team=team, user__full_name="Carl Colleague").user
+    # An integration listening to everything: its delivery log copies names and texts.
+    WebhookEndpointFactory()
     campaign = announced_campaign(owner=owner, teams=[team], title="Winter sale")
     services.campaign_update(
         actor=owner,
@@ -123,6 +127,9 @@ def _everything_written(client, campaign, colleague):
         ),
         json.dumps(list(Notification.objects.values_list("last_error", flat=True))),
         json.dumps(list(EmailAddress.objects.values_list("email", flat=True))),
+        json.dumps(
+            list(WebhookDelivery.objects.values_list("payload", flat=True)), ensure_ascii=False
+        ),
     ]
     return "\n".join(pages + rows)
 
@@ -189,8 +196,10 @@ def test_remove_text_blanks_their_notes_and_feedback_wherever_they_were_copied(h
         [
             list(Dispatch.objects.values_list("payload", flat=True)),
             list(CampaignEvent.objects.values_list("details", flat=True)),
+            list(WebhookDelivery.objects.values_list("payload", flat=True)),
         ]
     )
+    assert report.webhook_messages_rewritten >= 2  # the acknowledgement, the question
     assert "alice-note-secret" not in text
     assert "alice-question-secret" not in text
     assert REMOVED_TEXT in text

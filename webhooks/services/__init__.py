@@ -1,6 +1,7 @@
 """Writes of the webhooks app, each owning its transaction (or joining the caller's, for
 `webhook_event_publish`). See each module: outbox (publishing events), delivery (sending,
-the sweep), endpoints (what managers do), notices (the "disabled" e-mail)."""
+the sweep), endpoints (what managers do), notices (the "disabled" e-mail), retention
+(the daily purge of the delivery log)."""
 
 from webhooks.services.delivery import (
     SweepReport,
@@ -24,6 +25,7 @@ from webhooks.services.endpoints import (
 )
 from webhooks.services.notices import notice_recipients, webhook_endpoint_disabled_notify
 from webhooks.services.outbox import deliveries_queue, webhook_event_publish
+from webhooks.services.retention import webhook_deliveries_purge_expired
 
 __all__ = [
     "EndpointInput",
@@ -36,6 +38,7 @@ __all__ = [
     "message_body",
     "notice_recipients",
     "retry_delay",
+    "webhook_deliveries_purge_expired",
     "webhook_delivery_attempt",
     "webhook_delivery_resend",
     "webhook_endpoint_create",
