@@ -29,6 +29,13 @@ class EventType(models.TextChoices):
     FEEDBACK_CREATED = "feedback.created", _("A message was posted on a campaign's thread")
 
 
+# Sent only when a manager asks for it (the endpoint page's "Send a test message"),
+# whatever the endpoint subscribed to. Not an EventType: nobody subscribes to it and no
+# change in the app publishes it.
+TEST_EVENT_TYPE = "webhook.test"
+DELIVERY_EVENT_TYPES = [*EventType.choices, (TEST_EVENT_TYPE, _("A test message"))]
+
+
 class DisabledReason(models.TextChoices):
     FAILING = "failing", _("deliveries kept failing")
     GONE = "gone", _("the receiver answered 410 Gone")
@@ -126,7 +133,7 @@ class WebhookDelivery(models.Model):
         WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
     )
     message_id = models.CharField(max_length=40, unique=True)
-    event_type = models.CharField(max_length=40, choices=EventType.choices)
+    event_type = models.CharField(max_length=40, choices=DELIVERY_EVENT_TYPES)
     # The message's `data`; `type` and `timestamp` (occurred_at) complete the body.
     payload = models.JSONField(default=dict)
     occurred_at = models.DateTimeField()

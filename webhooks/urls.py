@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/edit/", views.endpoint_edit, name="edit"),
     path("<int:pk>/enable/", views.endpoint_enable, name="enable"),
     path("<int:pk>/rotate-secret/", views.endpoint_rotate_secret, name="rotate_secret"),
+    path("<int:pk>/send-test/", views.endpoint_send_test, name="send_test"),
     path("<int:pk>/delete/", views.endpoint_delete, name="delete"),
     path(
         "<int:pk>/deliveries/<int:delivery_id>/resend/",

@@ -135,6 +135,16 @@ def endpoint_rotate_secret(request: AuthenticatedHttpRequest, pk: int) -> HttpRe
     return HttpResponseRedirect(reverse("webhooks:detail", args=[endpoint.pk]))
 
 
+@require_POST
+def endpoint_send_test(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    return run_action(
+        request,
+        lambda: services.webhook_endpoint_send_test(actor=request.user, endpoint_id=pk),
+        success=_("Test message queued: it shows in the delivery log below within seconds."),
+        redirect_to=reverse("webhooks:detail", args=[pk]) + "#deliveries",
+    )
+
+
 @require_http_methods(["GET", "POST"])
 def endpoint_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """A page that asks, then the POST that deletes."""

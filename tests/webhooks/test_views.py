@@ -29,6 +29,7 @@ def page_urls(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> list[tupl
         ("post", reverse("webhooks:edit", args=[endpoint.pk])),
         ("post", reverse("webhooks:enable", args=[endpoint.pk])),
         ("post", reverse("webhooks:rotate_secret", args=[endpoint.pk])),
+        ("post", reverse("webhooks:send_test", args=[endpoint.pk])),
         ("get", reverse("webhooks:delete", args=[endpoint.pk])),
         ("post", reverse("webhooks:delete", args=[endpoint.pk])),
         ("post", reverse("webhooks:delivery_resend", args=[endpoint.pk, delivery.pk])),

@@ -21,6 +21,7 @@ from webhooks.services.endpoints import (
     webhook_endpoint_delete,
     webhook_endpoint_enable,
     webhook_endpoint_rotate_secret,
+    webhook_endpoint_send_test,
     webhook_endpoint_update,
 )
 from webhooks.services.notices import notice_recipients, webhook_endpoint_disabled_notify
@@ -46,6 +47,7 @@ __all__ = [
     "webhook_endpoint_disabled_notify",
     "webhook_endpoint_enable",
     "webhook_endpoint_rotate_secret",
+    "webhook_endpoint_send_test",
     "webhook_endpoint_update",
     "webhook_event_publish",
     "webhooks_sweep",

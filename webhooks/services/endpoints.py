@@ -1,5 +1,5 @@
 """Managing endpoints (managers only): register, change, enable again, rotate the secret,
-delete; and resend one message."""
+send a test message, delete; and resend one message."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -18,7 +18,7 @@ from core.errors import DomainError, NotFound
 from core.netsafety import UnsafeURLError, check_public_http_url, split_http_url
 from teams.roles import Actor
 from webhooks import signing
-from webhooks.models import EventType, WebhookDelivery, WebhookEndpoint
+from webhooks.models import TEST_EVENT_TYPE, EventType, WebhookDelivery, WebhookEndpoint
 from webhooks.rules import require_manage_webhooks, require_resend
 from webhooks.services.delivery import ROTATION_OVERLAP
 from webhooks.services.outbox import deliveries_queue
@@ -226,6 +226,46 @@ def webhook_endpoint_delete(*, actor: User, endpoint_id: int) -> None:
         endpoint = _lock(endpoint_id)
         _audit(actor, AuditAction.WEBHOOK_ENDPOINT_DELETED, endpoint)
         endpoint.delete()
+
+
+# The test message's text: part of the JSON contract, so never translated.
+TEST_MESSAGE = (
+    "A test message from Passerelle, sent on request. If its signature verifies, this "
+    "address and its signing secret are ready for real events."
+)
+
+
+def webhook_endpoint_send_test(*, actor: User, endpoint_id: int) -> WebhookDelivery:
+    """Queue a signed test message (`webhook.test`) to an endpoint, whatever events it
+    subscribed to (managers only), so whoever runs the receiver can check the address,
+    the secret and their verification before real events arrive. It is an outbox row like
+    any message: signed the same way, retried, shown in the delivery log, resendable.
+    Refused for a disabled endpoint (enable it first: its kept messages go out then)."""
+    require_manage_webhooks(Actor.of(actor))
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.select_for_update().filter(pk=endpoint_id).first()
+        if endpoint is None:
+            raise endpoint_missing()
+        if not endpoint.active:
+            raise DomainError(
+                _("This endpoint is disabled: enable it again before sending a test message.")
+            )
+        now = timezone.now()
+        delivery = WebhookDelivery.objects.create(
+            endpoint=endpoint,
+            message_id=signing.message_id_make(),
+            event_type=TEST_EVENT_TYPE,
+            payload={
+                "message": TEST_MESSAGE,
+                "endpoint": {"id": endpoint.pk, "url": endpoint.url},
+                "actor": {"id": actor.pk, "name": actor.display_name},
+            },
+            occurred_at=now,
+            next_attempt_at=now,
+            queued_at=now,
+        )
+        transaction.on_commit(partial(deliveries_queue, [delivery.pk]))
+    return delivery
 
 
 def webhook_delivery_resend(*, actor: User, delivery_id: int) -> WebhookDelivery:
