@@ -11,6 +11,8 @@ from django.http import HttpRequest
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from core.text import header_safe
+
 
 class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth has no type hints
     """Sign-up is closed unless opened by setting, and then only to allowed domains."""
@@ -92,6 +94,9 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):  # type: ignore[misc]
             or " ".join(filter(None, [data.get("first_name"), data.get("last_name")]))
             or ""
         )
-        user.full_name = str(name).strip()[:150]
+        # The provider's name is taken as it comes (nobody can be asked to retype it), so
+        # made one line of visible text the way e-mail headers are: a line break or a bidi
+        # override in a directory entry must not reach our headers and pages.
+        user.full_name = header_safe(str(name))[:150]
         user.email = (user.email or "").lower()
         return user

@@ -6,10 +6,14 @@ from datetime import datetime
 from typing import Any
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django.db.models import Q
 
 from accounts.models import User
-from campaigns.models import Acknowledgement, Campaign, Feedback
+from api.models import ApiToken
+from audit.models import AuditEvent
+from campaigns.models import Acknowledgement, Campaign, CampaignEvent, Feedback, ReminderSnooze
+from chat.models import ChatIdentity
 from notifications.models import DeliverySettings, Notification, Preference, SubscriptionToken
 from teams.models import Membership
 
@@ -21,11 +25,22 @@ SECTIONS = (
     "memberships",
     "acknowledgements",
     "feedback",
+    "not_ready",
+    "reminder_snoozes",
     "notifications",
     "subscription_tokens",
+    "api_tokens",
+    "second_factors",
+    "chat_identities",
     "campaigns_owned",
     "campaigns_coedited",
+    "audit_log",
 )
+# What a person wrote about a team not being ready: their objection, or their reply to one.
+_NOT_READY_TEXTS: dict[str, str] = {
+    CampaignEvent.Kind.NOT_READY: "reason",
+    CampaignEvent.Kind.NOT_READY_REPLIED: "reply",
+}
 
 
 def person_for_link(*, user_id: int) -> User | None:
@@ -110,6 +125,28 @@ def personal_data_of(*, person: User) -> dict[str, list[dict[str, Any]]]:
         .select_related("campaign")
         .order_by("created_at", "pk")
     ]
+    not_ready = [
+        {
+            "campaign_id": row.campaign_id,
+            "campaign": row.campaign.title,
+            "team": row.details.get("team", ""),
+            "kind": row.kind,
+            "text": row.details.get(_NOT_READY_TEXTS[row.kind], ""),
+            "created_at": _when(row.created_at),
+        }
+        for row in CampaignEvent.objects.filter(actor=person, kind__in=list(_NOT_READY_TEXTS))
+        .select_related("campaign")
+        .order_by("created_at", "pk")
+    ]
+    reminder_snoozes = [
+        {
+            "campaign_id": row.campaign_id,
+            "campaign": row.campaign.title,
+            "until": _when(row.until),
+            "created_at": _when(row.created_at),
+        }
+        for row in ReminderSnooze.objects.filter(user=person).select_related("campaign")
+    ]
     notifications = [
         {
             "id": row.pk,
@@ -130,6 +167,47 @@ def personal_data_of(*, person: User) -> dict[str, list[dict[str, Any]]]:
     subscription_tokens = [
         {"created_at": _when(row.created_at)}
         for row in SubscriptionToken.objects.filter(user=person)
+    ]
+    # Tokens and second factors by their public facts only: never a hash, key or secret.
+    api_tokens = [
+        {
+            "name": row.name,
+            "kind": row.kind,
+            "scope": row.scope,
+            "created_at": _when(row.created_at),
+            "expires_at": _when(row.expires_at),
+            "last_used_at": _when(row.last_used_at),
+            "revoked_at": _when(row.revoked_at),
+        }
+        for row in ApiToken.objects.filter(user=person).order_by("created_at", "pk")
+    ]
+    second_factors = [
+        {
+            "type": row.type,
+            "created_at": _when(row.created_at),
+            "last_used_at": _when(row.last_used_at),
+        }
+        for row in Authenticator.objects.filter(user=person).order_by("created_at", "pk")
+    ]
+    chat_identities = [
+        {
+            "platform": row.platform,
+            "workspace_id": row.workspace_id,
+            "user_id": row.external_user_id,
+            "connected_at": _when(row.created_at),
+        }
+        for row in ChatIdentity.objects.filter(user=person).order_by("pk")
+    ]
+    # What they did that the security log recorded. The target is named by its type
+    # only: a label may be someone else's name ("added Bob to Sales").
+    audit_log = [
+        {
+            "occurred_at": _when(row.occurred_at),
+            "action": row.action,
+            "target_type": row.target_type,
+            "ip": row.ip,
+        }
+        for row in AuditEvent.objects.filter(actor=person).order_by("occurred_at", "pk")
     ]
     owned: list[dict[str, Any]] = []
     coedited: list[dict[str, Any]] = []
@@ -154,8 +232,14 @@ def personal_data_of(*, person: User) -> dict[str, list[dict[str, Any]]]:
         "memberships": memberships,
         "acknowledgements": acknowledgements,
         "feedback": feedback,
+        "not_ready": not_ready,
+        "reminder_snoozes": reminder_snoozes,
         "notifications": notifications,
         "subscription_tokens": subscription_tokens,
+        "api_tokens": api_tokens,
+        "second_factors": second_factors,
+        "chat_identities": chat_identities,
         "campaigns_owned": owned,
         "campaigns_coedited": coedited,
+        "audit_log": audit_log,
     }

@@ -6,23 +6,33 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from importlib import import_module
-from typing import Any
+from typing import Any, TypeVar
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.selectors import personal_data_of
+from api.models import ApiToken
 from audit.models import AuditAction
 from audit.services import record_audit_event
-from campaigns.models import Acknowledgement, Campaign, CampaignEvent, Feedback
+from campaigns.models import (
+    Acknowledgement,
+    Campaign,
+    CampaignEvent,
+    Feedback,
+    ReminderSnooze,
+    Stakeholder,
+)
 from campaigns.services import campaigns_search_text_refresh
+from chat.models import ChatIdentity
 from core.errors import DomainError, PermissionRefused
 from notifications.models import (
     DeliverySettings,
@@ -87,6 +97,7 @@ def profile_update(*, user: User, data: ProfileInput) -> User:
 PSEUDONYM = "Former member #{id}"
 ERASED_EMAIL = "erased-{id}@erased.invalid"
 REMOVED_TEXT = "[removed at the person's request]"
+M = TypeVar("M", bound=Model)
 
 
 @dataclass(frozen=True)
@@ -101,6 +112,7 @@ class ErasureReport:
     webhook_messages_rewritten: int = 0
     notes_removed: int = 0
     feedback_removed: int = 0
+    not_ready_texts_removed: int = 0
 
 
 def _constant(text: str) -> Callable[[re.Match[str]], str]:
@@ -197,6 +209,15 @@ def person_erase(*, actor: User, person: User, remove_text: bool) -> ErasureRepo
         SubscriptionToken.objects.filter(user=person).delete()
         Preference.objects.filter(user=person).delete()
         DeliverySettings.objects.filter(user=person).delete()
+        # What tied the account to other systems and devices: chat accounts (a Slack user
+        # id names a person), second factors, snoozes; API tokens are revoked, not
+        # deleted, so the audit log's entries about them still point somewhere.
+        ChatIdentity.objects.filter(user=person).delete()
+        Authenticator.objects.filter(user=person).delete()
+        ReminderSnooze.objects.filter(user=person).delete()
+        ApiToken.objects.filter(user=person, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
         sessions = _sessions_end(person)
         # The log names nobody: the erased person is the target, shown by their pseudonym.
         record_audit_event(
@@ -208,6 +229,7 @@ def person_erase(*, actor: User, person: User, remove_text: bool) -> ErasureRepo
                 "sessions_ended": sessions,
                 "notes_removed": report.notes_removed,
                 "feedback_removed": report.feedback_removed,
+                "not_ready_texts_removed": report.not_ready_texts_removed,
             },
         )
     return ErasureReport(
@@ -219,6 +241,7 @@ def person_erase(*, actor: User, person: User, remove_text: bool) -> ErasureRepo
         webhook_messages_rewritten=report.webhook_messages_rewritten,
         notes_removed=report.notes_removed,
         feedback_removed=report.feedback_removed,
+        not_ready_texts_removed=report.not_ready_texts_removed,
     )
 
 
@@ -303,6 +326,7 @@ def _text_rewrite(
         )
         feedback = Feedback.objects.filter(author=person).update(body=REMOVED_TEXT)
     return ErasureReport(
+        not_ready_texts_removed=_not_ready_texts_remove(person) if remove_text else 0,
         erased=True,
         pseudonym="",
         dispatches_rewritten=len(rewritten_dispatches),
@@ -313,6 +337,77 @@ def _text_rewrite(
         notes_removed=notes,
         feedback_removed=feedback,
     )
+
+
+def _json_rewrite(rows: "QuerySet[M]", field: str, change: Callable[[Any], Any]) -> int:
+    """Apply `change` to the JSON `field` of each of `rows`, saving those it changed (in
+    batches); how many it changed."""
+    changed: list[M] = []
+    for row in rows.iterator():
+        before = getattr(row, field)
+        after = change(before)
+        if after != before:
+            setattr(row, field, after)
+            changed.append(row)
+    rows.model._default_manager.bulk_update(changed, [field], batch_size=500)
+    return len(changed)
+
+
+# Where copies of a "not ready" reason or reply sit in JSON: the timeline's details (also
+# a manager's override, which lists the objections it overrode), notices' payloads and
+# webhook messages.
+_QUOTING_KEYS = frozenset({"reason", "reply", "note"})
+
+
+def _blank_quotes(value: Any, texts: set[str]) -> Any:
+    """`value` (a JSON payload) with every quoting key whose text is one of `texts`
+    replaced by REMOVED_TEXT, at any depth."""
+    if isinstance(value, list):
+        return [_blank_quotes(item, texts) for item in value]
+    if isinstance(value, dict):
+        return {
+            key: REMOVED_TEXT
+            if key in _QUOTING_KEYS and isinstance(item, str) and item in texts
+            else _blank_quotes(item, texts)
+            for key, item in value.items()
+        }
+    return value
+
+
+def _not_ready_texts_remove(person: User) -> int:
+    """What the person wrote when a team was not ready (their objections and their
+    replies to one), out of the stakeholder rows and every copy quoting it, on the
+    campaigns concerned. Returns how many texts they had written."""
+    theirs = CampaignEvent.objects.filter(
+        actor=person,
+        kind__in=[CampaignEvent.Kind.NOT_READY, CampaignEvent.Kind.NOT_READY_REPLIED],
+    )
+    # An objection's text is its "reason"; a reply event also quotes the objection it
+    # answers (perhaps someone else's): only its "reply" is the person's.
+    texts: set[str] = set()
+    campaign_ids: set[int] = set()
+    for campaign_id, kind, details in theirs.values_list("campaign_id", "kind", "details"):
+        campaign_ids.add(campaign_id)
+        key = "reason" if kind == CampaignEvent.Kind.NOT_READY else "reply"
+        if text := (details or {}).get(key):
+            texts.add(text)
+    Stakeholder.objects.filter(not_ready_by=person).exclude(not_ready_reason="").update(
+        not_ready_reason=REMOVED_TEXT
+    )
+    Stakeholder.objects.filter(not_ready_replied_by=person).exclude(not_ready_reply="").update(
+        not_ready_reply=REMOVED_TEXT
+    )
+    if not texts:
+        return 0
+    blank = partial(_blank_quotes, texts=texts)
+    _json_rewrite(CampaignEvent.objects.filter(campaign_id__in=campaign_ids), "details", blank)
+    _json_rewrite(Dispatch.objects.filter(campaign_id__in=campaign_ids), "payload", blank)
+    _json_rewrite(
+        WebhookDelivery.objects.filter(payload__campaign__id__in=list(campaign_ids)),
+        "payload",
+        blank,
+    )
+    return len(texts)
 
 
 def _webhook_messages_rewrite(
@@ -328,9 +423,9 @@ def _webhook_messages_rewrite(
         | Q(payload__details__has_key="editors_added")
         | Q(payload__details__has_key="editors_removed")
     )
-    rewritten = []
-    for message in WebhookDelivery.objects.filter(theirs).iterator():
-        payload = _replace_in(message.payload, replacements)
+
+    def scrub(payload: Any) -> Any:
+        payload = _replace_in(payload, replacements)
         if remove_text:
             if (payload.get("actor") or {}).get("id") == person.pk and (
                 payload.get("details") or {}
@@ -338,11 +433,9 @@ def _webhook_messages_rewrite(
                 payload["details"]["note"] = REMOVED_TEXT
             if (payload.get("author") or {}).get("id") == person.pk and payload.get("body"):
                 payload["body"] = REMOVED_TEXT
-        if payload != message.payload:
-            message.payload = payload
-            rewritten.append(message)
-    WebhookDelivery.objects.bulk_update(rewritten, ["payload"], batch_size=500)
-    return len(rewritten)
+        return payload
+
+    return _json_rewrite(WebhookDelivery.objects.filter(theirs), "payload", scrub)
 
 
 def invitation_accept(*, token: str, password: str) -> User:

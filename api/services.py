@@ -22,6 +22,7 @@ from api.selectors import token_by_prefix
 from audit.models import AuditAction
 from audit.services import record_audit_event
 from core.errors import DomainError, NotFound, PermissionRefused
+from core.text import header_safe
 from teams.roles import MARKETER, Actor
 
 TOKEN_PREFIX = "psl"  # noqa: S105 - a visible marker, not a secret
@@ -45,7 +46,9 @@ class MadeToken:
 
 
 def _check(name: str, scope: str, expires_in_days: int | None) -> str:
-    name = " ".join(name.split())
+    # One line of visible text (an integration's name becomes its account's full name,
+    # shown on timelines and in e-mail headers): line breaks, tabs and bidi controls go.
+    name = header_safe(name)
     errors: dict[str, list[str]] = {}
     if not name:
         errors["name"] = [_("Give the token a name, to know later what uses it.")]

@@ -5,10 +5,12 @@ dependency points from campaigns to chat); the actions chat receives are in chat
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from chat.models import ChatPost, Platform
+from chat.models import ChatAction, ChatPost, Platform
+from core.db import delete_in_batches
 from notifications.channels import DeliveryError
 from notifications.publish import publish_task
 
@@ -60,8 +62,6 @@ STALE_AFTER = timedelta(seconds=30)
 def chat_sweep(*, now: datetime | None = None) -> int:
     """Queue again the Slack actions still pending and the messages still stale after
     30 s (their task was lost with a worker or a broker). Returns how many tasks."""
-    from chat.models import ChatAction
-
     cutoff = (now or timezone.now()) - STALE_AFTER
     queued = 0
     for action_id in ChatAction.objects.filter(
@@ -75,3 +75,16 @@ def chat_sweep(*, now: datetime | None = None) -> int:
     ):
         queued += publish_task("chat.tasks.chat_posts_refresh", campaign_id)
     return queued
+
+
+def chat_actions_purge_expired(*, now: datetime | None = None, batch_size: int = 1000) -> int:
+    """Delete the clicks and forms received from chat (their payloads name the chat user)
+    once carried out or refused and older than a replay could be: a Mattermost button's
+    signed token is accepted CHAT_ACTION_MAX_AGE_DAYS, and until then the row's unique
+    fingerprint is what refuses the same request twice (Slack's 5-minute timestamp
+    window is far shorter). A day of margin; pending rows stay. Returns how many went."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.CHAT_ACTION_MAX_AGE_DAYS + 1)
+    return delete_in_batches(
+        ChatAction.objects.filter(received_at__lt=cutoff).exclude(status=ChatAction.Status.PENDING),
+        batch_size,
+    )

@@ -25,3 +25,10 @@ def chat_sweep() -> int:
     """Beat: queue again what a lost publish or a dead worker left (pending actions,
     messages still marked stale)."""
     return services.chat_sweep()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=540, time_limit=600)
+def chat_actions_purge_expired() -> int:
+    """Beat, daily: delete chat clicks carried out or refused, once no replay of them
+    could be accepted any more (docs/PRIVACY.md)."""
+    return services.chat_actions_purge_expired()

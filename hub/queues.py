@@ -25,6 +25,7 @@ ROUTES = {
     "chat.tasks.chat_action_process": WEBHOOKS,
     "chat.tasks.chat_posts_refresh": WEBHOOKS,
     "chat.tasks.chat_sweep": HOUSEKEEPING,
+    "chat.tasks.chat_actions_purge_expired": HOUSEKEEPING,
     "notifications.tasks.send_digest_batch": DIGESTS,
     "feed.tasks.send_week_ahead_batch": DIGESTS,
     "notifications.tasks.sweep_stale_notifications": HOUSEKEEPING,

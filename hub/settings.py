@@ -582,6 +582,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=20, hour=3),
         "options": {"expires": 3600 * 6},
     },
+    # Daily: chat clicks no replay could reuse any more (docs/PRIVACY.md).
+    "chat-actions-purge-expired": {
+        "task": "chat.tasks.chat_actions_purge_expired",
+        "schedule": crontab(minute=50, hour=3),
+        "options": {"expires": 3600 * 6},
+    },
     # Daily: retention of outgoing webhook messages (docs/PRIVACY.md).
     "webhooks-purge-expired": {
         "task": "webhooks.tasks.webhook_deliveries_purge_expired",

@@ -11,6 +11,8 @@ so every user value goes through `chat_escape` for its format, and nothing else 
 import re
 from collections.abc import Callable
 
+from core.text import strip_bidi
+
 # Joins nothing visible: after `@` it stops a mention, inside a URL it stops autolinking,
 # and the reader still sees the same text.
 ZERO_WIDTH_JOINER = "\u200d"
@@ -24,7 +26,9 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_~\[\]()<>!|#&{}])")
 
 def _defang(text: str) -> str:
     """Break bare URLs (`https://`, `www.`) and mentions (`@all`) without changing what
-    a reader sees."""
+    a reader sees, and drop bidi controls (a row older than the name rules may hold
+    one, and it would reverse the rest of the message)."""
+    text = strip_bidi(text)
     text = _SCHEME.sub(rf"\1\2{ZERO_WIDTH_JOINER}", text)
     text = _WWW.sub(rf"\1{ZERO_WIDTH_JOINER}\2", text)
     return text.replace("@", "@" + ZERO_WIDTH_JOINER)

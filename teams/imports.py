@@ -27,6 +27,7 @@ from accounts.models import Invitation, User
 from audit.models import AuditAction
 from audit.services import record_audit_event
 from core.errors import DomainError
+from core.text import ONE_LINE_MESSAGE, has_control_characters, strip_bidi
 from teams import rules
 from teams.models import Membership, Team
 from teams.roles import Actor
@@ -165,7 +166,9 @@ def people_import_check(text: str) -> ImportCheck:
         ImportRow(
             line=number,
             email=cell(values, "email").lower(),
-            name=cell(values, "name"),
+            # Bidi controls dropped as the forms drop them; other control characters
+            # are the row's error (_check_row).
+            name=strip_bidi(cell(values, "name")),
             team_name=cell(values, "team"),
             role=cell(values, "role").lower(),
         )
@@ -230,6 +233,8 @@ def _check_row(
         )
     if len(row.name) > 150:
         row.errors.append(_("The name is longer than 150 characters."))
+    if has_control_characters(row.name):
+        row.errors.append(str(ONE_LINE_MESSAGE))
     if row.team is not None and row.email:
         first = seen.setdefault((row.email, row.team.pk), row.line)
         if first != row.line:

@@ -109,12 +109,18 @@ def campaign_override_done(*, actor: User, campaign_id: int, reason: str) -> Cam
         details: dict[str, Any] = {"reason": reason.strip(), "pending_teams": pending}
         if objections:
             details["not_ready"] = objections
+        # The append-only log names the teams whose objection was overridden, not their
+        # words: a reason is its author's text, which erasure must be able to remove
+        # (it stays on the timeline, where it can be).
+        audited = {"reason": reason.strip(), "pending_teams": pending}
+        if objections:
+            audited["not_ready_teams"] = [objection["team"] for objection in objections]
         record_audit_event(
             actor=actor,
             action=AuditAction.DONE_OVERRIDDEN,
             target=campaign,
             target_label=campaign.title,
-            details=details,
+            details=audited,
         )
         return _close_as_done(
             campaign, actor, EventKind.DONE_OVERRIDDEN, details, action=Action.OVERRIDE_DONE

@@ -5,14 +5,24 @@ import json
 import pytest
 import time_machine
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django.contrib.sessions.models import Session
 from django.db.models import ProtectedError
 from django.urls import reverse
 
 from accounts.models import User
 from accounts.services import REMOVED_TEXT, person_erase
+from api.services import api_token_create
+from audit.models import AuditEvent
 from campaigns import services
-from campaigns.models import Acknowledgement, CampaignEvent, Feedback, Stakeholder
+from campaigns.models import (
+    Acknowledgement,
+    CampaignEvent,
+    Feedback,
+    ReminderSnooze,
+    Stakeholder,
+)
+from chat.models import ChatIdentity
 from core.errors import DomainError, PermissionRefused
 from dashboards import selectors
 from dashboards.drilldown import team_pending_acknowledgements, team_weekly_trend
@@ -259,3 +269,69 @@ def test_a_short_name_is_replaced_as_a_word_not_inside_other_words(superuser):
     assert payload["body"] == f"{pseudonym} says: Annual sale"
     assert payload["owner_name"] == pseudonym
     assert payload["owner_email"] == f"erased-{owner.pk}@erased.invalid"
+
+
+def test_remove_text_takes_their_not_ready_reason_out_of_every_copy(history, superuser):
+    """The objection's words sit on the stakeholder row, the timeline (their event, the
+    owner's reply quoting it, a manager's override listing it), the owner's notices and
+    webhook messages: all blanked; the owner's own reply stays (it is the owner's)."""
+    owner, _, _, colleague, campaign = history
+    team = colleague.memberships.get().team
+    services.stakeholder_not_ready(
+        actor=colleague, campaign_id=campaign.pk, team_id=team.pk, reason="carl-objection-sss"
+    )
+    services.stakeholder_not_ready_reply(
+        actor=owner, campaign_id=campaign.pk, team_id=team.pk, reply="owner-reply-ttt"
+    )
+    services.campaign_override_done(
+        actor=make_manager(), campaign_id=campaign.pk, reason="Launch maintained"
+    )
+
+    def written() -> str:
+        return json.dumps(
+            [
+                list(Stakeholder.objects.values_list("not_ready_reason", "not_ready_reply")),
+                list(CampaignEvent.objects.values_list("details", flat=True)),
+                list(Dispatch.objects.values_list("payload", flat=True)),
+                list(WebhookDelivery.objects.values_list("payload", flat=True)),
+                list(AuditEvent.objects.values_list("details", flat=True)),
+            ],
+            ensure_ascii=False,
+        )
+
+    assert written().count("carl-objection-sss") >= 5  # the scan looks where it was
+    report = person_erase(actor=superuser, person=colleague, remove_text=True)
+
+    assert report.not_ready_texts_removed == 1
+    after = written()
+    assert "carl-objection-sss" not in after
+    assert "owner-reply-ttt" in after
+    assert "Launch maintained" in after
+
+
+def test_without_remove_text_their_not_ready_reason_stays_under_the_pseudonym(history, superuser):
+    _, _, _, colleague, campaign = history
+    team = colleague.memberships.get().team
+    services.stakeholder_not_ready(
+        actor=colleague, campaign_id=campaign.pk, team_id=team.pk, reason="carl-objection-sss"
+    )
+
+    person_erase(actor=superuser, person=colleague, remove_text=False)
+
+    assert Stakeholder.objects.get(team=team).not_ready_reason == "carl-objection-sss"
+
+
+def test_what_tied_the_account_to_other_systems_goes(history, superuser):
+    _, _, advisor, _, campaign = history
+    ChatIdentity.objects.create(platform="slack", external_user_id="U0ALICE", user=advisor)
+    Authenticator.objects.create(user=advisor, type=Authenticator.Type.TOTP, data={})
+    ReminderSnooze.objects.create(user=advisor, campaign=campaign, until=campaign.launch_at)
+    token = api_token_create(actor=advisor, name="Tableur", scope="read", expires_in_days=30)
+
+    person_erase(actor=superuser, person=advisor, remove_text=False)
+
+    assert not ChatIdentity.objects.filter(user=advisor).exists()
+    assert not Authenticator.objects.filter(user=advisor).exists()
+    assert not ReminderSnooze.objects.filter(user=advisor).exists()
+    token.token.refresh_from_db()
+    assert token.token.revoked_at is not None

@@ -5,10 +5,14 @@ import json
 import zipfile
 
 import pytest
+from allauth.mfa.models import Authenticator
 from django.urls import reverse
 
 from accounts.selectors import SECTIONS, personal_data_of
+from api.services import api_token_create
 from campaigns import services
+from campaigns.services.snooze import NEXT_WORKING_DAY
+from chat.models import ChatIdentity
 from notifications.models import SubscriptionToken
 from teams.models import Membership
 from tests.factories import MembershipFactory, TeamFactory, announced_campaign, make_marketer
@@ -125,9 +129,9 @@ def test_the_export_costs_the_same_queries_however_long_the_history(
         services.campaign_acknowledge(actor=veteran, campaign_id=campaign.pk, note="ok")
         services.feedback_post(actor=veteran, campaign_id=campaign.pk, tag="message", body="x")
 
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(17):
         small = personal_data_of(person=newcomer)
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(17):
         large = personal_data_of(person=veteran)
 
     assert len(large["acknowledgements"]) == 6
@@ -193,3 +197,51 @@ def test_the_workbook_has_a_sheet_per_section_with_formulas_kept_as_text(client)
     cells = [c for row in workbook["acknowledgements"].iter_rows() for c in row]
     [title] = [c for c in cells if c.value == "=HYPERLINK(1)"]
     assert title.data_type == "s"  # text, exactly as written, never a formula
+
+
+def test_the_export_holds_what_else_ties_the_account_and_never_a_secret(client):
+    """A "not ready" objection, a snoozed reminder, an API token, a second factor, a
+    connected chat account and what the security log recorded the person doing; Bob's
+    stay out, and no token hash or authenticator secret goes into the file."""
+    owner = make_marketer(full_name="Octave Owner")
+    team = TeamFactory(name="Front desk")
+    alice = MembershipFactory(team=team, user__full_name="Alice Aubert").user
+    bob = MembershipFactory(team=team, user__full_name="Bob Bernard").user
+    campaign = announced_campaign(owner=owner, teams=[team], title="Spring offer")
+    services.stakeholder_not_ready(
+        actor=alice, campaign_id=campaign.pk, team_id=team.pk, reason="alice-objection-rrt"
+    )
+    services.stakeholder_not_ready(
+        actor=bob, campaign_id=campaign.pk, team_id=team.pk, reason="bob-objection-ppq"
+    )
+    services.reminders_snooze(actor=alice, campaign_id=campaign.pk, choice=NEXT_WORKING_DAY)
+    made = api_token_create(actor=alice, name="Mon tableur", scope="read", expires_in_days=30)
+    Authenticator.objects.create(
+        user=alice, type=Authenticator.Type.TOTP, data={"secret": "alice-totp-secret"}
+    )
+    for person, chat_id in ((alice, "U0ALICE"), (bob, "U0BOB")):
+        ChatIdentity.objects.create(
+            platform="slack", workspace_id="T1", external_user_id=chat_id, user=person
+        )
+
+    as_json, csvs = _texts_of(client, alice)
+    data = json.loads(as_json)
+
+    assert [(row["kind"], row["team"], row["text"]) for row in data["not_ready"]] == [
+        ("not_ready", "Front desk", "alice-objection-rrt")
+    ]
+    assert [row["campaign"] for row in data["reminder_snoozes"]] == ["Spring offer"]
+    assert [(row["name"], row["scope"]) for row in data["api_tokens"]] == [("Mon tableur", "read")]
+    assert [row["type"] for row in data["second_factors"]] == ["totp"]
+    assert [row["user_id"] for row in data["chat_identities"]] == ["U0ALICE"]
+    assert "api_token_created" in {row["action"] for row in data["audit_log"]}
+    for text in [as_json, *csvs.values()]:
+        for foreign in (
+            "bob-objection-ppq",
+            "U0BOB",
+            "Bob Bernard",
+            "alice-totp-secret",
+            made.secret,
+            made.token.key_hash,
+        ):
+            assert foreign not in text

@@ -9,6 +9,7 @@ from allauth.core.exceptions import ImmediateHttpResponse
 from django.test import RequestFactory
 
 from accounts.adapter import SocialAccountAdapter
+from accounts.models import User
 
 
 def _login(provider: str, email: str, claims: dict) -> SimpleNamespace:
@@ -49,3 +50,16 @@ def test_just_in_time_accounts_need_allowed_domains_or_open_sign_up(settings, rf
     assert not adapter.is_open_for_signup(rf.get("/"), None)
     settings.SSO_ALLOWED_DOMAINS = ["example.com"]
     assert adapter.is_open_for_signup(rf.get("/"), None)
+
+
+def test_a_directory_name_is_made_one_line_of_visible_text(rf):
+    """The provider's name is taken as it comes (nobody can be asked to retype it): a
+    line break or a bidi override in a directory entry must not reach e-mail headers."""
+    login = _login("openid_connect", "eve@example.com", {"userinfo": {"name": "x"}})
+    login.user = User()
+    login.account.extra_data = {"userinfo": {"name": "Eve\u202e Martin\nBcc: all@example.com"}}
+
+    user = SocialAccountAdapter().populate_user(rf.get("/"), login, {"email": "Eve@Example.com"})
+
+    assert user.full_name == "Eve Martin Bcc: all@example.com"
+    assert user.email == "eve@example.com"

@@ -51,6 +51,14 @@ def test_a_personal_token_needs_a_name_and_an_offered_expiry(marketer):
     assert set(refused.value.field_errors) == {"name", "scope", "expires_in_days"}
 
 
+def test_a_token_and_its_integration_account_are_named_on_one_visible_line(manager):
+    made = api_services.service_token_create(
+        actor=manager, name="HubSpot\u202e sync\nBcc: x", scope="read", expires_in_days=None
+    )
+    assert made.token.name == "HubSpot sync Bcc: x"
+    assert made.token.user.full_name == "HubSpot sync Bcc: x"
+
+
 def test_last_use_is_noted(api_as, marketer):
     tool = api_as(marketer)
     assert tool.get("/me").status_code == 200

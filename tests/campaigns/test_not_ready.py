@@ -1,12 +1,14 @@
 """ "Not ready": a stakeholder team holds the campaign's closure until marketing answers
 and the team acknowledges; a manager's override still closes it and records the objection."""
 
+import json
 import threading
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from audit.models import AuditAction, AuditEvent
 from campaigns import services
 from campaigns.models import Campaign, CampaignEvent, Stakeholder
 from core.errors import DomainError, PermissionRefused
@@ -217,6 +219,10 @@ class TestTheOwnersAnswer:
         event = campaign.events.get(kind=EventKind.DONE_OVERRIDDEN)
         assert event.details["not_ready"] == [{"team": "Conseillers clientèle", "reason": REASON}]
         assert event.details["pending_teams"] == ["Conseillers clientèle"]
+        # The security log names the team, not its member's words (erasable elsewhere).
+        audit = AuditEvent.objects.get(action=AuditAction.DONE_OVERRIDDEN)
+        assert audit.details["not_ready_teams"] == ["Conseillers clientèle"]
+        assert REASON not in json.dumps(audit.details, ensure_ascii=False)
 
 
 @pytest.mark.django_db

@@ -139,3 +139,10 @@ def test_teams_payload_escapes_user_text_and_keeps_the_apps_action(hostile_notif
         f"http://localhost:8000/campaigns/{notification.campaign_id}/"
     )
     assert "evil" not in json.dumps(card["actions"])
+
+
+@pytest.mark.parametrize("escape", [slack_text, markdown_text])
+def test_bidi_controls_never_reach_a_channel(escape):
+    # A row older than the name rules may still hold one; it would reverse the message.
+    assert "\u202e" not in escape("Alice\u202e Martin")
+    assert "Martin" in escape("Alice\u202e Martin")

@@ -197,3 +197,16 @@ def test_an_address_stored_with_capitals_is_the_same_person(teams):
     check = people_import_check("email,team\npaul.durand@example.com,Ventes\n")
     assert [row.outcome for row in check.rows] == [Outcome.ADDED]
     assert check.rows[0].person == person
+
+
+def test_a_name_is_one_line_bidi_controls_dropped_line_breaks_refused(teams):
+    check = people_import_check(
+        "email,name,team\n"
+        "alice@example.com,Alice\u202e Martin,Ventes\n"
+        '"bob@example.com","Bob\nBcc: all@example.com",Ventes\n'
+    )
+
+    alice, bob = check.rows
+    assert (alice.name, alice.errors) == ("Alice Martin", [])
+    assert bob.errors == ["A name must fit on one line, without tabs or control characters."]
+    assert check.errors == 1
