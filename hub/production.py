@@ -5,6 +5,7 @@ deploy stops at start-up with a message saying what to fix, instead of running w
 key anyone can read in this repository or cookies sent over plain HTTP.
 """
 
+import math
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -15,6 +16,11 @@ SECRET_KEY_MIN_LENGTH = 50
 SECRET_KEY_MIN_DISTINCT = 5
 # A key that is a short run repeated ("abcd" * 13) passes a length check but not a guess.
 _REPEATED_UNIT_MAX = 16
+# How hard the key is to guess, as zxcvbn estimates it (dictionaries, keyboard walks,
+# sequences, dates): at least 2^128 guesses. A random key of the advised length is far
+# above (~10^46 for 50 hex characters); "my-company-passerelle-production-secret-key-2026"
+# is below, though long and varied.
+SECRET_KEY_MIN_GUESS_BITS = 128
 _GENERATE = "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
 
 
@@ -39,6 +45,15 @@ def secret_key_problem(key: str) -> str | None:
     for unit in range(1, _REPEATED_UNIT_MAX + 1):
         if key == (key[:unit] * (len(key) // unit + 1))[: len(key)]:
             return f"it repeats the same {unit} characters"
+    # Imported here: its word lists cost ~50 ms, and only a DEBUG=0 start-up needs them.
+    from zxcvbn import zxcvbn
+
+    bits = zxcvbn(key)["guesses_log10"] * math.log2(10)
+    if bits < SECRET_KEY_MIN_GUESS_BITS:
+        return (
+            f"it is guessable in about 2^{int(bits)} tries (words, sequences or keyboard "
+            f"patterns), under 2^{SECRET_KEY_MIN_GUESS_BITS}"
+        )
     return None
 
 

@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 
 import pytest
+from django.core.management.utils import get_random_secret_key
 
 from hub.production import DEVELOPMENT_SECRET_KEY, production_secret_key, secret_key_problem
 from tests.support.processes import manage_in_fresh_interpreter, settings_in_fresh_interpreter
@@ -53,6 +54,11 @@ def manage(*args: str, **env: str):
         ("a1B2c3D4e5", "fewer than 50"),
         ("ab" * 40, "fewer than 5 different"),
         ("abcdefgh" * 8, "repeats the same 8 characters"),
+        # Long and varied, yet a guesser's dictionaries and patterns find them.
+        ("a" * 45 + "bcdef", "guessable"),
+        ("abcdefghijklmnopqrstuvwxyz" * 2, "guessable"),
+        ("qwertyuiopasdfghjklzxcvbnm1234567890qwertyuiopasdfghjkl", "guessable"),
+        ("my-company-passerelle-production-secret-key-2026!!", "guessable"),
     ],
 )
 def test_weak_keys_are_named_for_what_is_wrong(key, problem):
@@ -63,6 +69,15 @@ def test_weak_keys_are_named_for_what_is_wrong(key, problem):
 
 def test_a_generated_key_is_accepted():
     assert secret_key_problem(GOOD_KEY) is None
+    # Every form of random key the documentation and tools suggest passes, every time.
+    for _ in range(20):
+        for key in (
+            secrets.token_urlsafe(50),
+            secrets.token_hex(25),
+            get_random_secret_key(),
+            secrets.token_urlsafe(38),
+        ):
+            assert secret_key_problem(key) is None, key
     assert production_secret_key(debug=False, key=GOOD_KEY, key_file="") == GOOD_KEY
 
 
