@@ -54,6 +54,7 @@ class AuditAction(models.TextChoices):
     TOKEN_CREATED = "token_created", _("Subscription address created")
     TOKEN_REVOKED = "token_revoked", _("Subscription address revoked")
     DONE_OVERRIDDEN = "done_overridden", _("Acknowledgements overridden (done by a manager)")
+    CAMPAIGN_EDITORS_CHANGED = "campaign_editors_changed", _("Campaign co-editors changed")
     ACK_RECORDED = "ack_recorded", _("Acknowledgement recorded for someone else")
     ADMIN_ADDED = "admin_added", _("Added in the admin")
     ADMIN_CHANGED = "admin_changed", _("Changed in the admin")

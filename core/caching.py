@@ -9,7 +9,9 @@ from django.utils.cache import patch_cache_control
 
 
 class PrivatePagesMiddleware:
-    """`Cache-Control: private, no-store` on every HTML response to a signed-in person.
+    """`Cache-Control: private, no-store` on every response to a signed-in person: pages,
+    htmx fragments, JSON, and the CSV and XLSX downloads (an audit log or a dashboard
+    export is as private as the page it comes from).
 
     A response that states its own caching is left alone: the subscription feeds
     (feed/, ETag and 304s), static files (served by WhiteNoise before this runs) and
@@ -25,7 +27,6 @@ class PrivatePagesMiddleware:
             user is not None
             and user.is_authenticated
             and not response.has_header("Cache-Control")
-            and response.get("Content-Type", "").startswith("text/html")
         ):
             patch_cache_control(response, private=True, no_store=True)
         return response

@@ -5,23 +5,30 @@ import pytest
 from django.db import transaction
 from django.test import RequestFactory
 
+from api.services import api_token_create, api_token_revoke
 from audit.models import AuditAction, AuditEvent
 from audit.services import REDACTED, record_audit_event, redact_url, target_label_of
 from campaigns.models import Campaign
-from campaigns.services import campaign_override_done
+from campaigns.services import campaign_override_done, campaign_update
 from notifications.services import team_webhook_repaired
 from notifications.subscriptions import (
     subscription_token_get_or_create,
     subscription_token_regenerate,
 )
 from teams.models import Team
+from teams.services import person_set_active
 from tests.factories import (
     MembershipFactory,
     TeamFactory,
     UserFactory,
     announced_campaign,
+    campaign_input,
     make_manager,
+    make_marketer,
 )
+from tests.webhooks.factories import WebhookEndpointFactory
+from webhooks.models import DisabledReason
+from webhooks.services import endpoint_disable, webhook_endpoint_enable
 
 pytestmark = pytest.mark.django_db
 
@@ -230,3 +237,70 @@ def test_marking_a_webhook_repaired_is_recorded_per_broken_team():
     )
     assert event.details["broken_reason"] == "HTTP 410"
     assert "secret" not in str(event.details)
+
+
+def test_co_editors_given_or_taken_are_recorded_by_id():
+    """Being a co-editor opens a draft: granting it is an access change."""
+
+    owner = make_marketer()
+    colleague, other = make_marketer(), make_marketer()
+    campaign = announced_campaign(owner=owner, title="Soldes d'hiver")
+
+    campaign_update(
+        actor=owner,
+        campaign_id=campaign.pk,
+        data=campaign_input(campaign, editor_ids=[colleague.pk, other.pk]),
+    )
+    campaign_update(
+        actor=owner, campaign_id=campaign.pk, data=campaign_input(campaign, editor_ids=[other.pk])
+    )
+    # The same co-editors again: nothing changed, nothing recorded.
+    campaign_update(
+        actor=owner, campaign_id=campaign.pk, data=campaign_input(campaign, editor_ids=[other.pk])
+    )
+
+    given, taken = entries(AuditAction.CAMPAIGN_EDITORS_CHANGED)
+    assert (given.actor, given.target_id, given.target_label) == (
+        owner,
+        campaign.pk,
+        "Soldes d'hiver",
+    )
+    assert given.details == {"added": sorted([colleague.pk, other.pk]), "removed": []}
+    assert taken.details == {"added": [], "removed": [colleague.pk]}
+
+
+def test_revoking_an_api_token_is_recorded_once():
+
+    person = UserFactory()
+    made = api_token_create(actor=person, name="Tableur", scope="read", expires_in_days=30)
+
+    api_token_revoke(actor=person, token_id=made.token.pk)
+    api_token_revoke(actor=person, token_id=made.token.pk)  # idempotent
+
+    [event] = entries(AuditAction.API_TOKEN_REVOKED)
+    assert (event.actor, event.target_id) == (person, made.token.pk)
+    assert made.secret not in str(event.details)
+
+
+def test_reactivating_a_person_is_recorded():
+
+    manager, person = make_manager(), UserFactory()
+    person_set_active(actor=manager, user_id=person.pk, active=False)
+
+    person_set_active(actor=manager, user_id=person.pk, active=True)
+
+    [event] = entries(AuditAction.PERSON_REACTIVATED)
+    assert (event.actor, event.target_id) == (manager, person.pk)
+
+
+def test_enabling_an_outgoing_webhook_again_is_recorded():
+
+    manager = make_manager()
+    endpoint = WebhookEndpointFactory(url="https://crm.example.com/hook?key=s3cret")
+    endpoint_disable(endpoint_id=endpoint.pk, reason=DisabledReason.FAILING)
+
+    webhook_endpoint_enable(actor=manager, endpoint_id=endpoint.pk)
+
+    [event] = entries(AuditAction.WEBHOOK_ENDPOINT_ENABLED)
+    assert (event.actor, event.target_id) == (manager, endpoint.pk)
+    assert "s3cret" not in str(event.details) + event.target_label

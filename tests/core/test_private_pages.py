@@ -1,4 +1,5 @@
-"""Cache-Control: private, no-store on signed-in HTML pages, and only there."""
+"""Cache-Control: private, no-store on whatever a signed-in person is sent (pages,
+fragments, downloads), unless the response states its own caching."""
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
@@ -7,7 +8,7 @@ from django.urls import reverse
 
 from core.caching import PrivatePagesMiddleware
 from notifications.subscriptions import subscription_token_get_or_create
-from tests.factories import UserFactory
+from tests.factories import UserFactory, make_manager
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +28,21 @@ def test_signed_in_pages_and_fragments_are_private_and_not_stored(client, market
     assert {"private", "no-store"} <= directives(fragment)
 
 
-def test_only_signed_in_html_without_its_own_caching_is_marked(rf, marketer):
+def test_downloads_are_private_and_not_stored(client):
+    """A manager's audit log or dashboard export is as private as its page."""
+    client.force_login(make_manager())
+    for url, params in (
+        (reverse("audit:log"), {"format": "csv"}),
+        (reverse("audit:log"), {"format": "xlsx"}),
+        (reverse("dashboards:overview"), {"format": "csv"}),
+    ):
+        response = client.get(url, params)
+        assert response.status_code == 200, url
+        assert "attachment" in response["Content-Disposition"], url
+        assert {"private", "no-store"} <= directives(response), (url, params)
+
+
+def test_only_signed_in_responses_without_their_own_caching_are_marked(rf, marketer):
     def answer(content_type: str, cache_control: str | None = None):
         def view(request):
             response = HttpResponse("x", content_type=content_type)
@@ -44,7 +59,8 @@ def test_only_signed_in_html_without_its_own_caching_is_marked(rf, marketer):
     html = "text/html; charset=utf-8"
 
     assert not PrivatePagesMiddleware(answer(html))(anonymous).has_header("Cache-Control")
-    assert not PrivatePagesMiddleware(answer("text/csv"))(signed_in).has_header("Cache-Control")
+    csv = PrivatePagesMiddleware(answer("text/csv"))(signed_in)
+    assert directives(csv) == {"private", "no-store"}
     own = PrivatePagesMiddleware(answer(html, "public, max-age=60"))(signed_in)
     assert own["Cache-Control"] == "public, max-age=60"
     marked = PrivatePagesMiddleware(answer(html))(signed_in)
