@@ -2,12 +2,14 @@
 
 A star import, which the house style rules out for real settings, is right here: this
 module must be the production settings exactly, whatever anyone changes in hub/settings.py,
-plus two deliberate differences, and copying the file would drift. Nothing imports it
+plus three deliberate differences (the URLconf, the cache's and the queues' namespaces),
+and copying the file would drift. Nothing imports it
 but benchmarks/load.py (in its own process and in the gunicorn it starts).
 """
 
 import os
 
+from hub.queues import HOUSEKEEPING, task_queues, task_routes
 from hub.settings import *  # noqa: F403
 from hub.settings import CACHES
 
@@ -23,3 +25,10 @@ for _cache in CACHES.values():
         for part in (_cache.get("KEY_PREFIX", ""), os.environ.get("BENCH_CACHE_PREFIX", ""))
         if part
     )
+
+# Queues of the run's own (the worker load.py starts consumes them): a run must neither
+# take tasks an app or a test left in the broker, nor leave its own to them.
+_QUEUE_PREFIX = os.environ.get("BENCH_QUEUE_PREFIX", "")
+CELERY_TASK_QUEUES = task_queues(_QUEUE_PREFIX)
+CELERY_TASK_ROUTES = task_routes(_QUEUE_PREFIX)
+CELERY_TASK_DEFAULT_QUEUE = _QUEUE_PREFIX + HOUSEKEEPING

@@ -21,7 +21,9 @@ What one run does:
    subscription token; then VACUUM ANALYZE;
 2. starts gunicorn (`--workers` sync workers, default 2) with production settings plus
    the bench URLconf (benchmarks/bench_settings.py: the ceiling views /trivial/ and
-   /trivial-auth/), Redis as the cache (REDIS_URL, or `--redis-url`);
+   /trivial-auth/), Redis as the cache (REDIS_URL, or `--redis-url`), and one Celery
+   worker (one process) on the run's own housekeeping queue, as production has: it
+   refreshes the dashboards' figures when they go stale (dashboards.refresh);
 3. logs an advisor, a marketer, a manager and a team lead in through the real login form;
 4. for `--rounds` rounds, runs `wrk` (`--connections` 32, `--threads` 2, `--duration`
    10 s) on each page of `PAGES`, each time right after its ceiling (/trivial-auth/ with
@@ -237,7 +239,7 @@ def main() -> None:
     tokens = _make_api_tokens({page.role for page in pages if page.bearer and page.role})
     started = time.perf_counter()
     try:
-        with _server(workers=args.workers) as server:
+        with _server(workers=args.workers) as server, _celery_worker():
             base = server.base
             cookies = {role: login(base, email) for role, email in LOGINS.items()}
             logins = Logins(cookies=cookies, tokens=tokens)
@@ -255,6 +257,7 @@ def main() -> None:
             _measure_in_process(result, logins)
     finally:
         _clear_cache_namespace()
+        _clear_queues()
         _delete_api_tokens()
 
     for result in results:
@@ -299,9 +302,11 @@ def _configure_environment(args: argparse.Namespace) -> None:
     """Production-like settings, shared by this process and the gunicorn it starts."""
     # 32 connections as one person would hit the API's per-caller limit within seconds:
     # what is measured is the list's cost, not the limiter's refusals.
+    run = f"bench-{secrets.token_hex(4)}"
     configure_production_environment(
         "load",
-        BENCH_CACHE_PREFIX=f"bench-{secrets.token_hex(4)}",
+        BENCH_CACHE_PREFIX=run,
+        BENCH_QUEUE_PREFIX=f"{run}-",
         API_RATE_LIMIT_PER_MINUTE="0",
     )
     if args.redis_url:
@@ -386,6 +391,33 @@ def _server(*, workers: int) -> Iterator[Server]:
         yield server
     finally:
         stop_server(process)
+
+
+@contextlib.contextmanager
+def _celery_worker() -> Iterator[None]:
+    """One Celery worker process on the run's housekeeping queue (bench_settings), as in
+    production, where the dashboards' stale figures are refreshed by a worker."""
+    from hub.celery import app
+    from hub.queues import HOUSEKEEPING
+
+    node = f"{os.environ['BENCH_QUEUE_PREFIX']}worker@bench"
+    log = Path(os.environ["DATA_DIR"]) / "celery-worker.log"
+    command = [
+        *(sys.executable, "-m", "celery", "-A", "hub", "worker"),
+        *("-Q", os.environ["BENCH_QUEUE_PREFIX"] + HOUSEKEEPING, "-P", "prefork", "-c", "1"),
+        *("-n", node, "--without-gossip", "--without-mingle", "-l", "warning"),
+        f"--logfile={log}",
+    ]
+    process = subprocess.Popen(command, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 60
+        while not app.control.ping(destination=[node], timeout=1):
+            if process.poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"the Celery worker did not start; see {log}")
+        print(f"celery: 1 worker process on {node}", flush=True)
+        yield
+    finally:
+        stop_server(process)  # SIGTERM (a warm shutdown), then SIGKILL
 
 
 def _wait_until_serving(server: Server) -> None:
@@ -634,6 +666,21 @@ def _clear_cache_namespace() -> None:
     prefix = os.environ["BENCH_CACHE_PREFIX"]
     client = redis.Redis.from_url(settings.REDIS_URL)
     keys = list(client.scan_iter(match=f"*{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+def _clear_queues() -> None:
+    """Delete the run's queues and their bindings from the broker (bench_settings)."""
+    from django.conf import settings
+
+    if not settings.CELERY_BROKER_URL.startswith("redis"):
+        return  # the filesystem broker lives in DATA_DIR
+    import redis
+
+    prefix = os.environ["BENCH_QUEUE_PREFIX"]
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    keys = list(client.scan_iter(match=f"*{prefix}*", count=1000))
     if keys:
         client.delete(*keys)
 

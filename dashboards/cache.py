@@ -4,8 +4,11 @@ Every figure is an aggregate over the period's campaigns (hundreds of thousands 
 a large company), and thirty managers opening the dashboard on Monday morning would each
 recompute the same ones. The figures are computed once per scope and filters and kept in
 the cache for DASHBOARD_CACHE_SECONDS; the page says when they were computed. Stale
-figures are refreshed by one request while the others show them a little longer. A cache
-that is down or empty only costs the computation: the page never fails because of it.
+figures are refreshed once at a time while every reader is shown them a little longer:
+by a Celery worker when the figures can be computed again from their key alone
+(dashboards.refresh), so no page waits for them; else, or when the broker cannot be
+reached, by the request that found them stale. A cache that is down or empty only costs
+the computation: the page never fails because of it.
 """
 
 import hashlib
@@ -22,6 +25,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from core.cache import CACHE_ERRORS
+from notifications.publish import publish_task
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +45,12 @@ def cached_figures[T](key_parts: tuple[object, ...], compute: Callable[[], T]) -
     """`compute()`'s result, from the cache when it is younger than
     DASHBOARD_CACHE_SECONDS (0: always computed), with the time it was computed.
 
-    Figures past that age are refreshed by one request at a time: the others keep
-    showing the previous figures (with their time) until the new ones are in, for at most
-    as long again. Otherwise every request arriving during a recomputation (a second or
-    more at a large company) would recompute too, and the pages of every manager would
-    queue behind them once a minute."""
+    Figures past that age are refreshed once at a time while every reader keeps seeing
+    the previous figures (with their time) until the new ones are in, for at most as long
+    again: by a worker (REFRESH_TASK) when dashboards.refresh can compute them from the
+    key, else by the request that found them stale. Otherwise every request arriving
+    during a recomputation (a second or more at a large company) would recompute too,
+    and, with the refresh in a request, one web process a minute would stall on it."""
     seconds = settings.DASHBOARD_CACHE_SECONDS
     if seconds <= 0:
         return Cached(compute(), timezone.now())
@@ -59,20 +64,64 @@ def cached_figures[T](key_parts: tuple[object, ...], compute: Callable[[], T]) -
         age = (timezone.now() - hit.computed_at).total_seconds()
         if age < seconds or not _may_refresh(key):
             return hit
+        if _refresh_elsewhere(key_parts):
+            return hit
     elif not _may_refresh(key):
         # Nothing kept (the first reader, or none for two periods) and another request
         # is computing them: wait for its figures rather than compute them a second time.
         waited = _wait_for(key)
         if waited is not None:
             return waited
-    fresh = Cached(compute(), timezone.now())
+    return figures_store(key_parts, compute())
+
+
+def figures_store[T](key_parts: tuple[object, ...], value: T) -> Cached[T]:
+    """Keep freshly computed figures (and end the refresh that computed them)."""
+    fresh = Cached(value, timezone.now())
+    key = figures_key(key_parts)
     try:
         # Kept twice as long as they are fresh: the second half serves while refreshing.
-        cache.set(key, fresh, 2 * seconds)
+        # Their time is kept apart too, for figures_time (a few bytes, not the figures).
+        cache.set_many(
+            {key: fresh, key + ":at": fresh.computed_at}, 2 * settings.DASHBOARD_CACHE_SECONDS
+        )
         cache.delete(key + ":refreshing")
     except CACHE_ERRORS:
         logger.warning("dashboard cache unreachable; figures not kept", exc_info=True)
     return fresh
+
+
+def figures_time[T](key_parts: tuple[object, ...], compute: Callable[[], T]) -> datetime:
+    """When the figures of `key_parts` were computed, reading only that time while they
+    are fresh: the stamp of a kept page showing them (core.pages), read on every request,
+    where unpickling the whole figures to learn their age cost more than the page. When
+    they are missing or stale, as cached_figures (which refreshes them)."""
+    try:
+        computed_at = cache.get(figures_key(key_parts) + ":at")
+    except CACHE_ERRORS:
+        computed_at = None
+    if (
+        isinstance(computed_at, datetime)
+        and (timezone.now() - computed_at).total_seconds() < settings.DASHBOARD_CACHE_SECONDS
+    ):
+        return computed_at
+    return cached_figures(key_parts, compute).computed_at
+
+
+REFRESH_TASK = "dashboards.tasks.figures_refresh"
+
+
+def _refresh_elsewhere(key_parts: tuple[object, ...]) -> bool:
+    """Hand stale figures' refresh to a worker, when their key is all it needs; whether
+    the task was queued (not when the broker cannot be reached: the request refreshes
+    them itself, holding the refresh lock it took)."""
+    from dashboards.refresh import can_refresh
+
+    # Expires with the refresh lock: past it, a later page asks again, so a refresh left
+    # in a queue nobody serves is dropped rather than run late, many times over.
+    return can_refresh(key_parts) and publish_task(
+        REFRESH_TASK, list(key_parts), expires=REFRESH_SECONDS
+    )
 
 
 def _wait_for(key: str) -> Cached[Any] | None:

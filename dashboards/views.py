@@ -25,8 +25,8 @@ from core.errors import DomainError
 from core.htmx import wants_fragment
 from core.http import AuthenticatedHttpRequest, actor_of, parse_id, safe_next
 from core.xlsx_export import table_download
-from dashboards import charts, drilldown, selectors
-from dashboards.cache import cached_figures, cached_fragment
+from dashboards import charts, drilldown, refresh, selectors
+from dashboards.cache import Cached, cached_figures, cached_fragment, figures_time
 from dashboards.context_processors import remember_dashboard_access
 from dashboards.forms import OverviewForm
 from hub.db_routing import reads_from_replica
@@ -121,10 +121,17 @@ def overview(request: AuthenticatedHttpRequest) -> HttpResponseBase:
         return _teams_table(
             export_format, selectors.dashboard_teams(scope=scope, filters=filters, now=now)
         )
+
+    key = selectors.overview_cache_key(scope=scope, filters=filters)
+
+    def compute() -> selectors.OverviewFigures:
+        return selectors.dashboard_overview(scope=scope, filters=filters, now=now)
+
     return _kept_while_figures_are(
         request,
         view="dashboards:overview",
-        render=lambda: _overview_page(request, scope, form, filters, now),
+        render=lambda: _overview_page(request, scope, form, filters, cached_figures(key, compute)),
+        stamp=lambda: figures_time(key, compute),
     )
 
 
@@ -135,10 +142,10 @@ def _kept_while_figures_are(
     render: Callable[[], HttpResponse],
     stamp: Callable[[], object] = lambda: None,
 ) -> HttpResponse:
-    """A dashboard page kept (core/pages.py) as long as the figures it shows: they are
-    kept DASHBOARD_CACHE_SECONDS and the page says when they were computed, so a page of
-    the same minute is as fresh as its figures. Off when the figures are computed on
-    every request."""
+    """A dashboard page kept (core/pages.py) as long as the figures it shows: `stamp`
+    includes when they were computed, so figures a worker refreshed replace the kept page
+    at once, and the page says when they were computed. Off when the figures are computed
+    on every request."""
     if settings.DASHBOARD_CACHE_SECONDS <= 0:
         return render()
     return pages.kept_response(request, view=view, stamp=stamp, render=render)
@@ -149,15 +156,11 @@ def _overview_page(
     scope: selectors.Scope,
     form: OverviewForm,
     filters: selectors.DashboardFilters,
-    now: datetime,
+    figures: Cached[selectors.OverviewFigures],
 ) -> HttpResponse:
     query = request.GET.copy()
     for key in ("format", "table"):
         query.pop(key, None)
-    figures = cached_figures(
-        selectors.overview_cache_key(scope=scope, filters=filters),
-        lambda: selectors.dashboard_overview(scope=scope, filters=filters, now=now),
-    )
     base = {
         "form": form,
         "filters": filters,
@@ -233,28 +236,61 @@ def team_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """The team's pending acknowledgements (a page at a time), the messages that never
     reached it, and its 12-week trend; an htmx "Show more" gets only the next rows."""
     team = _viewable_team(request, slug)
+    figures = _TeamFigures(team)
     if request.GET.get("after"):
-        return _team_page(request, team)  # a later page: read live, never kept
+        return _team_page(request, team, figures)  # a later page: read live, never kept
     return _kept_while_figures_are(
         request,
         view="dashboards:team",
-        render=lambda: _team_page(request, team),
-        stamp=lambda: drilldown.team_undelivered_count(team=team),
+        render=lambda: _team_page(request, team, figures),
+        stamp=lambda: (
+            drilldown.team_undelivered_count(team=team),
+            figures.pending_time(),
+            figures.trend_time(),
+        ),
     )
 
 
-def _team_page(request: AuthenticatedHttpRequest, team: Team) -> HttpResponse:
+class _TeamFigures:
+    """The team page's kept figures: when they were computed (the kept page's stamp, read
+    on every request), and the figures themselves (read when the page is rendered).
+
+    Which campaigns wait, and the totals, read every campaign awaiting acknowledgement:
+    kept a minute like the trend (the page says when). Who has not acknowledged yet, and
+    the nudges, are read on each request: they are what a lead nudges from."""
+
+    def __init__(self, team: Team) -> None:
+        self.team = team
+        self.pending_key = refresh.team_pending_key(team)
+        self.trend_key = refresh.team_trend_key(team)
+
+    def _pending(self) -> drilldown.PendingSlice:
+        return drilldown.team_pending_slice(team=self.team, now=timezone.now())
+
+    def _trend(self) -> list[selectors.WeekRate]:
+        return drilldown.team_weekly_trend(team=self.team)
+
+    def pending_time(self) -> datetime:
+        return figures_time(self.pending_key, self._pending)
+
+    def trend_time(self) -> datetime:
+        return figures_time(self.trend_key, self._trend)
+
+    @property
+    def pending_slice(self) -> Cached[drilldown.PendingSlice]:
+        return cached_figures(self.pending_key, self._pending)
+
+    @property
+    def trend(self) -> Cached[list[selectors.WeekRate]]:
+        return cached_figures(self.trend_key, self._trend)
+
+
+def _team_page(
+    request: AuthenticatedHttpRequest, team: Team, figures: "_TeamFigures"
+) -> HttpResponse:
     cursor = request.GET.get("after", "")
     now = timezone.now()
-    kept_slice = None
-    if not cursor:
-        # Which campaigns wait, and the totals, read every campaign awaiting
-        # acknowledgement: kept a minute like the trend (the page says when). Who has
-        # not acknowledged yet, and the nudges, are read on each request.
-        kept_slice = cached_figures(
-            ("team-pending", team.pk),
-            lambda: drilldown.team_pending_slice(team=team, now=now),
-        )
+    kept_slice = None if cursor else figures.pending_slice
     if kept_slice is not None:
         # Who acknowledged, and who was nudged, are read now: the page is kept only while
         # these campaigns are unchanged.
@@ -271,12 +307,7 @@ def _team_page(request: AuthenticatedHttpRequest, team: Team) -> HttpResponse:
             return render(request, "dashboards/partials/pending_restart.html", {"team": team})
         context = {"team": team, "pending": pending}
         return render(request, "dashboards/team.html#pending_rows", context)
-    # The trend (12 weeks of due dates) is kept a minute; the pending list stays live,
-    # since it is what a lead nudges from.
-    cached_trend = cached_figures(
-        ("team-trend", team.pk, str(timezone.get_current_timezone())),
-        lambda: drilldown.team_weekly_trend(team=team),
-    )
+    cached_trend = figures.trend
     trend = cached_trend.value
     chart = charts.line_chart(
         title=_("%(team)s: acknowledged on time, per week") % {"team": team.name},

@@ -39,6 +39,7 @@ ROUTES = {
     "webhooks.tasks.webhook_deliver": WEBHOOKS,
     "webhooks.tasks.webhook_endpoint_disabled_notify": EMAIL,
     "webhooks.tasks.webhooks_sweep": HOUSEKEEPING,
+    "dashboards.tasks.figures_refresh": HOUSEKEEPING,
     "webhooks.tasks.webhook_deliveries_purge_expired": HOUSEKEEPING,
 }
 

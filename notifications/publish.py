@@ -21,7 +21,9 @@ def _inside_a_task() -> bool:
     return bool(current_task) and getattr(current_task.request, "id", None) is not None
 
 
-def publish_task(task_name: str, *args: Any, countdown: float | None = None) -> bool:
+def publish_task(
+    task_name: str, *args: Any, countdown: float | None = None, expires: float | None = None
+) -> bool:
     from hub.celery import app
 
     patient = _inside_a_task()
@@ -33,7 +35,12 @@ def publish_task(task_name: str, *args: Any, countdown: float | None = None) -> 
                 # connection is not up.
                 producer.connection.ensure_connection(max_retries=0)
             app.send_task(
-                task_name, args=list(args), countdown=countdown, retry=patient, producer=producer
+                task_name,
+                args=list(args),
+                countdown=countdown,
+                expires=expires,
+                retry=patient,
+                producer=producer,
             )
     except Exception:  # a publish failure must never undo or break a committed change
         logger.warning(

@@ -1,14 +1,27 @@
-"""Dashboard figures kept in the cache: fresh ones served, stale ones refreshed by one
-request at a time while the others keep showing them."""
+"""Dashboard figures kept in the cache: fresh ones served, stale ones refreshed once at a
+time while readers keep seeing them: by a worker when the key is enough to compute them
+again (dashboards.refresh), else by the request that found them stale."""
 
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
-from dashboards.cache import Cached, cached_figures, figures_key
+from dashboards import cache as figures_cache
+from dashboards.cache import (
+    REFRESH_SECONDS,
+    REFRESH_TASK,
+    Cached,
+    cached_figures,
+    figures_key,
+    figures_time,
+)
 
-KEY = ("overview", "everything", "quarter")
+# A kind dashboards.refresh does not know: refreshed by the request.
+KEY = ("figures-of-a-test", "everything", "quarter")
+# One it knows: refreshed by a worker.
+WORKER_KEY = ("team-pending", 42)
 
 
 class Counter:
@@ -118,3 +131,69 @@ def test_a_request_that_waited_in_vain_computes_them_itself(figures_kept_a_minut
     monkeypatch.setattr(figures_cache, "WAIT_SECONDS", 0.2)
     compute = Counter()
     assert cached_figures(KEY, compute).value == "figures #1"
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    calls: list[tuple] = []
+
+    def publish(task_name, *args, countdown=None, expires=None):
+        calls.append((task_name, args, expires))
+        return True
+
+    monkeypatch.setattr(figures_cache, "publish_task", publish)
+    return calls
+
+
+def test_stale_figures_a_worker_can_compute_are_left_to_it(figures_kept_a_minute, queued):
+    kept = Cached("old figures", timezone.now() - timedelta(seconds=61))
+    figures_kept_a_minute.set(figures_key(WORKER_KEY), kept, 120)
+    compute = Counter()
+
+    assert cached_figures(WORKER_KEY, compute) == kept  # no page waits for the refresh
+    assert cached_figures(WORKER_KEY, compute) == kept
+
+    assert compute.calls == 0
+    # Queued once (the refresh lock), as JSON-friendly parts, dropped if not run in time.
+    assert queued == [(REFRESH_TASK, (list(WORKER_KEY),), REFRESH_SECONDS)]
+
+
+def test_without_a_broker_the_request_refreshes_them_itself(figures_kept_a_minute, monkeypatch):
+    figures_kept_a_minute.set(
+        figures_key(WORKER_KEY), Cached("old", timezone.now() - timedelta(seconds=61)), 120
+    )
+    monkeypatch.setattr(figures_cache, "publish_task", lambda *args, **kwargs: False)
+    compute = Counter()
+
+    assert cached_figures(WORKER_KEY, compute).value == "figures #1"
+    assert figures_kept_a_minute.get(figures_key(WORKER_KEY) + ":refreshing") is None
+
+
+def test_the_first_reader_computes_them_even_when_a_worker_could(figures_kept_a_minute, queued):
+    compute = Counter()
+    assert cached_figures(WORKER_KEY, compute).value == "figures #1"
+    assert queued == []
+
+
+def test_a_kept_pages_stamp_reads_only_the_figures_time_while_they_are_fresh(
+    figures_kept_a_minute, queued
+):
+    compute = Counter()
+    computed_at = cached_figures(WORKER_KEY, compute).computed_at
+    # The figures themselves are not read: only their time, a few bytes.
+    figures_kept_a_minute.set(figures_key(WORKER_KEY), "not unpickled for a stamp", 120)
+
+    assert figures_time(WORKER_KEY, compute) == computed_at
+    assert compute.calls == 1
+    assert queued == []
+
+
+def test_a_stale_stamp_queues_the_refresh_like_the_page_would(figures_kept_a_minute, queued):
+    compute = Counter()
+    computed_at = cached_figures(WORKER_KEY, compute).computed_at
+
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        assert figures_time(WORKER_KEY, compute) == computed_at  # still shown meanwhile
+
+    assert compute.calls == 1
+    assert [name for name, _args, _expires in queued] == [REFRESH_TASK]
