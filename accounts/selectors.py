@@ -145,7 +145,9 @@ def personal_data_of(*, person: User) -> dict[str, list[dict[str, Any]]]:
             "until": _when(row.until),
             "created_at": _when(row.created_at),
         }
-        for row in ReminderSnooze.objects.filter(user=person).select_related("campaign")
+        for row in ReminderSnooze.objects.filter(user=person)
+        .select_related("campaign")
+        .order_by("created_at", "pk")
     ]
     notifications = [
         {

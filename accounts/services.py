@@ -33,6 +33,7 @@ from campaigns.models import (
 )
 from campaigns.services import campaigns_search_text_refresh
 from chat.models import ChatIdentity
+from chat.services import chat_posts_touch
 from core.errors import DomainError, PermissionRefused
 from notifications.models import (
     DeliverySettings,
@@ -186,6 +187,10 @@ def person_erase(*, actor: User, person: User, remove_text: bool) -> ErasureRepo
         )
         _campaigns_showing_locked(person)
         report = _text_rewrite(person, replacements, old_names, remove_text=remove_text)
+        # Team chats show who acknowledged or objected, and why: their posts are redrawn
+        # from the rewritten rows once this commits.
+        for campaign_id in _campaigns_naming_in_chat(person):
+            chat_posts_touch(campaign_id=campaign_id)
 
         person.full_name = pseudonym
         person.email = erased_email
@@ -243,6 +248,18 @@ def person_erase(*, actor: User, person: User, remove_text: bool) -> ErasureRepo
         feedback_removed=report.feedback_removed,
         not_ready_texts_removed=report.not_ready_texts_removed,
     )
+
+
+def _campaigns_naming_in_chat(person: User) -> list[int]:
+    """The campaigns whose team chat posts may name the person: as who acknowledged for
+    a team, who said it was not ready, or who answered that (chat.state)."""
+    named = (
+        Q(acknowledged_by=person)
+        | Q(acknowledgements__user=person)
+        | Q(not_ready_by=person)
+        | Q(not_ready_replied_by=person)
+    )
+    return sorted(set(Stakeholder.objects.filter(named).values_list("campaign_id", flat=True)))
 
 
 def _campaigns_showing_locked(person: User) -> None:

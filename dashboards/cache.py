@@ -66,9 +66,11 @@ def cached_figures[T](key_parts: tuple[object, ...], compute: Callable[[], T]) -
             return hit
         if _refresh_elsewhere(key_parts):
             return hit
-    elif not _may_refresh(key):
+    elif not _may_compute(key):
         # Nothing kept (the first reader, or none for two periods) and another request
         # is computing them: wait for its figures rather than compute them a second time.
+        # (Its own lock: a refresh merely queued for a worker, perhaps a busy one, must
+        # not make readers wait for figures nobody is computing yet.)
         waited = _wait_for(key)
         if waited is not None:
             return waited
@@ -85,21 +87,22 @@ def figures_store[T](key_parts: tuple[object, ...], value: T) -> Cached[T]:
         cache.set_many(
             {key: fresh, key + ":at": fresh.computed_at}, 2 * settings.DASHBOARD_CACHE_SECONDS
         )
-        cache.delete(key + ":refreshing")
+        cache.delete_many([key + ":refreshing", key + ":computing"])
     except CACHE_ERRORS:
         logger.warning("dashboard cache unreachable; figures not kept", exc_info=True)
     return fresh
 
 
-def figures_time[T](key_parts: tuple[object, ...], compute: Callable[[], T]) -> datetime:
+def figures_time[T](key_parts: tuple[object, ...], compute: Callable[[], T]) -> datetime | None:
     """When the figures of `key_parts` were computed, reading only that time while they
     are fresh: the stamp of a kept page showing them (core.pages), read on every request,
     where unpickling the whole figures to learn their age cost more than the page. When
-    they are missing or stale, as cached_figures (which refreshes them)."""
+    they are missing or stale, as cached_figures (which refreshes them). None when the
+    cache is unreachable: no page is kept then, and the page computes them once."""
     try:
         computed_at = cache.get(figures_key(key_parts) + ":at")
     except CACHE_ERRORS:
-        computed_at = None
+        return None
     if (
         isinstance(computed_at, datetime)
         and (timezone.now() - computed_at).total_seconds() < settings.DASHBOARD_CACHE_SECONDS
@@ -144,10 +147,20 @@ def figures_key(key_parts: tuple[object, ...]) -> str:
 
 
 def _may_refresh(key: str) -> bool:
-    """True for the one request that refreshes stale figures; it has REFRESH_SECONDS
-    before another may try (a request that died mid-way must not freeze the figures)."""
+    """True for the one request that refreshes stale figures (or queues their refresh);
+    it has REFRESH_SECONDS before another may try (a request that died mid-way must not
+    freeze the figures)."""
+    return _lock(key + ":refreshing")
+
+
+def _may_compute(key: str) -> bool:
+    """True for the one request that computes figures nobody has kept yet."""
+    return _lock(key + ":computing")
+
+
+def _lock(name: str) -> bool:
     try:
-        return bool(cache.add(key + ":refreshing", 1, REFRESH_SECONDS))
+        return bool(cache.add(name, 1, REFRESH_SECONDS))
     except CACHE_ERRORS:
         return True
 

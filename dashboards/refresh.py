@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from dashboards import drilldown, selectors
 from dashboards.cache import figures_store
+from hub.db_routing import reads_replica_for
 from teams.models import Team
 
 Figures = tuple[tuple[object, ...], Callable[[], Any]] | None
@@ -37,10 +38,13 @@ def overview_from_key(
 
 def _overview(parts: Sequence[Any]) -> Figures:
     scope, filters = overview_from_key(parts)
-    return (
-        selectors.overview_cache_key(scope=scope, filters=filters),
-        lambda: selectors.dashboard_overview(scope=scope, filters=filters, now=timezone.now()),
-    )
+
+    def compute() -> Any:
+        # The weekly trends are cut into the reader's weeks: their time zone is the key's.
+        with timezone.override(filters.period.tz):
+            return selectors.dashboard_overview(scope=scope, filters=filters, now=timezone.now())
+
+    return selectors.overview_cache_key(scope=scope, filters=filters), compute
 
 
 def _team_pending(parts: Sequence[Any]) -> Figures:
@@ -94,5 +98,6 @@ def figures_refresh(key_parts: Sequence[Any]) -> bool:
     if figures is None:
         return False
     key, compute = figures
-    figures_store(key, compute())
+    # Read-only aggregates: the replica's work when there is one, as on the pages.
+    figures_store(key, reads_replica_for(compute))
     return True

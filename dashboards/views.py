@@ -270,10 +270,10 @@ class _TeamFigures:
     def _trend(self) -> list[selectors.WeekRate]:
         return drilldown.team_weekly_trend(team=self.team)
 
-    def pending_time(self) -> datetime:
+    def pending_time(self) -> datetime | None:
         return figures_time(self.pending_key, self._pending)
 
-    def trend_time(self) -> datetime:
+    def trend_time(self) -> datetime | None:
         return figures_time(self.trend_key, self._trend)
 
     @property

@@ -7,7 +7,8 @@ unchanged: there is no routing at all.
 The contract, which every piece below keeps:
 - Nothing reads the replica unless a view opts in with `@reads_from_replica`, and then only
   for a GET or HEAD request, while the view runs (not while a streamed response is sent).
-  Celery tasks, management commands, the shell and every other view read the primary.
+  Celery tasks, management commands, the shell and every other view read the primary,
+  except read-only work a task hands to `reads_replica_for` (the dashboards' figures).
 - Every write goes to the primary, and so does every read that could lead to one or must
   be consistent with one: reads inside `transaction.atomic()`, `select_for_update()`,
   `get_or_create()`, and any read after the first write of the view.
@@ -416,16 +417,34 @@ def reads_from_replica[Req: HttpRequest, **P, Resp: HttpResponseBase](
     def wrapper(request: Req, /, *args: P.args, **kwargs: P.kwargs) -> Resp:
         if not _may_read_replica(request):
             return view(request, *args, **kwargs)
-        try:
-            with _replica_reads_allowed():
-                return view(request, *args, **kwargs)
-        except DatabaseError as error:
-            if not connections[REPLICA].errors_occurred:
-                raise
-            monitor.report_failure(error)
-        return view(request, *args, **kwargs)
+        return _on_replica(lambda: view(request, *args, **kwargs))
 
     return wrapper
+
+
+def reads_replica_for[T](work: Callable[[], T]) -> T:
+    """Run read-only `work` outside a request (a task computing dashboard figures) on the
+    replica when one is configured and well, else on the primary; a replica failing
+    mid-way makes `work` run again on the primary. No read-your-writes to honour: a task
+    has no browser, and what it reads may be DATABASE_REPLICA_MAX_LAG_SECONDS old, as for
+    the pages that opt in."""
+    if not replica_configured() or connections[PRIMARY].in_atomic_block:
+        return work()
+    health = monitor.health()
+    if health is None or not health.usable:
+        return work()
+    return _on_replica(work)
+
+
+def _on_replica[T](work: Callable[[], T]) -> T:
+    try:
+        with _replica_reads_allowed():
+            return work()
+    except DatabaseError as error:
+        if not connections[REPLICA].errors_occurred:
+            raise
+        monitor.report_failure(error)
+    return work()
 
 
 class ReplicaRouter:

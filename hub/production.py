@@ -21,6 +21,7 @@ _REPEATED_UNIT_MAX = 16
 # above (~10^46 for 50 hex characters); "my-company-passerelle-production-secret-key-2026"
 # is below, though long and varied.
 SECRET_KEY_MIN_GUESS_BITS = 128
+ZXCVBN_MAX_LENGTH = 72
 _GENERATE = "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
 
 
@@ -48,7 +49,9 @@ def secret_key_problem(key: str) -> str | None:
     # Imported here: its word lists cost ~50 ms, and only a DEBUG=0 start-up needs them.
     from zxcvbn import zxcvbn
 
-    bits = zxcvbn(key)["guesses_log10"] * math.log2(10)
+    # zxcvbn refuses more than 72 characters; a key whose first 72 are hard to guess is
+    # hard to guess whole.
+    bits = zxcvbn(key[:ZXCVBN_MAX_LENGTH])["guesses_log10"] * math.log2(10)
     if bits < SECRET_KEY_MIN_GUESS_BITS:
         return (
             f"it is guessable in about 2^{int(bits)} tries (words, sequences or keyboard "

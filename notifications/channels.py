@@ -549,6 +549,9 @@ def post_json(url: str, body: bytes, *, headers: dict[str, str] | None = None) -
     return send_json(url, body, headers=headers)[0]
 
 
+_SECONDS = re.compile(r"[0-9]+", re.ASCII)
+
+
 @dataclass(frozen=True)
 class JSONAnswer:
     """What a server answered: its HTTP status, the first bytes of its body, and how many
@@ -559,18 +562,28 @@ class JSONAnswer:
     retry_after: int | None = None
 
 
+# Longer waits are read as this: a receiver's header must not overflow a timedelta (the
+# callers cap it far lower anyway).
+RETRY_AFTER_MAX_SECONDS = 7 * 24 * 3600
+
+
 def retry_after_seconds(value: str | None, *, now: float | None = None) -> int | None:
-    """A `Retry-After` header in seconds (RFC 9110: a number of seconds or an HTTP date);
-    None when it is absent or unreadable. A date in the past is 0."""
+    """A `Retry-After` header in seconds (RFC 9110: a number of seconds in ASCII digits, or
+    an HTTP date), at most RETRY_AFTER_MAX_SECONDS; None when it is absent or
+    unreadable. A date in the past is 0."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return int(value)
+    if _SECONDS.fullmatch(value):
+        # Long digit strings are not even parsed (Python refuses over 4,300 digits).
+        return (
+            RETRY_AFTER_MAX_SECONDS if len(value) > 9 else min(int(value), RETRY_AFTER_MAX_SECONDS)
+        )
     moment = parse_http_date_safe(value)
     if moment is None:
         return None
-    return max(0, int(moment - (time.time() if now is None else now)))
+    seconds = int(moment - (time.time() if now is None else now))
+    return min(max(0, seconds), RETRY_AFTER_MAX_SECONDS)
 
 
 def send_json(

@@ -22,7 +22,7 @@ from campaigns.models import (
     ReminderSnooze,
     Stakeholder,
 )
-from chat.models import ChatIdentity
+from chat.models import ChatIdentity, ChatPost
 from core.errors import DomainError, PermissionRefused
 from dashboards import selectors
 from dashboards.drilldown import team_pending_acknowledgements, team_weekly_trend
@@ -335,3 +335,33 @@ def test_what_tied_the_account_to_other_systems_goes(history, superuser):
     assert not ReminderSnooze.objects.filter(user=advisor).exists()
     token.token.refresh_from_db()
     assert token.token.revoked_at is not None
+
+
+def test_team_chat_posts_naming_them_are_redrawn(history, superuser):
+    """Slack posts show who acknowledged ("✓ Acknowledged by …"): after the erasure they
+    are marked for an update, drawn from the rewritten rows."""
+    _, _, advisor, _, campaign = history
+    team = advisor.memberships.get().team
+    post = ChatPost.objects.create(
+        platform="slack",
+        campaign=campaign,
+        team=team,
+        version=campaign.version,
+        channel_id="C1",
+        message_ts="1.2",
+    )
+    other = ChatPost.objects.create(
+        platform="slack",
+        campaign=announced_campaign(teams=[team]),
+        team=team,
+        version=1,
+        channel_id="C1",
+        message_ts="3.4",
+    )
+
+    person_erase(actor=superuser, person=advisor, remove_text=False)
+
+    post.refresh_from_db()
+    other.refresh_from_db()
+    assert post.stale_since is not None
+    assert other.stale_since is None  # a campaign that does not name them is left alone

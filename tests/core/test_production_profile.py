@@ -76,6 +76,8 @@ def test_a_generated_key_is_accepted():
             secrets.token_hex(25),
             get_random_secret_key(),
             secrets.token_urlsafe(38),
+            secrets.token_urlsafe(64),  # 86 characters: past zxcvbn's 72
+            secrets.token_hex(64),
         ):
             assert secret_key_problem(key) is None, key
     assert production_secret_key(debug=False, key=GOOD_KEY, key_file="") == GOOD_KEY

@@ -109,7 +109,7 @@ def test_with_nothing_kept_a_second_request_waits_for_the_first_ones_figures(
 ):
     from dashboards import cache as figures_cache
 
-    figures_kept_a_minute.add(figures_key(KEY) + ":refreshing", 1, 30)  # another request
+    figures_kept_a_minute.add(figures_key(KEY) + ":computing", 1, 30)  # another request
     computed = Cached("computed by the other request", timezone.now())
     polls: list[int] = []
 
@@ -127,7 +127,7 @@ def test_with_nothing_kept_a_second_request_waits_for_the_first_ones_figures(
 def test_a_request_that_waited_in_vain_computes_them_itself(figures_kept_a_minute, monkeypatch):
     from dashboards import cache as figures_cache
 
-    figures_kept_a_minute.add(figures_key(KEY) + ":refreshing", 1, 30)  # died mid-way
+    figures_kept_a_minute.add(figures_key(KEY) + ":computing", 1, 30)  # died mid-way
     monkeypatch.setattr(figures_cache, "WAIT_SECONDS", 0.2)
     compute = Counter()
     assert cached_figures(KEY, compute).value == "figures #1"
@@ -197,3 +197,29 @@ def test_a_stale_stamp_queues_the_refresh_like_the_page_would(figures_kept_a_min
 
     assert compute.calls == 1
     assert [name for name, _args, _expires in queued] == [REFRESH_TASK]
+
+
+def test_a_refresh_queued_for_a_busy_worker_makes_no_reader_wait(
+    figures_kept_a_minute, queued, monkeypatch
+):
+    """The worker has not run the refresh a page queued, and the figures have expired
+    meanwhile: the next reader computes them at once instead of waiting for it."""
+    figures_kept_a_minute.add(figures_key(WORKER_KEY) + ":refreshing", 1, 30)  # queued
+    monkeypatch.setattr(figures_cache, "_wait_for", lambda key: pytest.fail("waited"))
+    compute = Counter()
+
+    assert cached_figures(WORKER_KEY, compute).value == "figures #1"
+
+
+def test_with_the_cache_unreachable_a_stamp_computes_nothing(settings):
+    settings.DASHBOARD_CACHE_SECONDS = 60
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    compute = Counter()
+    assert figures_time(KEY, compute) is None  # the page computes them, once
+    assert compute.calls == 0

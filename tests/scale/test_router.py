@@ -32,6 +32,7 @@ from hub.db_routing import (
     ReplicaStatus,
     judge_replica,
     reads_from_replica,
+    reads_replica_for,
     replica_database,
 )
 from teams.models import Team
@@ -450,3 +451,21 @@ def test_a_replica_url_installs_the_alias_the_router_and_the_middleware():
     assert replica["OPTIONS"]["options"] == "-c random_page_cost=1.1 -c jit=off"
     assert result["routers"] == ["hub.db_routing.ReplicaRouter"]
     assert result["middleware"][-1] == "hub.db_routing.ReadYourWritesMiddleware"
+
+
+# --- read-only work outside a request ----------------------------------------------------
+
+
+def test_without_a_replica_a_tasks_read_only_work_reads_the_primary(replica_is):
+    replica_is(health())
+    # Without a replica configured: the primary.
+    assert reads_replica_for(lambda: router.db_for_read(Team)) == PRIMARY
+
+
+@pytest.mark.usefixtures("replica_alias")
+def test_a_tasks_read_only_work_reads_the_replica_when_it_is_well(replica_is):
+    replica_is(health())
+    assert reads_replica_for(lambda: router.db_for_read(Team)) == REPLICA
+    replica_is(health(status=ReplicaStatus.LAGGING))
+    assert reads_replica_for(lambda: router.db_for_read(Team)) == PRIMARY
+    assert router.db_for_read(Team) == PRIMARY  # only inside the work

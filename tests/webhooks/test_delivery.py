@@ -141,6 +141,7 @@ def test_these_answers_are_worth_another_try(endpoint, receiver, queued, publish
         ("1", timedelta(seconds=30)),
         # More than the longest step of the schedule: capped there.
         ("864000", RETRY_AFTER_MAX),
+        ("100000000000000", RETRY_AFTER_MAX),
     ],
 )
 def test_a_receivers_retry_after_is_honoured_up_to_the_longest_step(
@@ -187,6 +188,9 @@ def test_retry_after_buys_no_attempt_past_the_schedule(endpoint, receiver, queue
         (" 7 ", 7),
         ("soon", None),
         ("-5", None),
+        ("²", None),  # a digit to str.isdigit, not to HTTP
+        ("100000000000000", 7 * 24 * 3600),  # capped before any timedelta is made
+        ("9" * 5000, 7 * 24 * 3600),  # never parsed
         ("Wed, 21 Oct 2015 07:28:00 GMT", 0),  # in the past
         ("Wed, 21 Oct 2015 07:30:00 GMT", 120),
     ],
