@@ -56,7 +56,7 @@ from campaigns.models import (
 )
 from notifications.models import Notification
 from teams.models import Membership, Team
-from teams.roles import Perm
+from teams.roles import Actor, Perm
 
 CAMPAIGN_ROWS = 25
 TREND_WEEKS = 12
@@ -120,17 +120,15 @@ class Scope:
         return self.team_ids is None
 
 
-def dashboard_scope(*, user: User | AnonymousUser) -> Scope | None:
-    """Managers see every team, team leads their own teams, everyone else nothing (None)."""
+def dashboard_scope(*, user: User | AnonymousUser, actor: Actor | None = None) -> Scope | None:
+    """Managers see every team, team leads their own teams, everyone else nothing (None).
+    `actor` is the request's own (core.http.actor_of), which may know the person's teams
+    already (core.pages.know_reader)."""
     if not user.is_authenticated:
         return None
     if user.has_perm(Perm.VIEW_DASHBOARD):
         return Scope(team_ids=None)
-    led = frozenset(
-        Membership.objects.filter(user=user, role=Membership.Role.LEAD).values_list(
-            "team_id", flat=True
-        )
-    )
+    led = (actor or Actor.of(user)).lead_team_ids
     return Scope(team_ids=led) if led else None
 
 

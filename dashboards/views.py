@@ -102,7 +102,8 @@ def _campaigns_table(
 def overview(request: AuthenticatedHttpRequest) -> HttpResponseBase:
     """The managers' overview: headline figures, per team, per campaign; or one table as CSV
     or XLSX (`?format=csv|xlsx&table=teams|campaigns`), with the same filters."""
-    scope = selectors.dashboard_scope(user=request.user)
+    pages.know_reader(request)  # the kept page's key reads the roles this checks
+    scope = selectors.dashboard_scope(user=request.user, actor=actor_of(request))
     remember_dashboard_access(request, allowed=scope is not None)
     if scope is None:
         raise PermissionDenied(_("Only managers and team leads can see the dashboard."))
@@ -223,8 +224,9 @@ def _overview_page(
 
 
 def _viewable_team(request: AuthenticatedHttpRequest, slug: str) -> Team:
+    pages.know_reader(request)  # the kept page's key reads the roles this checks
     team = get_object_or_404(Team, slug=slug)
-    if not drilldown.team_can_view(user=request.user, team=team):
+    if not drilldown.team_can_view(user=request.user, team=team, actor=actor_of(request)):
         raise PermissionDenied(_("Only managers and the team's leads can see this page."))
     return team
 

@@ -67,6 +67,7 @@ class World:
     stranger: User  # an advisor of another team
     team: Team
     campaign: Campaign
+    draft: Campaign  # launching this week, not announced yet
 
 
 @pytest.fixture
@@ -82,6 +83,10 @@ def world(marketer, advisor, support_team) -> World:
         title="Carte de vœux 2027",
         launch_at=NOW + timedelta(days=1),
     )
+    draft = CampaignFactory(
+        owner=marketer, title="Soldes de janvier", launch_at=NOW + timedelta(days=2)
+    )
+    StakeholderFactory(campaign=draft, team=support_team)
     return World(
         marketer=marketer,
         manager=make_manager(full_name="Manon Manager"),
@@ -91,6 +96,7 @@ def world(marketer, advisor, support_team) -> World:
         stranger=stranger,
         team=support_team,
         campaign=campaign,
+        draft=draft,
     )
 
 
@@ -109,8 +115,9 @@ class Page:
     reader: str  # a World attribute
     url: Callable[[World], str]
     # Served from the cache: session, user, the reader (one, with the roles and teams the
-    # stamps' rules then read), the stamp; the inbox and the team page check the
-    # campaigns they show, the team page reads the team and its leads.
+    # stamps' rules then read, and the dashboards' own checks too), the stamp; the inbox,
+    # the calendar and the team page check the campaigns they show, the team page reads
+    # the team.
     kept_queries: int = 4
     htmx: bool = False
 
@@ -128,8 +135,16 @@ PAGES = [
     ),
     Page("inbox", "advisor", lambda w: reverse("notifications:inbox"), kept_queries=5),
     Page("calendar", "marketer", lambda w: reverse("campaigns:calendar") + "?month=2026-12", 5),
-    Page("team page", "lead", lambda w: reverse("dashboards:team", args=[w.team.slug]), 8),
-    Page("dashboard", "manager", lambda w: reverse("dashboards:overview")),
+    Page("team page", "lead", lambda w: reverse("dashboards:team", args=[w.team.slug]), 6),
+    # Its stamp is its figures' time, in the cache: no query.
+    Page("dashboard", "manager", lambda w: reverse("dashboards:overview"), 3),
+    # Drafts are not theirs to see: their calendar is counted from another index.
+    Page(
+        "advisor's calendar",
+        "advisor",
+        lambda w: reverse("campaigns:calendar") + "?month=2026-12",
+        5,
+    ),
 ]
 
 
@@ -205,6 +220,14 @@ def _another_launch(w: World) -> None:
     )
 
 
+def _draft_announced(w: World) -> None:
+    services.campaign_announce(actor=w.marketer, campaign_id=w.draft.pk)
+
+
+def _draft_rescheduled(w: World) -> None:
+    Campaign.objects.filter(pk=w.draft.pk).update(launch_at=NOW + timedelta(days=3))
+
+
 def _another_team_told(w: World) -> None:
     StakeholderFactory(campaign=w.campaign, team=TeamFactory(name="Ventes directes"))
 
@@ -236,8 +259,18 @@ CHANGES: list[tuple[str, Callable[[World], None], list[str]]] = [
     ("the reader acknowledges", _acknowledge, ["feed", "campaign page", "live panels", "inbox"]),
     ("a teammate acknowledges", _teammate_acknowledges, ["campaign page", "team page"]),
     ("a question is asked", _question, ["feed", "campaign page", "live panels"]),
-    ("the campaign is renamed", _renamed, ["feed", "campaign list", "campaign page", "calendar"]),
-    ("another campaign launches", _another_launch, ["feed", "campaign list", "calendar", "inbox"]),
+    (
+        "the campaign is renamed",
+        _renamed,
+        ["feed", "campaign list", "campaign page", "calendar", "advisor's calendar"],
+    ),
+    (
+        "another campaign launches",
+        _another_launch,
+        ["feed", "campaign list", "calendar", "inbox", "advisor's calendar"],
+    ),
+    ("a draft is announced", _draft_announced, ["advisor's calendar", "feed"]),
+    ("a draft moves to another day", _draft_rescheduled, ["calendar"]),
     ("another team is told", _another_team_told, ["campaign list", "campaign page"]),
     ("the inbox is marked read", _marked_read, ["inbox"]),
     ("a member is nudged", _nudged, ["team page"]),

@@ -169,6 +169,27 @@ def test_the_team_page_lists_the_first_rows_and_counts_them_all(world):
     assert [n.campaign.title for n in page.rows] == ["Soldes", "Soldes"]
 
 
+def test_the_team_pages_stamp_counts_what_the_page_lists_as_it_changes(world):
+    # Its SQL is built once per team and kept: it must hold the team, and nothing else.
+    ventes, conseillers = world["ventes"], world["conseillers"]
+    assert drilldown.team_undelivered_count(team=ventes) == 3
+    assert drilldown.team_undelivered_count(team=conseillers) == 2
+    fail(
+        world["webinaire"],
+        channel=Channel.EMAIL,
+        reason=FailureReason.BOUNCED,
+        recipient=world["paul"],
+    )
+    Membership.objects.filter(team=conseillers, user=world["multi"]).delete()
+    assert drilldown.team_undelivered_count(team=ventes) == 4
+    assert drilldown.team_undelivered_count(team=conseillers) == 1
+    for team in (ventes, conseillers):
+        assert (
+            drilldown.team_undelivered_count(team=team)
+            == drilldown.team_undelivered(team=team).total
+        )
+
+
 def test_query_counts_do_not_grow_with_teams_and_failures(
     client, world, django_assert_max_num_queries
 ):
