@@ -99,16 +99,30 @@ def figures_time[T](key_parts: tuple[object, ...], compute: Callable[[], T]) -> 
     where unpickling the whole figures to learn their age cost more than the page. When
     they are missing or stale, as cached_figures (which refreshes them). None when the
     cache is unreachable: no page is kept then, and the page computes them once."""
+    (computed_at,) = figures_times((key_parts, compute))
+    return computed_at
+
+
+def figures_times(
+    *figures: tuple[tuple[object, ...], Callable[[], object]],
+) -> tuple[datetime | None, ...]:
+    """figures_time of several figures (key parts, compute), their times read in one
+    round trip to the cache."""
+    keys = [figures_key(key_parts) + ":at" for key_parts, _compute in figures]
     try:
-        computed_at = cache.get(figures_key(key_parts) + ":at")
+        found = cache.get_many(keys)
     except CACHE_ERRORS:
-        return None
-    if (
-        isinstance(computed_at, datetime)
-        and (timezone.now() - computed_at).total_seconds() < settings.DASHBOARD_CACHE_SECONDS
-    ):
-        return computed_at
-    return cached_figures(key_parts, compute).computed_at
+        return (None,) * len(figures)
+    now = timezone.now()
+    times: list[datetime | None] = []
+    for key, (key_parts, compute) in zip(keys, figures, strict=True):
+        computed_at = found.get(key)
+        fresh = (
+            isinstance(computed_at, datetime)
+            and (now - computed_at).total_seconds() < settings.DASHBOARD_CACHE_SECONDS
+        )
+        times.append(computed_at if fresh else cached_figures(key_parts, compute).computed_at)
+    return tuple(times)
 
 
 REFRESH_TASK = "dashboards.tasks.figures_refresh"

@@ -26,7 +26,7 @@ from core.htmx import wants_fragment
 from core.http import AuthenticatedHttpRequest, actor_of, parse_id, safe_next
 from core.xlsx_export import table_download
 from dashboards import charts, drilldown, refresh, selectors
-from dashboards.cache import Cached, cached_figures, cached_fragment, figures_time
+from dashboards.cache import Cached, cached_figures, cached_fragment, figures_time, figures_times
 from dashboards.context_processors import remember_dashboard_access
 from dashboards.forms import OverviewForm
 from hub.db_routing import reads_from_replica
@@ -245,11 +245,7 @@ def team_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         request,
         view="dashboards:team",
         render=lambda: _team_page(request, team, figures),
-        stamp=lambda: (
-            drilldown.team_undelivered_count(team=team),
-            figures.pending_time(),
-            figures.trend_time(),
-        ),
+        stamp=lambda: (drilldown.team_undelivered_count(team=team), figures.times()),
     )
 
 
@@ -272,11 +268,8 @@ class _TeamFigures:
     def _trend(self) -> list[selectors.WeekRate]:
         return drilldown.team_weekly_trend(team=self.team)
 
-    def pending_time(self) -> datetime | None:
-        return figures_time(self.pending_key, self._pending)
-
-    def trend_time(self) -> datetime | None:
-        return figures_time(self.trend_key, self._trend)
+    def times(self) -> tuple[datetime | None, ...]:
+        return figures_times((self.pending_key, self._pending), (self.trend_key, self._trend))
 
     @property
     def pending_slice(self) -> Cached[drilldown.PendingSlice]:
