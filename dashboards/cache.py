@@ -62,9 +62,7 @@ def cached_figures[T](key_parts: tuple[object, ...], compute: Callable[[], T]) -
         return Cached(compute(), timezone.now())
     if isinstance(hit, Cached):
         age = (timezone.now() - hit.computed_at).total_seconds()
-        if age < seconds or not _may_refresh(key):
-            return hit
-        if _refresh_elsewhere(key_parts):
+        if age < seconds or _shown_while_refreshed(key_parts):
             return hit
     elif not _may_compute(key):
         # Nothing kept (the first reader, or none for two periods) and another request
@@ -117,11 +115,17 @@ def figures_times(
     times: list[datetime | None] = []
     for key, (key_parts, compute) in zip(keys, figures, strict=True):
         computed_at = found.get(key)
-        fresh = (
-            isinstance(computed_at, datetime)
-            and (now - computed_at).total_seconds() < settings.DASHBOARD_CACHE_SECONDS
-        )
-        times.append(computed_at if fresh else cached_figures(key_parts, compute).computed_at)
+        if not isinstance(computed_at, datetime):
+            # Nothing kept: computed (or waited for) as the page would.
+            times.append(cached_figures(key_parts, compute).computed_at)
+        elif (now - computed_at).total_seconds() < settings.DASHBOARD_CACHE_SECONDS:
+            times.append(computed_at)
+        elif _shown_while_refreshed(key_parts):
+            # Stale and being refreshed: their time, still without reading the figures,
+            # which every request until the worker is done would otherwise unpickle.
+            times.append(computed_at)
+        else:
+            times.append(figures_store(key_parts, compute()).computed_at)
     return tuple(times)
 
 
@@ -158,6 +162,13 @@ def _wait_for(key: str) -> Cached[Any] | None:
 
 def figures_key(key_parts: tuple[object, ...]) -> str:
     return "dashboards:" + hashlib.sha256(repr(key_parts).encode()).hexdigest()[:40]
+
+
+def _shown_while_refreshed(key_parts: tuple[object, ...]) -> bool:
+    """For stale figures: True while they are to be shown as they are, because another
+    request holds their refresh or a worker was just asked for it; False when this
+    request must compute them itself (it then holds the refresh lock)."""
+    return not _may_refresh(figures_key(key_parts)) or _refresh_elsewhere(key_parts)
 
 
 def _may_refresh(key: str) -> bool:

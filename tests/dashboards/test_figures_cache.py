@@ -199,6 +199,35 @@ def test_a_stale_stamp_queues_the_refresh_like_the_page_would(figures_kept_a_min
     assert [name for name, _args, _expires in queued] == [REFRESH_TASK]
 
 
+def test_stale_figures_being_refreshed_are_not_read_for_a_stamp(figures_kept_a_minute, queued):
+    """Until the worker has kept new figures, every reader's stamp is their time alone."""
+    compute = Counter()
+    computed_at = cached_figures(WORKER_KEY, compute).computed_at
+    figures_kept_a_minute.set(figures_key(WORKER_KEY), "not unpickled for a stamp", 120)
+
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        times = [figures_time(WORKER_KEY, compute) for _reader in range(3)]
+
+    assert times == [computed_at] * 3
+    assert compute.calls == 1
+    assert [name for name, _args, _expires in queued] == [REFRESH_TASK]  # queued once
+
+
+def test_a_stale_stamp_nobody_else_can_refresh_is_refreshed_by_its_request(
+    figures_kept_a_minute, queued
+):
+    compute = Counter()
+    cached_figures(KEY, compute)
+
+    later = timezone.now() + timedelta(seconds=61)
+    with time_machine.travel(later, tick=False):
+        assert figures_time(KEY, compute) == later
+        assert cached_figures(KEY, compute).value == "figures #2"
+
+    assert compute.calls == 2
+    assert queued == []
+
+
 def test_a_refresh_queued_for_a_busy_worker_makes_no_reader_wait(
     figures_kept_a_minute, queued, monkeypatch
 ):
