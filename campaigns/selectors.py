@@ -787,14 +787,14 @@ def campaign_launches(
 
 def campaign_launches_stamp(
     *, viewer: Actor, start: datetime, end: datetime
-) -> tuple[int, int] | None:
+) -> tuple[int, int, int] | None:
     """What changes a calendar of [start, end) (core/pages.py), in one aggregate query:
-    how many campaigns `viewer` may see launch in it and the sum of their ids (one moved
-    in as another moved out: the days' totals; a draft announced: a day's total). Read
-    from a launch index alone (for those who see only announced campaigns, the partial
-    one of those), so it costs the same for an advisor as for a marketer; the campaigns
-    the calendar shows are followed by their revisions, read with them
-    (campaign_launches).
+    how many campaigns `viewer` may see launch in it, the sum of their ids (one moved in
+    as another moved out; a draft announced) and of their launch times (one moved to
+    another day: the days' totals). Read from a launch index alone (for those who see
+    only announced campaigns, the partial one of those), so it costs the same for an
+    advisor as for a marketer; the campaigns the calendar shows are followed by their
+    revisions, read with them (campaign_launches).
 
     Read on every request to a kept calendar, from SQL written here around the rule
     book's own condition (compiled once): the ORM's building of the aggregate cost as
@@ -804,8 +804,16 @@ def campaign_launches_stamp(
     alias = router.db_for_read(Campaign)
     connection = connections[alias]
     table = Campaign._meta.db_table
+    # Launch times summed too (whole seconds, from the same index): a campaign the
+    # calendar does not show (a busy day's fifth) moved to another day of the period
+    # changes a day's total, and neither the count nor the ids.
+    seconds = (
+        "EXTRACT(EPOCH FROM launch_at)::bigint"
+        if connection.vendor == "postgresql"
+        else "CAST(strftime('%%s', launch_at) AS INTEGER)"
+    )
     sql = (
-        f"SELECT COUNT(id), COALESCE(SUM(id), 0) FROM {table} "  # noqa: S608 - the model's table
+        f"SELECT COUNT(id), COALESCE(SUM(id), 0), COALESCE(SUM({seconds}), 0) FROM {table} "  # noqa: S608 - the model's table
         "WHERE launch_at >= %s AND launch_at < %s"
     )
     params = [connection.ops.adapt_datetimefield_value(moment) for moment in (start, end)]
@@ -815,18 +823,18 @@ def campaign_launches_stamp(
         params += visible_params
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        count, ids = cursor.fetchone()
-    return int(count), int(ids)
+        count, ids, launches = cursor.fetchone()
+    return int(count), int(ids), int(launches)
 
 
 @functools.lru_cache(maxsize=16)
-def _seen_by_everybody_sql(alias: str) -> tuple[str, list[Any]]:
+def _seen_by_everybody_sql(alias: str) -> tuple[str, tuple[Any, ...]]:
     """rules.visible_q for those who see only announced campaigns, as a WHERE condition
     on the campaign table (what campaign_launch_visible_idx holds)."""
     query = Campaign.objects.filter(~rules.private_q()).query
     compiler = query.get_compiler(using=alias)
     sql, params = query.where.as_sql(compiler, compiler.connection)
-    return sql, list(params)
+    return sql, tuple(params)
 
 
 def campaigns_with_contact_pressure(

@@ -303,6 +303,27 @@ def test_a_change_is_on_the_next_read(kept, world, change, apply, page):
     assert normalised(after) == normalised(fresh)
 
 
+@pytest.mark.parametrize("reader", ["advisor", "marketer"])
+def test_a_launch_the_calendar_does_not_show_moving_day_is_on_the_next_read(kept, world, reader):
+    """A busy day shows its first four launches and its total: the fifth, not shown, moved
+    to another day of the month changes two totals and neither the count nor the ids."""
+    busy_day = NOW + timedelta(days=5)
+    launches = [
+        announced_campaign(owner=world.marketer, teams=[world.team], launch_at=busy_day)
+        for _ in range(5)
+    ]
+    page = next(p for p in PAGES if p.name == "calendar")
+    client = client_of(getattr(world, reader))
+    before, _ = read(client, page, world)
+    read(client, page, world)  # served from the cache
+    Campaign.objects.filter(pk=launches[-1].pk).update(launch_at=busy_day + timedelta(days=2))
+    after, _ = read(client, page, world)
+    kept.PAGE_CACHE_SECONDS = 0
+    fresh, _ = read(client, page, world)
+    assert normalised(before) != normalised(fresh)
+    assert normalised(after) == normalised(fresh)
+
+
 # --- nothing of one reader or one response is served to another ----------------------------
 
 
