@@ -166,6 +166,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # Tests on a file too, not Django's default in-memory database: that one is a single
+    # connection the live server's request threads share with the test, so two requests
+    # at once (a double click) nest in each other's transaction, and one's failure rolls
+    # back the other's committed-looking work. A file gives each thread its own.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DATABASE_IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 # "pgbouncer": PostgreSQL is reached through PgBouncer in transaction mode.
