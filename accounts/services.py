@@ -42,7 +42,6 @@ from notifications.models import (
     Preference,
     SubscriptionToken,
 )
-from notifications.subscriptions import subscription_validators_forget
 from webhooks.models import WebhookDelivery
 
 
@@ -205,12 +204,7 @@ def person_erase(*, actor: User, person: User, remove_text: bool) -> ErasureRepo
         campaigns_search_text_refresh(owner=person)
         EmailAddress.objects.filter(user=person).delete()
         EmailAddress.objects.create(user=person, email=erased_email, primary=True, verified=False)
-        # The kept 304 validators of the old addresses are forgotten once the deletion is
-        # committed: cache I/O stays out of the transaction that holds the person's row.
-        for old_token in SubscriptionToken.objects.filter(user=person).values_list(
-            "token", flat=True
-        ):
-            transaction.on_commit(partial(subscription_validators_forget, token=old_token))
+        # Its addresses stop answering once this commits (notifications.receivers).
         SubscriptionToken.objects.filter(user=person).delete()
         Preference.objects.filter(user=person).delete()
         DeliverySettings.objects.filter(user=person).delete()

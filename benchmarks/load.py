@@ -151,6 +151,15 @@ PAGES = [
         expect=304,
         conditional=True,
     ),
+    # What calendar apps and feed readers send (all of them take gzip); the rows above
+    # ask for the plain document, as wrk does by default.
+    Page(
+        "Atom feed, gzip",
+        "/subscriptions/{token}/launches.atom",
+        None,
+        0.1,
+        headers={"Accept-Encoding": "gzip"},
+    ),
     Page("iCal feed", "/subscriptions/{token}/launches.ics", None, 0.1),
     Page(
         "iCal feed, unchanged",
@@ -159,6 +168,13 @@ PAGES = [
         0.35,
         expect=304,
         conditional=True,
+    ),
+    Page(
+        "iCal feed, gzip",
+        "/subscriptions/{token}/launches.ics",
+        None,
+        0.1,
+        headers={"Accept-Encoding": "gzip"},
     ),
     # Integration API (issue 17): a page of 50 campaigns as JSON, at least half the
     # trivial view's throughput.

@@ -5,6 +5,9 @@ from accounts import sso as accounts_sso
 
 urlpatterns = [
     path("", include("core.urls")),
+    # Early: calendar apps and feed readers poll these all day (the rest of the list is
+    # not tried for each of them).
+    path("subscriptions/", include("feed.subscription_urls")),
     path("accounts/", include("accounts.urls")),
     # Before allauth's own: single sign-on only for the configured providers, and a
     # callback that always checks the ID token's signature (accounts/sso.py).
@@ -31,7 +34,6 @@ urlpatterns = [
     # 404 for a provider that is not configured (notifications/anymail_urls.py).
     path("anymail/", include("notifications.anymail_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("subscriptions/", include("feed.subscription_urls")),
     # Integration API (issue 17): versioned, with its OpenAPI schema and docs.
     path("api/v1/", include("api.urls", namespace="api")),
 ]

@@ -7,6 +7,7 @@ in campaigns.subscriptions; this module only knows who a token belongs to.
 
 import hashlib
 import secrets
+from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
@@ -60,12 +61,19 @@ def _validator_key(token: str, kind: str) -> str:
     return f"subscription:latest:{kind}:{hashlib.sha256(token.encode()).hexdigest()[:32]}"
 
 
-def subscription_validator_remembered(*, token: str, kind: str) -> str | None:
-    """The validator this address's feed had at most SUBSCRIPTION_FRESH_SECONDS ago."""
+def subscription_validator_remembered(
+    *, token: str, kind: str, along: str | None = None
+) -> tuple[str | None, object]:
+    """The validator this address's feed had at most SUBSCRIPTION_FRESH_SECONDS ago, and
+    the cached value under the key `along`, read in the same round trip (the document
+    kept for the address, which a client without the validator gets); None for either
+    when there is none."""
     if settings.SUBSCRIPTION_FRESH_SECONDS <= 0:
-        return None
-    found = cache.get(_validator_key(token, kind))
-    return found if isinstance(found, str) else None
+        return None, None
+    key = _validator_key(token, kind)
+    found = cache.get_many([key, along] if along else [key])
+    validator = found.get(key)
+    return (validator if isinstance(validator, str) else None), found.get(along)
 
 
 def subscription_validator_remember(*, token: str, kind: str, validator: str) -> None:
@@ -74,8 +82,21 @@ def subscription_validator_remember(*, token: str, kind: str, validator: str) ->
 
 
 def subscription_validators_forget(*, token: str) -> None:
-    """After a revocation: the old address gets no more answers, not even a 304."""
+    """After a revocation: the old address gets no more answers, not even a 304.
+
+    A remembered validator also stands for "this address is live": the feeds serve the
+    document kept for it without looking the address up (feed.subscription_views). So it
+    is forgotten on every way an address stops working: here on regeneration and erasure,
+    and by notifications.receivers on any deletion of the token or deactivation of its owner,
+    whoever makes it (a service, the admin, a cascade)."""
     cache.delete_many([_validator_key(token, kind) for kind in FEED_KINDS])
+
+
+def subscription_validators_forget_on_commit(*tokens: str) -> None:
+    # After the commit: the cache is not rolled back with a transaction, and a read in
+    # between would remember the address again from the not yet committed rows.
+    for token in tokens:
+        transaction.on_commit(partial(subscription_validators_forget, token=token))
 
 
 def subscription_token_regenerate(*, user: User) -> SubscriptionToken:
