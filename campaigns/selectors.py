@@ -804,16 +804,18 @@ def campaign_launches_stamp(
     alias = router.db_for_read(Campaign)
     connection = connections[alias]
     table = Campaign._meta.db_table
-    # Launch times summed too (whole seconds, from the same index): a campaign the
-    # calendar does not show (a busy day's fifth) moved to another day of the period
-    # changes a day's total, and neither the count nor the ids.
-    seconds = (
-        "EXTRACT(EPOCH FROM launch_at)::bigint"
+    # Launch times summed too (from the same index): a campaign the calendar does not
+    # show (a busy day's fifth) moved to another day of the period changes a day's
+    # total, and neither the count nor the ids. On PostgreSQL the intervals are summed
+    # (exact, to the microsecond) and turned into a number once: EXTRACT on each row
+    # makes a numeric per launch, a third of the query's time on a busy month.
+    launches = (
+        "(EXTRACT(EPOCH FROM SUM(launch_at - TIMESTAMPTZ 'epoch')) * 1000000)::bigint"
         if connection.vendor == "postgresql"
-        else "CAST(strftime('%%s', launch_at) AS INTEGER)"
+        else "SUM(CAST(strftime('%%s', launch_at) AS INTEGER))"
     )
     sql = (
-        f"SELECT COUNT(id), COALESCE(SUM(id), 0), COALESCE(SUM({seconds}), 0) FROM {table} "  # noqa: S608 - the model's table
+        f"SELECT COUNT(id), COALESCE(SUM(id), 0), COALESCE({launches}, 0) FROM {table} "  # noqa: S608 - the model's table
         "WHERE launch_at >= %s AND launch_at < %s"
     )
     params = [connection.ops.adapt_datetimefield_value(moment) for moment in (start, end)]
