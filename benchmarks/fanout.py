@@ -26,7 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import recreate_bench_database  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    configure_production_environment,
+    recreate_bench_database,
+)
 
 
 class CountingHandler:
@@ -74,10 +77,9 @@ def main() -> None:
     smtp_port = _free_port()
     smtp = Controller(handler, hostname="127.0.0.1", port=smtp_port)
     smtp.start()
-    os.environ.update(
-        {"EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(smtp_port), "LOG_LEVEL": "WARNING"}
-    )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hub.settings")
+    # Production settings, as the other benchmarks run (with DEBUG=0 they need a secret
+    # key, which a fresh shell does not have), e-mail to the sink.
+    configure_production_environment("fanout", EMAIL_HOST="127.0.0.1", EMAIL_PORT=str(smtp_port))
 
     import django
 
