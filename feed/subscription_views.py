@@ -36,7 +36,7 @@ def _owner_of(token: str) -> User:
     return user
 
 
-def _private(request: HttpRequest, response: HttpResponse, etag: str) -> HttpResponse:
+def _private(response: HttpResponse, etag: str, *, gzipped: bool) -> HttpResponse:
     # The URL is a credential: keep it out of shared caches, search engines and the
     # Referer of any link followed from a feed reader's web view.
     patch_cache_control(response, private=True, max_age=300)
@@ -45,7 +45,7 @@ def _private(request: HttpRequest, response: HttpResponse, etag: str) -> HttpRes
     response["Referrer-Policy"] = "no-referrer"
     # A gzipped body is another representation (RFC 9110 §8.8.1): its validator is weak,
     # as Django's GZipMiddleware makes it; If-None-Match compares weakly either way.
-    response["ETag"] = f"W/{etag}" if _accepts_gzip(request) else etag
+    response["ETag"] = f"W/{etag}" if gzipped else etag
     return response
 
 
@@ -54,14 +54,15 @@ def _accepts_gzip(request: HttpRequest) -> bool:
     an explicit `gzip;q=0` wins over `*`. Calendar apps and feed readers all send it."""
     weights: dict[str, float] = {}
     for item in request.headers.get("Accept-Encoding", "").split(","):
-        coding, _, parameters = item.partition(";")
+        coding, *parameters = item.split(";")
         weight = 1.0
-        name, _, value = parameters.partition("=")
-        if name.strip().lower() == "q":
-            try:
-                weight = float(value)
-            except ValueError:
-                weight = 0.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
         weights[coding.strip().lower()] = weight
     weight = weights.get("gzip", weights.get("x-gzip", weights.get("*", 0.0)))
     return weight > 0
@@ -101,8 +102,8 @@ class _Document:
             value = (self.validator, self.gzipped, self.content_type, self.disposition)
             cache.set(_document_key(kind, token), value, settings.SUBSCRIPTION_CACHE_SECONDS)
 
-    def response(self, request: HttpRequest) -> HttpResponse:
-        if _accepts_gzip(request):
+    def response(self, *, gzipped: bool) -> HttpResponse:
+        if gzipped:
             response = HttpResponse(self.gzipped, content_type=self.content_type)
             response["Content-Encoding"] = "gzip"
         else:
@@ -146,6 +147,7 @@ def _feed(
     # soon as it stops being so (revoked, deleted, its owner deactivated or erased:
     # notifications.subscriptions), so it vouches for the address as a lookup would. It
     # is not renewed here, so it expires and the feed is computed again.
+    gzipped = _accepts_gzip(request)
     polled = "If-None-Match" in request.headers  # most polls end in a 304: no body read
     remembered, cached = subscription_validator_remembered(
         token=token, kind=kind, along=None if polled else _document_key(kind, token)
@@ -153,12 +155,12 @@ def _feed(
     if remembered is not None:
         not_modified = get_conditional_response(request, etag=remembered)
         if not_modified is not None:
-            return _private(request, not_modified, remembered)
+            return _private(not_modified, remembered, gzipped=gzipped)
         if polled:
             cached = cache.get(_document_key(kind, token))
         kept = _Document.kept(cached, remembered)
         if kept is not None:
-            return _private(request, kept.response(request), remembered)
+            return _private(kept.response(gzipped=gzipped), remembered, gzipped=gzipped)
     user = _owner_of(token)
     now = timezone.now()
     # Past the shortcut the validator is computed again: reusing the kept one here would
@@ -167,13 +169,13 @@ def _feed(
     subscription_validator_remember(token=token, kind=kind, validator=etag)
     not_modified = get_conditional_response(request, etag=etag)
     if not_modified is not None:
-        return _private(request, not_modified, etag)
+        return _private(not_modified, etag, gzipped=gzipped)
     kept = _Document.kept(cache.get(_document_key(kind, token)), etag)
     if kept is None:
         campaigns = subscriptions.subscription_launches(user=user, now=now)
         kept = _Document.of(build(user, campaigns), etag)
         kept.keep(kind, token)
-    return _private(request, kept.response(request), etag)
+    return _private(kept.response(gzipped=gzipped), etag, gzipped=gzipped)
 
 
 @login_not_required

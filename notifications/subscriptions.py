@@ -61,6 +61,12 @@ def _validator_key(token: str, kind: str) -> str:
     return f"subscription:latest:{kind}:{hashlib.sha256(token.encode()).hexdigest()[:32]}"
 
 
+# Left in a forgotten address's place for SUBSCRIPTION_FRESH_SECONDS, instead of nothing:
+# a request that found the address live just before it stopped working is still
+# computing its validator (three queries), and must not remember it again afterwards.
+_FORGOTTEN = "forgotten"
+
+
 def subscription_validator_remembered(
     *, token: str, kind: str, along: str | None = None
 ) -> tuple[str | None, object]:
@@ -73,12 +79,20 @@ def subscription_validator_remembered(
     key = _validator_key(token, kind)
     found = cache.get_many([key, along] if along else [key])
     validator = found.get(key)
-    return (validator if isinstance(validator, str) else None), found.get(along)
+    if not isinstance(validator, str) or validator == _FORGOTTEN:
+        validator = None
+    return validator, found.get(along)
 
 
 def subscription_validator_remember(*, token: str, kind: str, validator: str) -> None:
-    if settings.SUBSCRIPTION_FRESH_SECONDS > 0:
-        cache.set(_validator_key(token, kind), validator, settings.SUBSCRIPTION_FRESH_SECONDS)
+    """Remember the validator just computed for a live address, unless the address was
+    forgotten meanwhile (the check and the write are two round trips apart, where the
+    computation they replace took three queries)."""
+    if settings.SUBSCRIPTION_FRESH_SECONDS <= 0:
+        return
+    key = _validator_key(token, kind)
+    if cache.get(key) != _FORGOTTEN:
+        cache.set(key, validator, settings.SUBSCRIPTION_FRESH_SECONDS)
 
 
 def subscription_validators_forget(*, token: str) -> None:
@@ -86,10 +100,14 @@ def subscription_validators_forget(*, token: str) -> None:
 
     A remembered validator also stands for "this address is live": the feeds serve the
     document kept for it without looking the address up (feed.subscription_views). So it
-    is forgotten on every way an address stops working: here on regeneration and erasure,
-    and by notifications.receivers on any deletion of the token or deactivation of its owner,
-    whoever makes it (a service, the admin, a cascade)."""
-    cache.delete_many([_validator_key(token, kind) for kind in FEED_KINDS])
+    is forgotten on every way an address stops working: here on regeneration, and by
+    notifications.receivers on any deletion of the token or deactivation of its owner,
+    whoever makes it (a service, erasure, the admin, a cascade)."""
+    keys = [_validator_key(token, kind) for kind in FEED_KINDS]
+    if settings.SUBSCRIPTION_FRESH_SECONDS > 0:
+        cache.set_many(dict.fromkeys(keys, _FORGOTTEN), settings.SUBSCRIPTION_FRESH_SECONDS)
+    else:
+        cache.delete_many(keys)
 
 
 def subscription_validators_forget_on_commit(*tokens: str) -> None:

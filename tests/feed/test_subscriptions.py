@@ -710,6 +710,60 @@ def test_a_deactivated_persons_address_gets_nothing_even_within_the_minute(
     assert client.get(url(token), HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 404
 
 
+@pytest.mark.parametrize("url", [atom_url, ical_url])
+def test_an_address_that_stops_working_while_its_feed_is_computed_is_not_remembered_again(
+    client,
+    person,
+    token,
+    launches,
+    url,
+    settings,
+    kept_documents,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    """The request found the address live, then the person was deactivated while it
+    computed the validator: what it remembers afterwards must not vouch for the address."""
+    settings.SUBSCRIPTION_FRESH_SECONDS = 60
+    compute = subscriptions.subscription_validator
+
+    def deactivated_meanwhile(**kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            person_set_active(actor=make_manager(), user_id=person.pk, active=False)
+        return compute(**kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(subscriptions, "subscription_validator", deactivated_meanwhile)
+        assert client.get(url(token)).status_code == 200  # it had found the address live
+
+    assert client.get(url(token)).status_code == 404
+
+
+@pytest.mark.parametrize("accept_encoding", ["", "gzip"])
+def test_the_feeds_work_with_the_cache_unreachable(
+    client, token, launches, settings, accept_encoding
+):
+    """Redis down: nothing is remembered or kept, every request is computed and answered."""
+    settings.SUBSCRIPTION_FRESH_SECONDS = 60
+    settings.SUBSCRIPTION_CACHE_SECONDS = 3600
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "core.cache.ResilientRedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    for url in (atom_url, ical_url):
+        first = client.get(url(token), headers={"accept-encoding": accept_encoding})
+        again = client.get(
+            url(token), headers={"accept-encoding": accept_encoding, "if-none-match": first["ETag"]}
+        )
+        assert first.status_code == 200
+        assert again.status_code == 304
+        body = gzip.decompress(first.content) if accept_encoding else first.content
+        assert body.startswith((b"<?xml", b"BEGIN:VCALENDAR"))
+
+
 def test_saving_active_people_does_not_touch_their_addresses(
     person, token, django_assert_num_queries, django_capture_on_commit_callbacks
 ):
@@ -744,7 +798,8 @@ def test_a_client_that_takes_gzip_gets_the_document_gzipped(
 
 
 @pytest.mark.parametrize(
-    "accept_encoding", ["", "identity", "br", "gzip;q=0", "gzip;q=0, *", "*;q=0", "gzip;q=x"]
+    "accept_encoding",
+    ["", "identity", "br", "gzip;q=0", "gzip;q=0, *", "*;q=0", "gzip;q=x", "gzip;v=1;q=0"],
 )
 def test_a_client_that_refuses_gzip_gets_the_document_as_is(
     client, token, launches, kept_documents, accept_encoding
@@ -756,7 +811,9 @@ def test_a_client_that_refuses_gzip_gets_the_document_as_is(
     assert not response["ETag"].startswith("W/")
 
 
-@pytest.mark.parametrize("accept_encoding", ["gzip", "GZIP", "x-gzip", "*", "deflate, gzip;q=1.0"])
+@pytest.mark.parametrize(
+    "accept_encoding", ["gzip", "GZIP", "x-gzip", "*", "deflate, gzip;q=1.0", "gzip; v=1; q=0.5"]
+)
 def test_every_way_of_taking_gzip_is_understood(
     client, token, launches, kept_documents, accept_encoding
 ):
