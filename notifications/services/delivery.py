@@ -142,6 +142,28 @@ def _window_closed(notification: Notification, now: datetime) -> bool:
     return now >= started + timedelta(hours=settings.NOTIFICATIONS_RETRY_WINDOW_HOURS)
 
 
+# `_still_ours([pk]).update(status=SENT, …)` written once: it is the one write each
+# e-mail of a fan-out waits for, and compiling the query every time was a third of it.
+_MARK_SENT = (
+    "UPDATE notifications_notification SET status = %s, sent_at = %s, last_error = '', "
+    "failure_reason = '', provider_message_id = %s WHERE id = %s AND status = %s"
+)
+
+
+def _mark_sent(pk: int, now: datetime, provider_message_id: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _MARK_SENT,
+            [
+                Status.SENT.value,
+                connection.ops.adapt_datetimefield_value(now),
+                provider_message_id,
+                pk,
+                Status.SENDING.value,
+            ],
+        )
+
+
 def _record(
     notification: Notification,
     error: DeliveryError | None,
@@ -160,15 +182,7 @@ def _record(
         "dispatch_id": notification.dispatch_id,
     }
     if error is None:
-        _with_database_retry(
-            lambda: _still_ours([pk]).update(
-                status=Status.SENT,
-                sent_at=now,
-                last_error="",
-                failure_reason="",
-                provider_message_id=provider_message_id,
-            )
-        )
+        _with_database_retry(lambda: _mark_sent(pk, now, provider_message_id))
         report.sent.append(pk)
         logger.info("notification %s sent (%s)", pk, notification.channel, extra=context)
         return

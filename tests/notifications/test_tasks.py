@@ -74,3 +74,29 @@ def test_the_daily_digest_beat_task_hands_batches_to_workers_once_a_day(publish_
         assert tasks.send_daily_digests() == 0
     assert [m.to for m in mail.outbox] == [[member.email]]
     assert len(publish_spy) == 1
+
+
+def test_the_worker_loads_what_e_mails_need_before_forking_its_pool(monkeypatch):
+    """A fresh process spent its first e-mail of a fan-out (about a second) importing the
+    URLconf and compiling templates; the worker's main process now does it once, and its
+    children inherit it."""
+    from celery import signals
+
+    from hub.celery import prepare_before_forking
+    from notifications import channels
+
+    prepared = []
+    real_prepare = channels.delivery_prepare
+    monkeypatch.setattr(channels, "delivery_prepare", lambda: prepared.append(real_prepare()))
+    assert prepare_before_forking in signals.worker_init._live_receivers(None)
+    prepare_before_forking()
+    assert prepared == [None]
+
+
+def test_every_e_mail_template_the_worker_prepares_exists():
+    from django.template.loader import get_template
+
+    from notifications.channels import EMAIL_TEMPLATES
+
+    for name in EMAIL_TEMPLATES:
+        assert get_template(name).origin.name.endswith(name)
