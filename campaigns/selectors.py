@@ -788,17 +788,31 @@ def campaign_launches(
 def campaign_launches_stamp(
     *, viewer: Actor, start: datetime, end: datetime
 ) -> tuple[int, int, int] | None:
-    """What changes a calendar of [start, end) (core/pages.py), in one aggregate query:
-    how many campaigns `viewer` may see launch in it, the sum of their ids (one moved in
-    as another moved out; a draft announced) and of their launch times (one moved to
-    another day: the days' totals). Read from a launch index alone (for those who see
-    only announced campaigns, the partial one of those), so it costs the same for an
-    advisor as for a marketer; the campaigns the calendar shows are followed by their
-    revisions, read with them (campaign_launches).
+    """What changes a calendar of [start, end) (core/pages.py): how many campaigns
+    `viewer` may see launch in it, the sum of their ids (one moved in as another moved
+    out; a draft announced) and of their launch times (one moved to another day: the
+    days' totals). One aggregate query (campaign_launches_stamp_query)."""
+    query = campaign_launches_stamp_query(viewer=viewer, start=start, end=end)
+    if query is None:
+        return None
+    alias, sql, params = query
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        count, ids, launches = cursor.fetchone()
+    return int(count), int(ids), int(launches)
 
-    Read on every request to a kept calendar, from SQL written here around the rule
-    book's own condition (compiled once): the ORM's building of the aggregate cost as
-    much as reading a busy month's index."""
+
+def campaign_launches_stamp_query(
+    *, viewer: Actor, start: datetime, end: datetime
+) -> tuple[str, str, list[Any]] | None:
+    """campaign_launches_stamp's query (database alias, SQL, parameters), for a kept
+    calendar to read with the revisions of the campaigns it shows, in one round trip; None
+    when there is nothing to read. Read from a launch index alone (for those who see
+    only announced campaigns, the partial one of those), so it costs the same for an
+    advisor as for a marketer.
+
+    SQL written here around the rule book's own condition (compiled once): the ORM's
+    building of the aggregate cost as much as reading a busy month's index."""
     if not viewer.is_active:
         return None
     alias = router.db_for_read(Campaign)
@@ -823,10 +837,7 @@ def campaign_launches_stamp(
         visible_sql, visible_params = _seen_by_everybody_sql(alias)
         sql += f" AND {visible_sql}"
         params += visible_params
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        count, ids, launches = cursor.fetchone()
-    return int(count), int(ids), int(launches)
+    return alias, sql, params
 
 
 @functools.lru_cache(maxsize=16)

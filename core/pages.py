@@ -32,10 +32,11 @@ on the way out; a request with messages waiting to be shown is not served from t
 (nor kept), nor is a response that sets a cookie or changes the session.
 """
 
+import json
 import logging
 import zlib
-from collections.abc import Callable, Iterable
-from typing import cast
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, cast
 
 from django.apps import apps
 from django.conf import settings
@@ -225,22 +226,37 @@ def _keepable(request: HttpRequest, response: HttpResponse) -> bool:
     )
 
 
+# A stamp read by one SQL statement returning one row: (database alias, SQL, parameters).
+type StampQuery = tuple[str, str, Sequence[Any]]
+
+
 def kept_response(
     request: HttpRequest,
     *,
     view: str,
     stamp: Callable[[], object],
     render: Callable[[], HttpResponse],
+    stamp_query: Callable[[], StampQuery | None] | None = None,
 ) -> HttpResponse:
     """The response `render()` gives for this reader and request, from the cache while
     `stamp()` (see the module's docstring) is unchanged. `stamp` is only read when pages
-    are kept at all."""
+    are kept at all.
+
+    `stamp_query`: the part of the stamp read by one SQL statement (or None: nothing to
+    read). It is then checked together with the revisions of the campaigns the kept page
+    shows, in one round trip instead of two: it is kept inside the page, whose key holds
+    the rest of the stamp."""
     if request.method != "GET" or _has_messages(request):
         return render()
     key = _key(request, view, stamp) if enabled() else None
     kept = _kept(key) if key else None
-    if kept is not None and (not kept[2] or _revisions(kept[2]) == kept[2]):
-        body, headers, _checked = kept
+    if stamp_query is None:
+        queried: object = None
+        fresh = kept is not None and (not kept[2] or _revisions(kept[2]) == kept[2])
+    else:
+        queried, fresh = _queried_stamp(stamp_query() if key else None, kept)
+    if kept is not None and fresh:
+        body, headers, _checked, _queried = kept
         response = HttpResponse(_for_reader(request, zlib.decompress(body)))
         for name, value in headers:
             response.headers[name] = value
@@ -257,13 +273,52 @@ def kept_response(
         # Compressed: a page's HTML shrinks about eightfold, and kept pages are one per
         # reader and page (the scaling guide counts their memory).
         body = zlib.compress(response.content, 1)
-        _keep(key, (body, headers, _shown(request)))
+        _keep(key, (body, headers, _shown(request), queried))
     if not response.streaming:
         response.content = _for_reader(request, response.content)
     return response
 
 
-type _Kept = tuple[bytes, list[tuple[str, str]], dict[int, int]]
+type _Kept = tuple[bytes, list[tuple[str, str]], dict[int, int], object]
+
+
+def _queried_stamp(query: StampQuery | None, kept: _Kept | None) -> tuple[object, bool]:
+    """The stamp `query` reads, and whether `kept` is still fresh: its stamp the same and
+    the campaigns it shows at the revisions it was kept with. One statement: the stamp's
+    row, and how many of those campaigns are unchanged."""
+    if query is None:
+        if kept is None or kept[3] is not None:
+            return None, False
+        return None, not kept[2] or _revisions(kept[2]) == kept[2]
+    alias, sql, params = query
+    connection = connections[alias]
+    shown = kept[2] if kept is not None else {}
+    table = apps.get_model("campaigns", "Campaign")._meta.db_table
+    if connection.vendor == "postgresql":
+        # Arrays written as literals: psycopg's list adapter cost more than the lookup.
+        unchanged = (
+            f"SELECT COUNT(*) FROM {table} c JOIN unnest(%s::bigint[], %s::bigint[]) "  # noqa: S608 - the model's table
+            "AS shown(id, revision) ON c.id = shown.id AND c.revision = shown.revision"
+        )
+        shown_params: list[Any] = [
+            "{" + ",".join(str(pk) for pk in shown) + "}",
+            "{" + ",".join(str(revision) for revision in shown.values()) + "}",
+        ]
+    else:
+        unchanged = (
+            f"SELECT COUNT(*) FROM {table} c JOIN json_each(%s) shown "  # noqa: S608 - the model's table
+            "ON c.id = CAST(shown.key AS INTEGER) AND c.revision = shown.value"
+        )
+        shown_params = [json.dumps({str(pk): revision for pk, revision in shown.items()})]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT stamp.*, ({unchanged}) FROM ({sql}) AS stamp",  # noqa: S608 - SQL of this module and the stamp's
+            [*shown_params, *params],
+        )
+        *row, unchanged_count = cursor.fetchone()
+    queried = tuple(row)
+    fresh = kept is not None and kept[3] == queried and unchanged_count == len(shown)
+    return queried, fresh
 
 
 def _kept(key: str) -> _Kept | None:
@@ -272,7 +327,8 @@ def _kept(key: str) -> _Kept | None:
     except CACHE_ERRORS:
         logger.warning("page cache unreachable; rendering", exc_info=True)
         return None
-    return found if isinstance(found, tuple) else None
+    # Only this release's shape (a page kept before an upgrade is rendered again).
+    return found if isinstance(found, tuple) and len(found) == 4 else None
 
 
 def _keep(key: str, page: _Kept) -> None:

@@ -255,14 +255,22 @@ def _team_failed(team: Team) -> QuerySet[Notification]:
 def team_undelivered_count(*, team: Team) -> int:
     """How many messages never reached the team (team_undelivered's total), written by
     the delivery workers: part of the team page's stamp (core/pages.py), read on every
-    request. The query is run from SQL built once per team and database: the ORM's
-    building of it cost twice its planning and running together."""
-    alias = router.db_for_read(Notification)
-    sql, params = _team_failed_count_sql(team.pk, alias)
+    request (team_undelivered_count_query)."""
+    alias, sql, params = team_undelivered_count_query(team=team)
     with connections[alias].cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     return int(row[0]) if row else 0
+
+
+def team_undelivered_count_query(*, team: Team) -> tuple[str, str, tuple[Any, ...]]:
+    """team_undelivered_count's query (database alias, SQL, parameters), for the kept
+    team page to read with the revisions of the campaigns it shows, in one round trip.
+    Built once per team and database: the ORM's building of it cost twice its planning
+    and running together."""
+    alias = router.db_for_read(Notification)
+    sql, params = _team_failed_count_sql(team.pk, alias)
+    return alias, sql, params
 
 
 @functools.lru_cache(maxsize=1024)

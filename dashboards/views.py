@@ -142,6 +142,7 @@ def _kept_while_figures_are(
     view: str,
     render: Callable[[], HttpResponse],
     stamp: Callable[[], object] = lambda: None,
+    stamp_query: Callable[[], pages.StampQuery | None] | None = None,
 ) -> HttpResponse:
     """A dashboard page kept (core/pages.py) as long as the figures it shows: `stamp`
     includes when they were computed, so figures a worker refreshed replace the kept page
@@ -149,7 +150,9 @@ def _kept_while_figures_are(
     on every request."""
     if settings.DASHBOARD_CACHE_SECONDS <= 0:
         return render()
-    return pages.kept_response(request, view=view, stamp=stamp, render=render)
+    return pages.kept_response(
+        request, view=view, stamp=stamp, render=render, stamp_query=stamp_query
+    )
 
 
 def _overview_page(
@@ -245,7 +248,8 @@ def team_detail(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         request,
         view="dashboards:team",
         render=lambda: _team_page(request, team, figures),
-        stamp=lambda: (drilldown.team_undelivered_count(team=team), figures.times()),
+        stamp=figures.times,
+        stamp_query=lambda: drilldown.team_undelivered_count_query(team=team),
     )
 
 

@@ -105,6 +105,9 @@ def campaign_calendar(request: AuthenticatedHttpRequest) -> HttpResponse:
     return pages.kept_response(
         request,
         view="campaigns:calendar",
-        stamp=lambda: selectors.campaign_launches_stamp(viewer=viewer, start=start, end=end),
+        stamp=lambda: None,
+        stamp_query=lambda: selectors.campaign_launches_stamp_query(
+            viewer=viewer, start=start, end=end
+        ),
         render=calendar_page,
     )

@@ -115,9 +115,10 @@ class Page:
     reader: str  # a World attribute
     url: Callable[[World], str]
     # Served from the cache: session, user, the reader (one, with the roles and teams the
-    # stamps' rules then read, and the dashboards' own checks too), the stamp; the inbox,
-    # the calendar and the team page check the campaigns they show, the team page reads
-    # the team.
+    # stamps' rules then read, and the dashboards' own checks too), the stamp; the inbox
+    # checks the campaigns it shows in a query of its own, the calendar and the team page
+    # in their stamp's (core.pages.kept_response's stamp_query); the team page reads the
+    # team.
     kept_queries: int = 4
     htmx: bool = False
 
@@ -134,8 +135,8 @@ PAGES = [
         htmx=True,
     ),
     Page("inbox", "advisor", lambda w: reverse("notifications:inbox"), kept_queries=5),
-    Page("calendar", "marketer", lambda w: reverse("campaigns:calendar") + "?month=2026-12", 5),
-    Page("team page", "lead", lambda w: reverse("dashboards:team", args=[w.team.slug]), 6),
+    Page("calendar", "marketer", lambda w: reverse("campaigns:calendar") + "?month=2026-12", 4),
+    Page("team page", "lead", lambda w: reverse("dashboards:team", args=[w.team.slug]), 5),
     # Its stamp is its figures' time, in the cache: no query.
     Page("dashboard", "manager", lambda w: reverse("dashboards:overview"), 3),
     # Drafts are not theirs to see: their calendar is counted from another index.
@@ -143,7 +144,7 @@ PAGES = [
         "advisor's calendar",
         "advisor",
         lambda w: reverse("campaigns:calendar") + "?month=2026-12",
-        5,
+        4,
     ),
 ]
 
