@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypedDict
 
-from django.db import connections, router
+from django.db import router
 from django.db.models import (
     BooleanField,
     Count,
@@ -119,11 +119,12 @@ def inbox(*, user: User, cursor: str = "", page_size: int = 30) -> InboxPage:
     return InboxPage(notices=rows, older_cursor=older, earlier=_earlier(user, rows))
 
 
-def inbox_stamp(*, user: User) -> tuple[object, ...] | None:
+def inbox_stamp_query(*, user: User) -> tuple[str, str, list[object]]:
     """What changes a person's inbox pages (core/pages.py): their newest in-app notice
-    and how many are unread (a notice arriving, read or marked unread), in one query from
-    the inbox's two partial indexes. What each card says about its campaign is followed
-    by the campaigns' revisions (pages.shows_campaigns).
+    and how many are unread (a notice arriving, read or marked unread), as one query
+    (database alias, SQL, parameters) on the inbox's two partial indexes. The kept inbox
+    reads it with the revisions of the campaigns its cards show (what each card says
+    about its campaign) in one round trip.
 
     Written out: it runs on every inbox request, and built through the ORM (two
     correlated subqueries) it cost twenty times its 0.3 ms of SQL."""
@@ -134,10 +135,8 @@ def inbox_stamp(*, user: User) -> tuple[object, ...] | None:
         "ORDER BY created_at DESC, id DESC LIMIT 1), "
         f"(SELECT COUNT(*) FROM {table} WHERE {in_app} AND read_at IS NULL)"
     )
-    with connections[router.db_for_read(Notification)].cursor() as cursor:
-        cursor.execute(sql, [user.pk, Channel.IN_APP, user.pk, Channel.IN_APP])
-        row = cursor.fetchone()
-    return tuple(row) if row else None
+    params: list[object] = [user.pk, Channel.IN_APP, user.pk, Channel.IN_APP]
+    return router.db_for_read(Notification), sql, params
 
 
 def _earlier(user: User, shown: list[InboxNotice]) -> dict[int, list[Notification]]:

@@ -115,10 +115,9 @@ class Page:
     reader: str  # a World attribute
     url: Callable[[World], str]
     # Served from the cache: session, user, the reader (one, with the roles and teams the
-    # stamps' rules then read, and the dashboards' own checks too), the stamp; the inbox
-    # checks the campaigns it shows in a query of its own, the calendar and the team page
-    # in their stamp's (core.pages.kept_response's stamp_query); the team page reads the
-    # team.
+    # stamps' rules then read, and the dashboards' own checks too), the stamp; the inbox,
+    # the calendar and the team page check the campaigns they show in their stamp's query
+    # (core.pages.kept_response's stamp_query); the team page reads the team.
     kept_queries: int = 4
     htmx: bool = False
 
@@ -134,7 +133,7 @@ PAGES = [
         lambda w: reverse("campaigns:live", args=[w.campaign.pk]),
         htmx=True,
     ),
-    Page("inbox", "advisor", lambda w: reverse("notifications:inbox"), kept_queries=5),
+    Page("inbox", "advisor", lambda w: reverse("notifications:inbox")),
     Page("calendar", "marketer", lambda w: reverse("campaigns:calendar") + "?month=2026-12", 4),
     Page("team page", "lead", lambda w: reverse("dashboards:team", args=[w.team.slug]), 5),
     # Its stamp is its figures' time, in the cache: no query.
