@@ -7,7 +7,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Now
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -704,3 +704,22 @@ class ReminderSnooze(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.campaign_id} until {self.until:%Y-%m-%d %H:%M}"
+
+
+class LaunchChange(models.Model):
+    """A change to which campaigns launch when, for whom: a campaign created or deleted,
+    its launch moved, its status changed, or its announcement set or cleared (what the
+    rule book's visibility reads). Written by database triggers (migration 0024), so
+    every writer counts; read by a kept calendar (core/pages.py) as its stamp, the count
+    and sum of the rows' ids, which any committed change moves; purged after a few
+    minutes (campaigns.services.launch_changes_purge)."""
+
+    id = models.BigAutoField(primary_key=True)
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        verbose_name = _("launch change")
+        verbose_name_plural = _("launch changes")
+
+    def __str__(self) -> str:
+        return f"launch change {self.pk}"

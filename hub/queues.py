@@ -33,6 +33,7 @@ ROUTES = {
     "notifications.tasks.notifications_purge_expired": HOUSEKEEPING,
     "feed.tasks.send_week_ahead": HOUSEKEEPING,
     "campaigns.tasks.send_due_reminders_and_escalations": HOUSEKEEPING,
+    "campaigns.tasks.launch_changes_purge": HOUSEKEEPING,
     "core.tasks.ping": HOUSEKEEPING,
     "accounts.tasks.invitations_sweep": HOUSEKEEPING,
     "api.tasks.idempotent_requests_purge": HOUSEKEEPING,

@@ -553,6 +553,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 290},
     },
+    "campaigns-launch-changes-purge": {
+        "task": "campaigns.tasks.launch_changes_purge",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
     "notifications-daily-digest": {
         "task": "notifications.tasks.send_daily_digests",
         "schedule": crontab(minute=0),

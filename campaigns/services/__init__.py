@@ -50,6 +50,7 @@ from campaigns.services.feedback import (
     feedback_post,
     mentioned_people,
 )
+from campaigns.services.launch_changes import launch_changes_purge
 from campaigns.services.lifecycle import (
     campaign_announce,
     campaign_cancel,
@@ -132,6 +133,7 @@ __all__ = [
     "feedback_post",
     "input_over_campaign",
     "kpis_validate",
+    "launch_changes_purge",
     "mentioned_people",
     "notification_payload",
     "reference_errors",

@@ -106,8 +106,6 @@ def campaign_calendar(request: AuthenticatedHttpRequest) -> HttpResponse:
         request,
         view="campaigns:calendar",
         stamp=lambda: None,
-        stamp_query=lambda: selectors.campaign_launches_stamp_query(
-            viewer=viewer, start=start, end=end
-        ),
+        stamp_query=lambda: selectors.campaign_launches_stamp_query(viewer=viewer),
         render=calendar_page,
     )
