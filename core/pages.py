@@ -284,8 +284,10 @@ type _Kept = tuple[bytes, list[tuple[str, str]], dict[int, int], object]
 
 def _queried_stamp(query: StampQuery | None, kept: _Kept | None) -> tuple[object, bool]:
     """The stamp `query` reads, and whether `kept` is still fresh: its stamp the same and
-    the campaigns it shows at the revisions it was kept with. One statement: the stamp's
-    row, and how many of those campaigns are unchanged."""
+    the campaigns it shows unchanged. One statement: the stamp's row, and the count and
+    sum of those campaigns' revisions. A campaign's revision goes up on every write to
+    it and never down (campaigns migration 0016), and a deleted one is not counted, so
+    the count and sum are the kept ones only while every revision is."""
     if query is None:
         if kept is None or kept[3] is not None:
             return None, False
@@ -295,30 +297,23 @@ def _queried_stamp(query: StampQuery | None, kept: _Kept | None) -> tuple[object
     shown = kept[2] if kept is not None else {}
     table = apps.get_model("campaigns", "Campaign")._meta.db_table
     if connection.vendor == "postgresql":
-        # Arrays written as literals: psycopg's list adapter cost more than the lookup.
-        unchanged = (
-            f"SELECT COUNT(*) FROM {table} c JOIN unnest(%s::bigint[], %s::bigint[]) "  # noqa: S608 - the model's table
-            "AS shown(id, revision) ON c.id = shown.id AND c.revision = shown.revision"
-        )
-        shown_params: list[Any] = [
-            "{" + ",".join(str(pk) for pk in shown) + "}",
-            "{" + ",".join(str(revision) for revision in shown.values()) + "}",
-        ]
+        # An array literal: psycopg's list adapter cost more than the lookup.
+        among_shown = "id = ANY(%s::bigint[])"
+        ids = "{" + ",".join(str(pk) for pk in shown) + "}"
     else:
-        unchanged = (
-            f"SELECT COUNT(*) FROM {table} c JOIN json_each(%s) shown "  # noqa: S608 - the model's table
-            "ON c.id = CAST(shown.key AS INTEGER) AND c.revision = shown.value"
-        )
-        shown_params = [json.dumps({str(pk): revision for pk, revision in shown.items()})]
+        among_shown = "id IN (SELECT value FROM json_each(%s))"
+        ids = json.dumps(list(shown))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT stamp.*, ({unchanged}) FROM ({sql}) AS stamp",  # noqa: S608 - SQL of this module and the stamp's
-            [*shown_params, *params],
+            f"SELECT stamp.*, shown.* FROM ({sql}) AS stamp, "  # noqa: S608 - SQL of this module and the stamp's
+            f"(SELECT COUNT(*), COALESCE(SUM(revision), 0) FROM {table} "
+            f"WHERE {among_shown}) AS shown",
+            [*params, ids],
         )
-        *row, unchanged_count = cursor.fetchone()
+        *row, count, revisions = cursor.fetchone()
     queried = tuple(row)
-    fresh = kept is not None and kept[3] == queried and unchanged_count == len(shown)
-    return queried, fresh
+    unchanged = count == len(shown) and revisions == sum(shown.values())
+    return queried, kept is not None and kept[3] == queried and unchanged
 
 
 def _kept(key: str) -> _Kept | None:

@@ -53,3 +53,38 @@ def test_an_advisor_acts_on_kept_pages_and_sees_it_on_the_next_read(
     expect(page.locator("#feedback-list")).to_contain_text("vaut en boutique")
     expect(page.locator("#timeline")).to_contain_text("Acknowledged by Alice Advisor")
     shot(page, "kept-pages-02-campaign-page-after-asking")
+
+
+def test_a_marketer_moves_a_launch_and_the_kept_calendar_shows_it_on_its_new_day(
+    kept, browser_page, live_server, marketer, support_team
+):
+    """The calendar's stamp is the database's record of launch changes (campaigns
+    migration 0024): a launch moved on the form is on its new day the next time the
+    calendar is opened, although the month's other launches did not change."""
+    now = timezone.localtime()
+    first_of_next_month = (now.replace(day=1) + timedelta(days=32)).replace(day=1)
+    launch = first_of_next_month.replace(day=10, hour=10, minute=0, second=0, microsecond=0)
+    campaign = CampaignFactory(owner=marketer, title="Carte de vœux 2027", launch_at=launch)
+    StakeholderFactory(campaign=campaign, team=support_team)
+    CampaignFactory(owner=marketer, title="Soldes d'hiver", launch_at=launch.replace(day=3))
+
+    page = browser_page
+    log_in(page, live_server, marketer.email, DEFAULT_PASSWORD)
+    calendar = live_server.url + reverse("campaigns:calendar") + f"?month={launch:%Y-%m}"
+
+    def day_of(title: str):
+        return page.locator(".cal-day", has=page.get_by_role("link", name=title)).locator("time")
+
+    page.goto(calendar)
+    page.goto(calendar)  # served from the cache
+    expect(day_of("Carte de vœux 2027")).to_have_attribute("datetime", f"{launch:%Y-%m}-10")
+
+    page.goto(live_server.url + reverse("campaigns:edit", args=[campaign.pk]))
+    page.get_by_label("Launch date").fill(f"{launch:%Y-%m}-17T10:00")
+    page.get_by_role("button", name="Save changes").click()
+    page.wait_for_url(f"**/campaigns/{campaign.pk}/")
+
+    page.goto(calendar)
+    expect(day_of("Carte de vœux 2027")).to_have_attribute("datetime", f"{launch:%Y-%m}-17")
+    expect(day_of("Soldes d'hiver")).to_have_attribute("datetime", f"{launch:%Y-%m}-03")
+    shot(page, "kept-pages-03-calendar-after-moving-a-launch")
