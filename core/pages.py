@@ -234,8 +234,8 @@ def kept_response(
     request: HttpRequest,
     *,
     view: str,
-    stamp: Callable[[], object],
     render: Callable[[], HttpResponse],
+    stamp: Callable[[], object] = lambda: None,
     stamp_query: Callable[[], StampQuery | None] | None = None,
 ) -> HttpResponse:
     """The response `render()` gives for this reader and request, from the cache while
@@ -250,11 +250,7 @@ def kept_response(
         return render()
     key = _key(request, view, stamp) if enabled() else None
     kept = _kept(key) if key else None
-    if stamp_query is None:
-        queried: object = None
-        fresh = kept is not None and (not kept[2] or _revisions(kept[2]) == kept[2])
-    else:
-        queried, fresh = _queried_stamp(stamp_query() if key else None, kept)
+    queried, fresh = _queried_stamp(stamp_query() if key and stamp_query else None, kept)
     if kept is not None and fresh:
         body, headers, _checked, _queried = kept
         response = HttpResponse(_for_reader(request, zlib.decompress(body)))
@@ -287,7 +283,8 @@ def _queried_stamp(query: StampQuery | None, kept: _Kept | None) -> tuple[object
     the campaigns it shows unchanged. One statement: the stamp's row, and the count and
     sum of those campaigns' revisions. A campaign's revision goes up on every write to
     it and never down (campaigns migration 0016), and a deleted one is not counted, so
-    the count and sum are the kept ones only while every revision is."""
+    the count and sum are the kept ones only while every revision is. Without a query
+    (the page's whole stamp is in its key), the revisions alone, by primary key."""
     if query is None:
         if kept is None or kept[3] is not None:
             return None, False

@@ -32,7 +32,6 @@ def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     return pages.kept_response(
         request,
         view="notifications:inbox",
-        stamp=lambda: None,
         stamp_query=lambda: selectors.inbox_stamp_query(user=request.user),
         render=lambda: _inbox_page(request),
     )

@@ -105,7 +105,6 @@ def campaign_calendar(request: AuthenticatedHttpRequest) -> HttpResponse:
     return pages.kept_response(
         request,
         view="campaigns:calendar",
-        stamp=lambda: None,
         stamp_query=lambda: selectors.campaign_launches_stamp_query(viewer=viewer),
         render=calendar_page,
     )
