@@ -111,6 +111,23 @@ def _fast_password_hashing():
 
 
 @pytest.fixture
+def unreachable_cache(settings):
+    """Point the default cache at a port nothing listens on, with short timeouts: call it
+    with the backend under test (the production one degrades, Django's raises)."""
+
+    def use(backend: str = "core.cache.ResilientRedisCache") -> None:
+        settings.CACHES = {
+            "default": {
+                "BACKEND": backend,
+                "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+                "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+            }
+        }
+
+    return use
+
+
+@pytest.fixture
 def own_cache(settings):
     """A local-memory cache of the test's own (xdist workers share Redis), empty at the
     start and emptied after: for tests of what is kept in the cache."""

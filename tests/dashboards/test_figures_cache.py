@@ -90,15 +90,9 @@ def test_figures_are_kept_twice_as_long_as_they_are_fresh(figures_kept_a_minute)
     assert 119 < expiry - timezone.now().timestamp() <= 120
 
 
-def test_an_unreachable_cache_costs_only_the_computation(settings):
+def test_an_unreachable_cache_costs_only_the_computation(settings, unreachable_cache):
     settings.DASHBOARD_CACHE_SECONDS = 60
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
-            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-        }
-    }
+    unreachable_cache("django.core.cache.backends.redis.RedisCache")
     compute = Counter()
     assert cached_figures(KEY, compute).value == "figures #1"
     assert cached_figures(KEY, compute).value == "figures #2"
@@ -240,15 +234,9 @@ def test_a_refresh_queued_for_a_busy_worker_makes_no_reader_wait(
     assert cached_figures(WORKER_KEY, compute).value == "figures #1"
 
 
-def test_with_the_cache_unreachable_a_stamp_computes_nothing(settings):
+def test_with_the_cache_unreachable_a_stamp_computes_nothing(settings, unreachable_cache):
     settings.DASHBOARD_CACHE_SECONDS = 60
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
-            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-        }
-    }
+    unreachable_cache("django.core.cache.backends.redis.RedisCache")
     compute = Counter()
     assert figures_time(KEY, compute) is None  # the page computes them, once
     assert compute.calls == 0

@@ -741,18 +741,12 @@ def test_an_address_that_stops_working_while_its_feed_is_computed_is_not_remembe
 
 @pytest.mark.parametrize("accept_encoding", ["", "gzip"])
 def test_the_feeds_work_with_the_cache_unreachable(
-    client, token, launches, settings, accept_encoding
+    client, token, launches, settings, accept_encoding, unreachable_cache
 ):
     """Redis down: nothing is remembered or kept, every request is computed and answered."""
     settings.SUBSCRIPTION_FRESH_SECONDS = 60
     settings.SUBSCRIPTION_CACHE_SECONDS = 3600
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "core.cache.ResilientRedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
-            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-        }
-    }
+    unreachable_cache()
     for url in (atom_url, ical_url):
         first = client.get(url(token), headers={"accept-encoding": accept_encoding})
         again = client.get(
