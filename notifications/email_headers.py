@@ -24,6 +24,13 @@ from django.urls import reverse
 from core.text import header_safe
 from notifications.tokens import unsubscribe_token_make
 
+# RFC 2369 list headers hold bracketed URLs. The standard folder turns a URL longer
+# than a line (the signed unsubscribe link is about 130 characters) into encoded words
+# (=?utf-8?q?=3Chttp…), which no mail client reads as an address: Gmail and Outlook
+# then offer no unsubscribe button. A header line may be 998 characters (RFC 5322
+# §2.1.1); these are written on one.
+_UNFOLDED = frozenset({"list-unsubscribe", "list-id"})
+
 
 class _SubjectSafePolicy(email.policy.EmailPolicy):
     """Python's header folder (3.12 up to the fix of CPython gh-144156) drops the space
@@ -38,9 +45,12 @@ class _SubjectSafePolicy(email.policy.EmailPolicy):
     library's header parser and folder were a third of the time spent on each e-mail.
     Header objects are immutable, so one can stand in every message that has it."""
 
-    def _subject(self, name: str, value: Any) -> str:
-        """The folded Subject line, or "" to leave the header to the standard folder."""
+    def _folded_here(self, name: str, value: Any) -> str:
+        """The folded Subject line (or an unfolded list header, see _UNFOLDED), or "" to
+        leave the header to the standard folder."""
         text = str(value)
+        if name.lower() in _UNFOLDED and text.isascii() and len(name) + len(text) < 990:
+            return f"{name}: {text}{self.linesep}"
         if name.lower() != "subject" or text.isascii() or self.utf8:
             return ""
         maxlen = self.max_line_length or 78
@@ -55,7 +65,7 @@ class _SubjectSafePolicy(email.policy.EmailPolicy):
         return super().header_store_parse(name, value)
 
     def fold(self, name: str, value: Any) -> str:
-        return self._subject(name, value) or super().fold(name, value)
+        return self._folded_here(name, value) or super().fold(name, value)
 
     def fold_binary(self, name: str, value: Any) -> bytes:
         if isinstance(value, BaseHeader):
@@ -63,7 +73,7 @@ class _SubjectSafePolicy(email.policy.EmailPolicy):
         return self._fold_binary(name, value)
 
     def _fold_binary(self, name: str, value: Any) -> bytes:
-        folded = self._subject(name, value)
+        folded = self._folded_here(name, value)
         return folded.encode("ascii") if folded else super().fold_binary(name, value)
 
 

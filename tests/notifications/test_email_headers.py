@@ -249,3 +249,17 @@ def test_a_header_class_is_made_once_per_name():
         email.policy.SMTP.header_factory["Subject"]
         is not (email.policy.SMTP.header_factory["Subject"])
     )
+
+
+def test_a_long_unsubscribe_link_goes_on_the_wire_as_a_link(smtp_server):  # noqa: F811
+    """The standard folder made the signed link (longer than a line) encoded words, which
+    mail clients do not read as an address: no unsubscribe button."""
+    link = f"<{settings.PASSERELLE_BASE_URL}/notifications/unsubscribe/{'a1b2' * 30}:x:y/>"
+    message = PasserelleEmail(
+        subject="Bonjour", body="x", to=["a@example.com"], headers={"List-Unsubscribe": link}
+    )
+    assert mailers.default.send_messages([message]) == 1
+    [received] = smtp_server.messages
+    # As it came over SMTP (the parsed header would decode encoded words).
+    on_the_wire = dict(received.raw_items())["List-Unsubscribe"]
+    assert on_the_wire.strip() == link
