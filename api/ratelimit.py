@@ -1,15 +1,15 @@
 """Requests per minute per token (or per signed-in person), counted in the shared cache.
 
-A fixed one-minute window: simple, one cache round trip, and every web process shares
-the count through Redis. The cache failing lets requests through (core.cache): a rate
-limit is protection, not a rule worth an outage."""
+A fixed one-minute window: simple, one round trip to Redis (ResilientRedisCache.count),
+and every web process shares the count through Redis. The cache failing lets requests
+through (core.cache): a rate limit is protection, not a rule worth an outage."""
 
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 
-from core.cache import CACHE_ERRORS
+from core.cache import CACHE_ERRORS, ResilientRedisCache
 
 WINDOW_SECONDS = 60
 
@@ -21,6 +21,16 @@ class Limited(Exception):
         self.limit = limit
 
 
+def _count(key: str) -> int:
+    # The key names its window, so expiring a little after the window's end is enough.
+    timeout = WINDOW_SECONDS + 5
+    cache = caches["default"]
+    if isinstance(cache, ResilientRedisCache):  # Redis, Sentinel's included
+        return cache.count(key, timeout)
+    cache.add(key, 0, timeout=timeout)  # the file cache (embedded defaults) and tests'
+    return cache.incr(key)
+
+
 def rate_limit_check(principal: str, *, now: float | None = None) -> None:
     """Count one request for `principal`; raise Limited when over the limit."""
     limit = settings.API_RATE_LIMIT_PER_MINUTE
@@ -30,8 +40,7 @@ def rate_limit_check(principal: str, *, now: float | None = None) -> None:
     window = int(now // WINDOW_SECONDS)
     key = f"api:rate:{principal}:{window}"
     try:
-        cache.add(key, 0, timeout=WINDOW_SECONDS + 5)
-        count = cache.incr(key)
+        count = _count(key)
     except ValueError:  # gone between add and incr (expired, or a degraded cache)
         return
     except CACHE_ERRORS:

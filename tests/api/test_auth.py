@@ -1,6 +1,8 @@
 """Tokens (hashed, scoped, expiring, revocable), service tokens, the browser's session with
 CSRF, and the rate limit per caller."""
 
+import uuid
+
 import pytest
 from django.test import Client
 
@@ -132,6 +134,21 @@ def test_over_the_limit_is_429_with_retry_after_per_token(api_as, marketer, sett
     assert 1 <= int(limited["Retry-After"]) <= 61
     assert limited["Content-Type"] == "application/problem+json"
     assert other.get("/me").status_code == 200  # another token counts on its own
+
+
+@pytest.mark.redis
+def test_the_limit_is_counted_in_redis_shared_by_every_web_process(api_as, marketer, settings):
+    # A prefix of its own: the counts expire by themselves a minute later.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "core.cache.ResilientRedisCache",
+            "LOCATION": settings.REDIS_URL,
+            "KEY_PREFIX": f"t-rate-{uuid.uuid4().hex}",
+        }
+    }
+    settings.API_RATE_LIMIT_PER_MINUTE = 3
+    tool = api_as(marketer)
+    assert [tool.get("/me").status_code for _ in range(4)] == [200, 200, 200, 429]
 
 
 def test_with_the_cache_down_requests_pass_uncounted(

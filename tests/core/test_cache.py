@@ -41,3 +41,32 @@ def test_an_unreachable_redis_answers_as_an_empty_cache():
     assert cache.get("key", "default") == "default"
     assert cache.add("lock", 1, 30) is True
     assert cache.incr("counter", 3) == 3
+    assert cache.count("counter", 30) == 1
+
+
+@pytest.mark.redis
+def test_count_adds_one_and_expires_in_one_round_trip(monkeypatch):
+    from redis.connection import Connection
+
+    cache = _cache(settings.REDIS_URL)
+    cache.delete("hits")
+    sent = []
+    send = Connection.send_packed_command
+
+    def counted(self, command, *args, **kwargs):
+        sent.append(command)
+        return send(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(Connection, "send_packed_command", counted)
+    try:
+        assert [cache.count("hits", 65) for _ in range(3)] == [1, 2, 3]
+        assert len(sent) == 3  # one round trip each: the increment and its expiry together
+        client = cache._cache.get_client()
+        assert 60 < client.ttl(cache.make_and_validate_key("hits")) <= 65
+    finally:
+        cache.delete("hits")
+
+
+def test_count_on_an_unreachable_redis_counts_nothing():
+    cache = _cache("redis://127.0.0.1:1/0")
+    assert [cache.count("hits", 65) for _ in range(3)] == [1, 1, 1]
