@@ -1,4 +1,5 @@
 import re
+from urllib.parse import parse_qs
 from datetime import timedelta
 
 import pytest
@@ -41,13 +42,25 @@ def test_manager_nudges_a_person_without_reload(browser_page, live_server):
     log_in(page, live_server, "boss@example.test", DEFAULT_PASSWORD)
     page.goto(f"{live_server.url}/dashboard/teams/ventes/")
     page.evaluate("window.notReloaded = true")
+    # The button says nothing but its name and value: htmx sends them with the page's one
+    # form's token, and disables the button while the nudge is on its way.
+    page.evaluate(
+        "document.addEventListener('htmx:beforeSend', (e) => {"
+        " window.sentWhileDisabled = e.detail.elt.disabled; })"
+    )
     cell = page.locator(f"#nudge-{campaign.pk}-{person.pk}")
-    cell.get_by_role("button", name="Nudge").click()
+    with page.expect_request(lambda request: request.method == "POST") as sent:
+        cell.get_by_role("button", name="Nudge").click()
+    posted = parse_qs(sent.value.post_data or "")
+    assert posted["nudge"] == [f"{campaign.pk}-{person.pk}"]
+    assert posted["csrfmiddlewaretoken"][0]
+    assert sent.value.url.endswith("/dashboard/teams/ventes/nudge/")
 
     page.locator(f"#nudge-{campaign.pk}-{person.pk}").get_by_role(
         "button", name="Nudged"
     ).wait_for()
     assert page.evaluate("window.notReloaded") is True
+    assert page.evaluate("window.sentWhileDisabled") is True
     assert page.get_by_role("img", name="Ventes: acknowledged on time, per week").is_visible()
     assert page.locator("svg.chart-line text", has_text="100%").count() >= 1
     shot(page, "dashboard-team-nudged")

@@ -67,6 +67,21 @@ def test_lists_pending_campaigns_and_missing_people(client, team):
     assert f'id="nudge-{late.pk}-{paul.pk}"' in html
 
 
+def test_each_nudge_button_carries_only_its_campaign_and_person(client, team):
+    """A page lists up to 20 campaigns × every member who owes them (320 buttons at 16
+    people): what htmx swaps, and disabling the button meanwhile, are said once on each
+    list, so a button is its name, value and address (it was 260 bytes with them)."""
+    for _ in range(16):
+        MembershipFactory(team=team)
+    announced_campaign(teams=[team])
+    client.force_login(make_manager())
+    html = client.get(url(team)).content.decode()
+    cells = re.findall(r'<span class="nudge" id="nudge-[^"]+" role="status">.*?</span>', html, re.S)
+    assert len(cells) == 16
+    assert max(len(cell) for cell in cells) < 200, cells[0]
+    assert 'hx-disabled-elt="closest button"' in html
+
+
 def test_any_member_team_lists_every_member(client):
     team = TeamFactory(ack_policy=Team.AckPolicy.ANY_MEMBER)
     people = [MembershipFactory(team=team).user for _ in range(3)]
