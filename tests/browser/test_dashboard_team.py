@@ -1,6 +1,6 @@
 import re
-from urllib.parse import parse_qs
 from datetime import timedelta
+from urllib.parse import parse_qs
 
 import pytest
 from django.utils import timezone

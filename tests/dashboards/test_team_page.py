@@ -68,7 +68,7 @@ def test_lists_pending_campaigns_and_missing_people(client, team):
 
 
 def test_each_nudge_button_carries_only_its_campaign_and_person(client, team):
-    """A page lists up to 20 campaigns × every member who owes them (320 buttons at 16
+    """A page lists up to 20 campaigns by every member who owes them (320 buttons at 16
     people): what htmx swaps, and disabling the button meanwhile, are said once on each
     list, so a button is its name, value and address (it was 260 bytes with them)."""
     for _ in range(16):
