@@ -260,3 +260,47 @@ def test_postgresql_computes_percentiles_in_the_database(world):
     assert "percentile_cont(0.5) WITHIN GROUP" in sql
     assert "EXTRACT" in sql.upper()
     assert headline.median_seconds == pytest.approx(3 * HOUR)
+
+
+
+def _parallel_workers() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        return str(cursor.fetchone()[0])
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_kept_figures_keep_postgresql_to_one_core_and_the_setting_ends_with_them(
+    world, settings, own_cache, monkeypatch
+):
+    """A refresh of the quarter, spread over every core by parallel workers, took them
+    from the pages each minute: figures to keep are computed on one, in a transaction of
+    their own (SET LOCAL, as PgBouncer's transaction pooling requires)."""
+    from dashboards import refresh
+    from dashboards.cache import cached_figures
+
+    settings.DASHBOARD_CACHE_SECONDS = 60
+    seen = []
+    teams = selectors.dashboard_teams
+
+    def spying(**kwargs):
+        seen.append(_parallel_workers())
+        return teams(**kwargs)
+
+    monkeypatch.setattr(selectors, "dashboard_teams", spying)
+    before = _parallel_workers()
+    figures = cached_figures(
+        ("figures-of-a-test", "one core"),
+        lambda: selectors.dashboard_overview(scope=EVERYTHING, filters=four_weeks(), now=NOW),
+    )
+    assert figures.value.teams
+    assert seen == ["0"]
+    assert _parallel_workers() == before != "0"
+
+    # The worker's refresh, too.
+    with CaptureQueriesContext(connection) as queries:
+        assert refresh.figures_refresh(list(refresh.team_trend_key(world.alpha)))
+    sql = [query["sql"] for query in queries.captured_queries]
+    assert "SET LOCAL max_parallel_workers_per_gather = 0" in sql
+    assert _parallel_workers() == before
