@@ -435,7 +435,8 @@ if _EMAIL_BACKEND.startswith("anymail."):
 elif _EMAIL_HOST:
     MAILERS = {
         "default": {
-            "BACKEND": _EMAIL_BACKEND or "django.core.mail.backends.smtp.EmailBackend",
+            # Django's SMTP backend, pipelining where the server offers it.
+            "BACKEND": _EMAIL_BACKEND or "notifications.smtp.EmailBackend",
             "OPTIONS": {
                 "host": _EMAIL_HOST,
                 "port": env_int("EMAIL_PORT", 25),

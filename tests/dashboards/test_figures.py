@@ -262,7 +262,6 @@ def test_postgresql_computes_percentiles_in_the_database(world):
     assert headline.median_seconds == pytest.approx(3 * HOUR)
 
 
-
 def _parallel_workers() -> str:
     with connection.cursor() as cursor:
         cursor.execute("SHOW max_parallel_workers_per_gather")

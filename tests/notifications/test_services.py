@@ -371,7 +371,7 @@ def test_smtp_server_unreachable_is_transient(settings):
     notification = one_pending_email()
     settings.MAILERS = {
         "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "BACKEND": "notifications.smtp.EmailBackend",
             "OPTIONS": {"host": "127.0.0.1", "port": free_port(), "timeout": 2},
         }
     }

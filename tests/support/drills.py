@@ -36,7 +36,7 @@ from accounts.models import User
 from teams.models import Membership, Team
 from tests.factories import TeamFactory
 from tests.support.processes import Process, port_open
-from tests.support.servers import free_port, wait_until
+from tests.support.servers import ehlo_offering_pipelining, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 # Set on the workers' database connections, so a drill can cut exactly theirs.
@@ -86,6 +86,11 @@ class SmtpSink:
         # subject and time.monotonic() of each, so a drill can count them per person.
         self.summaries: list[tuple[tuple[str, ...], str, float]] = []
         self._controller: Controller | None = None
+
+    async def handle_EHLO(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        return ehlo_offering_pipelining(session, hostname, responses)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         match = _ID_HEADER.search(envelope.content)

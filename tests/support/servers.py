@@ -69,6 +69,17 @@ def announce(campaign: Campaign) -> Campaign:
 # --- SMTP -----------------------------------------------------------------------------
 
 
+def ehlo_offering_pipelining(
+    session: Any, hostname: str, responses: list[str], *, offer: bool = True
+) -> list[str]:
+    """An aiosmtpd EHLO answer that also offers PIPELINING (RFC 2920), as Postfix and
+    Exim do, so tests and drills run the pipelined exchange (notifications/smtp.py)."""
+    session.host_name = hostname
+    if offer:
+        responses.insert(-1, "250-PIPELINING")
+    return responses
+
+
 class SmtpHandler:
     """Collects what a real SMTP server accepted, and answers as scripted."""
 
@@ -80,6 +91,19 @@ class SmtpHandler:
         self.data_script: list[str] = []
         self.data_reply: str | None = None
         self.refused_rcpt: dict[str, str] = {}
+        self.refused_senders: dict[str, str] = {}
+        # Offered in EHLO, as Postfix and Exim do (notifications/smtp.py).
+        self.pipelining = True
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
+        return ehlo_offering_pipelining(session, hostname, responses, offer=self.pipelining)
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # noqa: N802
+        if address in self.refused_senders:
+            return self.refused_senders[address]
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         if address in self.refused_rcpt:
@@ -124,7 +148,7 @@ def smtp_server(settings) -> Iterator[SmtpServer]:
     controller.start()
     settings.MAILERS = {
         "default": {
-            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "BACKEND": "notifications.smtp.EmailBackend",
             "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 5},
         }
     }
