@@ -19,14 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from core.cache import CACHE_ERRORS
-from core.db import on_one_core
 from notifications.publish import publish_task
 
 logger = logging.getLogger(__name__)
@@ -74,15 +72,7 @@ def cached_figures[T](key_parts: tuple[object, ...], compute: Callable[[], T]) -
         waited = _wait_for(key)
         if waited is not None:
             return waited
-    return figures_store(key_parts, figures_compute(compute))
-
-
-def figures_compute[T](compute: Callable[[], T]) -> T:
-    """Figures to keep, computed on one core of PostgreSQL (core.db.on_one_core): they
-    aggregate a period's campaigns, and a refresh spread over every core, once a minute,
-    stalled the pages meanwhile. (Figures computed on every request, with keeping off or
-    the cache down, are not: three more round trips each time.)"""
-    return on_one_core(compute, model=apps.get_model("campaigns", "Stakeholder"))
+    return figures_store(key_parts, compute())
 
 
 def figures_store[T](key_parts: tuple[object, ...], value: T) -> Cached[T]:
@@ -135,7 +125,7 @@ def figures_times(
             # which every request until the worker is done would otherwise unpickle.
             times.append(computed_at)
         else:
-            times.append(figures_store(key_parts, figures_compute(compute)).computed_at)
+            times.append(figures_store(key_parts, compute()).computed_at)
     return tuple(times)
 
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from dashboards import drilldown, selectors
-from dashboards.cache import figures_compute, figures_store
+from dashboards.cache import figures_store
 from hub.db_routing import reads_replica_for
 from teams.models import Team
 
@@ -99,5 +99,5 @@ def figures_refresh(key_parts: Sequence[Any]) -> bool:
         return False
     key, compute = figures
     # Read-only aggregates: the replica's work when there is one, as on the pages.
-    figures_store(key, reads_replica_for(lambda: figures_compute(compute)))
+    figures_store(key, reads_replica_for(compute))
     return True

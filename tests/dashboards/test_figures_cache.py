@@ -22,8 +22,6 @@ from dashboards.cache import (
 KEY = ("figures-of-a-test", "everything", "quarter")
 # One it knows: refreshed by a worker.
 WORKER_KEY = ("team-pending", 42)
-# Figures to keep are computed in a transaction of their own (core.db.on_one_core).
-pytestmark = pytest.mark.django_db
 
 
 class Counter:
