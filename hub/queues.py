@@ -41,6 +41,7 @@ ROUTES = {
     "webhooks.tasks.webhook_endpoint_disabled_notify": EMAIL,
     "webhooks.tasks.webhooks_sweep": HOUSEKEEPING,
     "dashboards.tasks.figures_refresh": HOUSEKEEPING,
+    "dashboards.tasks.figures_keep_warm": HOUSEKEEPING,
     "webhooks.tasks.webhook_deliveries_purge_expired": HOUSEKEEPING,
 }
 

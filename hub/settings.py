@@ -554,6 +554,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300.0,
         "options": {"expires": 290},
     },
+    "dashboards-figures-keep-warm": {
+        "task": "dashboards.tasks.figures_keep_warm",
+        "schedule": 20.0,  # dashboards.cache.WARM_EVERY_SECONDS
+        "options": {"expires": 18},
+    },
     "campaigns-launch-changes-purge": {
         "task": "campaigns.tasks.launch_changes_purge",
         "schedule": 60.0,
@@ -682,6 +687,9 @@ CAMPAIGN_PAGE_POLL_SECONDS = 10
 # How long computed dashboard figures are kept (the page says when they were computed);
 # 0 computes them on every request.
 DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 60)
+# Figures read in the last this many seconds are computed again by beat before they go
+# stale, so no reader waits for them while a dashboard is in use. 0: only on demand.
+DASHBOARD_WARM_SECONDS = env_int("DASHBOARD_WARM_SECONDS", 900)
 # How long an Atom or iCalendar document is kept for the next client that asks for the
 # same version of it (its key holds the validator: any change makes a new one). 0: off.
 SUBSCRIPTION_CACHE_SECONDS = env_int("SUBSCRIPTION_CACHE_SECONDS", 3600)

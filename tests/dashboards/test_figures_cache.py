@@ -240,3 +240,86 @@ def test_with_the_cache_unreachable_a_stamp_computes_nothing(settings, unreachab
     compute = Counter()
     assert figures_time(KEY, compute) is None  # the page computes them, once
     assert compute.calls == 0
+
+
+# --- figures kept warm while a dashboard is in use ---------------------------------------
+
+
+def test_a_read_registers_the_figures_once_a_minute(figures_kept_a_minute):
+    compute = Counter()
+    figures_time(WORKER_KEY, compute)
+    registry = figures_kept_a_minute.get(figures_cache.READ_REGISTRY)
+    parts, read_at = registry[figures_key(WORKER_KEY)]
+    assert parts == list(WORKER_KEY)
+    # Within the minute a read writes nothing (the marker is read with the figures' time).
+    registry[figures_key(WORKER_KEY)] = (parts, read_at - 30)
+    figures_kept_a_minute.set(figures_cache.READ_REGISTRY, registry, 900)
+    figures_time(WORKER_KEY, compute)
+    assert figures_kept_a_minute.get(figures_cache.READ_REGISTRY)[figures_key(WORKER_KEY)][1] == (
+        read_at - 30
+    )
+    figures_kept_a_minute.delete(figures_key(WORKER_KEY) + ":read")  # a minute later
+    figures_time(WORKER_KEY, compute)
+    assert figures_kept_a_minute.get(figures_cache.READ_REGISTRY)[figures_key(WORKER_KEY)][1] > (
+        read_at - 30
+    )
+
+
+def test_beat_computes_again_the_figures_read_recently_before_they_go_stale(
+    figures_kept_a_minute, settings, monkeypatch
+):
+    refreshed = []
+    monkeypatch.setattr(
+        "dashboards.refresh.figures_refresh", lambda parts: refreshed.append(parts) or True
+    )
+    read_long_ago = ("team-trend", 7)
+    figures_time(WORKER_KEY, Counter())
+    figures_time(read_long_ago, Counter())
+    registry = figures_kept_a_minute.get(figures_cache.READ_REGISTRY)
+    parts, read_at = registry[figures_key(read_long_ago)]
+    registry[figures_key(read_long_ago)] = (parts, read_at - settings.DASHBOARD_WARM_SECONDS - 1)
+    figures_kept_a_minute.set(figures_cache.READ_REGISTRY, registry, 900)
+
+    now = timezone.now().timestamp()
+    assert figures_cache.figures_keep_warm(now=now + 10) == 0  # fresh for 50 s more
+    assert figures_cache.figures_keep_warm(now=now + 40) == 1  # stale before the next run
+    assert refreshed == [list(WORKER_KEY)]  # not the figures nobody read for 15 minutes
+    # Being refreshed already (the lock a page or the previous run took): left alone.
+    assert figures_cache.figures_keep_warm(now=now + 40) == 0
+
+    settings.DASHBOARD_WARM_SECONDS = 0
+    assert figures_cache.figures_keep_warm(now=now + 40) == 0
+
+
+def test_figures_kept_warm_are_the_ones_the_page_reads(figures_kept_a_minute, world_team):
+    """End to end through dashboards.refresh: the worker's figures replace the page's."""
+    from dashboards import refresh
+
+    key = refresh.team_trend_key(world_team)
+    first = figures_time(key, lambda: ["computed by the page"])
+    with time_machine.travel(timezone.now() + timedelta(seconds=45)):
+        assert figures_cache.figures_keep_warm() == 1
+        again = figures_time(key, lambda: ["not computed: kept warm"])
+    assert again > first
+    assert cached_figures(key, lambda: ["not computed: kept warm"]).value != [
+        "not computed: kept warm"
+    ]
+
+
+def test_beat_keeps_figures_warm_every_20_seconds_on_the_housekeeping_queue(settings):
+    from hub import queues
+
+    entry = next(
+        entry
+        for entry in settings.CELERY_BEAT_SCHEDULE.values()
+        if entry["task"] == "dashboards.tasks.figures_keep_warm"
+    )
+    assert entry["schedule"] == figures_cache.WARM_EVERY_SECONDS
+    assert queues.ROUTES["dashboards.tasks.figures_keep_warm"] == queues.HOUSEKEEPING
+
+
+@pytest.fixture
+def world_team(db):
+    from tests.factories import TeamFactory
+
+    return TeamFactory()
