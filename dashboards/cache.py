@@ -115,7 +115,7 @@ def figures_times(
     unmarked = [
         parts for k, (parts, _c) in zip(keys, figures, strict=True) if k + ":read" not in found
     ]
-    if unmarked:
+    if unmarked and settings.DASHBOARD_WARM_SECONDS > 0:
         _mark_read(unmarked)
     now = timezone.now()
     times: list[datetime | None] = []
@@ -139,6 +139,7 @@ def figures_times(
 # (figures_keep_warm), so a reader never waits for a computation while the page is in
 # use. The registry: {figures key: (key parts, when last marked read)}.
 READ_REGISTRY = "dashboards:read-recently"
+WARM_EVERY_SECONDS = 20  # beat's schedule for figures_keep_warm (hub/settings.py)
 
 
 def _mark_read(key_parts_list: list[tuple[object, ...]]) -> None:
@@ -190,9 +191,6 @@ def figures_keep_warm(*, now: float | None = None) -> int:
         if soon_stale and _may_refresh(key) and figures_refresh(parts):
             refreshed += 1
     return refreshed
-
-
-WARM_EVERY_SECONDS = 20
 
 
 REFRESH_TASK = "dashboards.tasks.figures_refresh"

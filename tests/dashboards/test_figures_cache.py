@@ -265,6 +265,13 @@ def test_a_read_registers_the_figures_once_a_minute(figures_kept_a_minute):
     )
 
 
+def test_with_keeping_warm_off_a_read_marks_nothing(figures_kept_a_minute, settings):
+    settings.DASHBOARD_WARM_SECONDS = 0
+    figures_time(WORKER_KEY, Counter())
+    assert figures_kept_a_minute.get(figures_cache.READ_REGISTRY) is None
+    assert figures_kept_a_minute.get(figures_key(WORKER_KEY) + ":read") is None
+
+
 def test_beat_computes_again_the_figures_read_recently_before_they_go_stale(
     figures_kept_a_minute, settings, monkeypatch
 ):
