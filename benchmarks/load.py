@@ -22,8 +22,10 @@ What one run does:
 2. starts gunicorn (`--workers` sync workers, default 2) with production settings plus
    the bench URLconf (benchmarks/bench_settings.py: the ceiling views /trivial/ and
    /trivial-auth/), Redis as the cache (REDIS_URL, or `--redis-url`), and one Celery
-   worker (one process) on the run's own housekeeping queue, as production has: it
-   refreshes the dashboards' figures when they go stale (dashboards.refresh);
+   worker (one process) on the run's own housekeeping queue, and Celery beat with the
+   production schedule, as production has: the worker refreshes the dashboards' figures
+   when they go stale (dashboards.refresh), and beat's ticks (the sweeps, the reminders,
+   keeping figures in use warm) run while pages are measured;
 3. logs an advisor, a marketer, a manager and a team lead in through the real login form;
 4. for `--rounds` rounds, runs `wrk` (`--connections` 32, `--threads` 2, `--duration`
    10 s) on each page of `PAGES`, each time right after its ceiling (/trivial-auth/ with
@@ -255,7 +257,7 @@ def main() -> None:
     tokens = _make_api_tokens({page.role for page in pages if page.bearer and page.role})
     started = time.perf_counter()
     try:
-        with _server(workers=args.workers) as server, _celery_worker():
+        with _server(workers=args.workers) as server, _celery_worker(), _celery_beat():
             base = server.base
             cookies = {role: login(base, email) for role, email in LOGINS.items()}
             logins = Logins(cookies=cookies, tokens=tokens)
@@ -434,6 +436,39 @@ def _celery_worker() -> Iterator[None]:
         yield
     finally:
         stop_server(process)  # SIGTERM (a warm shutdown), then SIGKILL
+
+
+@contextlib.contextmanager
+def _celery_beat() -> Iterator[None]:
+    """Celery beat on the production schedule, publishing to the run's queues: a page's
+    cost under load includes what beat's ticks take from the machine, and the dashboards'
+    figures in use are kept warm by one of them (dashboards.figures_keep_warm). What the
+    ticks queue for other queues (e-mails of reminders) is not consumed and goes with the
+    run's queues at the end."""
+    data_dir = Path(os.environ["DATA_DIR"])
+    # A schedule of the run's own: one left by an earlier run would say when its ticks
+    # last ran, and beat would skip or bunch them.
+    schedule = data_dir / f"{os.environ['BENCH_QUEUE_PREFIX']}beat-schedule"
+    log = data_dir / "celery-beat.log"
+    command = [
+        *(sys.executable, "-m", "celery", "-A", "hub", "beat"),
+        *("-s", str(schedule), "-l", "warning", f"--logfile={log}"),
+    ]
+    process = subprocess.Popen(command, cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 30
+        while not any(data_dir.glob(schedule.name + "*")):
+            if process.poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"Celery beat did not start; see {log}")
+            time.sleep(0.2)
+        print("celery: beat on the production schedule", flush=True)
+        yield
+        if process.poll() is not None:  # the measures stand, but say what they lacked
+            print(f"WARNING: Celery beat stopped during the run; see {log}", flush=True)
+    finally:
+        stop_server(process)
+        for path in data_dir.glob(schedule.name + "*"):
+            path.unlink()
 
 
 def _wait_until_serving(server: Server) -> None:

@@ -298,6 +298,21 @@ def test_beat_computes_again_the_figures_read_recently_before_they_go_stale(
     assert figures_cache.figures_keep_warm(now=now + 40) == 0
 
 
+def test_with_the_cache_unreachable_beat_keeps_nothing_warm(
+    settings, unreachable_cache, monkeypatch
+):
+    """Django's own Redis backend raises on every call: the tick ends quietly, computing
+    nothing, rather than failing every 20 s while Redis is away."""
+    settings.DASHBOARD_CACHE_SECONDS = 60
+    unreachable_cache("django.core.cache.backends.redis.RedisCache")
+    refreshed = []
+    monkeypatch.setattr(
+        "dashboards.refresh.figures_refresh", lambda parts: refreshed.append(parts) or True
+    )
+    assert figures_cache.figures_keep_warm() == 0
+    assert refreshed == []
+
+
 def test_figures_kept_warm_are_the_ones_the_page_reads(figures_kept_a_minute, world_team):
     """End to end through dashboards.refresh: the worker's figures replace the page's."""
     from dashboards import refresh

@@ -114,3 +114,72 @@ def test_a_refusal_raises_as_smtplib_does_and_the_connection_goes_on(
     finally:
         backend.close()
     assert [m["Subject"] for m in smtp_server.messages] == ["y"]
+
+
+class ScriptedServer:
+    """An SMTP server that answers each command from a script, whatever the RFCs say,
+    and records what it was sent: for the replies no real server gives."""
+
+    def __init__(self, replies: dict[str, str]) -> None:
+        import socket
+        import threading
+
+        self.replies = replies
+        self.received: list[str] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        connection, _address = self._listener.accept()
+        with connection, connection.makefile("rwb") as stream:
+            stream.write(b"220 scripted ESMTP\r\n")
+            stream.flush()
+            for raw in stream:
+                line = raw.decode().rstrip("\r\n")
+                self.received.append(line)
+                verb = line.split(" ", 1)[0].split(":", 1)[0].upper()
+                if verb == "EHLO":
+                    stream.write(b"250-scripted\r\n250 PIPELINING\r\n")
+                elif line == ".":
+                    stream.write(self.replies["."].encode() + b"\r\n")
+                elif verb in self.replies:
+                    stream.write(self.replies[verb].encode() + b"\r\n")
+                elif verb == "QUIT":
+                    stream.write(b"221 bye\r\n")
+                    stream.flush()
+                    return
+                else:  # a line of a message the script's DATA accepted
+                    continue
+                stream.flush()
+
+    def close(self) -> None:
+        self._listener.close()
+        self._thread.join(timeout=5)
+
+
+def test_a_server_taking_the_message_after_refusing_the_sender_gets_it_ended_then_reset():
+    """RFC 2920 has the server refuse DATA once MAIL failed; one that answers 354 instead
+    waits for a message: it gets an empty one ended at once, never the real one, and the
+    transaction is reset so the connection can carry the next e-mail."""
+    server = ScriptedServer(
+        {
+            "MAIL": "550 Sender refused",
+            "RCPT": "250 OK",
+            "DATA": "354 Go ahead",
+            ".": "554 No",
+            "RSET": "250 Reset",
+        }
+    )
+    connection = PipeliningSMTP("127.0.0.1", server.port, timeout=5)
+    try:
+        with pytest.raises(smtplib.SMTPSenderRefused) as refused:
+            connection.sendmail("hub@example.com", ["a@example.com"], b"Subject: x\r\n\r\nsecret")
+        assert refused.value.smtp_code == 550
+        connection.quit()
+    finally:
+        server.close()
+    verbs = [line.split(" ")[0].split(":")[0].lower() for line in server.received]
+    assert verbs == ["ehlo", "mail", "rcpt", "data", ".", "rset", "quit"]
+    assert "secret" not in server.received
