@@ -29,7 +29,9 @@ What one run does:
 3. logs an advisor, a marketer, a manager and a team lead in through the real login form;
 4. for `--rounds` rounds, runs `wrk` (`--connections` 32, `--threads` 2, `--duration`
    10 s) on each page of `PAGES`, each time right after its ceiling (/trivial-auth/ with
-   the same session for signed-in pages, /trivial/ for anonymous ones), and keeps the
+   the same session for signed-in pages, /trivial/ for anonymous ones), then for one
+   second more with each answer's status checked (a separate run: checking them in the
+   measure costs wrk CPU per byte of body, see WRK_MEASURE_SCRIPT), and keeps the
    medians; then reads the RSS of the gunicorn workers and stops the server;
 5. requests each page once in-process through Django's test client with the same
    session, to count its SQL queries and its body size, and runs each query under
@@ -71,7 +73,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import (  # noqa: E402
-    WRK_REPORT_LUA,
+    WRK_STATUS_LUA,
+    WRK_SUMMARY_LUA,
     Server,
     WrkResult,
     commit,
@@ -185,10 +188,13 @@ PAGES = [
     Page("health check", "/health/", None, None),
 ]
 
-# Sets the status each answer must have (benchmarks.common.WRK_REPORT_LUA, appended,
-# counts the others and prints wrk's summary as one JSON line).
-WRK_SCRIPT = (
-    """
+# Sets the status each answer must have and keeps the threads for done(), which prints
+# wrk's summary as one JSON line (benchmarks.common.WRK_SUMMARY_LUA). The measure's script
+# leaves out the per-answer status hook, WRK_STATUS_LUA: with it, wrk copies every body
+# into Lua, which on these 2 shared cores took 20 % off a 300 kB page's throughput and
+# added 8 ms to its p90 (docs/PERFORMANCE.md, late night), a cost of the load generator,
+# not of the server. The check run right after each measure has it.
+_WRK_PRELUDE = """
 local threads = {}
 
 function setup(thread)
@@ -200,14 +206,19 @@ function init(args)
   unexpected = 0
 end
 """
-    + WRK_REPORT_LUA
-)
+WRK_MEASURE_SCRIPT = _WRK_PRELUDE + WRK_SUMMARY_LUA
+WRK_CHECK_SCRIPT = _WRK_PRELUDE + WRK_STATUS_LUA + WRK_SUMMARY_LUA
+# Long enough for every connection to get several answers, short beside a measure.
+CHECK_SECONDS = 1
 
 
 @dataclass(frozen=True)
 class Round:
     ceiling: WrkResult
     page: WrkResult
+    # The same requests for CHECK_SECONDS right after the measure, each answer's status
+    # checked (a lost session's 302, a 200 where a 304 was expected).
+    check: WrkResult
 
     @property
     def ratio(self) -> float:
@@ -238,7 +249,7 @@ class PageResult:
 
     @property
     def errors(self) -> int:
-        return sum(r.page.errors for r in self.rounds)
+        return sum(r.page.errors + r.check.errors for r in self.rounds)
 
 
 def main() -> None:
@@ -419,19 +430,18 @@ def _celery_worker() -> Iterator[None]:
     from hub.queues import HOUSEKEEPING
 
     node = f"{os.environ['BENCH_QUEUE_PREFIX']}worker@bench"
-    log = Path(os.environ["DATA_DIR"]) / "celery-worker.log"
     command = [
         *(sys.executable, "-m", "celery", "-A", "hub", "worker"),
         *("-Q", os.environ["BENCH_QUEUE_PREFIX"] + HOUSEKEEPING, "-P", "prefork", "-c", "1"),
+        # Its log goes to this script's output (Django's LOGGING, core.logs).
         *("-n", node, "--without-gossip", "--without-mingle", "-l", "warning"),
-        f"--logfile={log}",
     ]
     process = subprocess.Popen(command, cwd=ROOT)
     try:
         deadline = time.monotonic() + 60
         while not app.control.ping(destination=[node], timeout=1):
             if process.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"the Celery worker did not start; see {log}")
+                sys.exit("the Celery worker did not start; see its log above")
         print(f"celery: 1 worker process on {node}", flush=True)
         yield
     finally:
@@ -449,22 +459,21 @@ def _celery_beat() -> Iterator[None]:
     # A schedule of the run's own: one left by an earlier run would say when its ticks
     # last ran, and beat would skip or bunch them.
     schedule = data_dir / f"{os.environ['BENCH_QUEUE_PREFIX']}beat-schedule"
-    log = data_dir / "celery-beat.log"
     command = [
         *(sys.executable, "-m", "celery", "-A", "hub", "beat"),
-        *("-s", str(schedule), "-l", "warning", f"--logfile={log}"),
+        *("-s", str(schedule), "-l", "warning"),
     ]
     process = subprocess.Popen(command, cwd=ROOT)
     try:
         deadline = time.monotonic() + 30
         while not any(data_dir.glob(schedule.name + "*")):
             if process.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"Celery beat did not start; see {log}")
+                sys.exit("Celery beat did not start; see its log above")
             time.sleep(0.2)
         print("celery: beat on the production schedule", flush=True)
         yield
         if process.poll() is not None:  # the measures stand, but say what they lacked
-            print(f"WARNING: Celery beat stopped during the run; see {log}", flush=True)
+            print("WARNING: Celery beat stopped during the run; see its log above", flush=True)
     finally:
         stop_server(process)
         for path in data_dir.glob(schedule.name + "*"):
@@ -576,15 +585,15 @@ def _measure_round(
     _drain(base, args.workers)
     if page.conditional:
         _refresh_etag(base, result, logins)
-    measured = _wrk(
-        base, result.url_path, _request_headers(result, logins), expect=page.expect, args=args
-    )
+    headers = _request_headers(result, logins)
+    measured = _wrk(base, result.url_path, headers, expect=page.expect, args=args)
+    check = _wrk(base, result.url_path, headers, expect=page.expect, args=args, check=True)
     _drain(base, args.workers)
-    one = Round(ceiling=ceiling, page=measured)
+    one = Round(ceiling=ceiling, page=measured, check=check)
     print(
         f"  {page.name:<32} {measured.rps:8.1f} req/s  ceiling {ceiling.rps:8.1f}  "
         f"ratio {one.ratio:5.2f}  p95 {measured.p95_us / 1000:7.1f} ms"
-        + (f"  errors {measured.errors}" if measured.errors else ""),
+        + (f"  errors {measured.errors + check.errors}" if measured.errors + check.errors else ""),
         flush=True,
     )
     return one
@@ -605,15 +614,23 @@ def _drain(base: str, workers: int) -> None:
 
 
 def _wrk(
-    base: str, path: str, headers: dict[str, str], *, expect: int, args: argparse.Namespace
+    base: str,
+    path: str,
+    headers: dict[str, str],
+    *,
+    expect: int,
+    args: argparse.Namespace,
+    check: bool = False,
 ) -> WrkResult:
+    """A measure (`--duration` seconds), or with `check` a short run whose every answer's
+    status is compared with `expect` (see WRK_MEASURE_SCRIPT)."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT)
+        script.write(WRK_CHECK_SCRIPT if check else WRK_MEASURE_SCRIPT)
     command = [
         "wrk",
         f"--threads={args.threads}",
         f"--connections={args.connections}",
-        f"--duration={args.duration}s",
+        f"--duration={CHECK_SECONDS if check else args.duration}s",
         # Requests wait in gunicorn's backlog behind 32 connections: a slow page's
         # latency is mostly queueing, and must not be cut off as a "timeout".
         "--timeout=60s",
@@ -875,7 +892,12 @@ def _write_json(
                 "problem": r.problem,
                 "failures": r.failures,
                 "rounds": [
-                    {"ceiling": asdict(one.ceiling), "page": asdict(one.page)} for one in r.rounds
+                    {
+                        "ceiling": asdict(one.ceiling),
+                        "page": asdict(one.page),
+                        "check": asdict(one.check),
+                    }
+                    for one in r.rounds
                 ],
             }
             for r in results
