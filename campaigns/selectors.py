@@ -1,12 +1,14 @@
 """Reads of the campaign domain; each keeps a constant number of queries."""
 
+import functools
 import hashlib
 from collections.abc import Collection, Sequence
 from dataclasses import astuple, dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, TypedDict, cast
 
-from django.db import models, router
+from django.core.exceptions import EmptyResultSet
+from django.db import connections, models, router
 from django.db.models import (
     Count,
     Exists,
@@ -147,7 +149,11 @@ def _with_progress(campaigns: QuerySet[Campaign]) -> QuerySet[Campaign]:
 
 
 def _filtered(viewer: Actor, filters: CampaignFilters) -> QuerySet[Campaign]:
-    campaigns = Campaign.objects.alias(launch_key=launch_sort_key()).filter(rules.visible_q(viewer))
+    return _filtered_by(rules.visible_q(viewer), filters)
+
+
+def _filtered_by(visible: Q, filters: CampaignFilters) -> QuerySet[Campaign]:
+    campaigns = Campaign.objects.alias(launch_key=launch_sort_key()).filter(visible)
     if filters.query:
         campaigns = campaigns_searched(campaigns, filters.query)
     if filters.status:
@@ -211,8 +217,34 @@ def campaign_list_stamp(
     """What one page of campaign_list shows, as the ids and revisions of its rows (one
     query): it changes whenever the page would (core/pages.py)."""
     position = _cursor_read(cursor, newest_first=filters.newest_first)
-    campaigns = _list_rows(_filtered(viewer, filters), filters, position)
-    return list(campaigns.values_list("pk", "revision")[: page_size + 1])
+    alias = router.db_for_read(Campaign)
+    query = _stamp_query(alias, rules.visible_q(viewer), filters, position, page_size + 1)
+    if query is None:
+        return []
+    sql, params = query
+    with connections[alias].cursor() as rows:
+        rows.execute(sql, params)
+        return [(pk, revision) for pk, revision in rows.fetchall()]
+
+
+@functools.lru_cache(maxsize=1024)
+def _stamp_query(
+    alias: str, visible: Q, filters: CampaignFilters, position: _Position | None, rows: int
+) -> tuple[str, tuple[object, ...]] | None:
+    """The stamp's SQL and parameters, compiled once per process for the same inputs; None
+    when they can match nothing. The stamp runs on every request for a kept list page (a
+    sync job polling the API's list, a reader paging back and forth), and building and
+    compiling it through the ORM cost three times what running it did (0.45 ms plus the
+    ORM's execution, against 0.2 ms). The key holds everything the SQL is made of: the
+    viewer only through the filter the rule book makes of them (rules.visible_q), so a
+    rule reading more of the viewer changes the key with it."""
+    campaigns = _list_rows(_filtered_by(visible, filters), filters, position)
+    query = campaigns.values_list("pk", "revision")[:rows].query
+    try:
+        sql, params = query.get_compiler(alias).as_sql()
+    except EmptyResultSet:  # nothing to see (a signed-out viewer), nothing to search for
+        return None
+    return sql, tuple(params)
 
 
 def campaign_list(
