@@ -230,7 +230,7 @@ def campaign_list_stamp(
 @functools.lru_cache(maxsize=1024)
 def _stamp_query(
     alias: str, visible: Q, filters: CampaignFilters, position: _Position | None, rows: int
-) -> tuple[str, tuple[object, ...]] | None:
+) -> tuple[str, tuple[Any, ...]] | None:
     """The stamp's SQL and parameters, compiled once per process for the same inputs; None
     when they can match nothing. The stamp runs on every request for a kept list page (a
     sync job polling the API's list, a reader paging back and forth), and building and
