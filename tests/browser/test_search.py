@@ -77,3 +77,29 @@ def test_voeux_from_the_feed_finds_the_card_in_another_week(
     result.get_by_role("link", name=f"Week {week.number}, {week.year}").click()
     page.wait_for_url(f"**/feed/{week}/")
     expect(page.get_by_role("link", name="Carte de vœux 2027")).to_be_visible()
+
+
+def test_leaving_the_search_box_sends_no_second_search(
+    browser_page, live_server, advisor, campaigns
+):
+    """Typing searches (after a pause); leaving the box must not search again. It did (the
+    form's `change` trigger fired on the box's blur), and that second answer, swapped in
+    while the person clicked "Search all weeks", could replace the link between the
+    mouse's down and up: the click was lost. The lists still follow each select."""
+    page = browser_page
+    log_in(page, live_server, advisor.email, DEFAULT_PASSWORD, expect_path="/feed/")
+    page.get_by_label("Search", exact=True).fill("voeux")
+    expect(page.get_by_text("No campaign this week matches these filters.")).to_be_visible()
+
+    searches: list[str] = []
+    page.on(
+        "request", lambda request: searches.append(request.url) if "/feed/" in request.url else None
+    )
+    page.get_by_label("Search", exact=True).blur()
+    page.wait_for_timeout(800)  # beyond the trigger's 300 ms pause
+    assert searches == []
+
+    page.get_by_label("Channel").select_option(index=1)
+    page.wait_for_timeout(800)
+    assert len(searches) == 1
+    shot(page, "search-02-feed-after-a-channel")
