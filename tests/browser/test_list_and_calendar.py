@@ -132,3 +132,44 @@ def test_on_a_phone(browser_page, live_server, marketer, campaigns):
     expect(page.locator(".cal-week-day")).to_have_count(7)
     shot(page, "16-phone-calendar-week")
     assert _no_horizontal_scroll(page)
+
+
+def test_each_filter_sends_one_request_and_leaving_the_search_box_none(
+    browser_page, live_server, marketer, campaigns
+):
+    """The form's `change` trigger used to fire on the search box's blur too: a second,
+    identical search whose answer could replace a row link between a click's mouse down and
+    up. Every other control still narrows the rows with exactly one request."""
+    page = browser_page
+    log_in(page, live_server, marketer.email, DEFAULT_PASSWORD)
+    rows = page.locator("#campaign-rows tbody tr")
+    page.get_by_label("Search").press_sequentially("soldes", delay=40)
+    expect(rows).to_have_count(3)
+
+    requests: list[str] = []
+    page.on(
+        "request",
+        lambda request: requests.append(request.url) if "/campaigns/?" in request.url else None,
+    )
+
+    def requests_after(action) -> list[str]:
+        requests.clear()
+        action()
+        page.wait_for_timeout(800)  # beyond the triggers' 300 ms pause
+        return list(requests)
+
+    assert requests_after(lambda: page.get_by_label("Search").blur()) == []
+    assert len(requests_after(lambda: page.get_by_label("Channel").select_option("sms"))) == 1
+    expect(rows).to_have_count(1)
+    assert len(requests_after(lambda: page.get_by_label("Channel").select_option(""))) == 1
+    expect(rows).to_have_count(3)
+
+    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+    assert len(requests_after(lambda: page.get_by_label("Launch from").fill(tomorrow))) == 1
+    assert f"launch_from={tomorrow}" in page.url
+    assert len(requests_after(lambda: page.get_by_label("Only my campaigns").check())) == 1
+    assert "mine=on" in page.url
+    assert len(requests_after(lambda: page.get_by_label("Only my campaigns").uncheck())) == 1
+    assert "mine=on" not in page.url
+    expect(page.get_by_label("Search")).to_have_value("soldes")
+    shot(page, "14-campaign-list-each-filter-once")
