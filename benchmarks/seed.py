@@ -277,6 +277,20 @@ def seed_campaigns(campaigns: int, *, bodies: bool = False) -> None:
                 WHERE c.id = s.campaign_id AND c.status = 'draft'
                 """
             )
+            # A company's history has had its reminders and escalations: the teams late
+            # today were escalated when their due date passed, and those due in the next
+            # days were reminded (beyond any team's working-hours lead time). Otherwise
+            # the first weekday tick of beat catches up on two years at once (about 11,000
+            # notices, 30 s of the worker's queries) in the middle of a measure.
+            cursor.execute(
+                f"""
+                UPDATE {stakeholder} s
+                SET reminded_version = c.version,
+                    escalated_version = CASE WHEN s.due_at <= now() THEN c.version END
+                FROM {campaign} c
+                WHERE c.id = s.campaign_id AND s.due_at <= now() + interval '7 days'
+                """
+            )
             # The acknowledgements behind them: the first member for an "any member"
             # team, every member for the "every member" one.
             _insert_select(
