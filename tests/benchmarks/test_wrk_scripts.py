@@ -17,9 +17,18 @@ WRK = argparse.Namespace(threads=1, connections=2, duration=1)
 
 
 class _Pages(BaseHTTPRequestHandler):
-    """/page/ answers 200 with a body, /lost-session/ a 302 to the login page."""
+    """/page/ answers 200 with a body, /lost-session/ a 302 to the login page, /doc/ a
+    document with ETag `version` (304 to If-None-Match: that ETag), /no-304/ a document
+    that never answers 304."""
+
+    version = '"v1"'
 
     def do_GET(self) -> None:
+        if self.path == "/doc/" and self.headers.get("If-None-Match") == _Pages.version:
+            self.send_response(304)
+            self.send_header("ETag", _Pages.version)
+            self.end_headers()
+            return
         if self.path == "/lost-session/":
             self.send_response(302)
             self.send_header("Location", "/accounts/login/")
@@ -28,6 +37,7 @@ class _Pages(BaseHTTPRequestHandler):
             return
         body = b"x" * 4096
         self.send_response(200)
+        self.send_header("ETag", _Pages.version if self.path == "/doc/" else '"fixed"')
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -43,6 +53,7 @@ def server() -> Iterator[str]:
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"127.0.0.1:{httpd.server_address[1]}"
+    _Pages.version = '"v1"'
     httpd.shutdown()
     thread.join(timeout=5)
 
@@ -71,3 +82,48 @@ def test_the_measure_leaves_statuses_to_the_check_and_a_round_counts_both(server
     result.rounds.append(load.Round(ceiling=measured, page=measured, check=check))
     assert result.errors == check.requests
     assert any("error" in failure for failure in load._check(result))
+
+
+def _conditional_result(path: str) -> load.PageResult:
+    page = load.Page("a feed, unchanged", path, None, 0.35, expect=304, conditional=True)
+    return load.PageResult(page=page, url_path=path, headers={})
+
+
+def _measure_round_with_a_change_after_the_first_measure(server, monkeypatch, path):
+    """A round of `path` whose document gets a new ETag right after the first measure,
+    as when a launch crosses the feeds' window. Returns the round and the calls to wrk."""
+    calls: list[tuple[str, bool]] = []
+    wrk = load._wrk
+
+    def counted(base, path, headers, *, expect, args, check=False):
+        measured = wrk(base, path, headers, expect=expect, args=args, check=check)
+        calls.append((path, check))
+        if len(calls) == 2:  # the ceiling, then the first measure
+            _Pages.version = '"v2"'
+        return measured
+
+    monkeypatch.setattr(load, "_wrk", counted)
+    args = argparse.Namespace(**vars(WRK), workers=1)
+    result = _conditional_result(path)
+    one = load._measure_round(server, result, load.Logins(cookies={}, tokens={}), args)
+    return one, calls
+
+
+def test_a_document_that_changed_during_the_measure_is_measured_again(server, monkeypatch):
+    """The 200s of a document that changed are right answers: the round is measured again
+    with the new ETag, once, and its check is clean."""
+    one, calls = _measure_round_with_a_change_after_the_first_measure(server, monkeypatch, "/doc/")
+    assert [check for _path, check in calls] == [False, False, True, False, False, True]
+    assert one.page.requests > 0
+    assert one.check.requests > 0
+    assert one.check.errors == 0
+
+
+def test_a_document_that_did_not_change_keeps_its_errors(server, monkeypatch):
+    """A server that answers 200 to an unchanged document's ETag is wrong: no second
+    measure hides it."""
+    one, calls = _measure_round_with_a_change_after_the_first_measure(
+        server, monkeypatch, "/no-304/"
+    )
+    assert len(calls) == 3
+    assert one.check.errors == one.check.requests > 0
