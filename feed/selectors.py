@@ -5,13 +5,16 @@ campaigns or teams: the campaigns with their owners, the reader's stakeholder ro
 their acknowledgement state, and one aggregate query for the reaction tallies.
 """
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from itertools import groupby
-from typing import TypedDict, cast
+from typing import Any, TypedDict, cast
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connections, router
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -172,17 +175,21 @@ def visible_campaigns(viewer: Actor) -> QuerySet[Campaign]:
     """What the feed shows: campaigns that went out to the teams (campaigns.rules: drafts,
     and drafts cancelled before anyone was told, are not news), to anyone signed in, so
     no role is asked."""
-    if not viewer.is_active:
-        return Campaign.objects.none()
-    return Campaign.objects.exclude(rules.private_q())
+    hidden = _hidden_q(viewer)
+    return Campaign.objects.none() if hidden is None else Campaign.objects.exclude(hidden)
+
+
+def _hidden_q(viewer: Actor) -> Q | None:
+    """What the feed leaves out for `viewer`, or None when they see nothing at all."""
+    return rules.private_q() if viewer.is_active else None
 
 
 def _filtered[C: Campaign](
-    campaigns: QuerySet[C], *, viewer: Actor, filters: FeedFilters
+    campaigns: QuerySet[C], *, team_ids: frozenset[int], filters: FeedFilters
 ) -> QuerySet[C]:
     if filters.my_teams:
         campaigns = campaigns.filter(
-            Exists(Stakeholder.objects.filter(campaign=OuterRef("pk"), team_id__in=viewer.team_ids))
+            Exists(Stakeholder.objects.filter(campaign=OuterRef("pk"), team_id__in=team_ids))
         )
     if filters.channel:
         campaigns = campaigns.filter(channel=filters.channel)
@@ -272,17 +279,43 @@ def _week_rows[C: Campaign](
 ) -> tuple[QuerySet[C], date | None]:
     """The week's campaigns, filtered, newest launch first, from `cursor` on; and the
     local day the previous page ended on."""
-    start, end = week.bounds(tz)
-    campaigns = _filtered(campaigns, viewer=viewer, filters=filters).filter(
-        launch_at__gte=start, launch_at__lt=end
-    )
     position = _cursor_read(cursor, week)
     previous_day = None
     if position is not None:
+        previous_day = timezone.localtime(position[0], tz).date()
+    rows = _week_slice(
+        campaigns,
+        team_ids=_filter_teams(viewer, filters),
+        bounds=week.bounds(tz),
+        filters=filters,
+        position=position,
+    )
+    return rows, previous_day
+
+
+def _filter_teams(viewer: Actor, filters: FeedFilters) -> frozenset[int]:
+    """The teams "my teams" narrows to: none asked, none read."""
+    return viewer.team_ids if filters.my_teams else frozenset()
+
+
+def _week_slice[C: Campaign](
+    campaigns: QuerySet[C],
+    *,
+    team_ids: frozenset[int],
+    bounds: tuple[datetime, datetime],
+    filters: FeedFilters,
+    position: tuple[datetime, int] | None,
+) -> QuerySet[C]:
+    """`campaigns` filtered, launched within `bounds`, after `position`, newest first:
+    made of plain values only, so that the stamp's SQL can be kept (_week_stamp_query)."""
+    start, end = bounds
+    campaigns = _filtered(campaigns, team_ids=team_ids, filters=filters).filter(
+        launch_at__gte=start, launch_at__lt=end
+    )
+    if position is not None:
         launch_at, pk = position
         campaigns = campaigns.filter(Q(launch_at__lt=launch_at) | Q(launch_at=launch_at, id__lt=pk))
-        previous_day = timezone.localtime(launch_at, tz).date()
-    return campaigns.order_by(F("launch_at").desc(), F("id").desc()), previous_day
+    return campaigns.order_by(F("launch_at").desc(), F("id").desc())
 
 
 def feed_week(
@@ -337,10 +370,56 @@ def feed_week_stamp(
 ) -> list[tuple[int, int]]:
     """What one page of feed_week shows, as the ids and revisions of its rows (one
     query): it changes whenever the page would (core/pages.py)."""
-    campaigns, _previous_day = _week_rows(
-        visible_campaigns(viewer), viewer=viewer, week=week, filters=filters, tz=tz, cursor=cursor
+    alias = router.db_for_read(Campaign)
+    query = _week_stamp_query(
+        alias,
+        _hidden_q(viewer),
+        _filter_teams(viewer, filters),
+        week.bounds(tz),
+        filters,
+        _cursor_read(cursor, week),
+        page_size + 1,
     )
-    return list(campaigns.values_list("pk", "revision")[: page_size + 1])
+    if query is None:
+        return []
+    sql, params = query
+    with connections[alias].cursor() as rows:
+        rows.execute(sql, params)
+        return [(pk, revision) for pk, revision in rows.fetchall()]
+
+
+@functools.lru_cache(maxsize=1024)
+def _week_stamp_query(
+    alias: str,
+    hidden: Q | None,
+    team_ids: frozenset[int],
+    bounds: tuple[datetime, datetime],
+    filters: FeedFilters,
+    position: tuple[datetime, int] | None,
+    rows: int,
+) -> tuple[str, tuple[Any, ...]] | None:
+    """The stamp's SQL and parameters, compiled once per process for the same inputs (as
+    campaigns.selectors._stamp_query does for the list); None when they match nothing.
+    Every request for a kept feed page runs the stamp, and building and compiling it
+    through the ORM was half its cost (1.0 of 2.2 ms for a search). The key holds what
+    the SQL is made of, the viewer only through what the feed hides from them and the
+    teams "my teams" names; a week's bounds change with the week, so one reader's keys
+    stay few."""
+    if hidden is None:
+        return None
+    campaigns = _week_slice(
+        Campaign.objects.exclude(hidden),
+        team_ids=team_ids,
+        bounds=bounds,
+        filters=filters,
+        position=position,
+    )
+    query = campaigns.values_list("pk", "revision")[:rows].query
+    try:
+        sql, params = query.get_compiler(alias).as_sql()
+    except EmptyResultSet:  # nothing to search for (only punctuation, on SQLite)
+        return None
+    return sql, tuple(params)
 
 
 def feed_item(*, viewer: Actor, campaign_id: int, tz: tzinfo) -> FeedItem:
