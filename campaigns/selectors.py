@@ -7,8 +7,7 @@ from dataclasses import astuple, dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, TypedDict, cast
 
-from django.core.exceptions import EmptyResultSet
-from django.db import connections, models, router
+from django.db import models, router
 from django.db.models import (
     Count,
     Exists,
@@ -51,7 +50,7 @@ from campaigns.rules import Action, Decision
 from campaigns.search import campaigns_searched
 from core.changes import FieldChange
 from core.cursors import Slot, cursor_read, cursor_write
-from core.db import RowValue
+from core.db import CompiledQuery, RowValue, compiled, compiled_rows
 from core.errors import NotFound
 from notifications import selectors as notification_selectors
 from notifications.models import Kind as NotificationKind
@@ -219,18 +218,13 @@ def campaign_list_stamp(
     position = _cursor_read(cursor, newest_first=filters.newest_first)
     alias = router.db_for_read(Campaign)
     query = _stamp_query(alias, rules.visible_q(viewer), filters, position, page_size + 1)
-    if query is None:
-        return []
-    sql, params = query
-    with connections[alias].cursor() as rows:
-        rows.execute(sql, params)
-        return [(pk, revision) for pk, revision in rows.fetchall()]
+    return [(pk, revision) for pk, revision in compiled_rows(alias, query)]
 
 
 @functools.lru_cache(maxsize=1024)
 def _stamp_query(
     alias: str, visible: Q, filters: CampaignFilters, position: _Position | None, rows: int
-) -> tuple[str, tuple[Any, ...]] | None:
+) -> CompiledQuery | None:
     """The stamp's SQL and parameters, compiled once per process for the same inputs; None
     when they can match nothing. The stamp runs on every request for a kept list page (a
     sync job polling the API's list, a reader paging back and forth), and building and
@@ -239,12 +233,7 @@ def _stamp_query(
     viewer only through the filter the rule book makes of them (rules.visible_q), so a
     rule reading more of the viewer changes the key with it."""
     campaigns = _list_rows(_filtered_by(visible, filters), filters, position)
-    query = campaigns.values_list("pk", "revision")[:rows].query
-    try:
-        sql, params = query.get_compiler(alias).as_sql()
-    except EmptyResultSet:  # nothing to see (a signed-out viewer), nothing to search for
-        return None
-    return sql, tuple(params)
+    return compiled(campaigns.values_list("pk", "revision")[:rows], alias)
 
 
 def campaign_list(

@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from django.db import models
+from django.core.exceptions import EmptyResultSet
+from django.db import connections, models
 from django.db.models import Func, QuerySet
 
 
@@ -29,3 +30,30 @@ def delete_in_batches(rows: QuerySet[Any], batch_size: int = 1000) -> int:
         deleted += by_model.get(rows.model._meta.label, 0)
         if len(ids) < batch_size:
             return deleted
+
+
+# A query's SQL and parameters for one database, compiled ahead of its runs.
+type CompiledQuery = tuple[str, tuple[Any, ...]]
+
+
+def compiled(rows: QuerySet[Any], alias: str) -> CompiledQuery | None:
+    """`rows`' SQL and parameters on database `alias`; None when they can match nothing
+    (an empty `__in`, a viewer who sees nothing). For a query run on every request with
+    the same inputs, where building and compiling it through the ORM cost more than
+    running it: keep the result (functools.lru_cache) and run it with `compiled_rows`."""
+    try:
+        sql, params = rows.query.get_compiler(alias).as_sql()
+    except EmptyResultSet:
+        return None
+    return sql, tuple(params)
+
+
+def compiled_rows(alias: str, query: CompiledQuery | None) -> list[tuple[Any, ...]]:
+    """The rows `query` (from `compiled`) reads on database `alias`; none without a query."""
+    if query is None:
+        return []
+    sql, params = query
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+        return rows

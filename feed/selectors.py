@@ -11,10 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from itertools import groupby
-from typing import Any, TypedDict, cast
+from typing import TypedDict, cast
 
-from django.core.exceptions import EmptyResultSet
-from django.db import connections, router
+from django.db import router
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,6 +26,7 @@ from campaigns.rules import Action
 from campaigns.search import campaigns_searched
 from campaigns.selectors import ActionState, FeedbackTally
 from core.cursors import Slot, cursor_read, cursor_write
+from core.db import CompiledQuery, compiled, compiled_rows
 from core.errors import NotFound
 from teams.roles import Actor
 
@@ -380,12 +380,7 @@ def feed_week_stamp(
         _cursor_read(cursor, week),
         page_size + 1,
     )
-    if query is None:
-        return []
-    sql, params = query
-    with connections[alias].cursor() as rows:
-        rows.execute(sql, params)
-        return [(pk, revision) for pk, revision in rows.fetchall()]
+    return [(pk, revision) for pk, revision in compiled_rows(alias, query)]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -397,7 +392,7 @@ def _week_stamp_query(
     filters: FeedFilters,
     position: tuple[datetime, int] | None,
     rows: int,
-) -> tuple[str, tuple[Any, ...]] | None:
+) -> CompiledQuery | None:
     """The stamp's SQL and parameters, compiled once per process for the same inputs (as
     campaigns.selectors._stamp_query does for the list); None when they match nothing.
     Every request for a kept feed page runs the stamp, and building and compiling it
@@ -414,12 +409,7 @@ def _week_stamp_query(
         filters=filters,
         position=position,
     )
-    query = campaigns.values_list("pk", "revision")[:rows].query
-    try:
-        sql, params = query.get_compiler(alias).as_sql()
-    except EmptyResultSet:  # nothing to search for (only punctuation, on SQLite)
-        return None
-    return sql, tuple(params)
+    return compiled(campaigns.values_list("pk", "revision")[:rows], alias)
 
 
 def feed_item(*, viewer: Actor, campaign_id: int, tz: tzinfo) -> FeedItem:
