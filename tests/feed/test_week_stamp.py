@@ -122,3 +122,13 @@ def test_a_deactivated_reader_gets_an_empty_stamp_without_a_query(week_of_campai
     with CaptureQueriesContext(connection) as queries:
         assert _stamp(gone, FeedFilters()) == []
     assert len(queries) == 0
+
+
+def test_a_search_for_punctuation_only_finds_nothing_in_the_stamp_as_on_the_page(
+    week_of_campaigns,
+):
+    """Nothing to look for: the page is empty (on SQLite the query cannot match anything
+    and is not compiled at all), and so is its stamp."""
+    reader, _other, _announced = week_of_campaigns
+    nothing = FeedFilters(query="!!! ?")
+    assert _stamp(reader, nothing) == _shown(reader, nothing) == []
