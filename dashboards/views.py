@@ -368,9 +368,12 @@ def team_nudge(request: AuthenticatedHttpRequest, slug: str) -> HttpResponseBase
 
 
 @require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
 def team_nudge_all(request: AuthenticatedHttpRequest, slug: str) -> HttpResponseBase:
     """ "Nudge them": every member of the team who has not acknowledged one campaign.
-    GET is the page an escalation e-mail links to (one button: a link must not nudge);
+    GET is the page an escalation e-mail links to (one button: a link must not nudge),
+    and for htmx the list of those people with a nudge button each, which the team page
+    reads when a long row is opened;
     POST nudges, from that page or straight from the in-app notice, then goes back to
     `next` with the outcome (htmx gets the outcome alone)."""
     team = _viewable_team(request, slug)
@@ -379,6 +382,9 @@ def team_nudge_all(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse
         return HttpResponseBadRequest(_("Choose a campaign."))
     if request.method == "GET":
         row = drilldown.team_campaign_pending(team=team, campaign_id=campaign_id)
+        if wants_fragment(request):
+            # The team page's list of these people, opened from a long row.
+            return render(request, "dashboards/team.html#nudge_list", {"team": team, "row": row})
         return render(request, "dashboards/nudge_all.html", {"team": team, "row": row})
     level, message = messages.SUCCESS, ""
     try:

@@ -158,3 +158,37 @@ def test_the_dashboard_bar_chart_fits_a_phone(browser_page, live_server):
     expect(chart).to_have_count(1)
     assert page.locator("svg.chart-wide").is_visible()
     assert not page.locator("svg.chart-narrow").is_visible()
+
+
+def test_a_lead_opens_a_long_row_and_nudges_one_of_its_people(browser_page, live_server):
+    """Past 4 people a row is read when opened: the list arrives in place, and its buttons
+    nudge as the short rows' do."""
+    page = browser_page
+    make_manager(email="boss@example.test", full_name="Manon Manager")
+    team = TeamFactory(name="Ventes", slug="ventes", ack_policy=Team.AckPolicy.EVERY_MEMBER)
+    people = [MembershipFactory(team=team, user__full_name=f"Personne {n}").user for n in range(6)]
+    campaign = announced_campaign(teams=[team], title="Vœux 2027")
+
+    log_in(page, live_server, "boss@example.test", DEFAULT_PASSWORD)
+    page.goto(f"{live_server.url}/dashboard/teams/ventes/")
+    page.evaluate("window.notReloaded = true")
+    row = page.locator(f"#pending-{campaign.pk}")
+    expect(row.locator(".nudge")).to_have_count(0)
+    with page.expect_response(lambda r: "/nudge-all/" in r.url and r.request.method == "GET"):
+        row.get_by_text("6 people").click()
+    expect(row.get_by_role("button", name="Nudge")).to_have_count(6)
+    expect(row.get_by_role("link", name="See who, and nudge them")).to_have_count(0)
+
+    cell = row.locator(f"#nudge-{campaign.pk}-{people[2].pk}")
+    with page.expect_request(lambda request: request.method == "POST") as sent:
+        cell.get_by_role("button", name="Nudge").click()
+    assert parse_qs(sent.value.post_data or "")["nudge"] == [f"{campaign.pk}-{people[2].pk}"]
+    expect(cell.get_by_role("button", name="Nudged")).to_be_visible()
+    # Closing and opening the row again keeps what it shows: read once.
+    row.get_by_text("6 people").click()
+    row.get_by_text("6 people").click()
+    expect(row.get_by_role("button", name="Nudged")).to_have_count(1)
+    assert page.evaluate("window.notReloaded") is True
+    reminded = Notification.objects.filter(kind=Kind.REMINDER).values_list("recipient", flat=True)
+    assert set(reminded) == {people[2].pk}
+    shot(page, "dashboard-team-long-row-opened")

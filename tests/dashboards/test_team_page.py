@@ -67,19 +67,107 @@ def test_lists_pending_campaigns_and_missing_people(client, team):
     assert f'id="nudge-{late.pk}-{paul.pk}"' in html
 
 
-def test_each_nudge_button_carries_only_its_campaign_and_person(client, team):
-    """A page lists up to 20 campaigns by every member who owes them (320 buttons at 16
-    people): what htmx swaps, and disabling the button meanwhile, are said once on each
-    list, so a button is its name, value and address (it was 260 bytes with them)."""
-    for _ in range(16):
-        MembershipFactory(team=team)
-    announced_campaign(teams=[team])
+def nudge_all_url(team, campaign):
+    return reverse("dashboards:team_nudge_all", args=[team.slug]) + f"?campaign={campaign.pk}"
+
+
+def nudge_cells(html: str) -> list[str]:
+    return re.findall(r'<span class="nudge" id="nudge-[^"]+" role="status">.*?</span>', html, re.S)
+
+
+def test_a_long_row_lists_its_people_when_opened(client, team):
+    """Past 4 people a row says how many and reads who when it is opened: listed on the
+    page, 20 campaigns by 16 people were 320 buttons and 100 kB, growing with the team."""
+    people = [MembershipFactory(team=team).user for _ in range(16)]
+    campaign = announced_campaign(teams=[team])
     client.force_login(make_manager())
+
     html = client.get(url(team)).content.decode()
-    cells = re.findall(r'<span class="nudge" id="nudge-[^"]+" role="status">.*?</span>', html, re.S)
+
+    assert nudge_cells(html) == []
+    assert "16 people" in html
+    opened = nudge_all_url(team, campaign).replace("&", "&amp;")
+    assert f'hx-get="{opened}" hx-trigger="toggle once"' in html
+    assert f'<a href="{opened}">See who, and nudge them</a>' in html  # without JavaScript
+
+    listed = client.get(nudge_all_url(team, campaign), headers={"HX-Request": "true"})
+    fragment = listed.content.decode()
+    assert "<html" not in fragment
+    cells = nudge_cells(fragment)
+    assert [f'id="nudge-{campaign.pk}-{p.pk}"' in fragment for p in people] == [True] * 16
     assert len(cells) == 16
+    # What htmx swaps, and disabling the button meanwhile, are said once on the list: a
+    # button is its name, value and address.
     assert max(len(cell) for cell in cells) < 200, cells[0]
-    assert 'hx-disabled-elt="closest button"' in html
+    assert 'hx-disabled-elt="closest button"' in fragment
+    assert "HX-Request" in listed.get("Vary", "")
+
+
+def test_a_short_row_lists_its_people_on_the_page(client, team):
+    people = [MembershipFactory(team=team).user for _ in range(4)]
+    campaign = announced_campaign(teams=[team])
+    client.force_login(make_manager())
+
+    html = client.get(url(team)).content.decode()
+
+    assert len(nudge_cells(html)) == 4
+    assert f'id="nudge-{campaign.pk}-{people[0].pk}"' in html
+    assert "nudge-people" not in html
+
+
+def test_the_page_does_not_grow_with_the_team(client):
+    """Two teams alike but for their size: the same page, to a few bytes (the count)."""
+    small = TeamFactory(name="Équipe A", slug="equipe-a", ack_policy=Team.AckPolicy.EVERY_MEMBER)
+    large = TeamFactory(name="Équipe B", slug="equipe-b", ack_policy=Team.AckPolicy.EVERY_MEMBER)
+    for team, size in ((small, 10), (large, 90)):
+        for _ in range(size):
+            MembershipFactory(team=team)
+        for n in range(3):
+            announced_campaign(teams=[team], title=f"Campagne {team.slug} {n}")
+    client.force_login(make_manager())
+
+    sizes = [len(client.get(url(team)).content) for team in (small, large)]
+
+    assert abs(sizes[1] - sizes[0]) < 40, sizes
+
+
+def test_opening_a_row_the_team_no_longer_owes_says_so(client, team):
+    MembershipFactory(team=team)
+    campaign = announced_campaign(teams=[team])
+    Stakeholder.objects.filter(campaign=campaign).update(
+        acknowledged_version=campaign.version, acknowledged_at=timezone.now()
+    )
+    client.force_login(make_manager())
+
+    listed = client.get(nudge_all_url(team, campaign), headers={"HX-Request": "true"})
+
+    assert listed.status_code == 200
+    assert "Nothing left to nudge" in listed.content.decode()
+    assert nudge_cells(listed.content.decode()) == []
+
+
+def test_opening_a_row_is_for_those_who_see_the_team(client, team):
+    campaign = announced_campaign(teams=[team])
+    client.force_login(MembershipFactory(team=team).user)
+
+    listed = client.get(nudge_all_url(team, campaign), headers={"HX-Request": "true"})
+
+    assert listed.status_code == 403
+
+
+def test_opening_a_row_costs_the_same_for_any_team_size(
+    client, team, django_assert_max_num_queries
+):
+    campaign = announced_campaign(teams=[team])
+    client.force_login(make_manager())
+    counts = []
+    for size in (5, 40):
+        while Membership.objects.filter(team=team).count() < size:
+            MembershipFactory(team=team)
+        with django_assert_max_num_queries(20) as captured:
+            client.get(nudge_all_url(team, campaign), headers={"HX-Request": "true"})
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
 
 
 def test_any_member_team_lists_every_member(client):
