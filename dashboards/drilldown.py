@@ -46,6 +46,10 @@ def team_can_view(*, user: User, team: Team, actor: Actor | None = None) -> bool
     return scope is not None and (scope.team_ids is None or team.pk in scope.team_ids)
 
 
+# Up to this many people who owe a campaign are listed in its row of the team page.
+PEOPLE_LISTED_INLINE = 4
+
+
 @dataclass
 class PendingAcknowledgement:
     """One announced campaign whose current version the team has not acknowledged."""
@@ -62,6 +66,12 @@ class PendingAcknowledgement:
     @property
     def people_and_nudges(self) -> list[tuple[User, datetime | None]]:
         return [(person, self.nudged_at.get(person.pk)) for person in self.people]
+
+    @property
+    def lists_people_inline(self) -> bool:
+        """Whether the team page lists these people in the row. A longer list is read
+        when its row is opened: listed, a page of 20 campaigns grew with the team."""
+        return len(self.people) <= PEOPLE_LISTED_INLINE
 
 
 @dataclass(frozen=True)

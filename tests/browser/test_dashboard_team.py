@@ -172,6 +172,13 @@ def test_a_lead_opens_a_long_row_and_nudges_one_of_its_people(browser_page, live
     log_in(page, live_server, "boss@example.test", DEFAULT_PASSWORD)
     page.goto(f"{live_server.url}/dashboard/teams/ventes/")
     page.evaluate("window.notReloaded = true")
+    lists_read = []
+    page.on(
+        "request",
+        lambda r: (
+            lists_read.append(r.url) if "/nudge-all/" in r.url and r.method == "GET" else None
+        ),
+    )
     row = page.locator(f"#pending-{campaign.pk}")
     expect(row.locator(".nudge")).to_have_count(0)
     with page.expect_response(lambda r: "/nudge-all/" in r.url and r.request.method == "GET"):
@@ -188,6 +195,8 @@ def test_a_lead_opens_a_long_row_and_nudges_one_of_its_people(browser_page, live
     row.get_by_text("6 people").click()
     row.get_by_text("6 people").click()
     expect(row.get_by_role("button", name="Nudged")).to_have_count(1)
+    page.wait_for_timeout(300)  # time for a second read to leave, were there one
+    assert len(lists_read) == 1, lists_read
     assert page.evaluate("window.notReloaded") is True
     reminded = Notification.objects.filter(kind=Kind.REMINDER).values_list("recipient", flat=True)
     assert set(reminded) == {people[2].pk}
