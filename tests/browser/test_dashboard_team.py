@@ -201,3 +201,33 @@ def test_a_lead_opens_a_long_row_and_nudges_one_of_its_people(browser_page, live
     reminded = Notification.objects.filter(kind=Kind.REMINDER).values_list("recipient", flat=True)
     assert set(reminded) == {people[2].pk}
     shot(page, "dashboard-team-long-row-opened")
+
+
+def test_a_long_row_that_cannot_be_read_keeps_its_link_to_the_nudge_them_page(
+    browser_page, live_server
+):
+    """When reading the list fails (the server or the network), the row keeps its link,
+    which opens the "Nudge them" page listing the same people: nothing is lost."""
+    page = browser_page
+    make_manager(email="boss@example.test", full_name="Manon Manager")
+    team = TeamFactory(name="Ventes", slug="ventes", ack_policy=Team.AckPolicy.EVERY_MEMBER)
+    for n in range(6):
+        MembershipFactory(team=team, user__full_name=f"Personne {n}")
+    campaign = announced_campaign(teams=[team], title="Vœux 2027")
+
+    log_in(page, live_server, "boss@example.test", DEFAULT_PASSWORD)
+    page.goto(f"{live_server.url}/dashboard/teams/ventes/")
+    page.route("**/nudge-all/**", lambda route: route.abort())
+    row = page.locator(f"#pending-{campaign.pk}")
+    with page.expect_event("requestfailed"):
+        row.get_by_text("6 people").click()
+    link = row.get_by_role("link", name="See who, and nudge them")
+    expect(link).to_be_visible()
+    expect(row.get_by_role("button", name="Nudge")).to_have_count(0)
+    shot(page, "dashboard-team-long-row-unreadable")
+
+    page.unroute("**/nudge-all/**")
+    link.click()
+    expect(page.get_by_role("heading", name=re.compile("Nudge Ventes about"))).to_be_visible()
+    expect(page.get_by_role("listitem").filter(has_text="Personne 5")).to_have_count(1)
+    expect(page.get_by_role("button", name="Nudge them")).to_be_visible()
