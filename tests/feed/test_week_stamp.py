@@ -14,6 +14,7 @@ from feed import selectors
 from feed.selectors import FeedFilters, Week, feed_week, feed_week_stamp
 from teams.roles import Actor
 from tests.factories import CampaignFactory, StakeholderFactory, team_with_members
+from tests.support.compiled import assert_read_again_from_one_compiled_query
 
 pytestmark = pytest.mark.django_db
 
@@ -87,13 +88,9 @@ def test_my_teams_is_compiled_for_each_readers_teams(week_of_campaigns):
 def test_a_page_asked_again_is_compiled_once_and_read_in_one_query(week_of_campaigns):
     reader, _other, _announced = week_of_campaigns
     search = FeedFilters(query="voeux")
-    first = _stamp(reader, search)
-    with CaptureQueriesContext(connection) as queries:
-        again = _stamp(reader, search)
-    assert again == first
-    assert len(queries) == 1
-    info = selectors._week_stamp_query.cache_info()
-    assert (info.hits, info.misses) == (1, 1)
+    assert_read_again_from_one_compiled_query(
+        lambda: _stamp(reader, search), selectors._week_stamp_query
+    )
 
 
 def test_a_revision_changed_since_shows_in_the_stamp(week_of_campaigns):
