@@ -31,6 +31,10 @@ _WRITING_FORMAT_CHARACTERS = frozenset("\u200c\u200d")
 # Control (Cc), format (Cf), line and paragraph separators (Zl, Zp).
 _CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
+# What an Atom document or an XLSX cell (XML 1.0) and an iCalendar text (RFC 5545
+# §3.3.11) cannot hold: control characters other than tab and line breaks.
+_UNWRITABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
 ONE_LINE_MESSAGE = _("A name must fit on one line, without tabs or control characters.")
 
 
@@ -65,6 +69,13 @@ def header_safe(text: str) -> str:
     text = strip_bidi(str(text))
     text = "".join(" " if _is_control(c) else c for c in text)
     return " ".join(text.split())
+
+
+def document_safe(text: str) -> str:
+    """`text` with each character a feed, a calendar or a workbook cannot hold made a
+    visible U+FFFD, never raising: a vertical tab pasted from a word processor into one
+    summary must not break the feed or export of everyone it lists."""
+    return _UNWRITABLE.sub("\ufffd", text)
 
 
 class NameFormField(forms.CharField):

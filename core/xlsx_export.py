@@ -16,12 +16,10 @@ from openpyxl.styles import Font  # type: ignore[import-untyped]
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet  # type: ignore[import-untyped]
 
 from core.csv_export import csv_download, looks_like_formula
+from core.text import document_safe
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-# Control characters an XLSX file cannot hold (openpyxl refuses them): each becomes a
-# visible replacement character, so a stray byte in a title does not break the export.
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _SHEET_TITLE_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 _BOLD = Font(bold=True)
 
@@ -44,7 +42,8 @@ def _cell(sheet: WriteOnlyWorksheet, value: object) -> WriteOnlyCell:
         return cell
     if isinstance(value, int | float | Decimal):
         return WriteOnlyCell(sheet, value=value)
-    text = _ILLEGAL.sub("\ufffd", str(value))
+    # openpyxl refuses what XML cannot hold: a stray byte in a title must not break it.
+    text = document_safe(str(value))
     cell = WriteOnlyCell(sheet, value=text)
     if looks_like_formula(text):
         # openpyxl stores a text starting with `=` as a formula: keep it text, and mark it

@@ -10,6 +10,8 @@ import hashlib
 import zoneinfo
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
+from xml.sax.xmlreader import AttributesImpl
 
 import icalendar
 from django.conf import settings
@@ -19,10 +21,12 @@ from django.utils import formats, timezone, translation
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
+from django.utils.xmlutils import SimplerXMLGenerator, UnserializableContentError
 
 from accounts.models import User
 from campaigns import rules
 from campaigns.models import Campaign, Stakeholder
+from core.text import document_safe
 
 Status = Campaign.Status
 
@@ -164,13 +168,35 @@ def _facts(campaign: Campaign, reader: _Reader) -> list[str]:
 # --- Atom -------------------------------------------------------------------------------
 
 
+class _LaunchesAtom(Atom1Feed):
+    """Django's Atom document, with each entry's HTML summary written as one CDATA section
+    rather than escaped: the same text to any XML parser, but each of a summary's dozen
+    tags costs 2 bytes instead of 8, a tenth of the document for a client that takes
+    it unpacked. The summary is built with format_html, so every `>` of the campaign's
+    own text is escaped and `]]>` cannot end the section early."""
+
+    def add_item_elements(self, handler: SimplerXMLGenerator, item: dict[str, Any]) -> None:
+        super().add_item_elements(handler, {**item, "description": None})
+        summary = str(item["description"])
+        if "]]>" in summary:
+            raise UnserializableContentError(summary)
+        handler.startElement("summary", AttributesImpl({"type": "html"}))
+        # XMLGenerator has no CDATA method; ignorableWhitespace writes its text as is.
+        handler.ignorableWhitespace(f"<![CDATA[{summary}]]>")
+        handler.endElement("summary")
+
+
 def launches_atom(*, user: User, campaigns: list[Campaign], feed_url: str) -> str:
     """The Atom document. Ids never change: the feed's is the person's, each entry's the
-    campaign's, so a reader shows an edited campaign as updated rather than as new."""
+    campaign's, so a reader shows an edited campaign as updated rather than as new. What
+    XML cannot hold (a row older than the rules on names, a summary pasted from a word
+    processor) is written as U+FFFD rather than failing the whole document."""
     reader = _Reader.of(user)
     with translation.override(reader.language):
-        feed = Atom1Feed(
-            title=_("Passerelle: launches for %(name)s") % {"name": user.display_name},
+        feed = _LaunchesAtom(
+            title=document_safe(
+                _("Passerelle: launches for %(name)s") % {"name": user.display_name}
+            ),
             link=_absolute(reverse("campaigns:calendar")),
             description=_("Campaign launches your teams must know about."),
             language=reader.language,
@@ -184,13 +210,13 @@ def launches_atom(*, user: User, campaigns: list[Campaign], feed_url: str) -> st
             if campaign.summary:
                 summary += format_html("<p>{}</p>", campaign.summary)
             feed.add_item(
-                title=_title(campaign),
+                title=document_safe(_title(campaign)),
                 link=link,
-                description=summary,
+                description=document_safe(summary),
                 unique_id=f"urn:passerelle:campaign:{campaign.pk}",
                 updateddate=campaign.updated_at,
                 pubdate=campaign.announced_at or campaign.created_at,
-                author_name=campaign.owner.display_name,
+                author_name=document_safe(campaign.owner.display_name),
                 categories=[reader.label("channel", campaign.channel)],
             )
         return feed.writeString("utf-8")
@@ -223,8 +249,9 @@ def _event(campaign: Campaign, reader: _Reader) -> icalendar.Event:
     # look busy to a meeting planner.
     event.add("dtstart", start)
     event.add("transp", "TRANSPARENT")
-    event.add("summary", _title(campaign))
-    event.add("description", description)
+    # icalendar writes control characters as they are, which RFC 5545 text forbids.
+    event.add("summary", document_safe(_title(campaign)))
+    event.add("description", document_safe(description))
     event.add("url", link)
     event.add("categories", [reader.label("channel", campaign.channel)])
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")

@@ -15,7 +15,13 @@ from campaigns import services as campaign_services
 from campaigns.models import Campaign, Feedback
 from campaigns.services import CampaignInput
 from core.errors import DomainError
-from core.text import ONE_LINE_MESSAGE, has_control_characters, header_safe, strip_bidi
+from core.text import (
+    ONE_LINE_MESSAGE,
+    document_safe,
+    has_control_characters,
+    header_safe,
+    strip_bidi,
+)
 from notifications import services as notification_services
 from notifications.models import Channel, Notification
 from teams.models import Team
@@ -205,3 +211,9 @@ def test_a_name_with_a_line_break_in_the_database_never_stops_an_email(mailoutbo
         assert "\n" not in message.subject
         assert "\r" not in message.subject
         message.message()  # the whole message still serialises
+
+
+def test_document_safe_keeps_tabs_and_line_breaks_and_marks_other_controls():
+    assert document_safe("Prix\tbarrés\r\nfin") == "Prix\tbarrés\r\nfin"
+    assert document_safe("a\x00b\x0bc\x1bd\x7fe\uffff") == "a\ufffdb\ufffdc\ufffdd\ufffde\ufffd"
+    assert document_safe("Réseau ‍👩‍💻 عربى") == "Réseau ‍👩‍💻 عربى"

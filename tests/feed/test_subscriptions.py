@@ -84,6 +84,13 @@ def announced_on_record(*, teams, **kwargs) -> Campaign:
     return campaign
 
 
+def launching_soon(team, owner, **fields) -> Campaign:
+    """The one campaign of a person's feeds, announced to their team, launching in two days."""
+    return announced_campaign(
+        owner=owner, teams=[team], launch_at=timezone.now() + timedelta(days=2), **fields
+    )
+
+
 @pytest.fixture
 def team():
     return TeamFactory(name="Conseillers")
@@ -212,6 +219,43 @@ def test_atom_feed_speaks_the_persons_language(client, person, token, launches):
     response = client.get(atom_url(token), headers={"accept-language": "en"})
 
     assert b'xml:lang="fr"' in response.content
+
+
+def test_atom_summaries_are_html_in_one_cdata_section(client, owner, team, token):
+    launching_soon(team, owner, title="Soldes", summary="Prix <b>barrés</b> & ]]> fin de section")
+
+    body = client.get(atom_url(token)).content.decode()
+    entry = fetch_atom(client, token).entries[0]
+
+    # Tags written as they are, not as &lt;li&gt;: a tenth of the document.
+    assert '<summary type="html"><![CDATA[<ul><li>Launch: ' in body
+    assert "&lt;li&gt;" not in body
+    # The campaign's own text stays text: its markup and `]]>` are escaped inside the
+    # section, so the section ends where the summary does and readers show the words.
+    assert "Prix &lt;b&gt;barrés&lt;/b&gt; &amp; ]]&gt; fin de section" in body
+    assert body.count("]]>") == 1
+    assert "<p>Prix &lt;b&gt;barrés&lt;/b&gt; &amp; ]]&gt; fin de section</p>" in entry.summary
+    assert "Channel: E-mail" in entry.summary
+
+
+def test_control_characters_do_not_break_the_feeds(client, owner, team, token):
+    """A vertical tab pasted from a word processor, or a control character in a row older
+    than the rules on names, used to fail the whole document for everyone it lists."""
+    owner.full_name = "Marie\x0bMarketing"
+    owner.save(update_fields=["full_name"])
+    launching_soon(
+        team, owner, title="Soldes\x1b d'hiver", summary="Première ligne\x0bseconde ligne\x0c"
+    )
+
+    entry = fetch_atom(client, token).entries[0]
+
+    assert entry.title == "Soldes\ufffd d'hiver"
+    assert entry.author == "Marie\ufffdMarketing"
+    assert "Première ligne\ufffdseconde ligne\ufffd" in entry.summary
+    # The calendar holds no control character either (RFC 5545 text forbids them).
+    (event,) = fetch_ical(client, token).values()
+    assert str(event["SUMMARY"]) == "Soldes\ufffd d'hiver"
+    assert "Première ligne\ufffdseconde ligne\ufffd" in str(event["DESCRIPTION"])
 
 
 # --- iCalendar --------------------------------------------------------------------------
