@@ -13,6 +13,7 @@ from api import selectors, services
 from api.forms import ServiceTokenForm, TokenForm
 from core.errors import DomainError, PermissionRefused
 from core.http import AuthenticatedHttpRequest, actor_of, run_action
+from dashboards.context_processors import remember_integrations_access
 
 
 def _refused(form: TokenForm, error: DomainError) -> None:
@@ -58,7 +59,9 @@ def token_revoke(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def integrations(request: AuthenticatedHttpRequest) -> HttpResponse:
-    if not actor_of(request).is_manager:
+    is_manager = actor_of(request).is_manager
+    remember_integrations_access(request, allowed=is_manager)
+    if not is_manager:
         raise PermissionRefused(_("Only managers set up integrations."))
     form = ServiceTokenForm(request.POST or None)
     made = None

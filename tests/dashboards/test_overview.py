@@ -477,3 +477,22 @@ def test_a_broken_cache_only_costs_the_computation(client, settings, monkeypatch
     monkeypatch.setattr(dashboard_cache.cache, "set", down)
     client.force_login(make_manager())
     assert client.get(reverse("dashboards:overview")).status_code == 200
+
+
+def test_the_integrations_link_shows_for_managers_only(client, world):
+    """A lead sees the dashboard link but not "Integrations", which only managers open."""
+    integrations = f'href="{reverse("api_pages:integrations")}"'
+    feed = reverse("feed:this_week")
+    log_in(client, world.alpha_lead)
+    assert integrations not in client.get(feed).content.decode()
+    log_in(client, make_manager())
+    assert integrations in client.get(feed).content.decode()
+
+
+def test_the_integrations_link_follows_the_page_once_opened(client, world):
+    manager = make_manager()
+    log_in(client, manager)
+    manager.groups.clear()  # no longer a manager, though the session still says so
+    integrations = reverse("api_pages:integrations")
+    assert client.get(integrations).status_code == 403
+    assert f'href="{integrations}"' not in client.get(reverse("feed:this_week")).content.decode()
