@@ -279,7 +279,7 @@ class CampaignRow:
     campaign: Campaign
     pending: int
     teams: list[TeamProgress] = field(default_factory=list)
-    # Went out while teams were still uninformed: only a manager's override can close it.
+    # Went out before every team acknowledged: only a manager's override can close it.
     launched_uninformed: bool = False
 
 

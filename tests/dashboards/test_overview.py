@@ -275,7 +275,7 @@ def test_launched_campaigns_with_uninformed_teams_offer_the_override_to_managers
     html = client.get(URL).content.decode()
     override_link = f'href="/campaigns/{world.c4.pk}/?override=1#override-details"'
     assert override_link in html
-    assert "Launched, 1 team not informed" in html
+    assert "Launched, 1 team has not acknowledged" in html
     # The link lands on the override form, already open.
     detail = client.get(f"/campaigns/{world.c4.pk}/", {"override": "1"}).content.decode()
     assert re.search(r'<details class="override" id="override-details"[^>]* open>', detail)
@@ -283,7 +283,7 @@ def test_launched_campaigns_with_uninformed_teams_offer_the_override_to_managers
     delta_lead = MembershipFactory(team=world.delta, role=Membership.Role.LEAD).user
     client.force_login(delta_lead)
     html = client.get(URL).content.decode()
-    assert "Launched, 1 team not informed" in html  # the lead sees the problem…
+    assert "Launched, 1 team has not acknowledged" in html  # the lead sees the problem…
     assert "#override-details" not in html  # …but closing it is a manager's call
 
 
