@@ -5,6 +5,7 @@ import zoneinfo
 from datetime import datetime, timedelta
 
 import pytest
+import time_machine
 from django.urls import reverse
 
 from campaigns import services
@@ -16,6 +17,14 @@ from tests.factories import CampaignFactory, announced_campaign, make_marketer
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 URL = "/campaigns/contact-pressure/"
 LAUNCH = datetime(2026, 12, 10, 10, 0, tzinfo=PARIS)
+
+
+@pytest.fixture(autouse=True)
+def _before_these_launches():
+    """The dates here are literal (the endpoint is asked with them as typed in a form):
+    the tests run on 1 December 2026, before all of them, whatever today's date is."""
+    with time_machine.travel(datetime(2026, 12, 1, 9, 0, tzinfo=PARIS), tick=True):
+        yield
 
 
 def words(text: str) -> set[str]:

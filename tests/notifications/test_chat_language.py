@@ -4,6 +4,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.utils import translation
 
 from notifications.channels import webhook_payload
@@ -16,6 +17,14 @@ pytestmark = pytest.mark.django_db
 
 NBSP, NNBSP = "\u00a0", "\u202f"
 LAUNCH = datetime(2027, 3, 4, 14, 0, tzinfo=UTC)  # 15:00 in Paris
+
+
+@pytest.fixture(autouse=True)
+def _before_the_launch():
+    """The messages name LAUNCH's date as written here: the tests run before it,
+    whatever today's date is (announcing a launch already past needs a reason)."""
+    with time_machine.travel(datetime(2027, 2, 1, 9, 0, tzinfo=UTC), tick=True):
+        yield
 
 
 def chat_notification(language: str, webhook_format: str) -> Notification:
