@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from campaigns import rules, selectors, services
-from campaigns.forms import AnnounceForm, OptionalReasonForm, ReasonForm
+from campaigns.forms import OptionalReasonForm, ReasonForm
 from campaigns.kpis import kpi_number_input
 from campaigns.models import Campaign, Feedback
 from core import pages
@@ -162,7 +162,6 @@ def _panels_context(
             if state.allowed
         },
         "not_ready_max_length": services.NOT_READY_REASON_MAX_LENGTH,
-        "announce_form": AnnounceForm(),
         "override_form": ReasonForm(),
         "cancel_form": OptionalReasonForm(),
         "now_value": now,

@@ -300,7 +300,11 @@ class TestThroughThePages:
         url = reverse("campaigns:announce", args=[campaign.pk])
 
         page = client.get(reverse("campaigns:detail", args=[campaign.pk])).content.decode()
-        assert 'name="already_sent_reason"' in page
+        assert "the next step asks why it is announced only now" in page
+        # Asked once: in the confirmation, not also beside the button that opens it.
+        assert 'name="already_sent_reason"' not in page
+        confirm = reverse("campaigns:announce_confirm", args=[campaign.pk])
+        assert 'name="already_sent_reason"' in client.get(confirm).content.decode()
 
         response = client.post(url, {"already_sent": "on", "already_sent_reason": ""}, follow=True)
         assert "Give the reason for announcing after launch." in response.content.decode()
