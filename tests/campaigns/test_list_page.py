@@ -534,7 +534,7 @@ class TestRows:
         row = html[html.index(f'id="campaign-{campaign.pk}"') :]
         row = row[: row.index("</tr>")]
         assert "Soldes d&#x27;été" in row
-        assert "Clients actifs · 1200 recipients" in row
+        assert "Clients actifs · 1,200 recipients" in row  # grouped as on the campaign page
         assert 'class="channel channel-sms">SMS<' in row
         assert f'datetime="{launch.isoformat()}"' in row
         assert "status-announced" in row
