@@ -193,7 +193,7 @@ def line_chart(
     # On a phone the line keeps its size and scrolls sideways (the stylesheet): say so,
     # rather than leave the later weeks to be found by chance. Screen readers have the
     # whole chart in its name and table.
-    cue = escape(_("Swipe sideways to see every week →"))
+    cue = escape(_("← Swipe sideways to see the earlier weeks"))
     cue_html = f'<p class="chart-scroll-cue" aria-hidden="true">{cue}</p>'
     return mark_safe(  # noqa: S308
         f'<figure class="chart-figure">{cue_html}{"".join(parts)}{table}</figure>'

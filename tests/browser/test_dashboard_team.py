@@ -151,6 +151,18 @@ def test_the_dashboard_bar_chart_fits_a_phone(browser_page, live_server):
     page.goto(f"{live_server.url}/dashboard/teams/{teams[0].slug}/")
     expect(page.locator(".chart-scroll-cue")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    # It opens on the latest weeks (the line's right end in view), what a manager looks
+    # for; the cue points back to the earlier ones.
+    assert (
+        page.evaluate(
+            "(() => { const figure = document.querySelector('figure.chart-figure');"
+            " const line = figure.querySelector('svg.chart-line');"
+            " return Math.round(line.getBoundingClientRect().right"
+            " - figure.getBoundingClientRect().right); })()"
+        )
+        <= 1
+    )
+    expect(page.locator(".chart-scroll-cue")).to_contain_text("earlier weeks")
 
     page.set_viewport_size({"width": 1280, "height": 900})
     expect(page.locator(".chart-scroll-cue")).to_be_hidden()
