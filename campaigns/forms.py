@@ -109,7 +109,7 @@ class KpiForm(QuietFormMixin, forms.Form):
     target = KpiNumberField(
         label=_("Target"),
         required=False,
-        widget=forms.TextInput(attrs={"placeholder": _("e.g. 120 or 2.5"), "inputmode": "decimal"}),
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. 120"), "inputmode": "decimal"}),
     )
 
     def __init__(self, *args: Any, quiet: bool = False, **kwargs: Any) -> None:
