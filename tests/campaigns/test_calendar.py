@@ -340,6 +340,24 @@ class TestLaunches:
         assert '<span class="sr-only">Cancelled: </span>' in item
 
 
+    def test_a_draft_is_marked_as_one_and_an_announced_launch_is_not(self, logged_in, marketer):
+        draft = CampaignFactory(owner=marketer, launch_at=paris(2026, 12, 8, 9, 0))
+        announced = CampaignFactory(
+            owner=marketer, launch_at=paris(2026, 12, 9, 9, 0), status=Campaign.Status.ANNOUNCED
+        )
+
+        html = logged_in.get(URL, {"month": "2026-12"}).content.decode()
+
+        def item(campaign):
+            found = html[html.index(f'id="launch-{campaign.pk}"') - 200 :]
+            return found[: found.index("</a>")]
+
+        assert "is-draft" in item(draft)
+        assert "· Draft</span>" in item(draft)  # said in words, not only drawn
+        assert "is-draft" not in item(announced)
+        assert "Draft" not in item(announced)
+
+
 class TestBadInput:
     @pytest.mark.parametrize(
         ("params", "message"),
