@@ -93,6 +93,13 @@ class KpiNumberField(forms.CharField):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
+def _check_length_here(form: forms.BaseForm) -> None:
+    """No maxlength in the page: the browser cut a longer paste silently (a title lost its
+    end unseen); the form's check says by how much instead and keeps all of it."""
+    for field in form.fields.values():
+        field.widget.attrs.pop("maxlength", None)
+
+
 class KpiForm(QuietFormMixin, forms.Form):
     name = forms.CharField(
         label=_("Indicator"),
@@ -114,6 +121,7 @@ class KpiForm(QuietFormMixin, forms.Form):
 
     def __init__(self, *args: Any, quiet: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        _check_length_here(self)
         self.quiet = quiet
         # A row posted by an older page (or another client) without them keeps the defaults.
         for name in ("unit", "direction"):
@@ -301,6 +309,7 @@ class CampaignForm(DomainErrorFormMixin, QuietFormMixin, forms.ModelForm[Campaig
             assert isinstance(date_field, forms.DateTimeField)
             date_field.input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
         self.fields["estimated_recipients"].required = False
+        _check_length_here(self)
         kpis: list[dict[str, object]] = []
         if self.instance.pk:
             self.fields["teams"].initial = list(

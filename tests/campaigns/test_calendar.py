@@ -339,7 +339,6 @@ class TestLaunches:
         assert f"<s>{campaign.title}</s>" in item
         assert '<span class="sr-only">Cancelled: </span>' in item
 
-
     def test_a_draft_is_marked_as_one_and_an_announced_launch_is_not(self, logged_in, marketer):
         draft = CampaignFactory(owner=marketer, launch_at=paris(2026, 12, 8, 9, 0))
         announced = CampaignFactory(

@@ -116,6 +116,14 @@ INLINE_ERRORS = [case for case in FIELD_ERRORS if case[1] != "channel"]
 
 
 class TestPage:
+    def test_no_field_cuts_a_long_paste_silently(self, logged_in_marketer):
+        """The browser truncates at maxlength without a word; the form's own check says
+        "at most 200 characters" and keeps what was typed (FIELD_ERRORS)."""
+        html = logged_in_marketer.get(reverse("campaigns:create")).content.decode()
+
+        assert 'name="title"' in html
+        assert "maxlength" not in html
+
     def test_new_form_has_its_sections_fields_and_two_empty_kpi_rows(self, logged_in_marketer):
         html = logged_in_marketer.get(reverse("campaigns:create")).content.decode()
 
