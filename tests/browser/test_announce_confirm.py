@@ -2,8 +2,10 @@
 told, on which channel and by when, at desk and phone width; a double click announces once."""
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignEvent
 from notifications.models import Notification
@@ -83,3 +85,35 @@ def test_without_javascript_the_confirmation_is_a_page(browser_page, live_server
     page.get_by_role("button", name="Announce now").click()
     page.get_by_text("Announced. The stakeholder teams are being notified.").wait_for()
     assert page.url.endswith(f"/campaigns/{campaign.pk}/")
+
+
+def test_a_late_announcement_asks_its_reason_once_and_refuses_without_it(
+    browser_page, live_server, marketer
+):
+    campaign = _campaign(marketer)
+    Campaign.objects.filter(pk=campaign.pk).update(launch_at=timezone.now() - timedelta(days=2))
+    page = browser_page
+    log_in(page, live_server, marketer.email, DEFAULT_PASSWORD)
+    page.goto(f"{live_server.url}/campaigns/{campaign.pk}/")
+
+    assert page.get_by_text("the next step asks why it is announced only now").is_visible()
+    page.get_by_role("button", name="Announce", exact=True).click()
+    panel = page.locator("#announce-confirm")
+    panel.wait_for()
+    # Asked once on the page: in the confirmation only.
+    assert page.get_by_label("Why is it announced only now?").count() == 1
+
+    # Without the reason: refused, said, nothing announced.
+    panel.get_by_role("button", name="Announce now").click()
+    page.get_by_text("Launch date is in the past.").first.wait_for()
+    assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.DRAFT
+
+    page.get_by_label("This campaign already went out").check()
+    page.get_by_label("Why is it announced only now?").fill("Envoyé par l'agence vendredi.")
+    page.get_by_role("button", name="Announce now").click()
+    page.get_by_text("Announced. The stakeholder teams are being notified.").wait_for()
+    shot(page, "announce-late-done")
+
+    announced = Campaign.objects.get(pk=campaign.pk)
+    assert announced.status == Campaign.Status.ANNOUNCED
+    assert announced.already_sent_reason == "Envoyé par l'agence vendredi."
